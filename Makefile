@@ -1,0 +1,40 @@
+# Quick start:  make reproduce   (the embedded default run)
+#               make test        (unit + workflow tests)
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+CONFIG ?= config.yaml
+SNAKEMAKE_ARGS ?=
+
+.PHONY: reproduce test venv lint dryrun bench clean
+
+venv: $(VENV)/.installed
+
+# torch==2.13.0 goes in first: any other torch request (or captum into a
+# torch-less env) pulls a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+reproduce: venv
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+
+test: venv
+	$(BIN)/python -m pytest -q tests
+
+lint: venv
+	$(BIN)/snakemake --lint
+
+dryrun: venv
+	$(BIN)/snakemake -n --cores 2
+
+bench: venv
+	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_saliency.py
+
+clean:
+	rm -rf results resources logs .snakemake

@@ -1,0 +1,25 @@
+# Vanishing saliency of recurrent networks, end to end.
+#   snakemake --cores all                       (the embedded default, config.yaml)
+#   snakemake --cores all --configfile configs/paper.yaml
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/synthetic.smk"
+
+
+report: "report/workflow.rst"
+
+
+rule all:
+    input:
+        synthetic_targets(),
+    default_target: True

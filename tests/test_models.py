@@ -1,0 +1,133 @@
+"""Models: the fused input-cell attention against a step-by-step reference."""
+
+import pytest
+import torch
+
+from vanishing_saliency.models import (
+    LABELS, REGISTRY, InputCellAttention, ModelConfig, build_model, length_mask,
+)
+
+
+def reference_inputcell_lstm(model, x, lengths):
+    """Deliberately naive: at every step recompute the prefix softmax, mix, run one LSTM step."""
+    att, rnn = model.attention, model.rnn
+    w_ih, w_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
+    b = rnn.bias_ih_l0 + rnn.bias_hh_l0
+    hid = rnn.hidden_size
+    outputs = []
+    for i in range(x.shape[0]):
+        xi = x[i, : int(lengths[i])]
+        h = torch.zeros(hid, dtype=x.dtype)
+        c = torch.zeros(hid, dtype=x.dtype)
+        for t in range(xi.shape[0]):
+            prefix = xi[: t + 1]                                     # (t+1, N)
+            e = att.w2(torch.tanh(att.w1(prefix)))                   # (t+1, r)
+            a = torch.softmax(e, dim=0)                              # over the prefix, per hop
+            mixed = a.T @ prefix                                     # (r, N)
+            m = mixed.mean(0) if att.variant == "vector" else mixed.reshape(-1)
+            gates = w_ih @ m + w_hh @ h + b
+            ig, fg, gg, og = gates.chunk(4)
+            c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
+            h = torch.sigmoid(og) * torch.tanh(c)
+        outputs.append(model.classifier(h))
+    return torch.stack(outputs)
+
+
+@pytest.mark.parametrize("name", ["inputcell_lstm", "inputcell_lstm_matrix"])
+def test_fused_inputcell_matches_step_by_step_reference(name):
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5, dropout=0.0)
+    model = build_model(name, cfg).double().eval()
+    x = torch.randn(4, 9, 6, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([9, 5, 1, 7])
+    # padding holds large junk that must not leak into valid outputs
+    with torch.no_grad():
+        x[1, 5:] = 50.0
+        x[2, 1:] = -80.0
+    fused = model(x, lengths)
+    ref = reference_inputcell_lstm(model, x, lengths)
+    assert torch.allclose(fused, ref, atol=1e-10, rtol=0)
+
+    weights = torch.randn_like(fused)
+    g_fused = torch.autograd.grad((fused * weights).sum(), [x, *model.parameters()])
+    g_ref = torch.autograd.grad((ref * weights).sum(), [x, *model.parameters()], allow_unused=True)
+    valid = length_mask(lengths, 9).unsqueeze(-1)
+    assert torch.allclose(g_fused[0] * valid, g_ref[0] * valid, atol=1e-10, rtol=0)
+    for a, b in zip(g_fused[1:], g_ref[1:]):
+        assert b is not None                    # every parameter lies on the reference's path too
+        assert torch.allclose(a, b, atol=1e-10, rtol=0)
+    # padding positions get exactly zero gradient
+    assert torch.count_nonzero(g_fused[0] * ~valid) == 0
+
+
+def test_exact_and_factorised_paths_agree_and_wide_scores_stay_finite_in_float32():
+    torch.manual_seed(1)
+    att = InputCellAttention(n_features=8, r=4, d_a=6)
+    x = torch.randn(3, 30, 8)
+    lengths = torch.tensor([30, 12, 25])
+    with torch.no_grad():                       # blow the scores up to span hundreds
+        att.w2.weight.mul_(400.0)
+    e = att.scores(x)
+    span = (e.amax(1) - e.amin(1)).max().item()
+    assert span > 300
+    x.requires_grad_(True)
+    out = att(x, lengths)
+    assert torch.isfinite(out).all()
+    (g,) = torch.autograd.grad(out.sum(), x)
+    assert torch.isfinite(g).all()
+    # the same values via the exact (t, s, r) weights, in float64
+    w = att.double().prefix_weights(x.double(), lengths)
+    exact = torch.einsum("btsk,bsn->btn", w, x.double()) / att.r
+    valid = length_mask(lengths, 30).unsqueeze(-1)
+    assert torch.allclose(out.double() * valid, exact * valid, atol=1e-4)
+
+
+def test_prefix_weights_are_causal_softmaxes():
+    torch.manual_seed(2)
+    att = InputCellAttention(n_features=5, r=3, d_a=4).double()
+    x = torch.randn(2, 7, 5, dtype=torch.float64)
+    lengths = torch.tensor([7, 4])
+    w = att.prefix_weights(x, lengths)                   # (B, t, s, r)
+    sums = w.sum(2)
+    assert torch.allclose(sums[0], torch.ones(7, 3, dtype=torch.float64))
+    assert torch.allclose(sums[1, :4], torch.ones(4, 3, dtype=torch.float64))
+    assert torch.all(w[:, torch.triu_indices(7, 7, 1)[0], torch.triu_indices(7, 7, 1)[1]] == 0)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_architecture_ignores_padding(name):
+    torch.manual_seed(3)
+    cfg = ModelConfig(n_features=5, hidden=3, r=2, d_a=4, dropout=0.0, selfattn_hops=2, selfattn_d_a=4)
+    model = build_model(name, cfg).double().eval()
+    x = torch.randn(3, 8, 5, dtype=torch.float64)
+    lengths = torch.tensor([8, 5, 2])
+    out = model(x, lengths)
+    assert out.shape == (3, 2)
+    junk = x.clone()
+    junk[1, 5:] = 1e3
+    junk[2, 2:] = -7.0
+    assert torch.allclose(model(junk, lengths), out, atol=1e-12)
+    # a padded sequence gives what the same sequence gives alone, unpadded
+    alone = model(x[1:2, :5], torch.tensor([5]))
+    assert torch.allclose(alone, out[1:2], atol=1e-12)
+    assert name in LABELS
+
+
+def test_bilstm_reads_backward_state_at_first_step():
+    torch.manual_seed(4)
+    cfg = ModelConfig(n_features=4, hidden=3, dropout=0.0)
+    model = build_model("bilstm", cfg).double().eval()
+    x = torch.randn(1, 6, 4, dtype=torch.float64, requires_grad=True)
+    out = model(x, torch.tensor([6]))
+    # the backward direction makes the first input reach the readout through one step
+    reverse = torch.nn.LSTM(4, 3, batch_first=True).double()
+    reverse.load_state_dict({k.replace("_reverse", ""): v for k, v in model.rnn.state_dict().items() if "reverse" in k})
+    _, (h_back, _) = reverse(torch.flip(x, [1]))
+    forward_part = model.rnn(x)[0][0, -1, :3]
+    feat = torch.cat([forward_part, h_back[0, 0]])
+    assert torch.allclose(out[0], model.classifier(feat), atol=1e-12)
+
+
+def test_unknown_architecture_names_the_choices():
+    with pytest.raises(KeyError, match="unknown architecture 'transformer'.*inputcell_lstm"):
+        build_model("transformer", ModelConfig(n_features=3))

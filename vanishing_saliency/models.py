@@ -1,0 +1,252 @@
+"""Sequence classifiers: LSTM, Bi-LSTM, pooling, self-attention and input-cell attention.
+
+Every model is batch-first and takes ``x: (batch, time, features)`` plus
+``lengths: (batch,)`` (true sequence lengths; steps at or after a sequence's
+length are padding and never influence its output).  Every model returns
+logits ``(batch, n_classes)``; apply softmax only where a probability is
+wanted (saliency), never before the cross-entropy.
+
+Input-cell attention (Ismail et al., NeurIPS 2019) feeds each LSTM step an
+attention-weighted mix of all inputs up to that step.  Because its scores
+depend only on the inputs, the mixes for every step are computed at once as a
+causal ("prefix") attention, and the recurrence is then an ordinary fused
+``torch.nn.LSTM`` (or GRU) over the mixed sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+# Above this spread of scores within one hop (max score minus the first step's
+# score) the factorised float64 form exp(e - M) * exp(M - L) could overflow
+# (exp(709) is the float64 limit), so the exact log-space weights are used.
+_FACTORISED_SPAN_LIMIT = 600.0
+
+
+def length_mask(lengths: torch.Tensor, n_time: int) -> torch.Tensor:
+    """Boolean ``(batch, time)`` mask, True on valid (non-padding) steps."""
+    steps = torch.arange(n_time, device=lengths.device)
+    return steps.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+class InputCellAttention(nn.Module):
+    """Causal multi-hop attention over the inputs, computed for all steps at once.
+
+    Scores ``e_s = W2 tanh(W1 x_s)`` (``r`` hops).  At step ``t`` hop ``k``
+    weighs step ``s <= t`` by ``softmax_{s' <= t}(e_{s',k})[s]``.
+
+    ``variant="vector"`` returns the hop-averaged mix ``m_t`` (``N`` values per
+    step); ``variant="matrix"`` returns the ``r x N`` mix flattened to ``r*N``.
+
+    x: (batch, time, N), lengths: (batch,) -> (batch, time, N or r*N)
+    """
+
+    def __init__(self, n_features: int, r: int = 20, d_a: int = 50,
+                 variant: str = "vector", bias: bool = True):
+        super().__init__()
+        if variant not in ("vector", "matrix"):
+            raise ValueError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
+        self.n_features, self.r, self.d_a, self.variant = n_features, r, d_a, variant
+        self.w1 = nn.Linear(n_features, d_a, bias=bias)
+        self.w2 = nn.Linear(d_a, r, bias=bias)
+
+    @property
+    def output_size(self) -> int:
+        return self.n_features if self.variant == "vector" else self.r * self.n_features
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention scores ``(batch, time, r)``."""
+        return self.w2(torch.tanh(self.w1(x)))
+
+    def prefix_weights(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Exact weights ``A[b, t, s, k]`` (float64), zero for ``s > t`` and padding."""
+        e, log_norm, causal = self._log_terms(x, lengths)
+        w = torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2))          # (B, t, s, r)
+        return w * causal.unsqueeze(-1)
+
+    def _log_terms(self, x, lengths):
+        n_time = x.shape[1]
+        valid = length_mask(lengths, n_time)
+        e = self.scores(x).double()
+        # Padding scores are set to the first step's so they can neither overflow
+        # nor, being excluded by the causal mask for valid t, change any output.
+        e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
+        log_norm = torch.logcumsumexp(e, dim=1)                       # L[b, t, k]
+        steps = torch.arange(n_time, device=x.device)
+        causal = (steps.unsqueeze(1) >= steps.unsqueeze(0))           # (t, s)
+        causal = causal.unsqueeze(0) & valid.unsqueeze(1) & valid.unsqueeze(2)
+        return e, log_norm, causal.to(e.dtype)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.variant == "matrix":
+            w = self.prefix_weights(x, lengths).to(x.dtype)              # (B, t, s, r)
+            mixed = torch.einsum("btsk,bsn->btkn", w, x)
+            return mixed.reshape(x.shape[0], x.shape[1], self.r * self.n_features)
+        e, log_norm, causal = self._log_terms(x, lengths)
+        peak = e.amax(dim=1, keepdim=True)                             # M[b, k]
+        span = (peak.squeeze(1) - e[:, 0, :]).max()
+        if span.item() <= _FACTORISED_SPAN_LIMIT:
+            # sum_k exp(e_sk - L_tk) = sum_k exp(M_k - L_tk) * exp(e_sk - M_k):
+            # one (T x r) @ (r x T) product per sequence instead of a T x T x r tensor.
+            left = torch.exp(peak - log_norm)                           # (B, t, r)
+            right = torch.exp(e - peak)                                 # (B, s, r)
+            mix = torch.bmm(left, right.transpose(1, 2)) * causal
+        else:
+            mix = (torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2)) * causal.unsqueeze(-1)).sum(-1)
+        mix = (mix / self.r).to(x.dtype)                                # (B, t, s)
+        return torch.bmm(mix, x)
+
+
+class StructuredSelfAttention(nn.Module):
+    """Lin et al. (2017) self-attention over hidden states, padding masked.
+
+    ``A = softmax_t(W_s2 tanh(W_s1 H^T))`` with ``hops`` rows; ``M = A H`` is
+    averaged over hops (``flatten=False``) or flattened.
+
+    h: (batch, time, H), mask: (batch, time) -> (batch, H or hops*H)
+    """
+
+    def __init__(self, hidden: int, d_a: int = 50, hops: int = 10, flatten: bool = False):
+        super().__init__()
+        self.ws1 = nn.Linear(hidden, d_a, bias=False)
+        self.ws2 = nn.Linear(d_a, hops, bias=False)
+        self.hops, self.flatten = hops, flatten
+        self.output_size = hops * hidden if flatten else hidden
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.ws2(torch.tanh(self.ws1(h)))                     # (B, T, hops)
+        scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
+        attn = torch.softmax(scores, dim=1)
+        pooled = torch.einsum("bth,btk->bkh", h, attn)                  # (B, hops, H)
+        return pooled.flatten(1) if self.flatten else pooled.mean(1)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What a registry name means: front end, recurrent cell and readout."""
+
+    front: str = "none"          # none | inputcell
+    cell: str = "lstm"           # lstm | bilstm | gru
+    readout: str = "last"        # last | max | mean | selfattn
+    variant: str = "vector"      # input-cell variant: vector | matrix
+    description: str = ""
+
+
+REGISTRY: dict[str, Architecture] = {
+    "lstm": Architecture(description="LSTM, hidden state at the true last step"),
+    "bilstm": Architecture(cell="bilstm", description="Bi-LSTM, forward state at the last step + backward state at the first"),
+    "lstm_maxpool": Architecture(readout="max", description="LSTM + max pooling over time"),
+    "lstm_meanpool": Architecture(readout="mean", description="LSTM + mean pooling over time"),
+    "lstm_selfattn": Architecture(readout="selfattn", description="LSTM + self-attention (Lin et al. 2017)"),
+    "inputcell_lstm": Architecture(front="inputcell", description="LSTM + input-cell attention"),
+    "inputcell_lstm_maxpool": Architecture(front="inputcell", readout="max", description="LSTM + max pooling + input-cell attention"),
+    "inputcell_lstm_meanpool": Architecture(front="inputcell", readout="mean", description="LSTM + mean pooling + input-cell attention"),
+    "inputcell_lstm_selfattn": Architecture(front="inputcell", readout="selfattn", description="LSTM + self-attention + input-cell attention"),
+    "inputcell_lstm_matrix": Architecture(front="inputcell", variant="matrix", description="LSTM + input-cell attention, flattened r x N matrix variant"),
+    "inputcell_gru": Architecture(front="inputcell", cell="gru", description="GRU + input-cell attention"),
+}
+
+# Display names used in tables and figures.
+LABELS = {
+    "lstm": "LSTM", "bilstm": "Bi-LSTM", "lstm_maxpool": "LSTM+Max pl.",
+    "lstm_meanpool": "LSTM+Mean pl.", "lstm_selfattn": "LSTM+Self-At.",
+    "inputcell_lstm": "LSTM+In.Cell At.", "inputcell_lstm_maxpool": "LSTM+Max pl.+In.Cell At.",
+    "inputcell_lstm_meanpool": "LSTM+Mean pl.+In.Cell At.",
+    "inputcell_lstm_selfattn": "LSTM+Self-At.+In.Cell At.",
+    "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)", "inputcell_gru": "GRU+In.Cell At.",
+}
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters shared by all architectures (paper: hidden 5, r 20, d_a 50)."""
+
+    n_features: int
+    n_classes: int = 2
+    hidden: int = 5
+    r: int = 20
+    d_a: int = 50
+    dropout: float = 0.1
+    selfattn_hops: int = 10
+    selfattn_d_a: int = 50
+    extra: dict = field(default_factory=dict)
+
+
+class SequenceClassifier(nn.Module):
+    """[input-cell attention] -> LSTM / Bi-LSTM / GRU -> readout -> linear logits.
+
+    x: (batch, time, features), lengths: (batch,) -> logits (batch, n_classes)
+    """
+
+    def __init__(self, arch: Architecture, cfg: ModelConfig):
+        super().__init__()
+        self.arch, self.cfg = arch, cfg
+        self.input_dropout = nn.Dropout(cfg.dropout)
+        self.output_dropout = nn.Dropout(cfg.dropout)
+        if arch.front == "inputcell":
+            self.attention = InputCellAttention(cfg.n_features, cfg.r, cfg.d_a, arch.variant)
+            rnn_in = self.attention.output_size
+        else:
+            self.attention = None
+            rnn_in = cfg.n_features
+        rnn_type = nn.GRU if arch.cell == "gru" else nn.LSTM
+        self.rnn = rnn_type(rnn_in, cfg.hidden, batch_first=True,
+                            bidirectional=arch.cell == "bilstm")
+        feat = cfg.hidden * (2 if arch.cell == "bilstm" else 1)
+        self.selfattn = None
+        if arch.readout == "selfattn":
+            self.selfattn = StructuredSelfAttention(feat, cfg.selfattn_d_a, cfg.selfattn_hops)
+            feat = self.selfattn.output_size
+        self.classifier = nn.Linear(feat, cfg.n_classes)
+
+    def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Recurrent outputs ``(batch, time, H or 2H)``; padding rows are zero."""
+        x = self.input_dropout(x)
+        if self.attention is not None:
+            x = self.attention(x, lengths)
+        if self.arch.cell == "bilstm":
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, _ = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            return out
+        # A forward-only recurrence never sees the padding after a step, so the
+        # padded run is exact for valid steps and faster than packing.
+        out, _ = self.rnn(x)
+        return out
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is None:
+            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
+        lengths = lengths.to(device=x.device, dtype=torch.long)
+        h = self.hidden_states(x, lengths)
+        mask = length_mask(lengths, x.shape[1])
+        last = (lengths - 1).clamp(min=0)
+        batch = torch.arange(x.shape[0], device=x.device)
+        if self.arch.readout == "last":
+            if self.arch.cell == "bilstm":
+                hid = self.cfg.hidden
+                feat = torch.cat([h[batch, last, :hid], h[:, 0, hid:]], dim=-1)
+            else:
+                feat = h[batch, last]
+        elif self.arch.readout == "max":
+            feat = h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+        elif self.arch.readout == "mean":
+            feat = (h * mask.unsqueeze(-1)).sum(1) / lengths.clamp(min=1).unsqueeze(-1).to(h.dtype)
+        else:
+            feat = self.selfattn(h, mask)
+        return self.classifier(self.output_dropout(feat))
+
+
+def build_model(name: str, cfg: ModelConfig) -> SequenceClassifier:
+    """Build a registered architecture by name (see ``REGISTRY``)."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return SequenceClassifier(REGISTRY[name], cfg)
+
+
+def model_config_dict(cfg: ModelConfig) -> dict:
+    return asdict(cfg)
