@@ -1,5 +1,7 @@
 # Python helpers shared by the rule files: cross-key config checks and target lists.
 from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.models import REGISTRY
+from vanishing_saliency.saliency import METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns, dataset_settings
 from vanishing_saliency.workflow import derive_seed
 
@@ -27,6 +29,13 @@ def heatmap_pairs_datasets(cfg):
 
 
 check_config(config)
+
+
+# File names join model and method with "_" and both contain "_": pin them to the known names.
+wildcard_constraints:
+    model="|".join(sorted(REGISTRY, key=len, reverse=True)),
+    method="|".join(ALL_METHODS),
+    dataset="[A-Za-z0-9_]+",
 
 SYN = config["synthetic"]
 METHODS = config["saliency"]["methods"]
