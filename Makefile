@@ -1,6 +1,6 @@
 # Quick start:  make reproduce   (the embedded default run)
 #               make test        (unit + workflow tests)
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= all

@@ -1,4 +1,4 @@
-# Python helpers shared by the rule files: cross-key config checks and target lists.
+# Python helpers shared by every .smk file (cross-key config checks, target lists).
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import REGISTRY
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
@@ -30,12 +30,6 @@ def heatmap_pairs_datasets(cfg):
 
 check_config(config)
 
-
-# File names join model and method with "_" and both contain "_": pin them to the known names.
-wildcard_constraints:
-    model="|".join(sorted(REGISTRY, key=len, reverse=True)),
-    method="|".join(ALL_METHODS),
-    dataset="[A-Za-z0-9_]+",
 
 SYN = config["synthetic"]
 METHODS = config["saliency"]["methods"]

@@ -22,9 +22,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 # Above this spread of scores within one hop (max score minus the first step's
-# score) the factorised float64 form exp(e - M) * exp(M - L) could overflow
-# (exp(709) is the float64 limit), so the exact log-space weights are used.
-_FACTORISED_SPAN_LIMIT = 600.0
+# score) the factorised float64 form could overflow: its forward holds
+# exp(span) and its backward (through 1 / cumsum) exp(2 * span), against the
+# float64 limit exp(709).  Wider spans take the exact log-space weights.
+_FACTORISED_SPAN_LIMIT = 300.0
 
 
 def length_mask(lengths: torch.Tensor, n_time: int) -> torch.Tensor:
@@ -86,18 +87,27 @@ class InputCellAttention(nn.Module):
             w = self.prefix_weights(x, lengths).to(x.dtype)              # (B, t, s, r)
             mixed = torch.einsum("btsk,bsn->btkn", w, x)
             return mixed.reshape(x.shape[0], x.shape[1], self.r * self.n_features)
-        e, log_norm, causal = self._log_terms(x, lengths)
+        n_time = x.shape[1]
+        padded = bool((lengths < n_time).any())
+        valid = length_mask(lengths, n_time)
+        e = self.scores(x).double()
+        if padded:
+            e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
         peak = e.amax(dim=1, keepdim=True)                             # M[b, k]
-        span = (peak.squeeze(1) - e[:, 0, :]).max()
-        if span.item() <= _FACTORISED_SPAN_LIMIT:
-            # sum_k exp(e_sk - L_tk) = sum_k exp(M_k - L_tk) * exp(e_sk - M_k):
-            # one (T x r) @ (r x T) product per sequence instead of a T x T x r tensor.
-            left = torch.exp(peak - log_norm)                           # (B, t, r)
-            right = torch.exp(e - peak)                                 # (B, s, r)
-            mix = torch.bmm(left, right.transpose(1, 2)) * causal
+        if (peak.squeeze(1) - e[:, 0, :]).max().item() <= _FACTORISED_SPAN_LIMIT:
+            # sum_k exp(e_sk - L_tk) = sum_k exp(M_k - L_tk) * exp(e_sk - M_k) with
+            # exp(M_k - L_tk) = 1 / cumsum_s<=t exp(e_sk - M_k): one (T x r) @ (r x T)
+            # product per sequence, no T x T x r tensor and no logcumsumexp.
+            right = torch.exp(e - peak)                                 # (B, s, r), <= 1
+            left = 1.0 / (torch.cumsum(right, dim=1) * self.r)          # (B, t, r)
+            mix = torch.tril(torch.bmm(left, right.transpose(1, 2)))
         else:
-            mix = (torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2)) * causal.unsqueeze(-1)).sum(-1)
-        mix = (mix / self.r).to(x.dtype)                                # (B, t, s)
+            e, log_norm, causal = self._log_terms(x, lengths)
+            mix = (torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2)) * causal.unsqueeze(-1)).sum(-1) / self.r
+        mix = mix.to(x.dtype)                                           # (B, t, s)
+        if padded:
+            # padding rows and columns hold junk weights; zero them so nothing leaks
+            mix = mix * (valid.unsqueeze(2) & valid.unsqueeze(1)).to(x.dtype)
         return torch.bmm(mix, x)
 
 

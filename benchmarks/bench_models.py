@@ -1,0 +1,87 @@
+"""Forward+backward time of input-cell-attention LSTM vs a plain nn.LSTM of the same size.
+
+Usage: python benchmarks/bench_models.py [--reps 15] [--threads 2] [--loop]
+
+Shapes: B=64, T=100, N=100, r=20, d_a=50, float32, hidden 100 and the paper's 5.
+Runs are interleaved (plain, input-cell, plain, ...) so drift in machine load
+hits both; the median per model is reported with the ratio.  Target: <= 1.5x.
+--loop also times a per-step reference (prefix attention recomputed every step).
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from vanishing_saliency.models import InputCellAttention
+
+
+def fwd_bwd(fn, x):
+    x.grad = None
+    out = fn(x)
+    out.sum().backward()
+
+
+def per_step_loop(att: InputCellAttention, cell: nn.LSTMCell):
+    def run(x):
+        b, t, _ = x.shape
+        h = x.new_zeros(b, cell.hidden_size)
+        c = x.new_zeros(b, cell.hidden_size)
+        outs = []
+        for step in range(t):
+            prefix = x[:, : step + 1]
+            a = torch.softmax(att.scores(prefix), dim=1)               # (B, s, r)
+            m = torch.einsum("bsk,bsn->bn", a, prefix) / att.r
+            h, c = cell(m, (h, c))
+            outs.append(h)
+        return torch.stack(outs, 1)
+    return run
+
+
+def bench(hidden: int, reps: int, loop: bool, B=64, T=100, N=100, r=20, d_a=50):
+    torch.manual_seed(0)
+    x = torch.randn(B, T, N, requires_grad=True)
+    lengths = torch.full((B,), T)
+    plain = nn.LSTM(N, hidden, batch_first=True)
+    att = InputCellAttention(N, r, d_a)
+    fused_rnn = nn.LSTM(N, hidden, batch_first=True)
+    candidates = {
+        "nn.LSTM": lambda v: plain(v)[0],
+        "input-cell (fused)": lambda v: fused_rnn(att(v, lengths))[0],
+    }
+    if loop:
+        candidates["input-cell (per-step loop)"] = per_step_loop(att, nn.LSTMCell(N, hidden))
+    times = {k: [] for k in candidates}
+    for name, fn in candidates.items():                                # warm-up
+        fwd_bwd(fn, x)
+    for i in range(reps):
+        for name, fn in candidates.items():
+            if name.endswith("loop)") and i >= 3:
+                continue                                               # slow: three runs are plenty
+            t0 = time.perf_counter()
+            fwd_bwd(fn, x)
+            times[name].append(time.perf_counter() - t0)
+    base = statistics.median(times["nn.LSTM"])
+    print(f"\nhidden={hidden}  B={B} T={T} N={N} r={r} d_a={d_a} float32 threads={torch.get_num_threads()}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:28s} median {1000 * med:8.2f} ms over {len(ts):2d} runs   ratio {med / base:5.2f}x")
+    return statistics.median(times["input-cell (fused)"]) / base
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--loop", action="store_true", help="also time the per-step reference loop")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ratios = {h: bench(h, args.reps, args.loop) for h in (100, 5)}
+    print("\nfused input-cell / nn.LSTM: " + ", ".join(f"H={h}: {r:.2f}x" for h, r in ratios.items())
+          + "   (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Bad configurations fail at validation with a message naming the key."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vanishing_saliency.models import REGISTRY
+from vanishing_saliency.saliency import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def _schema():
+    return yaml.safe_load((ROOT / "config.schema.yaml").read_text())
+
+
+def test_schema_lists_exactly_the_registry_and_methods():
+    schema = _schema()
+    assert set(schema["$defs"]["architecture"]["enum"]) == set(REGISTRY)
+    assert set(schema["properties"]["saliency"]["properties"]["methods"]["items"]["enum"]) == set(METHODS)
+
+
+def test_every_schema_key_has_a_description():
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                if "description" not in sub:
+                    missing.append(f"{path}.{key}")
+                walk(sub, f"{path}.{key}")
+            for key in ("additionalProperties", "items"):
+                if isinstance(node.get(key), dict):
+                    walk(node[key], f"{path}[]")
+            for key, sub in node.get("$defs", {}).items():
+                walk(sub, f"$defs.{key}")
+
+    walk(_schema(), "config")
+    assert not missing, missing
+
+
+def _dry_run(tmp_path, cfg):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"), "--directory",
+                           str(tmp_path), "--configfile", str(path)], capture_output=True, text=True)
+
+
+def _tiny():
+    return yaml.safe_load((ROOT / "tests" / "tiny_config.yaml").read_text())
+
+
+def test_tiny_config_is_valid(tmp_path):
+    res = _dry_run(tmp_path, _tiny())
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda c: c["synthetic"]["table1"]["models"].append("transformer"),
+     r"'transformer' is not one of"),
+    (lambda c: c["models"].__setitem__("hidden", -5), r"-5 is less than the minimum of 1[\s\S]*hidden"),
+    (lambda c: c["synthetic"]["datasets"]["earlier"]["patterns"][0][0].__setitem__("time", [20, 45]),
+     r"synthetic\.datasets\.earlier\.patterns\[0\]\[0\]\.time = \[20, 45\) is outside the sequence"),
+    (lambda c: c["training"].pop("lr"), r"'lr' is a required property"),
+    (lambda c: c["synthetic"]["table1"]["datasets"].append("nowhere"),
+     r"synthetic\.table1\.datasets names 'nowhere'"),
+])
+def test_bad_config_names_the_key(tmp_path, edit, expected):
+    cfg = copy.deepcopy(_tiny())
+    edit(cfg)
+    res = _dry_run(tmp_path, cfg)
+    assert res.returncode != 0
+    import re
+    assert re.search(expected, res.stderr + res.stdout), res.stderr[-3000:]
