@@ -40,20 +40,26 @@ def saliency_heatmaps(examples: list[dict], dataset: str, sample: int = 0):
     from .metrics import minmax_scale
 
     first = examples[0]
-    n = 2 + len(examples)
-    fig, axes = plt.subplots(1, n, figsize=(2.3 * n, 2.8), sharey=True)
     panels = [("input (class %d)" % int(first["y"][sample]), first["x"][sample], "RdBu_r"),
               ("ground truth", first["mask"][sample].astype(float), "Greys")]
     for ex in examples:
         panels.append((LABELS.get(str(ex["architecture"]), str(ex["architecture"])),
                        minmax_scale(ex["saliency"][sample:sample + 1])[0], "viridis"))
-    for ax, (title, img, cmap) in zip(axes, panels):
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.7 * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, img, cmap) in zip(axes.flat, panels):
         # time runs along x as in the paper's figures
         kw = {"vmin": 0, "vmax": 1} if cmap != "RdBu_r" else {"vmin": -3, "vmax": 3}
         ax.imshow(np.asarray(img).T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest", **kw)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=9)
+    for ax in axes[-1]:
         ax.set_xlabel("time")
-    axes[0].set_ylabel("feature")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("feature")
     fig.suptitle(f"{dataset}: saliency ({first['method']}) of one test sample", fontsize=10)
     fig.tight_layout()
     return fig
