@@ -68,8 +68,8 @@ def test_rerun_has_nothing_to_do_and_is_deterministic(tiny_run, tmp_path):
     res = run(["--cores", "2", "--configfile", str(ROOT / "tests" / "tiny_config.yaml"), "-n"], tiny_run)
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
     # the same config and seed elsewhere give the same numbers
-    res = run(["--cores", "2", "--configfile", str(ROOT / "tests" / "tiny_config.yaml"),
-               "results/synthetic/metrics/earlier/inputcell_lstm_gradient.tsv"], tmp_path)
+    res = run(["results/synthetic/metrics/earlier/inputcell_lstm_gradient.tsv", "--cores", "2",
+               "--configfile", str(ROOT / "tests" / "tiny_config.yaml")], tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     a = pd.read_csv(tiny_run / "results/synthetic/metrics/earlier/inputcell_lstm_gradient.tsv", sep="\t")
     b = pd.read_csv(tmp_path / "results/synthetic/metrics/earlier/inputcell_lstm_gradient.tsv", sep="\t")
