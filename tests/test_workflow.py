@@ -1,5 +1,6 @@
 """Snakemake itself runs the workflow: a tiny real run, a dry run of the default, and lint."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,10 +78,12 @@ def test_rerun_has_nothing_to_do_and_is_deterministic(tiny_run, tmp_path):
 
 
 def test_default_config_dry_run(tmp_path):
-    res = subprocess.run([*SNAKEMAKE, "-n", "--cores", "2"], cwd=ROOT, capture_output=True, text=True)
+    # in an empty directory, so results of an earlier `make reproduce` do not hide the jobs
+    res = run(["-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml")], tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "synthetic_train" in out and "synthetic_table" in out
+    assert re.search(r"^synthetic_train\s+83$", out, re.M), "the default trains 83 models"
 
 
 def test_lint_is_clean():
@@ -93,3 +96,12 @@ def test_paper_config_dry_run(tmp_path):
     res = run(["-n", "--cores", "2", "--configfile", str(ROOT / "configs" / "paper.yaml")], tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "synthetic_train" in res.stdout + res.stderr
+
+
+@pytest.mark.workflow
+def test_report_bundles_tables_and_figures(tiny_run):
+    res = run(["--report", "report.html", "--configfile", str(ROOT / "tests" / "tiny_config.yaml")], tiny_run)
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text(errors="replace")
+    for name in ("moving_box.png", "table1.tsv", "saliency_earlier.png"):
+        assert name in html
