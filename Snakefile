@@ -20,9 +20,11 @@ wildcard_constraints:
     model="|".join(sorted(REGISTRY, key=len, reverse=True)),
     method="|".join(ALL_METHODS),
     dataset="[A-Za-z0-9_]+",
+    subject="[A-Za-z0-9]+",
 
 
 include: "rules/synthetic.smk"
+include: "rules/hcp_preprocess.smk"
 
 
 report: "report/workflow.rst"
@@ -31,4 +33,5 @@ report: "report/workflow.rst"
 rule all:
     input:
         synthetic_targets(),
+        hcp_targets(),
     default_target: True

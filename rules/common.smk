@@ -56,6 +56,8 @@ def metric_files(runs):
 
 
 def synthetic_targets():
+    if not SYN["enabled"]:
+        return []
     return (
         expand("results/synthetic/{table}.{ext}", table=["table1", "table2"], ext=["tsv", "md"])
         + ["results/synthetic/moving_box.tsv"]
@@ -63,3 +65,64 @@ def synthetic_targets():
         + expand("results/synthetic/figures/saliency_{dataset}.{ext}",
                  dataset=SYN["heatmap_datasets"], ext=["png", "pdf"])
     )
+
+
+# ---- HCP -------------------------------------------------------------------
+from pathlib import Path as _Path
+
+from vanishing_saliency.hcp.io import discover_subjects, run_paths
+from vanishing_saliency.hcp.steps import timeseries_name
+
+HCP = config["hcp"]
+SIMULATED_ROOT = "resources/hcp/simulated"
+HCP_ROOT = SIMULATED_ROOT if HCP["source"] == "simulated" else HCP["root"]
+
+
+def hcp_subjects(cfg):
+    """Subjects of the cohort, without hcp.exclude; a subject listed twice is an error."""
+    hcp = cfg["hcp"]
+    if hcp["source"] == "simulated":
+        subjects = [f"9{i:05d}" for i in range(1, hcp["simulate"]["n_subjects"] + 1)]
+    elif hcp.get("subjects"):
+        subjects = [str(s) for s in hcp["subjects"]]
+    elif hcp.get("subjects_sheet"):
+        import pandas as pd
+
+        sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
+        if "subject" not in sheet.columns:
+            raise ConfigError(f"hcp.subjects_sheet {hcp['subjects_sheet']}: expected a TSV with a 'subject' column")
+        subjects = list(sheet["subject"])
+    else:
+        subjects = discover_subjects(hcp["root"])
+    seen = set()
+    for s in subjects:
+        if s in seen:
+            raise ConfigError(f"hcp subjects: subject {s} is listed twice")
+        seen.add(s)
+    return [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
+
+
+HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
+
+
+def simulated_raw_output():
+    raw = directory(f"{SIMULATED_ROOT}/{{subject}}")
+    return raw if HCP["simulate"]["keep_raw"] else temp(raw)
+
+
+def raw_subject_input(wildcards):
+    """The simulated subject folder; for real data nothing is declared, so a missing
+    file becomes our error naming subject and file instead of a DAG failure."""
+    return f"{SIMULATED_ROOT}/{wildcards.subject}" if HCP["source"] == "simulated" else []
+
+
+def subject_timeseries(subject, suffix=".npz"):
+    return [f"results/hcp/timeseries/{timeseries_name(subject, t, d)}{suffix}"
+            for t in HCP["tasks"] for d in HCP["directions"]]
+
+
+def hcp_targets():
+    if not HCP["enabled"]:
+        return []
+    return (["results/hcp/qc.tsv", "results/hcp/split.tsv"]
+            + expand("results/hcp/samples/{experiment}.npz", experiment=list(HCP["experiments"])))

@@ -1,0 +1,157 @@
+# HCP branch, part 1: (simulate) -> check -> clean + parcellate -> QC table, blocks, split.
+
+
+rule hcp_atlas:
+    output:
+        "resources/hcp/atlas.npz",
+    log:
+        "logs/hcp/atlas.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_atlas.py"
+
+
+rule hcp_simulate:
+    input:
+        atlas="resources/hcp/atlas.npz",
+    output:
+        raw=simulated_raw_output(),
+        truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
+    params:
+        root=SIMULATED_ROOT,
+        tasks=HCP["tasks"],
+        directions=HCP["directions"],
+        settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
+        seed=lambda wc: derive_seed(config["seed"], "hcp-simulate", wc.subject),
+        area_seed=derive_seed(config["seed"], "hcp-areas"),
+    log:
+        "logs/hcp/simulate/sub-{subject}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_simulate.py"
+
+
+# Checks and preprocessing outrank simulation so each simulated subject is
+# consumed (and its temp() raw files deleted) before many more are written.
+rule hcp_check:
+    input:
+        raw_subject_input,
+    output:
+        "results/hcp/check/sub-{subject}.json",
+    params:
+        root=HCP_ROOT,
+        tasks=HCP["tasks"],
+        directions=HCP["directions"],
+        suffix=HCP["dtseries_suffix"],
+        tr=HCP["tr"],
+    log:
+        "logs/hcp/check/sub-{subject}.log",
+    priority: 20
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_check.py"
+
+
+rule hcp_preprocess:
+    input:
+        raw=raw_subject_input,
+        check="results/hcp/check/sub-{subject}.json",
+        atlas="resources/hcp/atlas.npz",
+    output:
+        timeseries=subject_timeseries("{subject}"),
+        qc=subject_timeseries("{subject}", "_qc.json"),
+    params:
+        root=HCP_ROOT,
+        tasks=HCP["tasks"],
+        directions=HCP["directions"],
+        suffix=HCP["dtseries_suffix"],
+        tr=HCP["tr"],
+        cleaning=HCP["cleaning"],
+        out_dir="results/hcp/timeseries",
+    log:
+        "logs/hcp/preprocess/sub-{subject}.log",
+    priority: 20
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_preprocess.py"
+
+
+rule hcp_qc_table:
+    input:
+        expand("results/hcp/check/sub-{subject}.json", subject=HCP_SUBJECTS),
+    output:
+        report("results/hcp/qc.tsv", caption="../report/hcp_qc.rst", category="HCP", labels={"table": "run QC"}),
+    params:
+        excluded=HCP["exclude"],
+    log:
+        "logs/hcp/qc_table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_qc_table.py"
+
+
+rule hcp_blocks:
+    input:
+        [p for s in HCP_SUBJECTS for p in subject_timeseries(s)],
+    output:
+        "results/hcp/samples/{experiment}.npz",
+    params:
+        tasks=lambda wc: HCP["experiments"][wc.experiment],
+        blocks=HCP["blocks"],
+    wildcard_constraints:
+        experiment="on_task|on_off|off_task",
+    log:
+        "logs/hcp/blocks_{experiment}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_blocks.py"
+
+
+rule hcp_split:
+    output:
+        "results/hcp/split.tsv",
+    params:
+        subjects=HCP_SUBJECTS,
+        seed=derive_seed(config["seed"], "hcp-split"),
+        ratio=HCP["split"]["ratio"],
+        val_fraction=HCP["split"]["val_fraction"],
+    log:
+        "logs/hcp/split.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/hcp_split.py"

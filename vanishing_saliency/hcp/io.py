@@ -1,0 +1,104 @@
+"""The raw HCP layout, and loading one run with every check a user's data needs.
+
+``<root>/<subject>/MNINonLinear/Results/tfMRI_<TASK>_<DIR>/`` holds
+``tfMRI_<TASK>_<DIR><suffix>.dtseries.nii``, ``Movement_Regressors.txt`` and
+``EVs/*.txt``.  Every problem raises :class:`HCPDataError` naming the subject,
+task, run and file, and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from ..errors import DataError
+from .geometry import N_GRAYORDINATES
+
+
+class HCPDataError(DataError):
+    """A raw HCP file is missing or does not hold what was expected."""
+
+    def __init__(self, subject, task, direction, path, problem):
+        self.subject, self.task, self.direction, self.path = subject, task, direction, str(path)
+        super().__init__(f"subject {subject}, task {task}, run {direction}: {path}: {problem}")
+
+
+def run_dir(root, subject: str, task: str, direction: str) -> Path:
+    return Path(root) / str(subject) / "MNINonLinear" / "Results" / f"tfMRI_{task}_{direction}"
+
+
+def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> dict:
+    d = run_dir(root, subject, task, direction)
+    return {"dir": d, "dtseries": d / f"tfMRI_{task}_{direction}{suffix}.dtseries.nii",
+            "motion": d / "Movement_Regressors.txt", "evs": d / "EVs"}
+
+
+def discover_subjects(root) -> list[str]:
+    """Subject folders under ``root`` that have an ``MNINonLinear/Results`` folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"hcp.root {root} is not a directory")
+    return sorted(p.name for p in root.iterdir() if (p / "MNINonLinear" / "Results").is_dir())
+
+
+def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: int | None = None):
+    """(data (frames, 91282) float32, motion (frames, 12)) after every check."""
+    def fail(path, problem):
+        raise HCPDataError(subject, task, direction, path, problem)
+
+    dts, mot = paths["dtseries"], paths["motion"]
+    if not Path(dts).is_file():
+        fail(dts, "missing dense time series (expected a CIFTI-2 .dtseries.nii)")
+    try:
+        img = nib.load(str(dts))
+        axes = [img.header.get_axis(i) for i in range(2)]
+        data = np.asarray(img.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises many types for truncated/corrupt files
+        fail(dts, f"cannot be read as CIFTI-2 ({type(exc).__name__}: {exc}); truncated or corrupt?")
+    series, brain = axes
+    if not isinstance(series, nib.cifti2.SeriesAxis) or not isinstance(brain, nib.cifti2.BrainModelAxis):
+        fail(dts, "expected axes (SeriesAxis, BrainModelAxis): is this a dense time series?")
+    if data.shape[1] != N_GRAYORDINATES:
+        fail(dts, f"has {data.shape[1]} grayordinates, expected {N_GRAYORDINATES} (the HCP 91k space)")
+    if abs(series.step - tr) > 1e-4:
+        fail(dts, f"has TR {series.step:g} s in its SeriesAxis, expected {tr:g} s (config hcp.tr)")
+    if expected_frames is not None and data.shape[0] != expected_frames:
+        fail(dts, f"has {data.shape[0]} frames, expected {expected_frames} for {task}")
+    if not np.isfinite(data).all():
+        bad = np.argwhere(~np.isfinite(data))
+        fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
+    if not Path(mot).is_file():
+        fail(mot, "missing motion regressors")
+    try:
+        motion = np.loadtxt(mot, ndmin=2)
+    except ValueError as exc:
+        fail(mot, f"is not a numeric table ({exc})")
+    if motion.shape[1] != 12:
+        fail(mot, f"has {motion.shape[1]} columns, expected 12 (6 motion parameters and their derivatives)")
+    if motion.shape[0] != data.shape[0]:
+        fail(mot, f"has {motion.shape[0]} rows but the dense time series has {data.shape[0]} frames")
+    if not np.isfinite(motion).all():
+        fail(mot, "holds non-finite values")
+    return data, motion
+
+
+def read_ev(path, subject, task, direction, run_seconds: float) -> np.ndarray:
+    """FSL three-column EV file -> (n, 3) onsets, durations, amplitudes; checked against the run."""
+    path = Path(path)
+    if not path.is_file():
+        raise HCPDataError(subject, task, direction, path, "missing EV file")
+    try:
+        ev = np.loadtxt(path, ndmin=2)
+    except ValueError as exc:
+        raise HCPDataError(subject, task, direction, path, f"malformed EV file ({exc})") from None
+    if ev.size == 0:
+        raise HCPDataError(subject, task, direction, path, "empty EV file (expected onset, duration, amplitude rows)")
+    if ev.shape[1] != 3:
+        raise HCPDataError(subject, task, direction, path, f"has {ev.shape[1]} columns, expected 3 (onset, duration, amplitude)")
+    if np.any(ev[:, 0] < 0) or np.any(ev[:, 0] + ev[:, 1] > run_seconds + 1e-6):
+        raise HCPDataError(subject, task, direction, path,
+                           f"has blocks beyond the run (run length {run_seconds:.2f} s; latest end "
+                           f"{(ev[:, 0] + ev[:, 1]).max():.2f} s)")
+    return ev

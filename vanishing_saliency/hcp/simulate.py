@@ -1,0 +1,196 @@
+"""A simulated HCP cohort written in the real raw layout and formats.
+
+Per run: ``tfMRI_<TASK>_<DIR>_Atlas_MSMAll.dtseries.nii`` (CIFTI-2, frames x
+91282, SeriesAxis step 0.72 s, intent ConnDenseSeries), ``Movement_Regressors.txt``
+(12 columns ``%10.6f``: translations mm, rotations deg, then their backward
+differences) and ``EVs/*.txt`` (FSL three-column, tab separated).
+
+The signal, per grayordinate: the area's task response (a double-gamma HRF
+convolved with a box over a known part of each block of the run's task, only
+in that task's responsive areas) + white noise + a motion artefact (the 12
+regressors times random loadings: only motion regression removes it) + slow
+drift (cosines below the high-pass cutoff and a linear trend: only the
+low-frequency regression removes it).  The ground truth (responsive areas,
+neural boxes, clean area responses) is saved beside the cohort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy.stats import gamma
+
+from ..io import atomic_path, save_npz
+from .geometry import FRAMES, N_AREAS, N_CORTEX, N_GRAYORDINATES, TR, brain_model_axis
+from .io import run_paths
+
+# Block layout per run (seconds): (condition, onset, duration) before jitter,
+# following the HCP protocols (SPEC section 7).
+_GAMBLING = [("win", 8.0, 28.0), ("loss", 51.0, 28.0), ("loss", 94.0, 28.0), ("win", 137.0, 28.0)]
+_RELATIONAL = [("relation", 8.0, 17.0), ("match", 25.0, 16.5), ("relation", 57.5, 17.0), ("match", 74.5, 16.5),
+               ("relation", 107.0, 17.0), ("match", 124.0, 16.5)]
+_WM_CONDS = ["2bk_body", "0bk_faces", "2bk_tools", "0bk_places", "2bk_faces", "0bk_tools", "2bk_places", "0bk_body"]
+_WM = [(c, on, 27.5) for c, on in zip(_WM_CONDS, [8.0, 35.5, 78.0, 105.5, 148.0, 175.5, 218.0, 245.5])]
+LAYOUT = {"GAMBLING": _GAMBLING, "RELATIONAL": _RELATIONAL, "WM": _WM}
+# Extra EV files with trial events, written with the real names.
+_GAMBLING_EVENTS = ("win_event", "loss_event", "neut_event")
+_WM_TRIALS = ("0bk_cor", "0bk_err", "0bk_nlr", "2bk_cor", "2bk_err", "2bk_nlr", "all_bk_cor", "all_bk_err")
+
+
+@dataclass
+class SimulationSettings:
+    """Knobs of the simulator (config key ``hcp.simulate``)."""
+
+    n_responsive_areas: int = 24        # per task
+    amplitude: float = 1.0              # task response (noise sd = 1)
+    noise_sd: float = 1.0
+    motion_scale: float = 1.0           # artefact amplitude per unit of regressor
+    drift_scale: float = 2.0
+    response_window: tuple = (0.0, 1.0)  # part of each block with neural activity (fractions)
+    jitter_s: float = 1.0
+    dtseries_suffix: str = "_Atlas_MSMAll"
+
+
+def responsive_areas(task: str, n: int, seed: int) -> np.ndarray:
+    """Areas (1-360) that respond to a task: disjoint across tasks, the same for every subject."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(N_AREAS) + 1
+    k = sorted(FRAMES).index(task)
+    return np.sort(perm[k * n:(k + 1) * n])
+
+
+def hrf(tr: float = TR, length_s: float = 32.0) -> np.ndarray:
+    """Canonical double-gamma HRF (peak ~5 s, undershoot ~15 s), sampled every ``tr``, unit sum."""
+    t = np.arange(0.0, length_s, tr)
+    h = gamma.pdf(t, 6) - gamma.pdf(t, 16) / 6.0
+    return h / h.sum()
+
+
+def jittered_blocks(task: str, rng: np.random.Generator, jitter_s: float):
+    """[(condition, onset, duration)] for one run, onsets jittered by up to ``jitter_s``."""
+    return [(c, max(0.0, on + rng.uniform(-jitter_s, jitter_s)), dur) for c, on, dur in LAYOUT[task]]
+
+
+def neural_boxcar(blocks, n_frames: int, window=(0.0, 1.0), tr: float = TR) -> np.ndarray:
+    """1 on frames where the simulated neurons respond, else 0."""
+    box = np.zeros(n_frames)
+    times = np.arange(n_frames) * tr
+    for _, onset, dur in blocks:
+        a, b = onset + window[0] * dur, onset + window[1] * dur
+        box[(times >= a) & (times < b)] = 1.0
+    return box
+
+
+def motion_regressors(n_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """(frames, 12): random-walk translations (mm) / rotations (deg) with a few jumps, and
+    their backward differences (first row 0), as in HCP's Movement_Regressors.txt."""
+    steps = rng.normal(0, 0.02, (n_frames, 6))
+    jumps = rng.random((n_frames, 6)) < 0.01
+    steps[jumps] += rng.normal(0, 0.3, jumps.sum())
+    steps[0] = 0.0
+    pos = np.cumsum(steps, axis=0)
+    deriv = np.vstack([np.zeros((1, 6)), np.diff(pos, axis=0)])
+    return np.hstack([pos, deriv])
+
+
+def drift_terms(n_frames: int, tr: float = TR) -> np.ndarray:
+    """(frames, 3): a linear trend and two cosines at 0.002 and 0.005 Hz (below 0.008 Hz)."""
+    t = np.arange(n_frames) * tr
+    return np.stack([(t - t.mean()) / t.max(), np.cos(2 * np.pi * 0.002 * t), np.cos(2 * np.pi * 0.005 * t + 1.0)], 1)
+
+
+def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.random.Generator,
+                 settings: SimulationSettings):
+    """One run: (data (frames, 91282) float32, motion (frames, 12), blocks, truth dict)."""
+    n = FRAMES[task]
+    blocks = jittered_blocks(task, rng, settings.jitter_s)
+    box = neural_boxcar(blocks, n, settings.response_window)
+    response = np.convolve(box, hrf())[:n]
+    response = response / max(response.max(), 1e-12)
+    area_signal = np.zeros((n, N_AREAS + 1), np.float32)               # column 0: non-cortex
+    area_signal[:, areas_by_task[task]] = settings.amplitude * response[:, None]
+    data = rng.standard_normal((n, N_GRAYORDINATES), dtype=np.float32)
+    data *= settings.noise_sd
+    data += area_signal[:, labels]
+    motion = motion_regressors(n, rng)
+    loadings = rng.normal(0, settings.motion_scale, (12, N_GRAYORDINATES)).astype(np.float32)
+    data += (motion / motion.std(0).clip(1e-6)).astype(np.float32) @ loadings * np.float32(0.5)
+    drift = drift_terms(n).astype(np.float32)
+    data += drift @ rng.normal(0, settings.drift_scale, (3, N_GRAYORDINATES)).astype(np.float32)
+    data += np.float32(100.0)                                            # a BOLD-like baseline
+    truth = {"boxcar": box, "response": response, "areas": areas_by_task[task]}
+    return data, motion, blocks, truth
+
+
+def write_dtseries(path, data: np.ndarray, axis, tr: float = TR) -> None:
+    series = nib.cifti2.SeriesAxis(start=0.0, step=tr, size=data.shape[0], unit="SECOND")
+    img = nib.cifti2.Cifti2Image(np.asarray(data, np.float32), header=(series, axis))
+    img.nifti_header.set_intent("ConnDenseSeries")
+    with atomic_path(path, suffix=".dtseries.nii") as tmp:
+        img.to_filename(str(tmp))
+
+
+def write_motion(path, motion: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, motion, fmt="%10.6f", delimiter=" ")
+
+
+def write_ev(path, rows) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(f"{on:.3f}\t{dur:.3f}\t{amp:g}\n" for on, dur, amp in rows))
+
+
+def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None:
+    """Block EV files with the real names, plus the trial-level files of each task."""
+    conditions = sorted({c for c, _, _ in LAYOUT[task]})
+    for cond in conditions:
+        write_ev(ev_dir / f"{cond}.txt", [(on, dur, 1.0) for c, on, dur in blocks if c == cond])
+    if task == "GAMBLING":
+        events = {k: [] for k in _GAMBLING_EVENTS}
+        for c, on, dur in blocks:                      # 8 trials of 3.5 s; mostly the block's outcome
+            for i in range(8):
+                kind = c if rng.random() < 0.75 else rng.choice(["win", "loss", "neut"])
+                events[f"{kind}_event"].append((on + 3.5 * i, 3.5, 1.0))
+        for k, rows in events.items():
+            write_ev(ev_dir / f"{k}.txt", rows or [(0.0, 0.0, 0.0)])
+    elif task == "WM":
+        trials = {k: [] for k in _WM_TRIALS}
+        for c, on, dur in blocks:                      # 2.5 s cue then 10 trials of 2.5 s
+            load = c.split("_")[0]
+            for i in range(10):
+                outcome = "cor" if rng.random() < 0.9 else rng.choice(["err", "nlr"])
+                row = (on + 2.5 + 2.5 * i, 2.0, 1.0)
+                trials[f"{load}_{outcome}"].append(row)
+                if outcome != "nlr":
+                    trials[f"all_bk_{outcome}"].append(row)
+        for k, rows in trials.items():
+            write_ev(ev_dir / f"{k}.txt", rows or [(0.0, 0.0, 0.0)])
+
+
+def simulate_subject(root, subject: str, atlas: dict, tasks, directions, seed: int,
+                     settings: SimulationSettings, truth_path, area_seed: int) -> list[Path]:
+    """Write every run of one subject under ``root``; returns the written paths."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(atlas["labels"])
+    axis = brain_model_axis(atlas)
+    areas = {t: responsive_areas(t, settings.n_responsive_areas, area_seed) for t in FRAMES}
+    written, truth = [], {}
+    for task in tasks:
+        for direction in directions:
+            paths = run_paths(root, subject, task, direction, settings.dtseries_suffix)
+            data, motion, blocks, tr_truth = simulate_run(task, labels, areas, rng, settings)
+            write_dtseries(paths["dtseries"], data, axis)
+            write_motion(paths["motion"], motion)
+            write_evs(paths["evs"], task, blocks, rng)
+            written += [paths["dtseries"], paths["motion"]]
+            key = f"{task}_{direction}"
+            truth[f"{key}_boxcar"] = tr_truth["boxcar"]
+            truth[f"{key}_response"] = tr_truth["response"]
+            truth[f"{key}_motion"] = motion
+    for t in FRAMES:
+        truth[f"areas_{t}"] = areas[t]
+    save_npz(truth_path, subject=subject, cortex_grayordinates=np.int64(N_CORTEX), **truth)
+    return written
