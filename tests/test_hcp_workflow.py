@@ -1,0 +1,91 @@
+"""The HCP branch run by Snakemake: simulated cohort end to end, and real-data mode with a broken subject."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from vanishing_saliency.hcp.geometry import build_atlas
+from vanishing_saliency.hcp.io import run_paths
+from vanishing_saliency.hcp.simulate import SimulationSettings, simulate_subject
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2"]
+pytestmark = pytest.mark.workflow
+
+
+def _config(tmp_path, **hcp):
+    cfg = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())
+    cfg["hcp"].update(hcp)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _run(cwd, config, *extra):
+    return subprocess.run([*SNAKEMAKE, "--configfile", str(config), *extra], cwd=cwd, capture_output=True, text=True)
+
+
+def test_simulated_cohort_end_to_end(tmp_path):
+    res = _run(tmp_path, _config(tmp_path))
+    assert res.returncode == 0, res.stderr[-4000:]
+    qc = pd.read_csv(tmp_path / "results/hcp/qc.tsv", sep="\t")
+    assert len(qc) == 3 * 3 * 2 and set(qc.status) == {"ok"}
+    assert not (tmp_path / "resources/hcp/simulated").exists() or not any((tmp_path / "resources/hcp/simulated").iterdir())
+    split = pd.read_csv(tmp_path / "results/hcp/split.tsv", sep="\t", dtype=str)
+    assert split.subject.is_unique and set(split.set) == {"train", "val", "test"}
+    with np.load(tmp_path / "results/hcp/samples/on_task.npz") as f:
+        assert set(f["labels"]) == {0, 1} and f["data"].shape[2] == 360
+        assert len(set(f["lengths"])) > 1                          # gambling and relational blocks differ
+        assert set(f["subjects"]) == set(split.subject)
+    with np.load(tmp_path / "results/hcp/samples/on_off.npz") as f:
+        assert set(f["lengths"]) == {48} and f["on_mask"][:, :38].all() and not f["on_mask"][:, 38:].any()
+    ts = sorted((tmp_path / "results/hcp/timeseries").glob("*_timeseries.npz"))
+    assert len(ts) == 18
+    with np.load(ts[0]) as f:
+        assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "L_V1"
+        assert np.allclose(f["timeseries"].mean(0), 0, atol=1e-5)
+
+
+def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
+    raw = tmp_path / "hcp_raw"
+    atlas = build_atlas()
+    for i, subject in enumerate(("100307", "100408", "101915", "102311")):
+        simulate_subject(raw, subject, atlas, ["GAMBLING", "WM"], ["LR"], seed=i, settings=SimulationSettings(),
+                         truth_path=tmp_path / f"truth_{subject}.npz", area_seed=0)
+    broken = run_paths(raw, "100408", "WM", "LR")["dtseries"]
+    broken.unlink()
+    common = dict(source="raw", root=str(raw), tasks=["GAMBLING", "WM"], directions=["LR"],
+                  experiments={"on_task": ["GAMBLING", "WM"], "on_off": ["GAMBLING", "WM"],
+                               "off_task": ["GAMBLING", "WM"]})
+    work = tmp_path / "work"
+    work.mkdir()
+    res = _run(work, _config(tmp_path, **common), "--keep-going")
+    assert res.returncode != 0
+    log = (work / "logs/hcp/preprocess/sub-100408.log").read_text()
+    assert "subject 100408" in log and str(broken) in log and "hcp.exclude" in log
+    for subject in ("100307", "101915", "102311"):                          # the others still finished
+        assert (work / f"results/hcp/timeseries/sub-{subject}_task-WM_dir-LR_atlas-MMP360_timeseries.npz").exists()
+    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
+    bad = qc[qc.status == "error"]
+    assert list(bad.subject) == ["100408"] and "missing dense time series" in bad.message.iloc[0]
+    # excluding the subject lets the run finish, and the re-run resumes from what is done
+    done = work / "results/hcp/timeseries/sub-100307_task-WM_dir-LR_atlas-MMP360_timeseries.npz"
+    stamp = done.stat().st_mtime_ns
+    res = _run(work, _config(tmp_path, **common, exclude=["100408"]))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert done.stat().st_mtime_ns == stamp
+    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
+    assert "excluded" in set(qc.status) and "100408" not in set(qc[qc.status == "ok"].subject)
+    with np.load(work / "results/hcp/samples/on_off.npz") as f:
+        assert set(f["subjects"]) == {"100307", "101915", "102311"}
+
+
+def test_subject_listed_twice_is_a_config_error(tmp_path):
+    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(tmp_path), subjects=["100307", "100307"]), "-n")
+    assert res.returncode != 0
+    assert "subject 100307 is listed twice" in res.stderr + res.stdout
