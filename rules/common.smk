@@ -68,7 +68,7 @@ def synthetic_targets():
 
 
 # ---- HCP -------------------------------------------------------------------
-from pathlib import Path as _Path
+from pathlib import Path
 
 from vanishing_saliency.hcp.io import discover_subjects, run_paths
 from vanishing_saliency.hcp.steps import timeseries_name

@@ -23,7 +23,7 @@ rule hcp_simulate:
         raw=simulated_raw_output(),
         truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
     params:
-        root=SIMULATED_ROOT,
+        root=lambda wc, output: str(Path(output.raw).parent),
         tasks=HCP["tasks"],
         directions=HCP["directions"],
         settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
@@ -82,7 +82,7 @@ rule hcp_preprocess:
         suffix=HCP["dtseries_suffix"],
         tr=HCP["tr"],
         cleaning=HCP["cleaning"],
-        out_dir="results/hcp/timeseries",
+        out_dir=lambda wc, output: str(Path(output.timeseries[0]).parent),
     log:
         "logs/hcp/preprocess/sub-{subject}.log",
     priority: 20
