@@ -9,7 +9,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "config.schema.yaml")
+validate(config, "schemas/config.schema.yaml")
 
 
 include: "rules/common.smk"

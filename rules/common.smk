@@ -89,8 +89,7 @@ def hcp_subjects(cfg):
         import pandas as pd
 
         sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
-        if "subject" not in sheet.columns:
-            raise ConfigError(f"hcp.subjects_sheet {hcp['subjects_sheet']}: expected a TSV with a 'subject' column")
+        validate(sheet, "../schemas/subjects.schema.yaml")
         subjects = list(sheet["subject"])
     else:
         subjects = discover_subjects(hcp["root"])

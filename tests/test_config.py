@@ -16,7 +16,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def _schema():
-    return yaml.safe_load((ROOT / "config.schema.yaml").read_text())
+    return yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
 
 
 def test_schema_lists_exactly_the_registry_and_methods():

@@ -120,6 +120,9 @@ def test_cleaning_removes_planted_motion_and_drift_but_keeps_the_task(atlas):
     # without motion regression the artefact stays
     _, qc_nomotion = clean_parcellated(areas, motion, 0.72, motion_regression=False)
     assert qc_nomotion["max_abs_corr_with_motion_after"] > 0.3
+    # and without the low-frequency regression the drift stays
+    _, qc_nodrift = clean_parcellated(areas, motion, 0.72, lowfreq_regression=False)
+    assert qc_nodrift["lowfreq_power_fraction_after"] > 0.1
 
 
 def test_block_frames_and_on_off_samples():

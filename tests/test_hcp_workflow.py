@@ -89,3 +89,11 @@ def test_subject_listed_twice_is_a_config_error(tmp_path):
     res = _run(tmp_path, _config(tmp_path, source="raw", root=str(tmp_path), subjects=["100307", "100307"]), "-n")
     assert res.returncode != 0
     assert "subject 100307 is listed twice" in res.stderr + res.stdout
+
+
+def test_subjects_sheet_is_validated(tmp_path):
+    sheet = tmp_path / "subjects.tsv"
+    sheet.write_text("participant\n100307\n")
+    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(tmp_path), subjects_sheet=str(sheet)), "-n")
+    assert res.returncode != 0
+    assert "'subject' is a required property" in res.stderr + res.stdout

@@ -78,7 +78,7 @@ def attribute(method: str, model: nn.Module, x, y, lengths, batch_size: int = 10
     """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
 
     options: ig_steps, smoothgrad_samples, smoothgrad_stdev, gradient_shap_samples,
-    gradient_shap_stdev (see config.schema.yaml).
+    gradient_shap_stdev (see schemas/config.schema.yaml).
     """
     if method not in METHODS:
         raise ValueError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")

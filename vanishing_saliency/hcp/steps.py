@@ -101,6 +101,8 @@ def qc_table_step(check_jsons, excluded, out_tsv) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     for subject in excluded:
         table.loc[len(table)] = {"subject": str(subject), "status": "excluded", "message": "listed in hcp.exclude"}
+    first = ["subject", "task", "run", "status", "frames", "fd_mean_mm", "fd_max_mm", "message", "dtseries"]
+    table = table[[c for c in first if c in table.columns] + [c for c in table.columns if c not in first]]
     save_table(out_tsv, table)
     return table
 
