@@ -229,3 +229,24 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
     assert status == {"GAMBLING": "ok", "RELATIONAL": "ok", "WM": "error"}
     wm = [r for r in result["runs"] if r["task"] == "WM"][0]
     assert "subject 900001" in wm["message"] and "tfMRI_WM_LR_Atlas_MSMAll.dtseries.nii" in wm["message"]
+
+
+def test_blocks_step_labels_and_masks(tmp_path):
+    from vanishing_saliency.hcp.steps import blocks_step
+    from vanishing_saliency.io import save_npz
+
+    paths = []
+    for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):
+        p = tmp_path / f"{task}.npz"
+        save_npz(p, timeseries=np.random.default_rng(0).standard_normal((100, 360)).astype(np.float32), tr=0.72,
+                 subject="1", task=task, run="LR", block_onset_s=np.array(onsets), block_duration_s=np.array(durs))
+        paths.append(p)
+    blocks_step(paths, "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "on_task.npz")
+    with np.load(tmp_path / "on_task.npz") as f:
+        assert list(f["labels"]) == [0, 0, 1] and list(f["lengths"]) == [30, 30, 20]
+        assert list(f["block_start_frame"]) == [10, 60, 10]
+        assert np.array_equal(f["on_mask"].sum(1), f["lengths"])
+        assert np.all(f["data"][2, 20:] == 0)                         # padding
+    blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "off.npz")
+    with np.load(tmp_path / "off.npz") as f:
+        assert list(f["lengths"]) == [10, 10, 10] and not f["on_mask"].any()

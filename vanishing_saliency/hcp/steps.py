@@ -132,11 +132,13 @@ def blocks_step(npz_paths, experiment: str, tasks, shift_s: float, on_frames: in
     if not samples:
         raise ValueError(f"experiment {experiment}: no samples from {len(npz_paths)} runs of tasks {tasks}")
     data, lengths = pad(samples)
+    # True on frames inside an active block: all valid frames of on_task samples, the first
+    # on_frames of on_off samples, none of the off_task control
     on_mask = np.zeros(data.shape[:2], bool)
-    for i, n in enumerate(lengths):
-        on_mask[i, :n] = True if experiment == "on_task" else False
-        if experiment == "on_off":
-            on_mask[i, :on_frames] = True
+    if experiment == "on_task":
+        on_mask = np.arange(data.shape[1])[None, :] < lengths[:, None]
+    elif experiment == "on_off":
+        on_mask[:, :on_frames] = True
     save_npz(out_path, data=data, lengths=lengths, labels=np.array(labels), label_names=np.array(tasks),
              subjects=np.array(subjects), runs=np.array(runs), block_start_frame=np.array(starts),
              on_mask=on_mask, hrf_shift_s=np.float64(shift_s), experiment=experiment)
