@@ -25,6 +25,7 @@ wildcard_constraints:
 
 include: "rules/synthetic.smk"
 include: "rules/hcp_preprocess.smk"
+include: "rules/hcp_analysis.smk"
 
 
 report: "report/workflow.rst"

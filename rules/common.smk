@@ -102,6 +102,8 @@ def hcp_subjects(cfg):
 
 
 HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
+HCPA = HCP["analysis"]
+HCP_SEEDS = list(range(HCPA["seeds"]))
 
 
 def simulated_raw_output():
@@ -123,5 +125,15 @@ def subject_timeseries(subject, suffix=".npz"):
 def hcp_targets():
     if not HCP["enabled"]:
         return []
-    return (["results/hcp/qc.tsv", "results/hcp/split.tsv"]
-            + expand("results/hcp/samples/{experiment}.npz", experiment=list(HCP["experiments"])))
+    saliency_experiments = [e for e in HCPA["experiments"] if e != "off_task"]
+    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md"]
+            + expand("results/hcp/samples/{experiment}.npz", experiment=list(HCP["experiments"]))
+            + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
+            + expand("results/hcp/{experiment}/feature_drop.md", experiment=saliency_experiments)
+            + expand("results/hcp/{experiment}/figures/{fig}.{ext}", experiment=saliency_experiments,
+                     fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"], ext=["png", "pdf"])
+            + (["results/hcp/on_off/onoff_share.md"] + expand("results/hcp/on_off/figures/onoff_buckets.{ext}",
+                                                              ext=["png", "pdf"])
+               if "on_off" in HCPA["experiments"] else [])
+            + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=saliency_experiments)
+               if HCP["source"] == "simulated" else []))

@@ -49,6 +49,28 @@ def test_simulated_cohort_end_to_end(tmp_path):
     with np.load(ts[0]) as f:
         assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "L_V1"
         assert np.allclose(f["timeseries"].mean(0), 0, atol=1e-5)
+    # part 2: models x seeds per experiment, saliency, reports
+    hcp = tmp_path / "results/hcp"
+    acc = pd.read_csv(hcp / "off_task/accuracy.tsv", sep="\t")
+    assert sorted(acc.model) == ["inputcell_lstm", "inputcell_lstm", "lstm", "lstm"] and set(acc.seed) == {0, 1}
+    test_subjects = set(split.subject[split.set == "test"])
+    with np.load(hcp / "on_off/saliency/lstm_seed0_integrated_gradients.npz") as f:
+        assert set(f["subjects"]) == test_subjects and f["saliency"].shape[1:] == (48, 360)
+    drop = pd.read_csv(hcp / "on_off/feature_drop.tsv", sep="\t")
+    assert set(drop.source) == {"lstm", "inputcell_lstm", "random"} and set(drop.fraction) == {0.0, 0.1, 0.3}
+    assert set(drop.method) == {"gradient", "integrated_gradients"} and (drop[drop.fraction == 0]["drop"] == 0).all()
+    share = pd.read_csv(hcp / "on_off/onoff_share.tsv", sep="\t")
+    buckets = share[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(1)
+    assert np.allclose(buckets, 1) and np.allclose(share.on_task_share + share.off_task_share, 1)
+    truth = pd.read_csv(hcp / "on_task/truth_recovery.tsv", sep="\t")
+    assert truth.area_precision_at_k.between(0, 1).all() and (truth.k == 48).all()
+    for exp in ("on_task", "on_off"):
+        for fig in ("feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"):
+            assert (hcp / exp / "figures" / f"{fig}.png").stat().st_size > 10_000
+    summary = (hcp / "summary.md").read_text()
+    for claim in ("LSTM puts most of its top saliency off-task", "hurts input-cell attention more",
+                  "off-task frames only are at chance", "finds the planted areas"):
+        assert claim in summary
 
 
 def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
@@ -59,9 +81,11 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
                          truth_path=tmp_path / f"truth_{subject}.npz", area_seed=0)
     broken = run_paths(raw, "100408", "WM", "LR")["dtseries"]
     broken.unlink()
+    analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
     common = dict(source="raw", root=str(raw), tasks=["GAMBLING", "WM"], directions=["LR"],
                   experiments={"on_task": ["GAMBLING", "WM"], "on_off": ["GAMBLING", "WM"],
-                               "off_task": ["GAMBLING", "WM"]})
+                               "off_task": ["GAMBLING", "WM"]},
+                  analysis={**analysis, "experiments": ["off_task"], "models": ["lstm"], "seeds": 1})
     work = tmp_path / "work"
     work.mkdir()
     res = _run(work, _config(tmp_path, **common), "--keep-going")

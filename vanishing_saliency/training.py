@@ -80,15 +80,24 @@ def evaluate(model: nn.Module, x, y, lengths, batch_size: int = 256) -> tuple[fl
 
 
 def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y, lengths,
-                seed: int, progress: bool = True, desc: str | None = None):
-    """Train architecture ``name``; returns (model at its best validation epoch, history dict)."""
+                seed: int, progress: bool = True, desc: str | None = None, val=None):
+    """Train architecture ``name``; returns (model at its best validation epoch, history dict).
+
+    ``val``: an explicit validation set ``(x, y, lengths)`` (e.g. held-out subjects); without
+    it a stratified ``train_cfg.val_fraction`` of the training samples is held out.
+    """
     set_determinism(seed, torch.get_num_threads())
     dtype = DTYPES[train_cfg.dtype]
     model = build_model(name, model_cfg).to(dtype)
-    tr_idx, val_idx = split_validation(np.asarray(y), train_cfg.val_fraction, seed)
     x_all, y_all, l_all = _tensors(x, y, lengths, dtype)
-    x_tr, y_tr, l_tr = x_all[tr_idx], y_all[tr_idx], l_all[tr_idx]
-    x_val, y_val, l_val = x_all[val_idx], y_all[val_idx], l_all[val_idx]
+    if val is None:
+        tr_idx, val_idx = split_validation(np.asarray(y), train_cfg.val_fraction, seed)
+        x_tr, y_tr, l_tr = x_all[tr_idx], y_all[tr_idx], l_all[tr_idx]
+        x_val, y_val, l_val = x_all[val_idx], y_all[val_idx], l_all[val_idx]
+    else:
+        x_tr, y_tr, l_tr = x_all, y_all, l_all
+        x_val, y_val, l_val = _tensors(*val, dtype)
+        tr_idx, val_idx = np.arange(len(x_tr)), np.arange(len(x_val))
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     gen = torch.Generator().manual_seed(seed)
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0, "state": None}

