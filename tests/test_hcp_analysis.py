@@ -152,7 +152,7 @@ def test_accuracy_binomial_test_against_chance(tmp_path):
     paths = []
     for seed, correct in ((0, 52), (1, 90)):
         p = tmp_path / f"m{seed}.json"
-        p.write_text(json.dumps({"architecture": "lstm", "seed": seed, "test_accuracy": correct / 100,
+        p.write_text(json.dumps({"architecture": "lstm", "seed": 100 + seed, "replicate": seed, "test_accuracy": correct / 100,
                                  "n_test": 100, "n_test_correct": correct, "test_chance": 0.5, "val_accuracy": 1,
                                  "train_accuracy": 1, "epochs_run": 3}))
         paths.append(p)

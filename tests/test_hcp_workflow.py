@@ -60,7 +60,7 @@ def test_simulated_cohort_end_to_end(tmp_path):
     assert set(drop.source) == {"lstm", "inputcell_lstm", "random"} and set(drop.fraction) == {0.0, 0.1, 0.3}
     assert set(drop.method) == {"gradient", "integrated_gradients"} and (drop[drop.fraction == 0]["drop"] == 0).all()
     share = pd.read_csv(hcp / "on_off/onoff_share.tsv", sep="\t")
-    buckets = share[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(1)
+    buckets = share[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(axis=1)
     assert np.allclose(buckets, 1) and np.allclose(share.on_task_share + share.off_task_share, 1)
     truth = pd.read_csv(hcp / "on_task/truth_recovery.tsv", sep="\t")
     assert truth.area_precision_at_k.between(0, 1).all() and (truth.k == 48).all()

@@ -9,4 +9,5 @@ from vanishing_saliency.workflow import first_log, logged  # noqa: E402
 with logged(first_log(snakemake)):
     train_step(snakemake.input.samples, snakemake.input.split, snakemake.output.model, snakemake.wildcards.model,
                snakemake.params.models, snakemake.params.training, snakemake.params.seed,
-               snakemake.wildcards.experiment, snakemake.threads)
+               snakemake.wildcards.experiment, snakemake.threads,
+               int(snakemake.wildcards.seed))

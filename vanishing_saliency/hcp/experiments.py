@@ -59,7 +59,8 @@ def chance_level(y) -> float:
 # ---- train and saliency -------------------------------------------------------
 
 def train_step(samples_path, split_path, model_path, name: str, models_cfg: dict, training_cfg: dict,
-               seed: int, experiment: str, threads: int = 1) -> dict:
+               seed: int, experiment: str, threads: int = 1, replicate: int = 0) -> dict:
+    """Train one model; ``replicate`` is the seed index of the config (``seed`` the derived torch seed)."""
     torch.set_num_threads(int(threads))
     d = load_samples(samples_path, split_path)
     tr, va, te = d["train"], d["val"], d["test"]
@@ -70,7 +71,7 @@ def train_step(samples_path, split_path, model_path, name: str, models_cfg: dict
                               desc=f"hcp {experiment}/{name}", val=(va["x"], va["y"], va["lengths"]))
     test_acc, test_loss = evaluate(model, te["x"], te["y"], te["lengths"])
     train_acc, _ = evaluate(model, tr["x"], tr["y"], tr["lengths"])
-    extra = {"experiment": experiment, "label_names": d["label_names"], "train_accuracy": train_acc,
+    extra = {"experiment": experiment, "replicate": int(replicate), "label_names": d["label_names"], "train_accuracy": train_acc,
              "test_accuracy": test_acc, "test_loss": test_loss, "n_test": int(len(te["y"])),
              "n_test_correct": int(round(test_acc * len(te["y"]))), "test_chance": chance_level(te["y"]),
              "train_subjects": sorted(set(map(str, tr["subjects"]))),
@@ -107,7 +108,8 @@ def accuracy_step(model_jsons, out_tsv, out_md, experiment: str, alpha: float = 
     for path in model_jsons:
         m = load_json(path)
         p = stats.binomtest(m["n_test_correct"], m["n_test"], m["test_chance"], alternative="greater").pvalue
-        rows.append({"experiment": experiment, "model": m["architecture"], "seed": m["seed"],
+        rows.append({"experiment": experiment, "model": m["architecture"], "seed": m["replicate"],
+                     "torch_seed": m["seed"],
                      "test_accuracy": m["test_accuracy"], "n_test": m["n_test"], "chance": m["test_chance"],
                      "binomial_p": p, "above_chance": bool(p <= alpha), "val_accuracy": m["val_accuracy"],
                      "train_accuracy": m["train_accuracy"], "epochs": m["epochs_run"]})

@@ -127,7 +127,8 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str):
         scores = np.nan_to_num(np.asarray(area_scores[m], float))
         keep = np.zeros_like(scores)
         top = np.argsort(-scores)[:n_top]
-        keep[top] = scores[top] / max(scores[top].max(), 1e-12)
+        lo, hi = scores[top].min(), scores[top].max()
+        keep[top] = 0.25 + 0.75 * (scores[top] - lo) / (hi - lo if hi > lo else 1.0)  # rank colours inside the top
         labels = np.asarray(hcp.mmp.map_all)
         parcel = np.zeros(int(labels.max()) + 1)  # 0 = unassigned, above 360 = subcortical
         parcel[1:len(keep) + 1] = keep
@@ -139,6 +140,7 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str):
                                         vmin=0, vmax=1, threshold=1e-6, engine="matplotlib", figure=fig)
             ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
                          fontsize=7)
-    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model (scaled to the model's top area)",
+    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model "
+                 f"(colour: from the model's {n_top}th to its most salient area)",
                  fontsize=9)
     return fig
