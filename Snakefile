@@ -26,6 +26,7 @@ wildcard_constraints:
 include: "rules/synthetic.smk"
 include: "rules/hcp_preprocess.smk"
 include: "rules/hcp_analysis.smk"
+include: "rules/mnist.smk"
 
 
 report: "report/workflow.rst"
@@ -35,4 +36,5 @@ rule all:
     input:
         synthetic_targets(),
         hcp_targets(),
+        mnist_targets(),
     default_target: True

@@ -137,3 +137,28 @@ def hcp_targets():
                if "on_off" in HCPA["experiments"] else [])
             + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=saliency_experiments)
                if HCP["source"] == "simulated" else []))
+
+
+def hcp_model_file(experiment, model, seed, ext="pt"):
+    return f"results/hcp/{experiment}/models/{model}_seed{seed}.{ext}"
+
+
+def hcp_saliency_file(experiment, model, seed, method):
+    return f"results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz"
+
+
+def hcp_saliency_runs(experiment, methods=None):
+    return [{"model": m, "seed": s, "method": meth, "path": hcp_saliency_file(experiment, m, s, meth)}
+            for meth in (methods or METHODS) for s in HCP_SEEDS for m in HCPA["models"]]
+
+
+# ---- MNIST -----------------------------------------------------------------
+MNIST = config["mnist"]
+
+
+def mnist_targets():
+    if not MNIST["enabled"]:
+        return []
+    return (["results/mnist/table.tsv", "results/mnist/table.md", "results/mnist/temporal_profile.tsv"]
+            + expand("results/mnist/figures/{fig}.{ext}", fig=["saliency_examples", "temporal_profile"],
+                     ext=["png", "pdf"]))

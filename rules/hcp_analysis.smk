@@ -2,19 +2,6 @@
 # feature drop, on/off share, saliency and brain maps, ground truth (simulated) -> summary.
 
 
-def hcp_model_file(experiment, model, seed, ext="pt"):
-    return f"results/hcp/{experiment}/models/{model}_seed{seed}.{ext}"
-
-
-def hcp_saliency_file(experiment, model, seed, method):
-    return f"results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz"
-
-
-def hcp_saliency_runs(experiment, methods=None):
-    return [{"model": m, "seed": s, "method": meth, "path": hcp_saliency_file(experiment, m, s, meth)}
-            for meth in (methods or METHODS) for s in HCP_SEEDS for m in HCPA["models"]]
-
-
 rule hcp_train:
     input:
         samples="results/hcp/samples/{experiment}.npz",
@@ -245,7 +232,6 @@ rule hcp_summary:
     params:
         method=PRIMARY_METHOD,
         fraction=HCPA["top_fraction"],
-        control="results/hcp/off_task/accuracy.tsv" if "off_task" in HCPA["experiments"] else None,
     log:
         "logs/hcp/summary.log",
     threads: 1

@@ -63,3 +63,51 @@ def saliency_heatmaps(examples: list[dict], dataset: str, sample: int = 0):
     fig.suptitle(f"{dataset}: saliency ({first['method']}) of one test sample", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def mnist_examples_figure(images, digits, maps: dict):
+    """Each chosen test image (row) with every model's |saliency| beside it; image rows = time steps,
+    drawn top to bottom as read.  maps: model -> (saliency (n, 28, 28), correct (n,))."""
+    from .metrics import minmax_scale
+
+    models = list(maps)
+    n = len(images)
+    fig, axes = plt.subplots(n, 1 + len(models), figsize=(1.9 * (1 + len(models)), 1.9 * n), squeeze=False)
+    for i in range(n):
+        axes[i, 0].imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
+        axes[i, 0].set_ylabel(f"digit {int(digits[i])}\ntime (row) →", fontsize=7)
+        for j, m in enumerate(models):
+            sal, correct = maps[m]
+            axes[i, j + 1].imshow(minmax_scale(sal[i:i + 1])[0], cmap="hot", vmin=0, vmax=1)
+            if not correct[i]:
+                axes[i, j + 1].text(1, 3, "misclassified", color="cyan", fontsize=6)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([0, 27])
+            ax.tick_params(labelsize=6)
+    axes[0, 0].set_title("image", fontsize=8)
+    for j, m in enumerate(models):
+        axes[0, j + 1].set_title(LABELS.get(m, m), fontsize=8)
+    fig.suptitle("MNIST read row by row (time runs top to bottom): min-max scaled |saliency|", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def mnist_profile_figure(profile):
+    """Mean share of saliency mass per row (time step), one panel per digit, one line per model."""
+    digits = sorted(set(profile.digit))
+    fig, axes = plt.subplots(1, len(digits), figsize=(3.6 * len(digits), 3.4), sharey=True, squeeze=False)
+    for ax, d in zip(axes[0], digits):
+        for m in dict.fromkeys(profile.model):
+            g = profile[(profile.model == m) & (profile.digit == d)].sort_values("row")
+            ax.plot(g.row, g.share, marker="o", ms=2.5, label=LABELS.get(m, m))
+        ax.axhline(1 / 28, color="grey", lw=0.8, ls=":", label="uniform")
+        ax.set_title(f"digit {d}", fontsize=9)
+        ax.set_xlabel("time step (image row)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("share of saliency mass")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Temporal saliency profile (correctly classified test images): the LSTM's saliency "
+                 "decays towards early rows", fontsize=9)
+    fig.tight_layout()
+    return fig

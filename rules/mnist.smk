@@ -1,0 +1,122 @@
+# MNIST branch: digits read row by row -> train -> saliency -> table and figures (paper Fig. 6, Fig. 11).
+
+
+rule mnist_prepare:
+    output:
+        "resources/mnist/digits.npz",
+    params:
+        source=MNIST["source"],
+        idx_folder=MNIST["idx_folder"],
+        verify=MNIST["verify"],
+        digits=MNIST["digits"],
+        max_train=MNIST["max_train"],
+        max_test=MNIST["max_test"],
+        ink_threshold=MNIST["ink_threshold"],
+        seed=derive_seed(config["seed"], "mnist-subset"),
+    log:
+        "logs/mnist/prepare.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/mnist_prepare.py"
+
+
+rule mnist_train:
+    input:
+        "resources/mnist/digits.npz",
+    output:
+        model="results/mnist/models/{model}.pt",
+        sidecar="results/mnist/models/{model}.json",
+    params:
+        models={**config["models"], **MNIST["model_overrides"]},
+        training={**config["training"], **MNIST["training_overrides"]},
+        seed=lambda wc: derive_seed(config["seed"], "mnist-train", wc.model),
+    log:
+        "logs/mnist/train/{model}.log",
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/mnist_train.py"
+
+
+rule mnist_saliency:
+    input:
+        data="resources/mnist/digits.npz",
+        model="results/mnist/models/{model}.pt",
+    output:
+        maps="results/mnist/saliency/{model}_{method}.npz",
+        metrics="results/mnist/metrics/{model}_{method}.tsv",
+    params:
+        saliency=config["saliency"],
+        seed=lambda wc: derive_seed(config["seed"], "mnist-saliency", wc.model, wc.method),
+    log:
+        "logs/mnist/saliency/{model}_{method}.log",
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/mnist_saliency.py"
+
+
+rule mnist_table:
+    input:
+        metrics=[f"results/mnist/metrics/{m}_{meth}.tsv" for m in MNIST["models"] for meth in METHODS],
+        sidecars=[f"results/mnist/models/{m}.json" for m in MNIST["models"]],
+    output:
+        tsv=report("results/mnist/table.tsv", caption="../report/mnist_table.rst", category="MNIST",
+                   labels={"table": "accuracy and saliency"}),
+        md="results/mnist/table.md",
+    params:
+        records=[(m, meth, f"results/mnist/metrics/{m}_{meth}.tsv", f"results/mnist/models/{m}.json")
+                 for m in MNIST["models"] for meth in METHODS],
+        last_rows=MNIST["last_rows"],
+    log:
+        "logs/mnist/table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/mnist_table.py"
+
+
+rule mnist_figures:
+    input:
+        data="resources/mnist/digits.npz",
+        maps=[f"results/mnist/saliency/{m}_{PRIMARY_METHOD}.npz" for m in MNIST["models"]],
+        metrics=[f"results/mnist/metrics/{m}_{PRIMARY_METHOD}.tsv" for m in MNIST["models"]],
+    output:
+        examples_png=report("results/mnist/figures/saliency_examples.png", caption="../report/mnist_examples.rst",
+                            category="MNIST", labels={"figure": "saliency maps (Fig. 6)"}),
+        examples_pdf="results/mnist/figures/saliency_examples.pdf",
+        profile_png=report("results/mnist/figures/temporal_profile.png", caption="../report/mnist_profile.rst",
+                           category="MNIST", labels={"figure": "temporal saliency profile"}),
+        profile_pdf="results/mnist/figures/temporal_profile.pdf",
+        profile_tsv="results/mnist/temporal_profile.tsv",
+    params:
+        models=MNIST["models"],
+        per_digit=MNIST["examples_per_digit"],
+        seed=derive_seed(config["seed"], "mnist-examples"),
+    log:
+        "logs/mnist/figures.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/mnist_figures.py"
