@@ -107,7 +107,7 @@ def mnist_profile_figure(profile):
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("share of saliency mass")
     axes[0, 0].legend(fontsize=7)
-    fig.suptitle("Temporal saliency profile (correctly classified test images): the LSTM's saliency "
-                 "decays towards early rows", fontsize=9)
+    fig.suptitle("Temporal saliency profile: mean share of |saliency| per row (time step), "
+                 "correctly classified test images", fontsize=9)
     fig.tight_layout()
     return fig
