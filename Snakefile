@@ -27,6 +27,7 @@ include: "rules/synthetic.smk"
 include: "rules/hcp_preprocess.smk"
 include: "rules/hcp_analysis.smk"
 include: "rules/mnist.smk"
+include: "rules/dynamics.smk"
 
 
 report: "report/workflow.rst"
@@ -37,4 +38,5 @@ rule all:
         synthetic_targets(),
         hcp_targets(),
         mnist_targets(),
+        dynamics_targets(),
     default_target: True

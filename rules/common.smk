@@ -162,3 +162,49 @@ def mnist_targets():
     return (["results/mnist/table.tsv", "results/mnist/table.md", "results/mnist/temporal_profile.tsv"]
             + expand("results/mnist/figures/{fig}.{ext}", fig=["saliency_examples", "temporal_profile"],
                      ext=["png", "pdf"]))
+
+
+# ---- cell dynamics -----------------------------------------------------------
+DYN = config["dynamics"]
+
+
+def dynamics_networks():
+    """Audited networks: name -> model, test data, data kind and (HCP) split; disabled branches skipped."""
+    nets = {}
+    for n in DYN["task"]["hidden_sizes"]:
+        nets[f"seqmnist_h{n}"] = {"model": f"results/dynamics/models/seqmnist_h{n}.pt",
+                                  "data": "resources/dynamics/seqmnist.npz", "kind": "npz", "split": []}
+    for entry in DYN["audit"]:
+        parts = entry.split("/")
+        if parts[0] == "mnist" and MNIST["enabled"]:
+            if parts[1] not in MNIST["models"]:
+                raise ValueError(f"dynamics.audit {entry}: {parts[1]} is not in mnist.models {MNIST['models']}")
+            nets[f"mnist_{parts[1]}"] = {"model": f"results/mnist/models/{parts[1]}.pt",
+                                         "data": "resources/mnist/digits.npz", "kind": "npz", "split": []}
+        elif parts[0] == "synthetic" and SYN["enabled"]:
+            if parts[1] not in SYN["datasets"] or parts[2] not in models_for_dataset(parts[1]):
+                raise ValueError(f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
+                                 f"{parts[1]} (see synthetic.table1/table2/moving)")
+            nets[f"synthetic_{parts[1]}_{parts[2]}"] = {"model": f"results/synthetic/models/{parts[1]}/{parts[2]}.pt",
+                                                        "data": f"resources/synthetic/{parts[1]}.npz", "kind": "npz",
+                                                        "split": []}
+        elif parts[0] == "hcp" and HCP["enabled"]:
+            if parts[1] not in HCPA["experiments"] or parts[2] not in HCPA["models"]:
+                raise ValueError(f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on "
+                                 f"{HCPA['experiments']}")
+            nets[f"hcp_{parts[1]}_{parts[2]}"] = {"model": hcp_model_file(parts[1], parts[2], 0),
+                                                  "data": f"results/hcp/samples/{parts[1]}.npz", "kind": "hcp",
+                                                  "split": ["results/hcp/split.tsv"]}
+    return nets
+
+
+DYN_NETWORKS = dynamics_networks() if DYN["enabled"] else {}
+
+
+def dynamics_targets():
+    if not DYN["enabled"]:
+        return []
+    return (expand("results/dynamics/{table}.{ext}", table=["table1", "capacity"], ext=["tsv", "md"])
+            + expand("results/dynamics/figures/{fig}.{ext}", fig=["distributions", "capacity"], ext=["png", "pdf"])
+            + expand("results/dynamics/{network}/figures/{fig}.{ext}", network=list(DYN_NETWORKS),
+                     fig=["heatmap", "ablation"], ext=["png", "pdf"]))

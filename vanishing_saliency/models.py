@@ -232,10 +232,17 @@ class SequenceClassifier(nn.Module):
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
         lengths = lengths.to(device=x.device, dtype=torch.long)
-        h = self.hidden_states(x, lengths)
-        mask = length_mask(lengths, x.shape[1])
+        return self.readout(self.hidden_states(x, lengths), lengths)
+
+    def readout(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_classes)`` from recurrent outputs ``h: (batch, time, H or 2H)``.
+
+        Separate from :meth:`forward` so that altered hidden states (a cell
+        ablated inside the recurrence, see ``dynamics``) go through the same head.
+        """
+        mask = length_mask(lengths, h.shape[1])
         last = (lengths - 1).clamp(min=0)
-        batch = torch.arange(x.shape[0], device=x.device)
+        batch = torch.arange(h.shape[0], device=h.device)
         if self.arch.readout == "last":
             if self.arch.cell == "bilstm":
                 hid = self.cfg.hidden

@@ -1,0 +1,128 @@
+# Cell-dynamics audit (SPEC section 8): sequential-MNIST LSTMs at several sizes + the other branches'
+# LSTMs -> step/sine response of every cell, single-cell ablation -> Table 1, distributions, capacity.
+
+
+rule dynamics_prepare:
+    output:
+        "resources/dynamics/seqmnist.npz",
+    params:
+        source=MNIST["source"],
+        idx_folder=MNIST["idx_folder"],
+        verify=MNIST["verify"],
+        task=DYN["task"],
+        seed=derive_seed(config["seed"], "dynamics-subset"),
+    log:
+        "logs/dynamics/prepare.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/dynamics_prepare.py"
+
+
+rule dynamics_train:
+    input:
+        "resources/dynamics/seqmnist.npz",
+    output:
+        model="results/dynamics/models/seqmnist_h{hidden}.pt",
+        sidecar="results/dynamics/models/seqmnist_h{hidden}.json",
+    wildcard_constraints:
+        hidden=r"\d+",
+    params:
+        models=lambda wc: {**config["models"], **DYN["task"]["model_overrides"], "hidden": int(wc.hidden)},
+        training={**config["training"], **DYN["task"]["training_overrides"]},
+        seed=lambda wc: derive_seed(config["seed"], "dynamics-train", wc.hidden),
+    log:
+        "logs/dynamics/train/seqmnist_h{hidden}.log",
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/dynamics_train.py"
+
+
+rule dynamics_audit:
+    input:
+        model=lambda wc: DYN_NETWORKS[wc.network]["model"],
+        data=lambda wc: DYN_NETWORKS[wc.network]["data"],
+        split=lambda wc: DYN_NETWORKS[wc.network]["split"],
+    output:
+        cells="results/dynamics/{network}/cells.tsv",
+        probes="results/dynamics/{network}/probes.tsv",
+        summary="results/dynamics/{network}/summary.json",
+        heatmap_png=report("results/dynamics/{network}/figures/heatmap.png", caption="../report/dynamics_heatmap.rst",
+                           category="Cell dynamics", subcategory="{network}", labels={"figure": "hidden-state heat-map"}),
+        heatmap_pdf="results/dynamics/{network}/figures/heatmap.pdf",
+        ablation_png=report("results/dynamics/{network}/figures/ablation.png",
+                            caption="../report/dynamics_ablation.rst", category="Cell dynamics",
+                            subcategory="{network}", labels={"figure": "single-cell ablation"}),
+        ablation_pdf="results/dynamics/{network}/figures/ablation.pdf",
+    wildcard_constraints:
+        network="|".join(DYN_NETWORKS) or "no-network",
+    params:
+        kind=lambda wc: DYN_NETWORKS[wc.network]["kind"],
+        dynamics=DYN,
+        seed=lambda wc: derive_seed(config["seed"], "dynamics-audit", wc.network),
+    log:
+        "logs/dynamics/audit/{network}.log",
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/dynamics_audit.py"
+
+
+rule dynamics_table:
+    input:
+        cells=[f"results/dynamics/{n}/cells.tsv" for n in DYN_NETWORKS],
+        summaries=[f"results/dynamics/{n}/summary.json" for n in DYN_NETWORKS],
+    output:
+        tsv=report("results/dynamics/table1.tsv", caption="../report/dynamics_table.rst", category="Cell dynamics",
+                   labels={"table": "metrics per network (Table 1)"}),
+        md="results/dynamics/table1.md",
+        png=report("results/dynamics/figures/distributions.png", caption="../report/dynamics_distributions.rst",
+                   category="Cell dynamics", labels={"figure": "metric distributions"}),
+        pdf="results/dynamics/figures/distributions.pdf",
+    log:
+        "logs/dynamics/table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/dynamics_table.py"
+
+
+rule dynamics_capacity:
+    input:
+        cells=expand("results/dynamics/seqmnist_h{hidden}/cells.tsv", hidden=DYN["task"]["hidden_sizes"]),
+    output:
+        tsv=report("results/dynamics/capacity.tsv", caption="../report/dynamics_capacity.rst",
+                   category="Cell dynamics", labels={"table": "capacity"}),
+        md="results/dynamics/capacity.md",
+        png=report("results/dynamics/figures/capacity.png", caption="../report/dynamics_capacity.rst",
+                   category="Cell dynamics", labels={"figure": "capacity"}),
+        pdf="results/dynamics/figures/capacity.pdf",
+    params:
+        sizes=DYN["task"]["hidden_sizes"],
+    log:
+        "logs/dynamics/capacity.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/vanishing_saliency.yaml"
+    script:
+        "../workflow_scripts/dynamics_capacity.py"
