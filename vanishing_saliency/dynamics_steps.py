@@ -108,11 +108,12 @@ def audit_step(network: str, model_path, data_path, kind: str, split_path, dyn_c
                                          if k not in ("probe", "amplitude_in", "frequency_in")}})
                         for r in records], ignore_index=True)
     save_table(out_probes, probes)
-    rho = impact_correlations(primary, impact)
+    rho = impact_correlations(primary, impact, ("delta", "amplitude", "settling_time"))
     summary = {"network": network, "model": str(model_path), "architecture": meta["architecture"],
                "n_cells": n_cells, "n_test": int(len(test["y"])), "test_error": float(errors[0]),
                "spearman_delta_vs_impact": rho["delta"][0], "spearman_delta_p": rho["delta"][1],
                "spearman_amplitude_vs_impact": rho["amplitude"][0], "spearman_amplitude_p": rho["amplitude"][1],
+               "spearman_settling_vs_impact": rho["settling_time"][0], "spearman_settling_p": rho["settling_time"][1],
                "settled_fraction": float(primary["settled"].mean()), "probe": dyn_cfg["probe"]}
     save_json(out_json, summary)
 
