@@ -7,7 +7,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce test venv lint dryrun bench clean
+.PHONY: reproduce test venv lint dryrun bench clean rulegraph report
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,15 @@ dryrun: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_saliency.py
+
+# The README's workflow figure (needs graphviz: apt-get install graphviz).
+rulegraph: venv
+	$(BIN)/snakemake --rulegraph --quiet | dot -Tsvg > docs/rulegraph.svg
+	$(BIN)/snakemake --rulegraph --quiet | dot -Tpng -Gdpi=80 > docs/rulegraph.png
+
+# The Snakemake report of a finished run (every table and figure with its caption).
+report: venv
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.zip
 
 clean:
 	rm -rf results resources logs .snakemake

@@ -18,7 +18,7 @@ rule dynamics_prepare:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_prepare.py"
 
@@ -42,7 +42,7 @@ rule dynamics_train:
         mem_mb=3000,
         runtime=240,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_train.py"
 
@@ -76,7 +76,7 @@ rule dynamics_audit:
         mem_mb=3000,
         runtime=60,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_audit.py"
 
@@ -99,7 +99,7 @@ rule dynamics_table:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_table.py"
 
@@ -123,6 +123,6 @@ rule dynamics_capacity:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_capacity.py"

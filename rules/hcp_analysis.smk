@@ -23,7 +23,7 @@ rule hcp_train:
         mem_mb=2000,
         runtime=120,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_train.py"
 
@@ -48,7 +48,7 @@ rule hcp_saliency:
         mem_mb=3000,
         runtime=60,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_saliency.py"
 
@@ -69,7 +69,7 @@ rule hcp_accuracy:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_accuracy.py"
 
@@ -105,7 +105,7 @@ rule hcp_feature_drop:
         mem_mb=3000,
         runtime=60,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_feature_drop.py"
 
@@ -132,7 +132,7 @@ rule hcp_onoff:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_onoff.py"
 
@@ -163,7 +163,7 @@ rule hcp_saliency_maps:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_saliency_maps.py"
 
@@ -187,7 +187,7 @@ rule hcp_brain_maps:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_brain_maps.py"
 
@@ -214,7 +214,7 @@ rule hcp_truth:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_truth.py"
 
@@ -239,6 +239,6 @@ rule hcp_summary:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_summary.py"

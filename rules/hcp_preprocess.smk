@@ -11,7 +11,7 @@ rule hcp_atlas:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_atlas.py"
 
@@ -36,7 +36,7 @@ rule hcp_simulate:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_simulate.py"
 
@@ -62,7 +62,7 @@ rule hcp_check:
         mem_mb=2000,
         runtime=20,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_check.py"
 
@@ -91,7 +91,7 @@ rule hcp_preprocess:
         mem_mb=3000,
         runtime=30,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_preprocess.py"
 
@@ -110,7 +110,7 @@ rule hcp_qc_table:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_qc_table.py"
 
@@ -132,7 +132,7 @@ rule hcp_blocks:
         mem_mb=4000,
         runtime=20,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_blocks.py"
 
@@ -152,6 +152,6 @@ rule hcp_split:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_split.py"

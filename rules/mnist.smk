@@ -20,7 +20,7 @@ rule mnist_prepare:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/mnist.yaml"
     script:
         "../workflow_scripts/mnist_prepare.py"
 
@@ -42,7 +42,7 @@ rule mnist_train:
         mem_mb=3000,
         runtime=240,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/mnist.yaml"
     script:
         "../workflow_scripts/mnist_train.py"
 
@@ -64,7 +64,7 @@ rule mnist_saliency:
         mem_mb=3000,
         runtime=60,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/mnist.yaml"
     script:
         "../workflow_scripts/mnist_saliency.py"
 
@@ -88,7 +88,7 @@ rule mnist_table:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/mnist.yaml"
     script:
         "../workflow_scripts/mnist_table.py"
 
@@ -117,6 +117,6 @@ rule mnist_figures:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/mnist.yaml"
     script:
         "../workflow_scripts/mnist_figures.py"

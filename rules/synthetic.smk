@@ -14,7 +14,7 @@ rule synthetic_generate:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_generate.py"
 
@@ -36,7 +36,7 @@ rule synthetic_train:
         mem_mb=2000,
         runtime=120,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_train.py"
 
@@ -58,7 +58,7 @@ rule synthetic_saliency:
         mem_mb=3000,
         runtime=60,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_saliency.py"
 
@@ -86,7 +86,7 @@ rule synthetic_table:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_table.py"
 
@@ -111,7 +111,7 @@ rule synthetic_moving_figure:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_moving_figure.py"
 
@@ -131,6 +131,6 @@ rule synthetic_heatmaps:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/vanishing_saliency.yaml"
+        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_heatmaps.py"

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from report_check import check_report
 from torch import nn
 
 from vanishing_saliency.dynamics import (DynamicsError, ProbeSettings, ablation_errors, characterize,
@@ -212,3 +213,5 @@ def test_dynamics_audit_end_to_end(tmp_path):
     capacity = pd.read_csv(out / "capacity.tsv", sep="\t")
     assert list(capacity.hidden) == sorted(sizes) and np.isfinite(capacity.amplitude_slope_loglog).all()
     assert "| seqmnist_h" in (out / "table1.md").read_text()
+    check_report(tmp_path, tmp_path / "config.yaml", "results/dynamics", ["Cell dynamics"],
+                 ["table1.tsv", "capacity.tsv"], ["results/dynamics/table1.md", "results/dynamics/capacity.md"])

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from report_check import check_report
 
 from vanishing_saliency.hcp.geometry import build_atlas
 from vanishing_saliency.hcp.io import run_paths
@@ -71,6 +72,8 @@ def test_simulated_cohort_end_to_end(tmp_path):
     for claim in ("LSTM puts most of its top saliency off-task", "hurts input-cell attention more",
                   "off-task frames only are at chance", "finds the planted areas"):
         assert claim in summary
+    check_report(tmp_path, tmp_path / "config.yaml", "results/hcp", ["HCP"],
+                 ["summary.md", "qc.tsv", "accuracy.tsv", "feature_drop.tsv", "onoff_share.tsv", "truth_recovery.tsv"])
 
 
 def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):

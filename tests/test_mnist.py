@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from report_check import check_report
 
 from vanishing_saliency.mnist import (SPLITS, MNISTDataError, idx_bytes, last_rows_fraction, load_arrays, read_idx,
                                       select_digits, temporal_profile, verify)
@@ -206,3 +207,4 @@ def test_mnist_branch_end_to_end(tmp_path):
     with np.load(out / f"saliency/lstm_{methods[0]}.npz") as f:
         assert f["saliency"].shape == (90, 28, 28) and (f["saliency"] >= 0).all()
     assert "MNIST arrays match the canonical md5s" in (tmp_path / "logs/mnist/prepare.log").read_text()
+    check_report(tmp_path, tmp_path / "config.yaml", "results/mnist", ["MNIST"], ["table.tsv"])

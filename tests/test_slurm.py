@@ -1,0 +1,67 @@
+"""Integration test: the tiny config through `snakemake --profile profiles/slurm-squeue` on a real
+single-node Slurm started here (Debian's slurmctld, slurmd and munge; see tests/local_slurm.py).
+
+Skips, with the reason, when not root or when Slurm cannot be installed; never hangs (every wait
+and the Snakemake run itself are bounded)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from local_slurm import LocalSlurm, SlurmUnavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
+RUN_TIMEOUT_S = 1200
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        slurm.start()
+    except SlurmUnavailable as exc:
+        pytest.skip(f"no local Slurm: {exc}")
+    yield slurm
+    slurm.stop()
+    assert not slurm.pids, f"daemons left running: {slurm.pids}"
+
+
+def test_tiny_config_runs_through_slurm(cluster, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text((ROOT / "tests" / "tiny_config.yaml").read_text())
+    dry = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.M))
+    n_cluster_jobs = int(stats.pop("total")) - int(stats.pop("all"))  # `all` is a local rule
+
+    try:
+        res = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
+                              str(config)], cwd=tmp_path, capture_output=True, text=True, env=cluster.env,
+                             timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"snakemake --profile profiles/slurm-squeue did not finish in {RUN_TIMEOUT_S} s: "
+                    f"{(exc.stderr or b'')[-3000:]}")
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-5000:]
+
+    # every job went through Slurm: one sbatch submission per job, each recorded COMPLETED by slurmctld
+    submitted = [int(j) for j in re.findall(r"has been submitted with SLURM jobid (\d+)", log)]
+    assert len(submitted) == n_cluster_jobs and len(set(submitted)) == n_cluster_jobs
+    done = cluster.completed_jobs()
+    assert all(done.get(j) == "COMPLETED" for j in submitted), {j: done.get(j) for j in submitted}
+
+    # every final output exists and is up to date
+    cfg = yaml.safe_load(config.read_text())
+    for name in ("table1.md", "table2.md", "moving_box.tsv", "figures/moving_box.png",
+                 *[f"figures/saliency_{d}.png" for d in cfg["synthetic"]["heatmap_datasets"]]):
+        assert (tmp_path / "results/synthetic" / name).stat().st_size > 0, name
+    again = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert "Nothing to be done" in again.stdout + again.stderr
