@@ -193,6 +193,8 @@ def dynamics_capacity_figure(table, slope: float):
         if col == "amplitude":
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.set_xticks(n, [str(int(v)) for v in n])
             ref = table.amplitude_mean.to_numpy()[0] * n[0] / n
             ax.plot(n, ref, ls=":", color="grey", label="1/N")
             ax.set_title(f"{name} (fit N^{slope:.2f})", fontsize=9)
