@@ -360,12 +360,15 @@ def truth_step(saliency_runs, truth_paths, tasks, out_tsv, out_md, experiment: s
 
 # ---- the paper's claims ----------------------------------------------------------------
 
-def summary_step(accuracy_tsvs, onoff_tsv, drop_tsv, control_tsv, truth_tsvs, out_md, method: str,
-                 fraction: float, lstm: str = "lstm", inputcell: str = "inputcell_lstm") -> str:
+def summary_step(accuracy_tsvs, onoff_tsv, drop_tsv, truth_tsvs, out_md, method: str,
+                 fraction: float, lstm: str = "lstm", inputcell: str = "inputcell_lstm",
+                 control_experiment: str = "off_task") -> str:
     acc = pd.concat([pd.read_csv(p, sep="\t") for p in accuracy_tsvs], ignore_index=True)
     onoff = pd.read_csv(onoff_tsv, sep="\t") if onoff_tsv else None
     drop = pd.read_csv(drop_tsv, sep="\t") if drop_tsv else None
-    control = pd.read_csv(control_tsv, sep="\t") if control_tsv else None
+    # the off-task control is one of the accuracy tables (absent when that experiment is not configured)
+    control = acc[acc.experiment == control_experiment]
+    control = control if len(control) else None
     lines = ["# HCP: the paper's claims (SPEC section 1, point 6) in this run", "",
              f"Saliency method: {method}; top {100 * fraction:.0f} % of each sample's (time, area) entries. "
              "Numbers are means over seeds (test subjects only).", "",
