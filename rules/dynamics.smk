@@ -13,6 +13,8 @@ rule dynamics_prepare:
         seed=derive_seed(config["seed"], "dynamics-subset"),
     log:
         "logs/dynamics/prepare.log",
+    benchmark:
+        "logs/benchmark/dynamics/prepare.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -37,6 +39,8 @@ rule dynamics_train:
         seed=lambda wc: derive_seed(config["seed"], "dynamics-train", wc.hidden),
     log:
         "logs/dynamics/train/seqmnist_h{hidden}.log",
+    benchmark:
+        "logs/benchmark/dynamics/train/seqmnist_h{hidden}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -71,6 +75,8 @@ rule dynamics_audit:
         seed=lambda wc: derive_seed(config["seed"], "dynamics-audit", wc.network),
     log:
         "logs/dynamics/audit/{network}.log",
+    benchmark:
+        "logs/benchmark/dynamics/audit/{network}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -94,6 +100,8 @@ rule dynamics_table:
         pdf="results/dynamics/figures/distributions.pdf",
     log:
         "logs/dynamics/table.log",
+    benchmark:
+        "logs/benchmark/dynamics/table.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -118,6 +126,8 @@ rule dynamics_capacity:
         sizes=DYN["task"]["hidden_sizes"],
     log:
         "logs/dynamics/capacity.log",
+    benchmark:
+        "logs/benchmark/dynamics/capacity.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -18,6 +18,8 @@ rule hcp_train:
         seed=r"\d+",
     log:
         "logs/hcp/train/{experiment}_{model}_seed{seed}.log",
+    benchmark:
+        "logs/benchmark/hcp/train/{experiment}_{model}_seed{seed}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -43,6 +45,8 @@ rule hcp_saliency:
         seed=r"\d+",
     log:
         "logs/hcp/saliency/{experiment}_{model}_seed{seed}_{method}.log",
+    benchmark:
+        "logs/benchmark/hcp/saliency/{experiment}_{model}_seed{seed}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -64,6 +68,8 @@ rule hcp_accuracy:
         experiment="on_task|on_off|off_task",
     log:
         "logs/hcp/accuracy_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/accuracy_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -100,6 +106,8 @@ rule hcp_feature_drop:
         experiment="on_task|on_off",
     log:
         "logs/hcp/feature_drop_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/feature_drop_{experiment}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -127,6 +135,8 @@ rule hcp_onoff:
         n_buckets=HCPA["on_buckets"],
     log:
         "logs/hcp/onoff.log",
+    benchmark:
+        "logs/benchmark/hcp/onoff.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -158,6 +168,8 @@ rule hcp_saliency_maps:
         experiment="on_task|on_off",
     log:
         "logs/hcp/saliency_maps_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/saliency_maps_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -182,6 +194,8 @@ rule hcp_brain_maps:
         experiment="on_task|on_off",
     log:
         "logs/hcp/brain_maps_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/brain_maps_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -209,6 +223,8 @@ rule hcp_truth:
         experiment="on_task|on_off",
     log:
         "logs/hcp/truth_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/truth_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -234,6 +250,8 @@ rule hcp_summary:
         fraction=HCPA["top_fraction"],
     log:
         "logs/hcp/summary.log",
+    benchmark:
+        "logs/benchmark/hcp/summary.tsv"
     threads: 1
     resources:
         mem_mb=1000,

@@ -6,6 +6,8 @@ rule hcp_atlas:
         "resources/hcp/atlas.npz",
     log:
         "logs/hcp/atlas.log",
+    benchmark:
+        "logs/benchmark/hcp/atlas.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,6 +33,8 @@ rule hcp_simulate:
         area_seed=derive_seed(config["seed"], "hcp-areas"),
     log:
         "logs/hcp/simulate/sub-{subject}.log",
+    benchmark:
+        "logs/benchmark/hcp/simulate/sub-{subject}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -56,6 +60,8 @@ rule hcp_check:
         tr=HCP["tr"],
     log:
         "logs/hcp/check/sub-{subject}.log",
+    benchmark:
+        "logs/benchmark/hcp/check/sub-{subject}.tsv"
     priority: 20
     threads: 1
     resources:
@@ -85,6 +91,8 @@ rule hcp_preprocess:
         out_dir=lambda wc, output: str(Path(output.timeseries[0]).parent),
     log:
         "logs/hcp/preprocess/sub-{subject}.log",
+    benchmark:
+        "logs/benchmark/hcp/preprocess/sub-{subject}.tsv"
     priority: 20
     threads: 1
     resources:
@@ -105,6 +113,8 @@ rule hcp_qc_table:
         excluded=HCP["exclude"],
     log:
         "logs/hcp/qc_table.log",
+    benchmark:
+        "logs/benchmark/hcp/qc_table.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -127,6 +137,8 @@ rule hcp_blocks:
         experiment="on_task|on_off|off_task",
     log:
         "logs/hcp/blocks_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/blocks_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -147,6 +159,8 @@ rule hcp_split:
         val_fraction=HCP["split"]["val_fraction"],
     log:
         "logs/hcp/split.log",
+    benchmark:
+        "logs/benchmark/hcp/split.tsv"
     threads: 1
     resources:
         mem_mb=1000,

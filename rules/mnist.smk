@@ -15,6 +15,8 @@ rule mnist_prepare:
         seed=derive_seed(config["seed"], "mnist-subset"),
     log:
         "logs/mnist/prepare.log",
+    benchmark:
+        "logs/benchmark/mnist/prepare.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -37,6 +39,8 @@ rule mnist_train:
         seed=lambda wc: derive_seed(config["seed"], "mnist-train", wc.model),
     log:
         "logs/mnist/train/{model}.log",
+    benchmark:
+        "logs/benchmark/mnist/train/{model}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -59,6 +63,8 @@ rule mnist_saliency:
         seed=lambda wc: derive_seed(config["seed"], "mnist-saliency", wc.model, wc.method),
     log:
         "logs/mnist/saliency/{model}_{method}.log",
+    benchmark:
+        "logs/benchmark/mnist/saliency/{model}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -83,6 +89,8 @@ rule mnist_table:
         last_rows=MNIST["last_rows"],
     log:
         "logs/mnist/table.log",
+    benchmark:
+        "logs/benchmark/mnist/table.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -112,6 +120,8 @@ rule mnist_figures:
         seed=derive_seed(config["seed"], "mnist-examples"),
     log:
         "logs/mnist/figures.log",
+    benchmark:
+        "logs/benchmark/mnist/figures.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -9,6 +9,8 @@ rule synthetic_generate:
         seed=lambda wc: derive_seed(config["seed"], "synthetic", wc.dataset),
     log:
         "logs/synthetic/generate/{dataset}.log",
+    benchmark:
+        "logs/benchmark/synthetic/generate/{dataset}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,6 +33,8 @@ rule synthetic_train:
         seed=lambda wc: derive_seed(config["seed"], "train", wc.dataset, wc.model),
     log:
         "logs/synthetic/train/{dataset}_{model}.log",
+    benchmark:
+        "logs/benchmark/synthetic/train/{dataset}_{model}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -53,6 +57,8 @@ rule synthetic_saliency:
         seed=lambda wc: derive_seed(config["seed"], "saliency", wc.dataset, wc.model, wc.method),
     log:
         "logs/synthetic/saliency/{dataset}_{model}_{method}.log",
+    benchmark:
+        "logs/benchmark/synthetic/saliency/{dataset}_{model}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -81,6 +87,8 @@ rule synthetic_table:
         table="table1|table2",
     log:
         "logs/synthetic/{table}.log",
+    benchmark:
+        "logs/benchmark/synthetic/{table}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -106,6 +114,8 @@ rule synthetic_moving_figure:
                 for d in SYN["moving"]["datasets"]},
     log:
         "logs/synthetic/moving_box.log",
+    benchmark:
+        "logs/benchmark/synthetic/moving_box.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -126,6 +136,8 @@ rule synthetic_heatmaps:
         pdf="results/synthetic/figures/saliency_{dataset}.pdf",
     log:
         "logs/synthetic/heatmaps_{dataset}.log",
+    benchmark:
+        "logs/benchmark/synthetic/heatmaps_{dataset}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
