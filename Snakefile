@@ -28,6 +28,7 @@ include: "rules/hcp_preprocess.smk"
 include: "rules/hcp_analysis.smk"
 include: "rules/mnist.smk"
 include: "rules/dynamics.smk"
+include: "rules/provenance.smk"
 
 
 report: "report/workflow.rst"
@@ -39,4 +40,5 @@ rule all:
         hcp_targets(),
         mnist_targets(),
         dynamics_targets(),
+        provenance_targets(),
     default_target: True

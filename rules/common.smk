@@ -1,6 +1,7 @@
 # Python helpers shared by every .smk file (cross-key config checks, target lists).
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import REGISTRY
+from vanishing_saliency.provenance import config_hash
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns, dataset_settings
 from vanishing_saliency.workflow import derive_seed
@@ -208,3 +209,59 @@ def dynamics_targets():
             + expand("results/dynamics/figures/{fig}.{ext}", fig=["distributions", "capacity"], ext=["png", "pdf"])
             + expand("results/dynamics/{network}/figures/{fig}.{ext}", network=list(DYN_NETWORKS),
                      fig=["heatmap", "ablation"], ext=["png", "pdf"]))
+
+
+# ---- provenance --------------------------------------------------------------
+BRANCHES = {"synthetic": SYN, "hcp": HCP, "mnist": MNIST, "dynamics": DYN}
+
+
+def branch_targets(branch):
+    return {"synthetic": synthetic_targets, "hcp": hcp_targets, "mnist": mnist_targets,
+            "dynamics": dynamics_targets}[branch]()
+
+
+def provenance_targets():
+    return [f"results/{b}/provenance.json" for b, section in BRANCHES.items() if section["enabled"]]
+
+
+def branch_seeds(branch):
+    """Every job's seed in a branch, by job name: the same derive_seed keys as the rules' params.seed."""
+    base = config["seed"]
+    jobs = {}
+    if branch == "synthetic":
+        runs = sorted({r for g in ("table1", "table2", "moving") for r in synthetic_runs(g)})
+        for d in sorted({d for d, _ in runs}):
+            jobs[f"synthetic_generate/{d}"] = derive_seed(base, "synthetic", d)
+        for d, m in runs:
+            jobs[f"synthetic_train/{d}/{m}"] = derive_seed(base, "train", d, m)
+            for meth in METHODS:
+                jobs[f"synthetic_saliency/{d}/{m}/{meth}"] = derive_seed(base, "saliency", d, m, meth)
+    elif branch == "hcp":
+        if HCP["source"] == "simulated":
+            jobs["hcp_simulate/areas"] = derive_seed(base, "hcp-areas")
+            for s in HCP_SUBJECTS:
+                jobs[f"hcp_simulate/{s}"] = derive_seed(base, "hcp-simulate", s)
+        jobs["hcp_split"] = derive_seed(base, "hcp-split")
+        for e in HCPA["experiments"]:
+            for m in HCPA["models"]:
+                for s in HCP_SEEDS:
+                    jobs[f"hcp_train/{e}/{m}/seed{s}"] = derive_seed(base, "hcp-train", e, m, str(s))
+            if e != "off_task":
+                for r in hcp_saliency_runs(e):
+                    jobs[f"hcp_saliency/{e}/{r['model']}/seed{r['seed']}/{r['method']}"] = derive_seed(
+                        base, "hcp-saliency", e, r["model"], str(r["seed"]), r["method"])
+                jobs[f"hcp_feature_drop/{e}"] = derive_seed(base, "hcp-feature-drop", e)
+    elif branch == "mnist":
+        jobs["mnist_prepare"] = derive_seed(base, "mnist-subset")
+        jobs["mnist_figures"] = derive_seed(base, "mnist-examples")
+        for m in MNIST["models"]:
+            jobs[f"mnist_train/{m}"] = derive_seed(base, "mnist-train", m)
+            for meth in METHODS:
+                jobs[f"mnist_saliency/{m}/{meth}"] = derive_seed(base, "mnist-saliency", m, meth)
+    elif branch == "dynamics":
+        jobs["dynamics_prepare"] = derive_seed(base, "dynamics-subset")
+        for n in DYN["task"]["hidden_sizes"]:
+            jobs[f"dynamics_train/seqmnist_h{n}"] = derive_seed(base, "dynamics-train", str(n))
+        for net in DYN_NETWORKS:
+            jobs[f"dynamics_audit/{net}"] = derive_seed(base, "dynamics-audit", net)
+    return jobs

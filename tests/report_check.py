@@ -1,6 +1,7 @@
 """Shared check of `snakemake --report` after a tiny run: the HTML parses, names the workflow page,
 and references every figure and table the run produced."""
 
+import base64
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -36,6 +37,10 @@ def check_report(workdir: Path, configfile, results: str, categories, tables=(),
         assert path.name in html, f"{path.relative_to(workdir)} is not in the report"
     for table in tables:
         assert table in html, f"table {table} is not in the report"
+    # provenance.json's report table, embedded whole, under its own category
+    for prov in sorted((workdir / "results").rglob("provenance.tsv")):
+        assert "Provenance" in html
+        assert base64.b64encode(prov.read_bytes()).decode() in html, f"{prov} is not in the report"
     for category in categories:
         assert category in html, f"category {category!r} missing from the report"
     return html

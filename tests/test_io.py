@@ -3,6 +3,11 @@
 import numpy as np
 import pytest
 
+import os
+import signal
+import subprocess
+import sys
+
 from vanishing_saliency.io import atomic_path, save_npz
 from vanishing_saliency.workflow import derive_seed
 
@@ -26,6 +31,23 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
     with np.load(target) as f:
         assert list(f["a"]) == [0, 1, 2]
     assert [p.name for p in tmp_path.iterdir()] == ["out.npz"]
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    # a writer killed with SIGKILL runs no cleanup: its temp file stays until the output is written again
+    target = tmp_path / "model.pt"
+    code = ("import os, signal, sys\nfrom vanishing_saliency.io import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n    tmp.write_bytes(b'half')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    res = subprocess.run([sys.executable, "-c", code, str(target)])
+    assert res.returncode == -signal.SIGKILL
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".model.pt.tmp-") and not target.exists()
+    (tmp_path / "model.pt.json").write_text("{}")           # a neighbour with a similar name is not touched
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"whole")
+    assert sorted(os.listdir(tmp_path)) == ["model.pt", "model.pt.json"]
+    assert target.read_bytes() == b"whole"
 
 
 def test_derived_seeds_are_stable_and_distinct():

@@ -21,7 +21,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or "".join(path.suffixes),
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix or "".join(path.suffixes),
                                dir=path.parent)
     os.close(fd)
     try:
@@ -30,6 +31,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def temp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-"
+
+
+def remove_stale_temps(path) -> list[Path]:
+    """Delete temp files an earlier, killed writer of ``path`` left beside it (SIGKILL skips cleanup).
+
+    Safe because Snakemake runs one job per output at a time, so no live writer owns them.
+    """
+    path = Path(path)
+    stale = [p for p in path.parent.glob(temp_prefix(path) + "*") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def save_npz(path, **arrays) -> None:
@@ -73,10 +90,13 @@ def _json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
-def package_versions() -> dict:
-    """Versions of the packages that decide the numbers, for sidecars."""
+SIDECAR_PACKAGES = ("vanishing_saliency", "torch", "numpy", "captum", "snakemake")
+
+
+def package_versions(names=SIDECAR_PACKAGES) -> dict:
+    """Versions of the packages that decide the numbers (None when not installed)."""
     out = {"python": platform.python_version()}
-    for name in ("vanishing_saliency", "torch", "numpy", "captum", "snakemake"):
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,0 +1,28 @@
+# Provenance: written last in each branch's result folder (config hash, package versions,
+# git commit, every job's seed, date, host CPU), and shown in the report.
+
+
+rule provenance:
+    input:
+        lambda wc: branch_targets(wc.branch),
+    output:
+        json="results/{branch}/provenance.json",
+        tsv=report("results/{branch}/provenance.tsv", caption="../report/provenance.rst", category="Provenance",
+                   subcategory="{branch}", labels={"branch": "{branch}"}),
+    params:
+        config_sha256=config_hash(config),  # a changed config re-runs this rule (rerun trigger: params)
+        seeds=lambda wc: branch_seeds(wc.branch),
+    wildcard_constraints:
+        branch="|".join(BRANCHES),
+    log:
+        "logs/provenance/{branch}.log",
+    benchmark:
+        "logs/benchmark/provenance/{branch}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/provenance.py"
