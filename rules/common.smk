@@ -71,7 +71,7 @@ def synthetic_targets():
 # ---- HCP -------------------------------------------------------------------
 from pathlib import Path
 
-from vanishing_saliency.hcp.io import discover_subjects, run_paths
+from vanishing_saliency.hcp.io import discover_subjects, raw_files
 from vanishing_saliency.hcp.steps import timeseries_name
 
 HCP = config["hcp"]
@@ -113,9 +113,12 @@ def simulated_raw_output():
 
 
 def raw_subject_input(wildcards):
-    """The simulated subject folder; for real data nothing is declared, so a missing
-    file becomes our error naming subject and file instead of a DAG failure."""
-    return f"{SIMULATED_ROOT}/{wildcards.subject}" if HCP["source"] == "simulated" else []
+    """The simulated subject folder; for real data the subject's raw files that exist (a missing one
+    becomes our error naming subject and file, not a DAG failure; an edited one re-runs the subject)."""
+    if HCP["source"] == "simulated":
+        return f"{SIMULATED_ROOT}/{wildcards.subject}"
+    return [str(p) for p in raw_files(HCP_ROOT, wildcards.subject, HCP["tasks"], HCP["directions"],
+                                      HCP["dtseries_suffix"]) if p.exists()]
 
 
 def subject_timeseries(subject, suffix=".npz"):

@@ -1,5 +1,6 @@
 """The HCP branch run by Snakemake: simulated cohort end to end, and real-data mode with a broken subject."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,25 @@ def test_subjects_sheet_is_validated(tmp_path):
     res = _run(tmp_path, _config(tmp_path, source="raw", root=str(tmp_path), subjects_sheet=str(sheet)), "-n")
     assert res.returncode != 0
     assert "'subject' is a required property" in res.stderr + res.stdout
+
+
+def test_raw_files_are_read_one_subject_per_job(tmp_path):
+    # the scale rule: only per-subject jobs read raw files, each exactly its own subject's (benchmarks/bench_dag.py
+    # runs the same check on a 1,000-subject tree); and an edited raw file re-runs only its subject
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_dag", ROOT / "benchmarks" / "bench_dag.py")
+    bench_dag = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_dag)
+    tree, subjects = tmp_path / "tree", ["100307", "100408", "101915", "102311"]
+    n_files = bench_dag.write_tree(tree, subjects, ["GAMBLING", "WM"], ["LR"], "_Atlas_MSMAll")
+    cfg = _config(tmp_path, source="raw", root=str(tree), tasks=["GAMBLING", "WM"], directions=["LR"])
+    res = _run(tmp_path, cfg, "-n")
+    assert res.returncode == 0, res.stderr[-3000:]
+    readers = bench_dag.jobs_reading_raw(res.stdout + res.stderr, tree)
+    assert set(readers) == {"hcp_check", "hcp_preprocess"}
+    for rule, jobs in readers.items():
+        assert sorted(s for subject_set in jobs for s in subject_set) == subjects, rule
+    declared = [f for line in re.findall(r"^\s+input: (.*)$", res.stdout + res.stderr, re.M)
+                for f in line.split(", ") if f.startswith(str(tree))]
+    assert len(declared) == 2 * n_files and len(set(declared)) == n_files  # every raw file, by check and preprocess

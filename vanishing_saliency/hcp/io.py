@@ -35,6 +35,19 @@ def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> 
             "motion": d / "Movement_Regressors.txt", "evs": d / "EVs"}
 
 
+def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[Path]:
+    """Every raw file the workflow reads for one subject: dense time series, motion regressors and
+    block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open)."""
+    from .blocks import BLOCK_EVS
+
+    out = []
+    for task in tasks:
+        for direction in directions:
+            paths = run_paths(root, subject, task, direction, suffix)
+            out += [paths["dtseries"], paths["motion"]] + [paths["evs"] / f"{c}.txt" for c in BLOCK_EVS[task]]
+    return out
+
+
 def discover_subjects(root) -> list[str]:
     """Subject folders under ``root`` that have an ``MNINonLinear/Results`` folder."""
     root = Path(root)

@@ -1,0 +1,97 @@
+"""Scale: the workflow's DAG for a paper-sized raw HCP cohort, built by a Snakemake dry run.
+
+Usage: python benchmarks/bench_dag.py [--subjects 1000] [--keep DIR]
+
+Writes a fake raw HCP tree of empty files (the real layout: dense time series, motion
+regressors and EV files of every run of every task), points the default config at it
+(``hcp.source: raw``) and times ``snakemake -n`` in a fresh directory (the whole
+workflow: every branch of config.yaml).  From the dry run's job listing it also checks
+that no job reads raw files of more than one subject.  Target: under 60 s for 1,000 subjects.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from vanishing_saliency.hcp.io import raw_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_tree(root: Path, subjects, tasks, directions, suffix) -> int:
+    n = 0
+    for s in subjects:
+        for p in raw_files(root, s, tasks, directions, suffix):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch()
+            n += 1
+    return n
+
+
+def jobs_reading_raw(dry_run_text: str, root: Path) -> dict[str, list[set]]:
+    """rule -> [subjects whose raw files one job reads], from the `snakemake -n` job listing."""
+    out = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_text):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        inp = re.search(r"^\s+input: (.*)$", block, re.M)
+        if not m or not inp:
+            continue
+        subjects = {Path(f).relative_to(root).parts[0] for f in inp.group(1).split(", ") if f.startswith(str(root))}
+        if subjects:
+            out.setdefault(m.group(1), []).append(subjects)
+    return out
+
+
+def dry_run(n_subjects: int, workdir: Path):
+    """(seconds, job counts per rule, raw readers) of one dry run on a fresh fake cohort."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    hcp = cfg["hcp"]
+    tree = workdir / "hcp_tree"
+    subjects = [str(100000 + i) for i in range(n_subjects)]
+    t = time.perf_counter()
+    n_files = write_tree(tree, subjects, hcp["tasks"], hcp["directions"], hcp["dtseries_suffix"])
+    print(f"fake tree: {n_subjects} subjects, {n_files} empty files in {time.perf_counter() - t:.1f} s")
+    hcp.update(source="raw", root=str(tree))
+    config = workdir / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    run_dir = workdir / "run"
+    run_dir.mkdir()
+    t = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n", "--cores", "2",
+                          "--configfile", str(config)], cwd=run_dir, capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if res.returncode != 0:
+        sys.exit(f"dry run failed:\n{res.stderr[-3000:]}")
+    text = res.stdout + res.stderr
+    counts = Counter(re.findall(r"^(?:local)?rule (\w+):", text, re.M))
+    return seconds, counts, jobs_reading_raw(text, tree)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subjects", type=int, default=1000)
+    ap.add_argument("--keep", type=Path, help="build the tree and run here instead of a temporary folder")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        seconds, counts, readers = dry_run(args.subjects, work)
+    print(f"dry run (DAG of the whole default workflow, {args.subjects} raw subjects): {seconds:.1f} s "
+          f"for {sum(counts.values())} jobs (target < 60 s: {'met' if seconds < 60 else 'NOT met'})")
+    for rule in ("hcp_check", "hcp_preprocess"):
+        print(f"  {rule}: {counts.get(rule, 0)} jobs")
+    widest = max((len(s) for jobs in readers.values() for s in jobs), default=0)
+    print(f"rules reading raw files: {', '.join(sorted(readers))}; most subjects' raw files in one job: {widest}")
+    if widest != 1 or set(readers) != {"hcp_check", "hcp_preprocess"}:
+        sys.exit("a job reads raw files of more than one subject (or an unexpected rule reads raw files)")
+
+
+if __name__ == "__main__":
+    main()
