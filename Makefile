@@ -7,7 +7,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce test venv lint dryrun bench clean rulegraph report
+.PHONY: reproduce test venv lint dryrun bench memory clean rulegraph report
 
 venv: $(VENV)/.installed
 
@@ -32,9 +32,16 @@ lint: venv
 dryrun: venv
 	$(BIN)/snakemake -n --cores 2
 
+# Every benchmark (benchmarks/README.md lists them with their last figures).
 bench: venv
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_saliency.py
+	$(BIN)/python benchmarks/bench_preprocess.py
+	$(BIN)/python benchmarks/bench_dag.py
+
+# Peak memory and wall time per rule of the last run here (its logs/benchmark/ files).
+memory: venv
+	$(BIN)/python benchmarks/memory_table.py .
 
 # The README's workflow figure (needs graphviz: apt-get install graphviz).
 rulegraph: venv
