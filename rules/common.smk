@@ -32,6 +32,32 @@ def heatmap_pairs_datasets(cfg):
 check_config(config)
 
 
+# The derive_seed keys of every seeded job: the rules' params.seed and the provenance read them here.
+SEED_KEYS = {
+    "synthetic_generate": "synthetic",
+    "synthetic_train": "train",
+    "synthetic_saliency": "saliency",
+    "hcp_simulate": "hcp-simulate",
+    "hcp_areas": "hcp-areas",
+    "hcp_split": "hcp-split",
+    "hcp_train": "hcp-train",
+    "hcp_saliency": "hcp-saliency",
+    "hcp_feature_drop": "hcp-feature-drop",
+    "mnist_prepare": "mnist-subset",
+    "mnist_train": "mnist-train",
+    "mnist_saliency": "mnist-saliency",
+    "mnist_figures": "mnist-examples",
+    "dynamics_prepare": "dynamics-subset",
+    "dynamics_train": "dynamics-train",
+    "dynamics_audit": "dynamics-audit",
+}
+
+
+def job_seed(job, *keys):
+    """A job's seed: the config seed and the job's name and wildcards (stable, order-free)."""
+    return derive_seed(config["seed"], SEED_KEYS[job], *map(str, keys))
+
+
 SYN = config["synthetic"]
 METHODS = config["saliency"]["methods"]
 PRIMARY_METHOD = METHODS[0]
@@ -215,56 +241,51 @@ def dynamics_targets():
 
 
 # ---- provenance --------------------------------------------------------------
-BRANCHES = {"synthetic": SYN, "hcp": HCP, "mnist": MNIST, "dynamics": DYN}
-
-
-def branch_targets(branch):
-    return {"synthetic": synthetic_targets, "hcp": hcp_targets, "mnist": mnist_targets,
-            "dynamics": dynamics_targets}[branch]()
+BRANCH_TARGETS = {"synthetic": synthetic_targets, "hcp": hcp_targets, "mnist": mnist_targets,
+                  "dynamics": dynamics_targets}
 
 
 def provenance_targets():
-    return [f"results/{b}/provenance.json" for b, section in BRANCHES.items() if section["enabled"]]
+    return [f"results/{b}/provenance.json" for b in BRANCH_TARGETS if config[b]["enabled"]]
 
 
 def branch_seeds(branch):
-    """Every job's seed in a branch, by job name: the same derive_seed keys as the rules' params.seed."""
-    base = config["seed"]
+    """Every job's seed in a branch, by job name (job_seed, as the rules' params.seed)."""
     jobs = {}
     if branch == "synthetic":
         runs = sorted({r for g in ("table1", "table2", "moving") for r in synthetic_runs(g)})
         for d in sorted({d for d, _ in runs}):
-            jobs[f"synthetic_generate/{d}"] = derive_seed(base, "synthetic", d)
+            jobs[f"synthetic_generate/{d}"] = job_seed("synthetic_generate", d)
         for d, m in runs:
-            jobs[f"synthetic_train/{d}/{m}"] = derive_seed(base, "train", d, m)
+            jobs[f"synthetic_train/{d}/{m}"] = job_seed("synthetic_train", d, m)
             for meth in METHODS:
-                jobs[f"synthetic_saliency/{d}/{m}/{meth}"] = derive_seed(base, "saliency", d, m, meth)
+                jobs[f"synthetic_saliency/{d}/{m}/{meth}"] = job_seed("synthetic_saliency", d, m, meth)
     elif branch == "hcp":
         if HCP["source"] == "simulated":
-            jobs["hcp_simulate/areas"] = derive_seed(base, "hcp-areas")
+            jobs["hcp_simulate/areas"] = job_seed("hcp_areas")
             for s in HCP_SUBJECTS:
-                jobs[f"hcp_simulate/{s}"] = derive_seed(base, "hcp-simulate", s)
-        jobs["hcp_split"] = derive_seed(base, "hcp-split")
+                jobs[f"hcp_simulate/{s}"] = job_seed("hcp_simulate", s)
+        jobs["hcp_split"] = job_seed("hcp_split")
         for e in HCPA["experiments"]:
             for m in HCPA["models"]:
                 for s in HCP_SEEDS:
-                    jobs[f"hcp_train/{e}/{m}/seed{s}"] = derive_seed(base, "hcp-train", e, m, str(s))
+                    jobs[f"hcp_train/{e}/{m}/seed{s}"] = job_seed("hcp_train", e, m, s)
             if e != "off_task":
                 for r in hcp_saliency_runs(e):
-                    jobs[f"hcp_saliency/{e}/{r['model']}/seed{r['seed']}/{r['method']}"] = derive_seed(
-                        base, "hcp-saliency", e, r["model"], str(r["seed"]), r["method"])
-                jobs[f"hcp_feature_drop/{e}"] = derive_seed(base, "hcp-feature-drop", e)
+                    jobs[f"hcp_saliency/{e}/{r['model']}/seed{r['seed']}/{r['method']}"] = job_seed(
+                        "hcp_saliency", e, r["model"], r["seed"], r["method"])
+                jobs[f"hcp_feature_drop/{e}"] = job_seed("hcp_feature_drop", e)
     elif branch == "mnist":
-        jobs["mnist_prepare"] = derive_seed(base, "mnist-subset")
-        jobs["mnist_figures"] = derive_seed(base, "mnist-examples")
+        jobs["mnist_prepare"] = job_seed("mnist_prepare")
+        jobs["mnist_figures"] = job_seed("mnist_figures")
         for m in MNIST["models"]:
-            jobs[f"mnist_train/{m}"] = derive_seed(base, "mnist-train", m)
+            jobs[f"mnist_train/{m}"] = job_seed("mnist_train", m)
             for meth in METHODS:
-                jobs[f"mnist_saliency/{m}/{meth}"] = derive_seed(base, "mnist-saliency", m, meth)
+                jobs[f"mnist_saliency/{m}/{meth}"] = job_seed("mnist_saliency", m, meth)
     elif branch == "dynamics":
-        jobs["dynamics_prepare"] = derive_seed(base, "dynamics-subset")
+        jobs["dynamics_prepare"] = job_seed("dynamics_prepare")
         for n in DYN["task"]["hidden_sizes"]:
-            jobs[f"dynamics_train/seqmnist_h{n}"] = derive_seed(base, "dynamics-train", str(n))
+            jobs[f"dynamics_train/seqmnist_h{n}"] = job_seed("dynamics_train", n)
         for net in DYN_NETWORKS:
-            jobs[f"dynamics_audit/{net}"] = derive_seed(base, "dynamics-audit", net)
+            jobs[f"dynamics_audit/{net}"] = job_seed("dynamics_audit", net)
     return jobs

@@ -10,7 +10,7 @@ rule dynamics_prepare:
         idx_folder=MNIST["idx_folder"],
         verify=MNIST["verify"],
         task=DYN["task"],
-        seed=derive_seed(config["seed"], "dynamics-subset"),
+        seed=job_seed("dynamics_prepare"),
     log:
         "logs/dynamics/prepare.log",
     benchmark:
@@ -36,7 +36,7 @@ rule dynamics_train:
     params:
         models=lambda wc: {**config["models"], **DYN["task"]["model_overrides"], "hidden": int(wc.hidden)},
         training={**config["training"], **DYN["task"]["training_overrides"]},
-        seed=lambda wc: derive_seed(config["seed"], "dynamics-train", wc.hidden),
+        seed=lambda wc: job_seed("dynamics_train", wc.hidden),
     log:
         "logs/dynamics/train/seqmnist_h{hidden}.log",
     benchmark:
@@ -72,7 +72,7 @@ rule dynamics_audit:
     params:
         kind=lambda wc: DYN_NETWORKS[wc.network]["kind"],
         dynamics=DYN,
-        seed=lambda wc: derive_seed(config["seed"], "dynamics-audit", wc.network),
+        seed=lambda wc: job_seed("dynamics_audit", wc.network),
     log:
         "logs/dynamics/audit/{network}.log",
     benchmark:

@@ -12,7 +12,7 @@ rule hcp_train:
     params:
         models={**config["models"], **HCPA["model_overrides"]},
         training={**config["training"], **HCPA["training_overrides"]},
-        seed=lambda wc: derive_seed(config["seed"], "hcp-train", wc.experiment, wc.model, wc.seed),
+        seed=lambda wc: job_seed("hcp_train", wc.experiment, wc.model, wc.seed),
     wildcard_constraints:
         experiment="on_task|on_off|off_task",
         seed=r"\d+",
@@ -39,7 +39,7 @@ rule hcp_saliency:
         "results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: derive_seed(config["seed"], "hcp-saliency", wc.experiment, wc.model, wc.seed, wc.method),
+        seed=lambda wc: job_seed("hcp_saliency", wc.experiment, wc.model, wc.seed, wc.method),
     wildcard_constraints:
         experiment="on_task|on_off",
         seed=r"\d+",
@@ -101,7 +101,7 @@ rule hcp_feature_drop:
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],
         baseline=HCPA["drop_baseline"],
-        seed=lambda wc: derive_seed(config["seed"], "hcp-feature-drop", wc.experiment),
+        seed=lambda wc: job_seed("hcp_feature_drop", wc.experiment),
     wildcard_constraints:
         experiment="on_task|on_off",
     log:

@@ -29,8 +29,8 @@ rule hcp_simulate:
         tasks=HCP["tasks"],
         directions=HCP["directions"],
         settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
-        seed=lambda wc: derive_seed(config["seed"], "hcp-simulate", wc.subject),
-        area_seed=derive_seed(config["seed"], "hcp-areas"),
+        seed=lambda wc: job_seed("hcp_simulate", wc.subject),
+        area_seed=job_seed("hcp_areas"),
     log:
         "logs/hcp/simulate/sub-{subject}.log",
     benchmark:
@@ -154,7 +154,7 @@ rule hcp_split:
         "results/hcp/split.tsv",
     params:
         subjects=HCP_SUBJECTS,
-        seed=derive_seed(config["seed"], "hcp-split"),
+        seed=job_seed("hcp_split"),
         ratio=HCP["split"]["ratio"],
         val_fraction=HCP["split"]["val_fraction"],
     log:

@@ -12,7 +12,7 @@ rule mnist_prepare:
         max_train=MNIST["max_train"],
         max_test=MNIST["max_test"],
         ink_threshold=MNIST["ink_threshold"],
-        seed=derive_seed(config["seed"], "mnist-subset"),
+        seed=job_seed("mnist_prepare"),
     log:
         "logs/mnist/prepare.log",
     benchmark:
@@ -36,7 +36,7 @@ rule mnist_train:
     params:
         models={**config["models"], **MNIST["model_overrides"]},
         training={**config["training"], **MNIST["training_overrides"]},
-        seed=lambda wc: derive_seed(config["seed"], "mnist-train", wc.model),
+        seed=lambda wc: job_seed("mnist_train", wc.model),
     log:
         "logs/mnist/train/{model}.log",
     benchmark:
@@ -60,7 +60,7 @@ rule mnist_saliency:
         metrics="results/mnist/metrics/{model}_{method}.tsv",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: derive_seed(config["seed"], "mnist-saliency", wc.model, wc.method),
+        seed=lambda wc: job_seed("mnist_saliency", wc.model, wc.method),
     log:
         "logs/mnist/saliency/{model}_{method}.log",
     benchmark:
@@ -117,7 +117,7 @@ rule mnist_figures:
     params:
         models=MNIST["models"],
         per_digit=MNIST["examples_per_digit"],
-        seed=derive_seed(config["seed"], "mnist-examples"),
+        seed=job_seed("mnist_figures"),
     log:
         "logs/mnist/figures.log",
     benchmark:

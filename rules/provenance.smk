@@ -4,7 +4,7 @@
 
 rule provenance:
     input:
-        lambda wc: branch_targets(wc.branch),
+        lambda wc: BRANCH_TARGETS[wc.branch](),
     output:
         json="results/{branch}/provenance.json",
         tsv=report("results/{branch}/provenance.tsv", caption="../report/provenance.rst", category="Provenance",
@@ -13,7 +13,7 @@ rule provenance:
         config_sha256=config_hash(config),  # a changed config re-runs this rule (rerun trigger: params)
         seeds=lambda wc: branch_seeds(wc.branch),
     wildcard_constraints:
-        branch="|".join(BRANCHES),
+        branch="|".join(BRANCH_TARGETS),
     log:
         "logs/provenance/{branch}.log",
     benchmark:

@@ -6,7 +6,7 @@ rule synthetic_generate:
         "resources/synthetic/{dataset}.npz",
     params:
         settings=lambda wc: dataset_settings(config, wc.dataset),
-        seed=lambda wc: derive_seed(config["seed"], "synthetic", wc.dataset),
+        seed=lambda wc: job_seed("synthetic_generate", wc.dataset),
     log:
         "logs/synthetic/generate/{dataset}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule synthetic_train:
     params:
         models=config["models"],
         training=config["training"],
-        seed=lambda wc: derive_seed(config["seed"], "train", wc.dataset, wc.model),
+        seed=lambda wc: job_seed("synthetic_train", wc.dataset, wc.model),
     log:
         "logs/synthetic/train/{dataset}_{model}.log",
     benchmark:
@@ -54,7 +54,7 @@ rule synthetic_saliency:
         examples="results/synthetic/saliency/{dataset}/{model}_{method}_examples.npz",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: derive_seed(config["seed"], "saliency", wc.dataset, wc.model, wc.method),
+        seed=lambda wc: job_seed("synthetic_saliency", wc.dataset, wc.model, wc.method),
     log:
         "logs/synthetic/saliency/{dataset}_{model}_{method}.log",
     benchmark:

