@@ -7,18 +7,24 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce test venv lint dryrun bench memory clean rulegraph report
+.PHONY: reproduce test venv lock lint dryrun bench memory clean rulegraph report
 
 venv: $(VENV)/.installed
 
 # torch==2.13.0 goes in first: any other torch request (or captum into a
 # torch-less env) pulls a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+# requirements.lock pins every other package to the versions the tests were run with.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
 	touch $@
+
+# Re-pin requirements.lock to what the venv holds now (on purpose only: results may move).
+lock: venv
+	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 reproduce: venv
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)

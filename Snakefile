@@ -5,6 +5,10 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+# Every rule's script imports this checkout's package (vanishing_saliency) without installing it:
+# Snakemake puts this folder on its own sys.path and hands that search path to each script, inside a
+# rule's conda env (--sdm conda) too (tests/test_workflow.py checks that a job runs this checkout's code).
+
 
 configfile: "config.yaml"
 

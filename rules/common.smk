@@ -1,9 +1,8 @@
 # Python helpers shared by every .smk file (cross-key config checks, target lists).
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import REGISTRY
-from vanishing_saliency.provenance import config_hash
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
-from vanishing_saliency.synthetic import check_patterns, dataset_settings
+from vanishing_saliency.synthetic import check_patterns
 from vanishing_saliency.workflow import derive_seed
 
 
@@ -32,13 +31,13 @@ def heatmap_pairs_datasets(cfg):
 check_config(config)
 
 
-# The derive_seed keys of every seeded job: the rules' params.seed and the provenance read them here.
+# The derive_seed key of each seeded job. Frozen, since renaming one would change every number it seeds.
 SEED_KEYS = {
     "synthetic_generate": "synthetic",
     "synthetic_train": "train",
     "synthetic_saliency": "saliency",
     "hcp_simulate": "hcp-simulate",
-    "hcp_areas": "hcp-areas",
+    "hcp_simulate.area_seed": "hcp-areas",
     "hcp_split": "hcp-split",
     "hcp_train": "hcp-train",
     "hcp_saliency": "hcp-saliency",
@@ -53,9 +52,26 @@ SEED_KEYS = {
 }
 
 
-def job_seed(job, *keys):
-    """A job's seed: the config seed and the job's name and wildcards (stable, order-free)."""
-    return derive_seed(config["seed"], SEED_KEYS[job], *map(str, keys))
+def job_seed(rule, per_job=True):
+    """A rule's params.seed: the config seed, the rule's seed key and (``per_job``) the job's wildcard
+    values in the order of its output pattern.  Each job writes what it got into its job record
+    (``<log>.job.json``), which the provenance rule collects."""
+    key = SEED_KEYS[rule]
+    if not per_job:
+        return derive_seed(config["seed"], key)
+    return lambda wc: derive_seed(config["seed"], key, *map(str, wc))
+
+
+def dataset_settings(name):
+    """A synthetic dataset's patterns and sizes (its own n_train / n_test over the synthetic defaults)."""
+    syn = config["synthetic"]
+    if name not in syn["datasets"]:
+        raise ConfigError(f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
+                          f"(defined: {', '.join(sorted(syn['datasets']))})")
+    ds = syn["datasets"][name]
+    return {"patterns": ds["patterns"], "n_time": syn["n_time"], "n_features": syn["n_features"],
+            "n_train": ds.get("n_train", syn["n_train"]), "n_test": ds.get("n_test", syn["n_test"]),
+            "standardize": syn["standardize"]}
 
 
 SYN = config["synthetic"]
@@ -78,8 +94,13 @@ def models_for_dataset(dataset):
     return seen
 
 
+def metric_runs(runs):
+    """(dataset, model, method) of every metrics file of ``runs``, in the order of :func:`metric_files`."""
+    return [(d, m, meth) for d, m in runs for meth in METHODS]
+
+
 def metric_files(runs):
-    return [f"results/synthetic/metrics/{d}/{m}_{meth}.tsv" for d, m in runs for meth in METHODS]
+    return [f"results/synthetic/metrics/{d}/{m}_{meth}.tsv" for d, m, meth in metric_runs(runs)]
 
 
 def synthetic_targets():
@@ -95,10 +116,8 @@ def synthetic_targets():
 
 
 # ---- HCP -------------------------------------------------------------------
-from pathlib import Path
 
-from vanishing_saliency.hcp.io import discover_subjects, raw_files
-from vanishing_saliency.hcp.steps import timeseries_name
+from vanishing_saliency.hcp.io import discover_subjects, raw_files, subject_runs
 
 HCP = config["hcp"]
 SIMULATED_ROOT = "resources/hcp/simulated"
@@ -136,6 +155,15 @@ HCP_SEEDS = list(range(HCPA["seeds"]))
 def simulated_raw_output():
     raw = directory(f"{SIMULATED_ROOT}/{{subject}}")
     return raw if HCP["simulate"]["keep_raw"] else temp(raw)
+
+
+def timeseries_name(subject, task, direction):
+    return f"sub-{subject}_task-{task}_dir-{direction}_atlas-MMP360_timeseries"
+
+
+def hcp_subject_runs(wildcards):
+    """Every run of a subject with the paths of its raw files (expected, whether or not they exist)."""
+    return subject_runs(HCP_ROOT, wildcards.subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
 
 
 def raw_subject_input(wildcards):
@@ -178,8 +206,14 @@ def hcp_saliency_file(experiment, model, seed, method):
 
 
 def hcp_saliency_runs(experiment, methods=None):
+    """Every (model, seed, method) saliency run of an experiment, with its file (``path``)."""
     return [{"model": m, "seed": s, "method": meth, "path": hcp_saliency_file(experiment, m, s, meth)}
             for meth in (methods or METHODS) for s in HCP_SEEDS for m in HCPA["models"]]
+
+
+def run_keys(runs):
+    """The runs without their paths (a rule's params.runs; the paths are its inputs, in the same order)."""
+    return [{k: v for k, v in r.items() if k != "path"} for r in runs]
 
 
 # ---- MNIST -----------------------------------------------------------------
@@ -199,31 +233,31 @@ DYN = config["dynamics"]
 
 
 def dynamics_networks():
-    """Audited networks: name -> model, test data, data kind and (HCP) split; disabled branches skipped."""
+    """Audited networks: name -> model, test data and (HCP samples) subject split; disabled branches skipped."""
     nets = {}
     for n in DYN["task"]["hidden_sizes"]:
         nets[f"seqmnist_h{n}"] = {"model": f"results/dynamics/models/seqmnist_h{n}.pt",
-                                  "data": "resources/dynamics/seqmnist.npz", "kind": "npz", "split": []}
+                                  "data": "resources/dynamics/seqmnist.npz", "split": []}
     for entry in DYN["audit"]:
         parts = entry.split("/")
         if parts[0] == "mnist" and MNIST["enabled"]:
             if parts[1] not in MNIST["models"]:
-                raise ValueError(f"dynamics.audit {entry}: {parts[1]} is not in mnist.models {MNIST['models']}")
+                raise ConfigError(f"dynamics.audit {entry}: {parts[1]} is not in mnist.models {MNIST['models']}")
             nets[f"mnist_{parts[1]}"] = {"model": f"results/mnist/models/{parts[1]}.pt",
-                                         "data": "resources/mnist/digits.npz", "kind": "npz", "split": []}
+                                         "data": "resources/mnist/digits.npz", "split": []}
         elif parts[0] == "synthetic" and SYN["enabled"]:
             if parts[1] not in SYN["datasets"] or parts[2] not in models_for_dataset(parts[1]):
-                raise ValueError(f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
-                                 f"{parts[1]} (see synthetic.table1/table2/moving)")
+                raise ConfigError(f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
+                                  f"{parts[1]} (see synthetic.table1/table2/moving)")
             nets[f"synthetic_{parts[1]}_{parts[2]}"] = {"model": f"results/synthetic/models/{parts[1]}/{parts[2]}.pt",
-                                                        "data": f"resources/synthetic/{parts[1]}.npz", "kind": "npz",
+                                                        "data": f"resources/synthetic/{parts[1]}.npz",
                                                         "split": []}
         elif parts[0] == "hcp" and HCP["enabled"]:
             if parts[1] not in HCPA["experiments"] or parts[2] not in HCPA["models"]:
-                raise ValueError(f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on "
-                                 f"{HCPA['experiments']}")
+                raise ConfigError(f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on "
+                                  f"{HCPA['experiments']}")
             nets[f"hcp_{parts[1]}_{parts[2]}"] = {"model": hcp_model_file(parts[1], parts[2], 0),
-                                                  "data": f"results/hcp/samples/{parts[1]}.npz", "kind": "hcp",
+                                                  "data": f"results/hcp/samples/{parts[1]}.npz",
                                                   "split": ["results/hcp/split.tsv"]}
     return nets
 
@@ -247,45 +281,3 @@ BRANCH_TARGETS = {"synthetic": synthetic_targets, "hcp": hcp_targets, "mnist": m
 
 def provenance_targets():
     return [f"results/{b}/provenance.json" for b in BRANCH_TARGETS if config[b]["enabled"]]
-
-
-def branch_seeds(branch):
-    """Every job's seed in a branch, by job name (job_seed, as the rules' params.seed)."""
-    jobs = {}
-    if branch == "synthetic":
-        runs = sorted({r for g in ("table1", "table2", "moving") for r in synthetic_runs(g)})
-        for d in sorted({d for d, _ in runs}):
-            jobs[f"synthetic_generate/{d}"] = job_seed("synthetic_generate", d)
-        for d, m in runs:
-            jobs[f"synthetic_train/{d}/{m}"] = job_seed("synthetic_train", d, m)
-            for meth in METHODS:
-                jobs[f"synthetic_saliency/{d}/{m}/{meth}"] = job_seed("synthetic_saliency", d, m, meth)
-    elif branch == "hcp":
-        if HCP["source"] == "simulated":
-            jobs["hcp_simulate/areas"] = job_seed("hcp_areas")
-            for s in HCP_SUBJECTS:
-                jobs[f"hcp_simulate/{s}"] = job_seed("hcp_simulate", s)
-        jobs["hcp_split"] = job_seed("hcp_split")
-        for e in HCPA["experiments"]:
-            for m in HCPA["models"]:
-                for s in HCP_SEEDS:
-                    jobs[f"hcp_train/{e}/{m}/seed{s}"] = job_seed("hcp_train", e, m, s)
-            if e != "off_task":
-                for r in hcp_saliency_runs(e):
-                    jobs[f"hcp_saliency/{e}/{r['model']}/seed{r['seed']}/{r['method']}"] = job_seed(
-                        "hcp_saliency", e, r["model"], r["seed"], r["method"])
-                jobs[f"hcp_feature_drop/{e}"] = job_seed("hcp_feature_drop", e)
-    elif branch == "mnist":
-        jobs["mnist_prepare"] = job_seed("mnist_prepare")
-        jobs["mnist_figures"] = job_seed("mnist_figures")
-        for m in MNIST["models"]:
-            jobs[f"mnist_train/{m}"] = job_seed("mnist_train", m)
-            for meth in METHODS:
-                jobs[f"mnist_saliency/{m}/{meth}"] = job_seed("mnist_saliency", m, meth)
-    elif branch == "dynamics":
-        jobs["dynamics_prepare"] = job_seed("dynamics_prepare")
-        for n in DYN["task"]["hidden_sizes"]:
-            jobs[f"dynamics_train/seqmnist_h{n}"] = job_seed("dynamics_train", n)
-        for net in DYN_NETWORKS:
-            jobs[f"dynamics_audit/{net}"] = job_seed("dynamics_audit", net)
-    return jobs

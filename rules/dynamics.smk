@@ -36,7 +36,7 @@ rule dynamics_train:
     params:
         models=lambda wc: {**config["models"], **DYN["task"]["model_overrides"], "hidden": int(wc.hidden)},
         training={**config["training"], **DYN["task"]["training_overrides"]},
-        seed=lambda wc: job_seed("dynamics_train", wc.hidden),
+        seed=job_seed("dynamics_train"),
     log:
         "logs/dynamics/train/seqmnist_h{hidden}.log",
     benchmark:
@@ -70,9 +70,8 @@ rule dynamics_audit:
     wildcard_constraints:
         network="|".join(DYN_NETWORKS) or "no-network",
     params:
-        kind=lambda wc: DYN_NETWORKS[wc.network]["kind"],
         dynamics=DYN,
-        seed=lambda wc: job_seed("dynamics_audit", wc.network),
+        seed=job_seed("dynamics_audit"),
     log:
         "logs/dynamics/audit/{network}.log",
     benchmark:

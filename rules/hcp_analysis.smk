@@ -12,7 +12,7 @@ rule hcp_train:
     params:
         models={**config["models"], **HCPA["model_overrides"]},
         training={**config["training"], **HCPA["training_overrides"]},
-        seed=lambda wc: job_seed("hcp_train", wc.experiment, wc.model, wc.seed),
+        seed=job_seed("hcp_train"),
     wildcard_constraints:
         experiment="on_task|on_off|off_task",
         seed=r"\d+",
@@ -39,7 +39,7 @@ rule hcp_saliency:
         "results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: job_seed("hcp_saliency", wc.experiment, wc.model, wc.seed, wc.method),
+        seed=job_seed("hcp_saliency"),
     wildcard_constraints:
         experiment="on_task|on_off",
         seed=r"\d+",
@@ -84,7 +84,8 @@ rule hcp_feature_drop:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
-        models=lambda wc: [hcp_model_file(wc.experiment, m, s) for s in HCP_SEEDS for m in HCPA["models"]],
+        # one model and one saliency file per run, in the order of params.runs
+        models=lambda wc: [hcp_model_file(wc.experiment, r["model"], r["seed"]) for r in hcp_saliency_runs(wc.experiment)],
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment)],
     output:
         tsv=report("results/hcp/{experiment}/feature_drop.tsv", caption="../report/hcp_feature_drop.rst",
@@ -96,12 +97,11 @@ rule hcp_feature_drop:
                    labels={"figure": "feature drop (Fig. 7a)", "experiment": "{experiment}"}),
         pdf="results/hcp/{experiment}/figures/feature_drop.pdf",
     params:
-        runs=lambda wc: [{**r, "model_path": hcp_model_file(wc.experiment, r["model"], r["seed"]),
-                          "saliency_path": r["path"]} for r in hcp_saliency_runs(wc.experiment)],
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],
         baseline=HCPA["drop_baseline"],
-        seed=lambda wc: job_seed("hcp_feature_drop", wc.experiment),
+        seed=job_seed("hcp_feature_drop"),
     wildcard_constraints:
         experiment="on_task|on_off",
     log:
@@ -130,7 +130,7 @@ rule hcp_onoff:
                    labels={"figure": "on/off-task buckets (Fig. 7b, 12)", "experiment": "on_off"}),
         pdf="results/hcp/on_off/figures/onoff_buckets.pdf",
     params:
-        runs=hcp_saliency_runs("on_off"),
+        runs=run_keys(hcp_saliency_runs("on_off")),
         fraction=HCPA["top_fraction"],
         n_buckets=HCPA["on_buckets"],
     log:
@@ -162,7 +162,7 @@ rule hcp_saliency_maps:
                           labels={"figure": "saliency maps by network", "experiment": "{experiment}"}),
         sorted_pdf="results/hcp/{experiment}/figures/saliency_maps_sorted.pdf",
     params:
-        runs=lambda wc: hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD]),
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD])),
         on_frames=lambda wc: HCP["blocks"]["on_frames"] if wc.experiment == "on_off" else None,
     wildcard_constraints:
         experiment="on_task|on_off",
@@ -216,7 +216,7 @@ rule hcp_truth:
                    labels={"table": "ground-truth recovery", "experiment": "{experiment}"}),
         md="results/hcp/{experiment}/truth_recovery.md",
     params:
-        runs=lambda wc: hcp_saliency_runs(wc.experiment),
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
         tasks=lambda wc: HCP["experiments"][wc.experiment],
         fraction=HCPA["top_fraction"],
     wildcard_constraints:

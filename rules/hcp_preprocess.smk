@@ -25,12 +25,11 @@ rule hcp_simulate:
         raw=simulated_raw_output(),
         truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
     params:
-        root=lambda wc, output: str(Path(output.raw).parent),
         tasks=HCP["tasks"],
         directions=HCP["directions"],
         settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
-        seed=lambda wc: job_seed("hcp_simulate", wc.subject),
-        area_seed=job_seed("hcp_areas"),
+        seed=job_seed("hcp_simulate"),
+        area_seed=job_seed("hcp_simulate.area_seed", per_job=False),
     log:
         "logs/hcp/simulate/sub-{subject}.log",
     benchmark:
@@ -53,10 +52,7 @@ rule hcp_check:
     output:
         "results/hcp/check/sub-{subject}.json",
     params:
-        root=HCP_ROOT,
-        tasks=HCP["tasks"],
-        directions=HCP["directions"],
-        suffix=HCP["dtseries_suffix"],
+        runs=hcp_subject_runs,
         tr=HCP["tr"],
     log:
         "logs/hcp/check/sub-{subject}.log",
@@ -82,13 +78,9 @@ rule hcp_preprocess:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),
     params:
-        root=HCP_ROOT,
-        tasks=HCP["tasks"],
-        directions=HCP["directions"],
-        suffix=HCP["dtseries_suffix"],
+        runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
         tr=HCP["tr"],
         cleaning=HCP["cleaning"],
-        out_dir=lambda wc, output: str(Path(output.timeseries[0]).parent),
     log:
         "logs/hcp/preprocess/sub-{subject}.log",
     benchmark:

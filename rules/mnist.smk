@@ -36,7 +36,7 @@ rule mnist_train:
     params:
         models={**config["models"], **MNIST["model_overrides"]},
         training={**config["training"], **MNIST["training_overrides"]},
-        seed=lambda wc: job_seed("mnist_train", wc.model),
+        seed=job_seed("mnist_train"),
     log:
         "logs/mnist/train/{model}.log",
     benchmark:
@@ -60,7 +60,7 @@ rule mnist_saliency:
         metrics="results/mnist/metrics/{model}_{method}.tsv",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: job_seed("mnist_saliency", wc.model, wc.method),
+        seed=job_seed("mnist_saliency"),
     log:
         "logs/mnist/saliency/{model}_{method}.log",
     benchmark:
@@ -77,15 +77,15 @@ rule mnist_saliency:
 
 rule mnist_table:
     input:
+        # one metrics file and its model's sidecar per (model, method) of params.runs
         metrics=[f"results/mnist/metrics/{m}_{meth}.tsv" for m in MNIST["models"] for meth in METHODS],
-        sidecars=[f"results/mnist/models/{m}.json" for m in MNIST["models"]],
+        sidecars=[f"results/mnist/models/{m}.json" for m in MNIST["models"] for meth in METHODS],
     output:
         tsv=report("results/mnist/table.tsv", caption="../report/mnist_table.rst", category="MNIST",
                    labels={"table": "accuracy and saliency"}),
         md="results/mnist/table.md",
     params:
-        records=[(m, meth, f"results/mnist/metrics/{m}_{meth}.tsv", f"results/mnist/models/{m}.json")
-                 for m in MNIST["models"] for meth in METHODS],
+        runs=[(m, meth) for m in MNIST["models"] for meth in METHODS],
         last_rows=MNIST["last_rows"],
     log:
         "logs/mnist/table.log",

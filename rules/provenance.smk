@@ -10,8 +10,9 @@ rule provenance:
         tsv=report("results/{branch}/provenance.tsv", caption="../report/provenance.rst", category="Provenance",
                    subcategory="{branch}", labels={"branch": "{branch}"}),
     params:
-        config_sha256=config_hash(config),  # a changed config re-runs this rule (rerun trigger: params)
-        seeds=lambda wc: branch_seeds(wc.branch),
+        config=config,  # a changed config re-runs this rule (rerun trigger: params)
+        job_records="logs",  # every job writes <log>.job.json with the seeds it used
+        workflow_dir=workflow.basedir,
     wildcard_constraints:
         branch="|".join(BRANCH_TARGETS),
     log:

@@ -5,8 +5,8 @@ rule synthetic_generate:
     output:
         "resources/synthetic/{dataset}.npz",
     params:
-        settings=lambda wc: dataset_settings(config, wc.dataset),
-        seed=lambda wc: job_seed("synthetic_generate", wc.dataset),
+        settings=lambda wc: dataset_settings(wc.dataset),
+        seed=job_seed("synthetic_generate"),
     log:
         "logs/synthetic/generate/{dataset}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule synthetic_train:
     params:
         models=config["models"],
         training=config["training"],
-        seed=lambda wc: job_seed("synthetic_train", wc.dataset, wc.model),
+        seed=job_seed("synthetic_train"),
     log:
         "logs/synthetic/train/{dataset}_{model}.log",
     benchmark:
@@ -54,7 +54,7 @@ rule synthetic_saliency:
         examples="results/synthetic/saliency/{dataset}/{model}_{method}_examples.npz",
     params:
         saliency=config["saliency"],
-        seed=lambda wc: job_seed("synthetic_saliency", wc.dataset, wc.model, wc.method),
+        seed=job_seed("synthetic_saliency"),
     log:
         "logs/synthetic/saliency/{dataset}_{model}_{method}.log",
     benchmark:
@@ -77,10 +77,7 @@ rule synthetic_table:
                    category="Synthetic boxes", labels={"table": "{table}", "format": "tsv"}),
         md="results/synthetic/{table}.md",
     params:
-        records=lambda wc: [(d, m, meth, f) for (d, m), meth, f in zip(
-            [r for r in synthetic_runs(wc.table) for _ in METHODS],
-            [meth for _ in synthetic_runs(wc.table) for meth in METHODS],
-            metric_files(synthetic_runs(wc.table)))],
+        runs=lambda wc: metric_runs(synthetic_runs(wc.table)),
         title=lambda wc: {"table1": "Table 1: saliency quality on the synthetic boxes",
                           "table2": "Table 2: all nine architectures"}[wc.table],
     wildcard_constraints:
@@ -101,15 +98,14 @@ rule synthetic_table:
 
 rule synthetic_moving_figure:
     input:
-        metric_files(synthetic_runs("moving")),
+        [f"results/synthetic/metrics/{d}/{m}_{PRIMARY_METHOD}.tsv" for d, m in synthetic_runs("moving")],
     output:
         tsv="results/synthetic/moving_box.tsv",
         png=report("results/synthetic/figures/moving_box.png", caption="../report/moving_box.rst",
                    category="Synthetic boxes", labels={"figure": "moving box (Fig. 5)"}),
         pdf="results/synthetic/figures/moving_box.pdf",
     params:
-        records=[(d, m, PRIMARY_METHOD, f"results/synthetic/metrics/{d}/{m}_{PRIMARY_METHOD}.tsv")
-                 for d, m in synthetic_runs("moving")],
+        runs=[(d, m, PRIMARY_METHOD) for d, m in synthetic_runs("moving")],
         starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
                 for d in SYN["moving"]["datasets"]},
     log:

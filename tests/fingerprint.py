@@ -58,3 +58,61 @@ def differences(a: dict, b: dict) -> list[str]:
     return ([f"only in first run: {k}" for k in sorted(a.keys() - b.keys())]
             + [f"only in second run: {k}" for k in sorted(b.keys() - a.keys())]
             + [f"differs: {k}" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]])
+
+
+# ---- the committed table of the tiny all-branch run's hashes ----------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = ROOT / "tests" / "expected_hashes.tsv"
+TINY_ALL = ROOT / "tests" / "tiny_all_config.yaml"
+VERSIONED = ("torch", "numpy", "scipy", "pandas", "matplotlib", "captum", "nibabel", "nilearn", "scikit-learn")
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    return {name: metadata.version(name) for name in VERSIONED}
+
+
+def run_tiny_all(workdir: Path):
+    """Snakemake runs every target of the tiny all-branch config in ``workdir``."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
+                           "--configfile", str(TINY_ALL)], cwd=workdir, capture_output=True, text=True)
+
+
+def write_expected(prints: dict, path: Path = EXPECTED) -> None:
+    lines = ["# SHA-256 content hashes (tests/fingerprint.py) of every result of tests/tiny_all_config.yaml.",
+             "# Regenerate only on purpose, when a change is meant to move results:  python tests/fingerprint.py --update",
+             "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             "path\tsha256"] + [f"{k}\t{v}" for k, v in sorted(prints.items())]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_expected(path: Path = EXPECTED) -> tuple[dict, str]:
+    """(hashes, the 'made with' line)."""
+    rows = [line for line in path.read_text().splitlines()]
+    made_with = next((r for r in rows if r.startswith("# made with:")), "")
+    body = [r.split("\t") for r in rows if r and not r.startswith("#")][1:]
+    return {k: v for k, v in body}, made_with
+
+
+if __name__ == "__main__":
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update", action="store_true", help="run the tiny all-branch config and rewrite "
+                        f"{EXPECTED.relative_to(ROOT)}")
+    args = parser.parse_args()
+    if not args.update:
+        parser.error("nothing to do: pass --update to rewrite the committed table")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_tiny_all(Path(tmp))
+        if res.returncode:
+            raise SystemExit(res.stderr[-4000:])
+        prints = fingerprint(Path(tmp))
+    old, _ = read_expected() if EXPECTED.exists() else ({}, "")
+    write_expected(prints)
+    print(f"wrote {len(prints)} hashes to {EXPECTED}; {len(differences(old, prints))} differ from before")

@@ -17,7 +17,8 @@ from torch import nn
 from vanishing_saliency.dynamics import (DynamicsError, ProbeSettings, ablation_errors, characterize,
                                          input_directions, masked_hidden_states, moving_average, one_cell_systems,
                                          power_law_slope, simulate, sine_metrics, step_metrics)
-from vanishing_saliency.dynamics_steps import sequences
+from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.mnist import sequences
 from vanishing_saliency.models import ModelConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +90,7 @@ def test_settling_time_on_hand_made_traces():
     assert m["settling_time"][2] == 40
     loose = step_metrics(h, change, band=0.5, abs_tol=1e-3, final_window=5)  # 50 % band: 0.5 <= h
     assert loose["settling_time"][1] == 4
-    with pytest.raises(DynamicsError, match="settle_band"):
+    with pytest.raises(ConfigError, match="settle_band"):
         step_metrics(h, change, band=1.5)
 
 
@@ -129,9 +130,9 @@ def test_input_directions():
     assert (input_directions(w, "ones") == 1).all()
     assert input_directions(w, "feature", 2)[:, 2].tolist() == [1, 1]
     assert np.allclose(input_directions(w, "own"), [[0.6, 0, 0.8], [0, 0, 0]])
-    with pytest.raises(DynamicsError, match="outside"):
+    with pytest.raises(ConfigError, match="outside"):
         input_directions(w, "feature", 3)
-    with pytest.raises(DynamicsError, match="input_direction"):
+    with pytest.raises(ConfigError, match="input_direction"):
         input_directions(w, "mean")
 
 
@@ -184,7 +185,7 @@ def test_helpers_known_answers():
     px = sequences(img, "pixels", 4)
     assert px.shape == (2, 49, 1)
     assert px[0, 0, 0] == pytest.approx(((img[0, :4, :4] / 255.0 - 0.1307) / 0.3081).mean(), abs=1e-6)
-    with pytest.raises(DynamicsError, match="divide 28"):
+    with pytest.raises(ConfigError, match="divide 28"):
         sequences(img, "pixels", 5)
 
 

@@ -10,9 +10,11 @@ import pytest
 from vanishing_saliency.hcp.blocks import block_frames, on_off_samples, split_subjects
 from vanishing_saliency.hcp.clean import clean_parcellated, confounds, regress_out, zscore
 from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES, Parcellator, brain_model_axis, build_atlas
-from vanishing_saliency.hcp.io import HCPDataError, load_run, read_ev, run_paths
+from vanishing_saliency.errors import HCPDataError
+from vanishing_saliency.hcp.io import load_run, read_ev, run_paths, subject_runs
 from vanishing_saliency.hcp.simulate import SimulationSettings, simulate_run, simulate_subject, write_dtseries
-from vanishing_saliency.hcp.steps import check_step
+from vanishing_saliency.steps import hcp_preprocess
+from vanishing_saliency.workflow import Job
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "hcp"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/hcp (official HCP geometry) absent")
@@ -224,7 +226,9 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
     root, _ = cohort
     shutil.copytree(root / "900001", tmp_path / "900001")
     shutil.rmtree(run_paths(tmp_path, "900001", "WM", "LR")["dir"])
-    result = check_step("900001", tmp_path, list(FRAMES), ["LR"], "_Atlas_MSMAll", 0.72, tmp_path / "check.json")
+    runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
+    result = hcp_preprocess.check(Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72},
+                                           wildcards={"subject": "900001"}))
     status = {r["task"]: r["status"] for r in result["runs"]}
     assert status == {"GAMBLING": "ok", "RELATIONAL": "ok", "WM": "error"}
     wm = [r for r in result["runs"] if r["task"] == "WM"][0]
@@ -232,8 +236,12 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
 
 
 def test_blocks_step_labels_and_masks(tmp_path):
-    from vanishing_saliency.hcp.steps import blocks_step
     from vanishing_saliency.io import save_npz
+
+    def blocks_step(paths, experiment, tasks, shift, on_frames, off_frames, out):
+        hcp_preprocess.blocks(Job.make(input=paths, output=[out], wildcards={"experiment": experiment},
+                                       params={"tasks": tasks, "blocks": {"hrf_shift_s": shift, "on_frames": on_frames,
+                                                                          "off_frames": off_frames}}))
 
     paths = []
     for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):

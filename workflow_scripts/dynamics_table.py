@@ -1,13 +1,5 @@
 """Rule dynamics_table: metric mean and sd per network (their Table 1) and the sorted distributions."""
-import sys
-from pathlib import Path
+from vanishing_saliency.steps import dynamics
+from vanishing_saliency.workflow import run_step
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # works in conda envs without the package installed
-from vanishing_saliency.dynamics_steps import distributions_step, read_cells, table_step  # noqa: E402
-from vanishing_saliency.workflow import first_log, logged  # noqa: E402
-
-i, o = snakemake.input, snakemake.output
-with logged(first_log(snakemake)):
-    cells = read_cells(i.cells)  # once for the table and the figure
-    table_step(cells, list(i.summaries), o.tsv, o.md)
-    distributions_step(cells, o.png, o.pdf)
+run_step(dynamics.table, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)

@@ -113,3 +113,64 @@ def precision_at_k(area_scores: np.ndarray, true_areas, k: int | None = None) ->
     k = len(true_areas) if k is None else k
     top = np.argsort(-np.asarray(area_scores), kind="stable")[:k]
     return float(np.isin(top, true_areas).mean())
+
+
+def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int) -> dict:
+    """Mean over samples of the on-task / off-task share of the top entries and of each bucket's share."""
+    buckets = bucket_shares(maps, lengths, on_mask, fraction, n_buckets)
+    row = {"on_task_share": float(on_share(maps, lengths, on_mask, fraction).mean())}
+    row["off_task_share"] = 1.0 - row["on_task_share"]
+    row.update({f"on_bucket_{i + 1}": float(v) for i, v in enumerate(buckets[:, :-1].mean(0))})
+    row["off_bucket"] = float(buckets[:, -1].mean())
+    return row
+
+
+def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline: float, seed: int):
+    """Accuracy of every ``models[name]`` after removing the top fractions of every source's saliency.
+
+    models: name -> model; maps: name -> (n, time, areas) saliency of that model on ``test``
+    (``x``, ``y``, ``lengths``).  Sources are each model's own map, every other model's map and a
+    random order ('random').  Returns a DataFrame: target, source, kind, fraction, accuracy, drop.
+    """
+    import pandas as pd
+
+    from ..training import evaluate
+
+    x, y, lengths = test["x"], test["y"], test["lengths"]
+    ranks = {src: salience_ranks(m, lengths) for src, m in maps.items()}
+    ranks["random"] = random_ranks(lengths, x.shape, seed)
+    rows = []
+    for target, model in models.items():
+        base_acc, _ = evaluate(model, x, y, lengths)
+        for source, r in ranks.items():
+            for frac in fractions:
+                acc = base_acc if frac == 0 else evaluate(model, drop_features(x, r, lengths, frac, baseline),
+                                                          y, lengths)[0]
+                rows.append({"target": target, "source": source, "kind": "own" if source == target else
+                             ("random" if source == "random" else "cross"), "fraction": float(frac),
+                             "accuracy": acc, "drop": base_acc - acc})
+    return pd.DataFrame(rows)
+
+
+def truth_recovery(maps: np.ndarray, lengths, responses: list, areas: list, planted, fraction: float) -> dict:
+    """How well saliency maps recover a simulator's planted ground truth.
+
+    Per sample ``i``: ``responses[i]`` is the planted response over the sample's own frames and
+    ``areas[i]`` the 0-based areas of its task; an entry is planted where the area is one of them
+    and the response is at least half its peak.  ``planted``: the 0-based areas of every task of
+    the experiment.  Returns area precision@k (k = number of planted areas, areas ranked by mean
+    scaled saliency), the share of each sample's top-``fraction`` entries that are planted, and
+    both chance levels.
+    """
+    respond = np.zeros(maps.shape, bool)
+    for i in range(len(maps)):
+        n = int(lengths[i])
+        active = np.asarray(responses[i])[:n] >= 0.5
+        respond[i, :n][np.ix_(active, areas[i])] = True
+    top = top_mask(salience_ranks(maps, lengths), lengths, fraction)
+    valid = valid_mask(lengths, maps.shape[1])[:, :, None] & np.ones(maps.shape, bool)
+    area_scores = mean_map(maps, lengths).mean(0)
+    return {"area_precision_at_k": precision_at_k(area_scores, planted), "k": len(planted),
+            "area_chance": len(planted) / maps.shape[2],
+            "entry_precision_top": float((top & respond).sum() / max(top.sum(), 1)),
+            "entry_chance": float(respond.sum() / valid.sum())}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError, DataError
 from .geometry import TR
 
 # EV files that hold the active blocks of each task
@@ -76,6 +77,48 @@ def pad(samples, n_features: int = 360):
     return out, lengths
 
 
+def experiment_samples(runs, experiment: str, tasks, shift_s: float, on_frames: int, off_frames: int) -> dict:
+    """The samples of one experiment (``on_task`` | ``on_off`` | ``off_task``) from parcellated runs.
+
+    ``runs``: dicts with ``timeseries`` (frames, 360), ``task``, ``subject``, ``run``, ``tr``,
+    ``block_onset_s`` and ``block_duration_s``; runs of other tasks are skipped.  Returns the
+    arrays of the samples file: ``data`` (n, T_max, 360) zero-padded, ``lengths``, ``labels``
+    (index into ``tasks``), ``subjects``, ``runs``, ``block_start_frame`` and ``on_mask`` (True on
+    frames inside an active block: every valid frame of an on_task sample, the first
+    ``on_frames`` of an on_off sample, none of the off_task control).
+    """
+    samples, labels, subjects, run_names, starts = [], [], [], [], []
+    n_runs = 0
+    for r in runs:
+        n_runs += 1
+        task = r["task"]
+        if task not in tasks:
+            continue
+        ts = r["timeseries"]
+        ranges = block_frames(r["block_onset_s"], r["block_duration_s"], len(ts), shift_s, float(r["tr"]))
+        if experiment == "on_task":
+            s, st = on_task_samples(ts, ranges)
+        elif experiment == "on_off":
+            s, st = on_off_samples(ts, ranges, on_frames, off_frames)
+        else:
+            s, st = off_task_samples(ts, ranges, off_frames)
+        samples += s
+        starts += st
+        labels += [list(tasks).index(task)] * len(s)
+        subjects += [str(r["subject"])] * len(s)
+        run_names += [str(r["run"])] * len(s)
+    if not samples:
+        raise DataError(f"experiment {experiment}: no samples from {n_runs} runs of tasks {list(tasks)}")
+    data, lengths = pad(samples)
+    on_mask = np.zeros(data.shape[:2], bool)
+    if experiment == "on_task":
+        on_mask = np.arange(data.shape[1])[None, :] < lengths[:, None]
+    elif experiment == "on_off":
+        on_mask[:, :on_frames] = True
+    return {"data": data, "lengths": lengths, "labels": np.array(labels), "subjects": np.array(subjects),
+            "runs": np.array(run_names), "block_start_frame": np.array(starts), "on_mask": on_mask}
+
+
 def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 0.1):
     """Deterministic subject-wise split: dict subject -> 'train' | 'val' | 'test'.
 
@@ -84,7 +127,7 @@ def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 
     """
     subjects = sorted(set(map(str, subjects)))
     if len(subjects) < 3:
-        raise ValueError(f"need at least 3 subjects to split into train/val/test, got {len(subjects)}")
+        raise ConfigError(f"hcp: need at least 3 subjects to split into train/val/test, got {len(subjects)}")
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(subjects))
     n_test = max(1, int(round(len(subjects) * ratio[1] / sum(ratio))))

@@ -13,16 +13,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, HCPDataError
 from .geometry import N_GRAYORDINATES
-
-
-class HCPDataError(DataError):
-    """A raw HCP file is missing or does not hold what was expected."""
-
-    def __init__(self, subject, task, direction, path, problem):
-        self.subject, self.task, self.direction, self.path = subject, task, direction, str(path)
-        super().__init__(f"subject {subject}, task {task}, run {direction}: {path}: {problem}")
 
 
 def run_dir(root, subject: str, task: str, direction: str) -> Path:
@@ -35,17 +27,27 @@ def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> 
             "motion": d / "Movement_Regressors.txt", "evs": d / "EVs"}
 
 
-def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[Path]:
-    """Every raw file the workflow reads for one subject: dense time series, motion regressors and
-    block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open)."""
+def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[dict]:
+    """Every run the workflow reads for one subject, in task-then-direction order: ``task``,
+    ``run``, and the paths of its ``dtseries``, ``motion`` regressors and block EV files
+    (``evs``: condition -> path), as strings (they travel as rule params)."""
     from .blocks import BLOCK_EVS
 
     out = []
     for task in tasks:
         for direction in directions:
             paths = run_paths(root, subject, task, direction, suffix)
-            out += [paths["dtseries"], paths["motion"]] + [paths["evs"] / f"{c}.txt" for c in BLOCK_EVS[task]]
+            out.append({"task": task, "run": direction, "dtseries": str(paths["dtseries"]),
+                        "motion": str(paths["motion"]),
+                        "evs": {c: str(paths["evs"] / f"{c}.txt") for c in BLOCK_EVS[task]}})
     return out
+
+
+def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[Path]:
+    """Every raw file the workflow reads for one subject: dense time series, motion regressors and
+    block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open)."""
+    return [Path(p) for r in subject_runs(root, subject, tasks, directions, suffix)
+            for p in (r["dtseries"], r["motion"], *r["evs"].values())]
 
 
 def discover_subjects(root) -> list[str]:
@@ -117,3 +119,37 @@ def read_ev(path, subject, task, direction, run_seconds: float) -> np.ndarray:
                            f"has blocks beyond the run (run length {run_seconds:.2f} s; latest end "
                            f"{(ev[:, 0] + ev[:, 1]).max():.2f} s)")
     return ev
+
+
+def read_blocks(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
+    """[(onset, duration, condition)] of a run's task blocks from its block EV files, sorted by onset.
+
+    ``run``: one entry of :func:`subject_runs`."""
+    rows = []
+    for cond, path in run["evs"].items():
+        ev = read_ev(path, subject, run["task"], run["run"], n_frames * tr)
+        rows += [(on, dur, cond) for on, dur, _ in ev]
+    return sorted(rows)
+
+
+def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
+    """Validate every run of a subject without raising: ``{'subject', 'ok', 'runs': [status rows]}``.
+
+    Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the
+    frame count and framewise displacement (mean, max)."""
+    from .clean import framewise_displacement
+
+    rows = []
+    for run in runs:
+        task, direction = run["task"], run["run"]
+        row = {"subject": str(subject), "task": task, "run": direction, "dtseries": run["dtseries"]}
+        try:
+            data, motion = load_run(run, subject, task, direction, tr, expected_frames[task])
+            read_blocks(run, subject, len(data), tr)
+            fd = framewise_displacement(motion)
+            row.update(status="ok", message="", frames=len(data), fd_mean_mm=float(fd.mean()),
+                       fd_max_mm=float(fd.max()))
+        except HCPDataError as exc:
+            row.update(status="error", message=str(exc))
+        rows.append(row)
+    return {"subject": str(subject), "ok": all(r["status"] == "ok" for r in rows), "runs": rows}

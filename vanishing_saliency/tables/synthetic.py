@@ -1,17 +1,18 @@
-"""Paper-style tables from per-sample metric files."""
+"""Paper Table 1 / Table 2 and the moving-box table from the per-sample metric files."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .metrics import at_chance
-from .models import LABELS
+from ..metrics import at_chance
+from ..models import LABELS
 
 
-def summarise(records) -> pd.DataFrame:
-    """One row per (dataset, model, method) from ``records`` = [(dataset, model, method, tsv path)]."""
+def summarise(runs, paths) -> pd.DataFrame:
+    """One row per (dataset, model, method); ``runs`` = [(dataset, model, method)], ``paths`` the
+    matching per-sample metric TSVs (same order)."""
     rows = []
-    for dataset, model, method, path in records:
+    for (dataset, model, method), path in zip(runs, paths, strict=True):
         t = pd.read_csv(path, sep="\t")
         acc = float(t.correct.mean())
         rows.append({"dataset": dataset, "model": model, "label": LABELS.get(model, model), "method": method,
@@ -46,3 +47,10 @@ def markdown(summary: pd.DataFrame, title: str) -> str:
             out.append(f"| {LABELS.get(model, model)} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def moving_box(runs, paths, starts: dict) -> pd.DataFrame:
+    """The moving-box summary: :func:`summarise` with each dataset's box start (``starts``: dataset -> step)."""
+    summary = summarise(runs, paths)
+    summary.insert(1, "box_start", summary.dataset.map(starts))
+    return summary

@@ -1,0 +1,84 @@
+"""What every branch's steps share: one way to train, one to attribute and score a split.
+
+Branch differences are parameters: where the validation set comes from (carved from
+the training split, or held-out subjects), which extra fields the sidecar records,
+whether maps are scored against a ground-truth mask.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from ..data import chance_level
+from ..metrics import saliency_scores
+from ..models import ModelConfig
+from ..saliency import attribute
+from ..training import TrainConfig, evaluate, predict_logits, save_model, train_model
+
+log = logging.getLogger("vanishing_saliency")
+
+MODEL_KEYS = ("hidden", "r", "d_a", "dropout", "selfattn_hops", "selfattn_d_a")
+TRAIN_KEYS = ("batch_size", "lr", "max_epochs", "patience", "val_fraction", "stop_at_train_accuracy", "dtype")
+
+
+def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
+    """The architecture hyper-parameters of config ``models`` (with a branch's overrides merged)."""
+    return ModelConfig(n_features=int(n_features), n_classes=int(n_classes), **{k: models[k] for k in MODEL_KEYS})
+
+
+def train_config(training: dict) -> TrainConfig:
+    """The optimisation settings of config ``training`` (with a branch's overrides merged)."""
+    return TrainConfig(**{k: training[k] for k in TRAIN_KEYS})
+
+
+def train_and_save(splits: dict, model_path, name: str, models: dict, training: dict, seed: int, threads: int,
+                   where: str, extra: dict | None = None, test_counts: bool = False) -> dict:
+    """Train architecture ``name`` on ``splits['train']``, evaluate it, save ``.pt`` + sidecar.
+
+    ``splits``: from :func:`vanishing_saliency.data.load_splits`; with a ``val`` split the
+    checkpoint is chosen on it, otherwise on a stratified part of ``train``.  The sidecar
+    holds the training history, train/test accuracy, ``extra`` and, with ``test_counts``,
+    the test-set size, correct count and majority-class rate.  Returns the sidecar fields.
+    """
+    torch.set_num_threads(int(threads))
+    tr, te, va = splits["train"], splits["test"], splits.get("val")
+    mcfg = model_config(models, tr["x"].shape[2], splits["n_classes"])
+    tcfg = train_config(training)
+    model, info = train_model(name, mcfg, tcfg, tr["x"], tr["y"], tr["lengths"], seed=seed, desc=f"{where}/{name}",
+                              val=None if va is None else (va["x"], va["y"], va["lengths"]))
+    test_acc, test_loss = evaluate(model, te["x"], te["y"], te["lengths"])
+    train_acc, _ = evaluate(model, tr["x"], tr["y"], tr["lengths"])
+    record = {**(extra or {}), "train_accuracy": train_acc, "test_accuracy": test_acc, "test_loss": test_loss}
+    if test_counts:
+        record.update(n_test=int(len(te["y"])), n_test_correct=int(round(test_acc * len(te["y"]))),
+                      test_chance=chance_level(te["y"]))
+    record.update(info)
+    save_model(model_path, model, name, mcfg, tcfg, seed, record)
+    log.info("%s on %s: %d epochs (best %d), train %.3f val %.3f test %.3f (chance %.3f)", name, where,
+             info["epochs_run"], info["best_epoch"], train_acc, info["val_accuracy"], test_acc,
+             chance_level(te["y"]))
+    return record
+
+
+def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, threads: int) -> dict:
+    """Saliency of every sample of a split (w.r.t. its true class) and the model's predictions.
+
+    Returns ``maps`` (n, time, features) as the method gives them, ``pred``, ``correct`` and,
+    when the split has a ground-truth ``mask``, the per-sample scores ``wjac`` and ``euc``.
+    """
+    torch.set_num_threads(int(threads))
+    maps = attribute(method, model, split["x"], split["y"], split["lengths"], batch_size=saliency["batch_size"],
+                     options=saliency, seed=seed)
+    pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
+    out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}
+    if "mask" in split:
+        out.update(saliency_scores(maps, split["mask"]))
+    return out
+
+
+def first_per_class(y, n: int) -> np.ndarray:
+    """Indices of the first ``n`` samples of each class, class by class."""
+    return np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])
