@@ -1,5 +1,7 @@
-# Python helpers shared by every .smk file (cross-key config checks, target lists).
+# Python helpers shared by every .smk file: cross-key config checks, job seeds, target and input lists.
+# The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.hcp.io import discover_subjects, raw_files, subject_runs
 from vanishing_saliency.models import REGISTRY
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
@@ -116,8 +118,6 @@ def synthetic_targets():
 
 
 # ---- HCP -------------------------------------------------------------------
-
-from vanishing_saliency.hcp.io import discover_subjects, raw_files, subject_runs
 
 HCP = config["hcp"]
 SIMULATED_ROOT = "resources/hcp/simulated"

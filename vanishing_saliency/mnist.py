@@ -1,4 +1,5 @@
-"""MNIST read row by row (SPEC section 6): loading, verification and the temporal saliency profile.
+"""MNIST read row by row (SPEC section 6): loading, verification, the temporal saliency profile, and
+images as row or pixel sequences (the cell-dynamics task).
 
 Images are 28 time steps (rows) of 28 features (pixels); pixel / 255, then
 ``(x - 0.1307) / 0.3081``.  Two sources, neither downloads anything:

@@ -1,4 +1,6 @@
-"""Figures: the moving-box curves (paper Fig. 5) and saliency heat-maps (Fig. 3)."""
+"""Figures of the synthetic, MNIST and cell-dynamics branches: moving-box curves (paper Fig. 5), saliency
+heat-maps (Fig. 3), MNIST examples (Fig. 6) and temporal profile, cell heat-maps, ablation, distributions
+and capacity.  The HCP figures are in :mod:`vanishing_saliency.hcp.figures`."""
 
 from __future__ import annotations
 

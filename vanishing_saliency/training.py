@@ -1,4 +1,4 @@
-"""Training with a validation split carved from the training set.
+"""Training one model: a validation set (given, or carved from the training set) chooses the checkpoint.
 
 Logits + cross-entropy (softmax applied once, inside the loss).  The
 checkpoint kept is the one with the best validation accuracy (ties: lower
