@@ -23,6 +23,22 @@ def check_config(cfg):
         if name not in heatmap_pairs_datasets(cfg):
             raise ConfigError(
                 f"synthetic.heatmap_datasets names {name!r}, which no table or moving-box experiment trains on")
+    curve = syn["epoch_curve"]
+    if curve["dataset"] not in syn["datasets"]:
+        raise ConfigError(f"synthetic.epoch_curve.dataset names {curve['dataset']!r}, which is not defined under "
+                          f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})")
+    if syn["table2"]["seeds"] > syn["seeds"]:
+        raise ConfigError(f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
+                          f"{syn['seeds']} (Table 2 shares its first seeds with Table 1)")
+    sal = cfg["saliency"]
+    methods = set(sal["methods"]) | set(syn["method_table"]["methods"])
+    if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
+        raise ConfigError("saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
+                          "(allowed: train, zeros)")
+    for key in syn["summary"]["metrics"]:
+        if key not in syn["summary"]["flat_tolerance"]:
+            raise ConfigError(f"synthetic.summary.flat_tolerance has no tolerance for metric {key!r} "
+                              "(every metric of synthetic.summary.metrics needs one)")
 
 
 def heatmap_pairs_datasets(cfg):
@@ -38,6 +54,11 @@ SEED_KEYS = {
     "synthetic_generate": "synthetic",
     "synthetic_train": "train",
     "synthetic_saliency": "saliency",
+    "synthetic_noise": "synthetic-noise",
+    "synthetic_methods": "synthetic-methods",
+    "synthetic_epoch_curve": "synthetic-epoch-curve",
+    "synthetic_table": "synthetic-table",
+    "synthetic_summary": "synthetic-summary",
     "hcp_simulate": "hcp-simulate",
     "hcp_simulate.area_seed": "hcp-areas",
     "hcp_split": "hcp-split",
@@ -79,12 +100,18 @@ def dataset_settings(name):
 SYN = config["synthetic"]
 METHODS = config["saliency"]["methods"]
 PRIMARY_METHOD = METHODS[0]
+GROUP_SEEDS = {"table1": SYN["seeds"], "table2": SYN["table2"]["seeds"], "moving": SYN["moving"]["seeds"]}
 
 
-def synthetic_runs(group):
+def synthetic_pairs(group):
     """(dataset, model) pairs of one experiment group: table1, table2 or moving."""
     g = SYN[group]
     return [(d, m) for d in g["datasets"] for m in g["models"]]
+
+
+def synthetic_runs(group):
+    """The runs of each pair of a group: its training seeds (seed0, seed1, ...), then the untrained model."""
+    return [f"seed{k}" for k in range(GROUP_SEEDS[group])] + ["untrained"]
 
 
 def models_for_dataset(dataset):
@@ -96,22 +123,42 @@ def models_for_dataset(dataset):
     return seen
 
 
-def metric_runs(runs):
-    """(dataset, model, method) of every metrics file of ``runs``, in the order of :func:`metric_files`."""
-    return [(d, m, meth) for d, m in runs for meth in METHODS]
+def metric_keys(group, methods=None):
+    """(dataset, model, run, method) of every per-sample metrics file of a group."""
+    return [(d, m, run, meth) for d, m in synthetic_pairs(group) for run in synthetic_runs(group)
+            for meth in (methods or METHODS)]
 
 
-def metric_files(runs):
-    return [f"results/synthetic/metrics/{d}/{m}_{meth}.tsv" for d, m, meth in metric_runs(runs)]
+def metric_file(dataset, model, run, method):
+    return f"results/synthetic/metrics/{dataset}/{model}_{run}_{method}.tsv"
+
+
+def synthetic_model(dataset, model, run, ext="pt"):
+    return f"results/synthetic/models/{dataset}/{model}_{run}.{ext}"
+
+
+def noise_file(dataset):
+    return f"results/synthetic/metrics/{dataset}/noise.tsv"
+
+
+def group_datasets(group):
+    return list(SYN[group]["datasets"])
+
+
+def run_training(wildcards):
+    """The training settings of one run: the config's, or no epoch at all for the untrained floor."""
+    return {**config["training"], "max_epochs": 0} if wildcards.run == "untrained" else config["training"]
 
 
 def synthetic_targets():
     if not SYN["enabled"]:
         return []
     return (
-        expand("results/synthetic/{table}.{ext}", table=["table1", "table2"], ext=["tsv", "md"])
-        + ["results/synthetic/moving_box.tsv"]
-        + expand("results/synthetic/figures/moving_box.{ext}", ext=["png", "pdf"])
+        expand("results/synthetic/{table}{part}.{ext}", table=["table1", "table2"], part=["", "_runs"], ext=["tsv"])
+        + expand("results/synthetic/{table}.md", table=["table1", "table2"])
+        + ["results/synthetic/moving_box.tsv", "results/synthetic/method_table.tsv", "results/synthetic/method_table.md",
+           "results/synthetic/summary.md", "results/synthetic/summary.tsv", "results/synthetic/epoch_curve.tsv"]
+        + expand("results/synthetic/figures/{fig}.{ext}", fig=["moving_box", "epoch_curve"], ext=["png", "pdf"])
         + expand("results/synthetic/figures/saliency_{dataset}.{ext}",
                  dataset=SYN["heatmap_datasets"], ext=["png", "pdf"])
     )
@@ -249,7 +296,7 @@ def dynamics_networks():
             if parts[1] not in SYN["datasets"] or parts[2] not in models_for_dataset(parts[1]):
                 raise ConfigError(f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
                                   f"{parts[1]} (see synthetic.table1/table2/moving)")
-            nets[f"synthetic_{parts[1]}_{parts[2]}"] = {"model": f"results/synthetic/models/{parts[1]}/{parts[2]}.pt",
+            nets[f"synthetic_{parts[1]}_{parts[2]}"] = {"model": synthetic_model(parts[1], parts[2], "seed0"),
                                                         "data": f"resources/synthetic/{parts[1]}.npz",
                                                         "split": []}
         elif parts[0] == "hcp" and HCP["enabled"]:

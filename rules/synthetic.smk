@@ -1,4 +1,5 @@
-# Synthetic-box branch: generate -> train -> saliency + metrics -> tables and figures.
+# Synthetic-box branch: generate -> train (seeds + the untrained floor) -> saliency + per-sample metrics
+# -> Table 1 / Table 2 against a noise map, the method table, the epoch curve, Fig. 3 and 5 -> claims.
 
 
 rule synthetic_generate:
@@ -21,20 +22,23 @@ rule synthetic_generate:
         "../workflow_scripts/synthetic_generate.py"
 
 
+# run: seed<k> (a training seed) or untrained (the architecture at its initial weights: the floor)
 rule synthetic_train:
     input:
         "resources/synthetic/{dataset}.npz",
     output:
-        model="results/synthetic/models/{dataset}/{model}.pt",
-        sidecar="results/synthetic/models/{dataset}/{model}.json",
+        model="results/synthetic/models/{dataset}/{model}_{run}.pt",
+        sidecar="results/synthetic/models/{dataset}/{model}_{run}.json",
     params:
         models=config["models"],
-        training=config["training"],
+        training=run_training,
         seed=job_seed("synthetic_train"),
+    wildcard_constraints:
+        run=r"seed\d+|untrained",
     log:
-        "logs/synthetic/train/{dataset}_{model}.log",
+        "logs/synthetic/train/{dataset}_{model}_{run}.log",
     benchmark:
-        "logs/benchmark/synthetic/train/{dataset}_{model}.tsv"
+        "logs/benchmark/synthetic/train/{dataset}_{model}_{run}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -48,17 +52,19 @@ rule synthetic_train:
 rule synthetic_saliency:
     input:
         data="resources/synthetic/{dataset}.npz",
-        model="results/synthetic/models/{dataset}/{model}.pt",
+        model="results/synthetic/models/{dataset}/{model}_{run}.pt",
     output:
-        metrics="results/synthetic/metrics/{dataset}/{model}_{method}.tsv",
-        examples="results/synthetic/saliency/{dataset}/{model}_{method}_examples.npz",
+        metrics="results/synthetic/metrics/{dataset}/{model}_{run}_{method}.tsv",
+        examples="results/synthetic/saliency/{dataset}/{model}_{run}_{method}_examples.npz",
     params:
         saliency=config["saliency"],
         seed=job_seed("synthetic_saliency"),
+    wildcard_constraints:
+        run=r"seed\d+|untrained",
     log:
-        "logs/synthetic/saliency/{dataset}_{model}_{method}.log",
+        "logs/synthetic/saliency/{dataset}_{model}_{run}_{method}.log",
     benchmark:
-        "logs/benchmark/synthetic/saliency/{dataset}_{model}_{method}.tsv"
+        "logs/benchmark/synthetic/saliency/{dataset}_{model}_{run}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -69,17 +75,46 @@ rule synthetic_saliency:
         "../workflow_scripts/synthetic_saliency.py"
 
 
+rule synthetic_noise:
+    input:
+        "resources/synthetic/{dataset}.npz",
+    output:
+        "results/synthetic/metrics/{dataset}/noise.tsv",
+    params:
+        seed=job_seed("synthetic_noise"),
+    log:
+        "logs/synthetic/noise/{dataset}.log",
+    benchmark:
+        "logs/benchmark/synthetic/noise/{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_noise.py"
+
+
 rule synthetic_table:
     input:
-        lambda wc: metric_files(synthetic_runs(wc.table)),
+        # one metrics file and its model's sidecar per entry of params.runs, and one noise file per dataset
+        metrics=lambda wc: [metric_file(*k) for k in metric_keys(wc.table)],
+        sidecars=lambda wc: [synthetic_model(d, m, run, "json") for d, m, run, _ in metric_keys(wc.table)],
+        noise=lambda wc: [noise_file(d) for d in group_datasets(wc.table)],
     output:
         tsv=report("results/synthetic/{table}.tsv", caption="../report/synthetic_table.rst",
                    category="Synthetic boxes", labels={"table": "{table}", "format": "tsv"}),
+        runs="results/synthetic/{table}_runs.tsv",
         md="results/synthetic/{table}.md",
     params:
-        runs=lambda wc: metric_runs(synthetic_runs(wc.table)),
+        runs=lambda wc: metric_keys(wc.table),
+        datasets=lambda wc: group_datasets(wc.table),
         title=lambda wc: {"table1": "Table 1: saliency quality on the synthetic boxes",
                           "table2": "Table 2: all nine architectures"}[wc.table],
+        bootstrap=SYN["summary"]["bootstrap"],
+        level=SYN["summary"]["level"],
+        seed=job_seed("synthetic_table"),
     wildcard_constraints:
         table="table1|table2",
     log:
@@ -96,16 +131,120 @@ rule synthetic_table:
         "../workflow_scripts/synthetic_table.py"
 
 
+rule synthetic_methods:
+    input:
+        data="resources/synthetic/{dataset}.npz",
+        model="results/synthetic/models/{dataset}/{model}_seed0.pt",
+    output:
+        "results/synthetic/methods/{dataset}/{model}.tsv",
+    params:
+        methods=SYN["method_table"]["methods"],
+        max_test=SYN["method_table"]["max_test"],
+        saliency=config["saliency"],
+        seed=job_seed("synthetic_methods"),
+    log:
+        "logs/synthetic/methods/{dataset}_{model}.log",
+    benchmark:
+        "logs/benchmark/synthetic/methods/{dataset}_{model}.tsv"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=120,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_methods.py"
+
+
+rule synthetic_method_table:
+    input:
+        methods=[f"results/synthetic/methods/{d}/{m}.tsv" for d, m in synthetic_pairs("table1")],
+        noise=[noise_file(d) for d in group_datasets("table1")],
+    output:
+        tsv=report("results/synthetic/method_table.tsv", caption="../report/synthetic_methods.rst",
+                   category="Synthetic boxes", labels={"table": "method table"}),
+        md="results/synthetic/method_table.md",
+    params:
+        pairs=synthetic_pairs("table1"),
+        datasets=group_datasets("table1"),
+        bootstrap=SYN["summary"]["bootstrap"],
+        level=SYN["summary"]["level"],
+        seed=job_seed("synthetic_table"),
+    log:
+        "logs/synthetic/method_table.log",
+    benchmark:
+        "logs/benchmark/synthetic/method_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_method_table.py"
+
+
+rule synthetic_epoch_curve:
+    input:
+        f"resources/synthetic/{SYN['epoch_curve']['dataset']}.npz",
+    output:
+        "results/synthetic/epoch_curve/{model}.tsv",
+    params:
+        models=config["models"],
+        training={**config["training"], "max_epochs": SYN["epoch_curve"]["max_epochs"],
+                  "stop_at_train_accuracy": None, "patience": SYN["epoch_curve"]["max_epochs"] + 1},
+        max_test=SYN["epoch_curve"]["max_test"],
+        dataset=SYN["epoch_curve"]["dataset"],
+        saliency=config["saliency"],
+        seed=job_seed("synthetic_epoch_curve"),
+    log:
+        "logs/synthetic/epoch_curve/{model}.log",
+    benchmark:
+        "logs/benchmark/synthetic/epoch_curve/{model}.tsv"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_epoch_curve.py"
+
+
+rule synthetic_epoch_figure:
+    input:
+        [f"results/synthetic/epoch_curve/{m}.tsv" for m in SYN["epoch_curve"]["models"]],
+    output:
+        tsv="results/synthetic/epoch_curve.tsv",
+        png=report("results/synthetic/figures/epoch_curve.png", caption="../report/synthetic_epoch_curve.rst",
+                   category="Synthetic boxes", labels={"figure": "saliency quality through training"}),
+        pdf="results/synthetic/figures/epoch_curve.pdf",
+    log:
+        "logs/synthetic/epoch_figure.log",
+    benchmark:
+        "logs/benchmark/synthetic/epoch_figure.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_epoch_figure.py"
+
+
 rule synthetic_moving_figure:
     input:
-        [f"results/synthetic/metrics/{d}/{m}_{PRIMARY_METHOD}.tsv" for d, m in synthetic_runs("moving")],
+        metrics=[metric_file(*k) for k in metric_keys("moving", [PRIMARY_METHOD])],
+        noise=[noise_file(d) for d in group_datasets("moving")],
     output:
         tsv="results/synthetic/moving_box.tsv",
         png=report("results/synthetic/figures/moving_box.png", caption="../report/moving_box.rst",
                    category="Synthetic boxes", labels={"figure": "moving box (Fig. 5)"}),
         pdf="results/synthetic/figures/moving_box.pdf",
     params:
-        runs=[(d, m, PRIMARY_METHOD) for d, m in synthetic_runs("moving")],
+        runs=metric_keys("moving", [PRIMARY_METHOD]),
+        datasets=group_datasets("moving"),
         starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
                 for d in SYN["moving"]["datasets"]},
     log:
@@ -124,7 +263,7 @@ rule synthetic_moving_figure:
 
 rule synthetic_heatmaps:
     input:
-        lambda wc: [f"results/synthetic/saliency/{wc.dataset}/{m}_{PRIMARY_METHOD}_examples.npz"
+        lambda wc: [f"results/synthetic/saliency/{wc.dataset}/{m}_seed0_{PRIMARY_METHOD}_examples.npz"
                     for m in models_for_dataset(wc.dataset)],
     output:
         png=report("results/synthetic/figures/saliency_{dataset}.png", caption="../report/heatmaps.rst",
@@ -142,3 +281,38 @@ rule synthetic_heatmaps:
         "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_heatmaps.py"
+
+
+rule synthetic_summary:
+    input:
+        table1=[metric_file(*k) for k in metric_keys("table1", [PRIMARY_METHOD])],
+        moving=[metric_file(*k) for k in metric_keys("moving", [PRIMARY_METHOD])],
+        noise=[noise_file(d) for d in dict.fromkeys(group_datasets("table1") + group_datasets("moving"))],
+        method_table="results/synthetic/method_table.tsv",
+    output:
+        md=report("results/synthetic/summary.md", caption="../report/synthetic_summary.rst",
+                  category="Synthetic boxes", labels={"table": "paper claims 3 and 4"}),
+        tsv="results/synthetic/summary.tsv",
+    params:
+        table1=metric_keys("table1", [PRIMARY_METHOD]),
+        moving=metric_keys("moving", [PRIMARY_METHOD]),
+        noise_datasets=list(dict.fromkeys(group_datasets("table1") + group_datasets("moving"))),
+        starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
+                for d in SYN["moving"]["datasets"]},
+        box_ends={d: (max(b["time"][1] for p in SYN["datasets"][d]["patterns"] for b in p), SYN["n_time"])
+                  for d in SYN["table1"]["datasets"]},
+        method=PRIMARY_METHOD,
+        summary=SYN["summary"],
+        seed=job_seed("synthetic_summary"),
+    log:
+        "logs/synthetic/summary.log",
+    benchmark:
+        "logs/benchmark/synthetic/summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/synthetic.yaml"
+    script:
+        "../workflow_scripts/synthetic_summary.py"

@@ -22,7 +22,8 @@ def _schema():
 def test_schema_lists_exactly_the_registry_and_methods():
     schema = _schema()
     assert set(schema["$defs"]["architecture"]["enum"]) == set(REGISTRY)
-    assert set(schema["properties"]["saliency"]["properties"]["methods"]["items"]["enum"]) == set(METHODS)
+    assert set(schema["$defs"]["method"]["enum"]) == set(METHODS)
+    assert schema["properties"]["saliency"]["properties"]["methods"]["items"] == {"$ref": "#/$defs/method"}
 
 
 def test_every_schema_key_has_a_description():
@@ -69,6 +70,12 @@ def test_tiny_config_is_valid(tmp_path):
     (lambda c: c["training"].pop("lr"), r"'lr' is a required property"),
     (lambda c: c["synthetic"]["table1"]["datasets"].append("nowhere"),
      r"synthetic\.table1\.datasets names 'nowhere'"),
+    (lambda c: c["training"].__setitem__("selection", "best"), r"'best' is not one of \['first_best'"),
+    (lambda c: c["saliency"]["methods"].append("lime"), r"'lime' is not one of \['gradient'"),
+    (lambda c: c["synthetic"].__setitem__("seeds", 0), r"0 is less than the minimum of 1[\s\S]*seeds"),
+    (lambda c: c["synthetic"]["method_table"]["methods"].append("gradient_shap")
+     or c["saliency"].__setitem__("gradient_shap_baseline", None),
+     r"gradient_shap is a method but saliency\.gradient_shap_baseline is not set \(allowed: train, zeros\)"),
 ])
 def test_bad_config_names_the_key(tmp_path, edit, expected):
     cfg = copy.deepcopy(_tiny())

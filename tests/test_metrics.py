@@ -50,3 +50,62 @@ def test_chance_flag():
     assert at_chance(0.53, 300)              # 159/300 is not significant
     assert not at_chance(0.6, 300)
     assert not at_chance(1.0, 20)
+
+
+# ---- calibrated metrics: AUROC, average precision, AUP / AUR, noise floor, bootstrap -----------------
+from vanishing_saliency.metrics import (all_scores, area_under_precision_recall, auroc, average_precision,  # noqa: E402
+                                        bootstrap_mean_ci, noise_maps)
+
+
+def _box(n=1, t=20, f=10):
+    m = np.zeros((n, t, f), bool)
+    m[:, :5, :4] = True                                                   # 20 of 200 entries: share 0.1
+    return m
+
+
+def test_calibrated_metrics_of_perfect_inverted_and_constant_maps():
+    m = _box()
+    perfect, inverted, constant = all_scores(m * 2.0, m), all_scores(~m * 2.0, m), all_scores(np.ones(m.shape), m)
+    for key in ("auroc", "ap", "aup", "aur"):
+        assert perfect[key][0] == pytest.approx(1.0), key
+    assert inverted["auroc"][0] == pytest.approx(0.0) and inverted["aup"][0] == 0 and inverted["aur"][0] == 0
+    assert inverted["ap"][0] == pytest.approx(0.1)                       # everything selected at the last threshold
+    assert constant["auroc"][0] == pytest.approx(0.5)                    # a map with no knowledge
+    assert constant["ap"][0] == pytest.approx(0.1) and constant["aup"][0] == 0 and constant["aur"][0] == 0
+
+
+def test_noise_maps_score_the_floor():
+    m = _box(200, 30, 20)
+    noise = all_scores(noise_maps(m.shape, 0), m)
+    assert np.mean(noise["auroc"]) == pytest.approx(0.5, abs=0.02)
+    assert np.mean(noise["ap"]) == pytest.approx(m[0].mean(), abs=0.02)   # the box's share of the entries
+    uniform = np.random.default_rng(1).random(m.shape)
+    aup, aur = area_under_precision_recall(uniform, m)
+    assert np.mean(aup) == pytest.approx(m[0].mean(), abs=0.02) and np.mean(aur) == pytest.approx(0.5, abs=0.02)
+    # the paper's WJac floor on an Earlier-like box (SPEC section 10): ~0.12 for pure noise
+    earlier = np.zeros((50, 100, 100), bool)
+    earlier[:, :30, 10:90] = True
+    assert np.mean(all_scores(noise_maps(earlier.shape, 2), earlier)["wjac"]) == pytest.approx(0.122, abs=0.005)
+
+
+def test_graded_map_known_values():
+    # 4 entries, 2 true; scores 3 (true), 2 (false), 1 (true), 0 (false)
+    maps = np.array([[3.0, 2.0, 1.0, 0.0]])
+    truth = np.array([[True, False, True, False]])
+    assert auroc(maps, truth)[0] == pytest.approx(0.75)                  # 3 of 4 (true, false) pairs in order
+    assert average_precision(maps, truth)[0] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    aup, aur = area_under_precision_recall(maps, truth)                  # scaled: 1, 2/3, 1/3, 0
+    assert aup[0] == pytest.approx((1 / 3) * (2 / 3) + (1 / 3) * (1 / 2) + (1 / 3) * 1)
+    assert aur[0] == pytest.approx((1 / 3) * 1 + (1 / 3) * (1 / 2) + (1 / 3) * (1 / 2))
+    ties = np.array([[1.0, 1.0, 0.0, 0.0]])
+    assert auroc(ties, np.array([[True, False, True, False]]))[0] == pytest.approx(0.5)
+
+
+def test_bootstrap_interval_covers_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(1.0, 1.0, 30), rng.normal(1.0, 1.0, 3000)
+    m, lo, hi = bootstrap_mean_ci(small, seed=1)
+    assert lo < m < hi and lo < 1.0 < hi
+    _, lo2, hi2 = bootstrap_mean_ci(large, seed=1)
+    assert hi2 - lo2 < (hi - lo) / 5
+    assert bootstrap_mean_ci(small, seed=1) == bootstrap_mean_ci(small, seed=1)

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import (
     LABELS, REGISTRY, InputCellAttention, ModelConfig, build_model, length_mask,
 )
@@ -84,6 +85,35 @@ def test_exact_and_factorised_paths_agree_and_wide_scores_stay_finite_in_float32
     assert torch.allclose(out.double() * valid, exact * valid, atol=1e-4)
 
 
+@pytest.mark.parametrize("variant", ["vector", "matrix"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_no_nan_for_score_spans_of_ten_thousand(variant, dtype):
+    """A later step may outscore the prefix by ~1e4: exp of that overflows unless masked before exp."""
+    torch.manual_seed(4)
+    att = InputCellAttention(n_features=6, r=3, d_a=5, variant=variant)
+    with torch.no_grad():
+        att.w2.weight.mul_(1e4)
+        att.w2.bias.fill_(0.0)
+    att = att.to(dtype)
+    x = torch.randn(3, 25, 6, dtype=dtype)
+    lengths = torch.tensor([25, 10, 18])
+    e = att.scores(x).double()
+    assert (e.amax(1) - e.amin(1)).max().item() > 1e4
+    x.requires_grad_(True)
+    out = att(x, lengths)
+    (g,) = torch.autograd.grad(out.sum(), x)
+    assert torch.isfinite(out).all() and torch.isfinite(g).all()
+    # against a per-step softmax over the prefix (stable at any span), in float64, of the same scores
+    xd = x.detach().double()
+    ed = att.scores(x.detach()).double()
+    for b in range(3):
+        for t in range(int(lengths[b])):
+            a = torch.softmax(ed[b, : t + 1], dim=0)            # (t+1, r)
+            mixed = a.T @ xd[b, : t + 1]                         # (r, N)
+            want = mixed.mean(0) if variant == "vector" else mixed.reshape(-1)
+            assert torch.allclose(out[b, t].double(), want, atol=1e-5 if dtype == torch.float32 else 1e-10)
+
+
 def test_prefix_weights_are_causal_softmaxes():
     torch.manual_seed(2)
     att = InputCellAttention(n_features=5, r=3, d_a=4).double()
@@ -131,5 +161,5 @@ def test_bilstm_reads_backward_state_at_first_step():
 
 
 def test_unknown_architecture_names_the_choices():
-    with pytest.raises(KeyError, match="unknown architecture 'transformer'.*inputcell_lstm"):
+    with pytest.raises(ConfigError, match="unknown architecture 'transformer'.*inputcell_lstm"):
         build_model("transformer", ModelConfig(n_features=3))

@@ -64,24 +64,25 @@ def test_two_fresh_runs_of_every_branch_are_identical_and_match_the_committed_ha
 def _training_runs():
     import yaml
 
-    t1 = yaml.safe_load(TINY.read_text())["synthetic"]["table1"]
-    return [(d, m) for d in t1["datasets"] for m in t1["models"]]
+    cfg = yaml.safe_load(TINY.read_text())["synthetic"]
+    t1 = cfg["table1"]
+    return [(d, m, f"seed{k}") for d in t1["datasets"] for m in t1["models"] for k in range(cfg["seeds"])]
 
 
-def _training_in_progress(work: Path) -> list[tuple[str, str]]:
+def _training_in_progress(work: Path) -> list[tuple[str, str, str]]:
     """Training jobs that have logged an epoch but not yet written their model sidecar."""
     busy = []
-    for dataset, model in _training_runs():
-        log = work / f"logs/synthetic/train/{dataset}_{model}.log"
+    for dataset, model, run in _training_runs():
+        log = work / f"logs/synthetic/train/{dataset}_{model}_{run}.log"
         if (log.exists() and "train_acc=" in log.read_text(errors="replace")
-                and not (work / f"results/synthetic/models/{dataset}/{model}.json").exists()):
-            busy.append((dataset, model))
+                and not (work / f"results/synthetic/models/{dataset}/{model}_{run}.json").exists()):
+            busy.append((dataset, model, run))
     return busy
 
 
 @pytest.mark.workflow
 def test_killed_mid_training_then_rerun_matches_uninterrupted_run(tiny_run, tmp_path):
-    # Table 1 of the tiny config (15 of its jobs: 2 datasets, 4 trainings, 8 saliency jobs, the table)
+    # Table 1 of the tiny config (its datasets, trainings of 2 seeds and the untrained floors, saliency, noise)
     target = "results/synthetic/table1.tsv"
     proc = subprocess.Popen([*SNAKEMAKE, target, "--cores", "2", "--configfile", str(TINY)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -107,8 +108,8 @@ def test_killed_mid_training_then_rerun_matches_uninterrupted_run(tiny_run, tmp_
     assert res.returncode == 0, res.stderr[-3000:]
     res = snakemake([target, "--configfile", str(TINY)], tmp_path)
     assert res.returncode == 0, res.stderr[-4000:]
-    for dataset, model in interrupted:                      # trained again from the start, to the end
-        log = (tmp_path / f"logs/synthetic/train/{dataset}_{model}.log").read_text()
+    for dataset, model, run in interrupted:                 # trained again from the start, to the end
+        log = (tmp_path / f"logs/synthetic/train/{dataset}_{model}_{run}.log").read_text()
         assert f"{model} on {dataset}:" in log and "epochs (best" in log
 
     assert temp_files(tmp_path) == []
@@ -141,7 +142,8 @@ def test_provenance_in_every_result_folder(tiny_run):
     assert models
     jobs = record["seeds"]["jobs"]
     for sidecar in models:
-        job = f"synthetic_train/{sidecar.parent.name}/{sidecar.stem}"
+        model, run = sidecar.stem.rsplit("_", 1)
+        job = f"synthetic_train/{sidecar.parent.name}/{model}/{run}"
         assert jobs[job] == json.loads(sidecar.read_text())["seed"], job
     # ... and every generated dataset's, as the data file recorded it
     datasets = sorted((tiny_run / "resources/synthetic").glob("*.npz"))
@@ -149,10 +151,11 @@ def test_provenance_in_every_result_folder(tiny_run):
     for path in datasets:
         with np.load(path) as f:
             assert jobs[f"synthetic_generate/{path.stem}"] == int(f["seed"]), path.name
-    # one seed per seeded job that ran: generate, train, and saliency for each method
-    n_metrics = len(list((tiny_run / "results/synthetic/metrics").rglob("*.tsv")))
-    assert len(jobs) == len(datasets) + len(models) + n_metrics
-    assert all(k.startswith(("synthetic_generate/", "synthetic_train/", "synthetic_saliency/")) for k in jobs)
+    # one seed per seeded job that ran, and no job of another branch
+    n_metrics = len([p for p in (tiny_run / "results/synthetic/metrics").rglob("*.tsv") if p.name != "noise.tsv"])
+    assert len([k for k in jobs if k.startswith("synthetic_saliency/")]) == n_metrics
+    assert len([k for k in jobs if k.startswith("synthetic_train/")]) == len(models)
+    assert all(k.startswith("synthetic_") for k in jobs)
     assert re.fullmatch(r"[0-9a-f]{64}", record["config_sha256"])
     assert record["config_sha256"] != record["branch_config_sha256"]
     assert config_hash({"a": 1, "b": [2]}) == config_hash({"b": [2], "a": 1}) != config_hash({"a": 2, "b": [2]})

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import METHODS, attribute, gradient_saliency, gradient_saliency_per_sample
 
@@ -59,5 +60,61 @@ def test_integrated_gradients_completeness(setup):
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match="unknown saliency method 'lrp'"):
+    with pytest.raises(ConfigError, match="unknown saliency method .lrp."):
         attribute("lrp", None, None, None, None)
+
+
+class BoxModel(torch.nn.Module):
+    """Class-1 logit = 4 x the mean of x over a known box (steps 5-9, features 2-4): the answer is known."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x, lengths):
+        v = self.w * 4 * x[:, 5:10, 2:5].mean((1, 2))
+        return torch.stack([-v, v], 1)
+
+
+@pytest.fixture(scope="module")
+def box():
+    rng = np.random.default_rng(0)
+    n, t, f = 40, 20, 8
+    y = np.arange(n) % 2
+    x = rng.standard_normal((n, t, f)).astype(np.float32)
+    x[:, 5:10, 2:5] += np.where(y == 1, 1.0, -1.0)[:, None, None]
+    mask = np.zeros((n, t, f), bool)
+    mask[:, 5:10, 2:5] = True
+    return BoxModel(), x, y, np.full(n, t), mask
+
+
+@pytest.mark.parametrize("method, floor", [("gradient", 0.99), ("integrated_gradients", 0.99), ("tsr", 0.99),
+                                           ("occlusion", 0.85), ("occlusion_features", 0.8), ("dynamask", 0.85)])
+def test_methods_find_a_known_box(box, method, floor):
+    from vanishing_saliency.metrics import auroc
+
+    model, x, y, lengths, mask = box
+    maps = attribute(method, model, x, y, lengths, batch_size=20, options={"dynamask_area": mask[0].mean()})
+    assert np.nanmean(auroc(maps, mask)) > floor
+
+
+def test_tsr_keeps_only_the_relevant_steps(box):
+    model, x, y, lengths, mask = box
+    maps = attribute("tsr", model, x[:4], y[:4], lengths[:4], options={"tsr_quantile": 0.55})
+    kept = (np.abs(maps) > 0).any(2)                                    # (n, T)
+    assert kept[:, 5:10].all() and not kept[:, :5].any() and not kept[:, 10:].any()
+
+
+def test_dynamask_is_a_mask_and_is_seeded(box):
+    model, x, y, lengths, _ = box
+    a = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
+    b = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
+    assert a.min() >= 0 and a.max() <= 1 and np.array_equal(a, b)
+    assert all(p.requires_grad for p in model.parameters())             # the model is left as it was
+
+
+def test_gradient_shap_uses_the_given_baselines(setup):
+    model, x, y, lengths = setup
+    zero = attribute("gradient_shap", model, x, y, lengths, seed=1)
+    drawn = attribute("gradient_shap", model, x, y, lengths, seed=1, baselines=x[::-1].copy())
+    assert not np.allclose(zero, drawn)

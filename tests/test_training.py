@@ -1,13 +1,19 @@
 """Training: determinism, validation split, sidecar, the never-the-test-set rule."""
 
+import copy
 import json
 
 import numpy as np
+import pytest
 import torch
+
+from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.models import StructuredSelfAttention, build_model
 
 from vanishing_saliency.models import ModelConfig
 from vanishing_saliency.synthetic import generate_dataset
-from vanishing_saliency.training import TrainConfig, evaluate, load_model, save_model, split_validation, train_model
+from vanishing_saliency.training import (TrainConfig, evaluate, load_model, save_model, select_epoch, split_validation,
+                                         train_model)
 
 BOX = [[{"time": [0, 5], "features": [0, 4]}]]
 
@@ -49,11 +55,71 @@ def test_learns_the_box_and_round_trips_through_sidecar(tmp_path):
     assert 1 <= info["best_epoch"] <= info["epochs_run"] == 15
     # the validation set is carved from the 120 training samples
     assert info["n_train"] + info["n_val"] == 120 and info["n_val"] == 12
-    best = max(info["history"], key=lambda h: (h["val_accuracy"], -h["val_loss"]))
-    assert best["epoch"] == info["best_epoch"]
+    # first_best (the default): the first epoch that reached the best validation accuracy
+    top = max(h["val_accuracy"] for h in info["history"])
+    assert info["best_epoch"] == min(h["epoch"] for h in info["history"] if h["val_accuracy"] == top)
+    assert info["selection"] == "first_best"
     save_model(tmp_path / "m.pt", model, "inputcell_lstm", cfg, tcfg, 5, {"test_accuracy": acc})
     meta = json.loads((tmp_path / "m.json").read_text())
     assert meta["architecture"] == "inputcell_lstm" and meta["seed"] == 5
     assert meta["versions"]["torch"].startswith("2.13")
     again, _ = load_model(tmp_path / "m.pt")
     assert evaluate(again, d["x_test"], d["y_test"], d["lengths_test"])[0] == acc
+
+
+HISTORY = [{"epoch": 1, "val_accuracy": 0.7, "val_loss": 0.60}, {"epoch": 2, "val_accuracy": 1.0, "val_loss": 0.30},
+           {"epoch": 3, "val_accuracy": 0.9, "val_loss": 0.20}, {"epoch": 4, "val_accuracy": 1.0, "val_loss": 0.05},
+           {"epoch": 5, "val_accuracy": 1.0, "val_loss": 0.10}]
+
+
+def test_selection_rules_on_a_scripted_history():
+    assert select_epoch(HISTORY, "first_best") == 2            # first to reach the best accuracy
+    assert select_epoch(HISTORY, "best_loss") == 4
+    assert select_epoch(HISTORY, "last") == 5
+    assert select_epoch(HISTORY, "accuracy_then_loss") == 4    # the old rule: a later epoch
+    with pytest.raises(ConfigError, match="unknown training.selection 'best'"):
+        select_epoch(HISTORY, "best")
+
+
+@pytest.mark.parametrize("rule", ["first_best", "best_loss", "last", "accuracy_then_loss"])
+def test_training_keeps_the_epoch_its_rule_selects(rule):
+    d = _data()
+    cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
+    tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=6, patience=50, stop_at_train_accuracy=None, selection=rule)
+    seen = {}
+    model, info = train_model("lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=1,
+                              progress=False, on_epoch=lambda e, m: seen.__setitem__(e, copy.deepcopy(m.state_dict())))
+    assert info["best_epoch"] == select_epoch(info["history"], rule) and info["selection"] == rule
+    assert sorted(seen) == list(range(7))                      # epoch 0 = the initial weights
+    for name, value in model.state_dict().items():              # the model returned is that epoch's
+        assert torch.equal(value, seen[info["best_epoch"]][name])
+
+
+def test_zero_epochs_is_the_untrained_model():
+    d = _data()
+    cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
+    model, info = train_model("lstm", cfg, TrainConfig(max_epochs=0), d["x_train"], d["y_train"], d["lengths_train"],
+                              seed=2, progress=False)
+    torch.manual_seed(2)
+    fresh = build_model("lstm", cfg)
+    assert info["epochs_run"] == 0 and info["best_epoch"] == 0 and 0 <= info["val_accuracy"] <= 1
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_lin_penalty_against_a_hand_computation():
+    att = StructuredSelfAttention(hidden=2, d_a=3, hops=2, flatten=True)
+    with torch.no_grad():                    # scores: hop 0 follows h[:, 0], hop 1 is flat
+        att.ws1.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]) * 50)
+        att.ws2.weight.copy_(torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * 50)
+    h = torch.tensor([[[1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, True, True, False]])
+    att(h, mask)
+    # A: hop 0 = (1, 0, 0) (all on step 0), hop 1 = (1/3, 1/3, 1/3); A A^T = [[1, 1/3], [1/3, 1/3]]
+    want = 0.0 ** 2 + 2 * (1 / 3) ** 2 + (1 / 3 - 1) ** 2
+    assert att.last_penalty.item() == pytest.approx(want, abs=1e-6)
+    model = build_model("lstm_selfattn", ModelConfig(n_features=3, selfattn_form="lin2017", selfattn_penalty=0.5,
+                                                     selfattn_hops=2, selfattn_d_a=4))
+    model(torch.randn(2, 5, 3), torch.tensor([5, 3]))
+    assert model.regularization().item() == pytest.approx(0.5 * model.selfattn.last_penalty.item())
+    assert build_model("lstm_selfattn", ModelConfig(n_features=3)).regularization() is None   # the "mean" form

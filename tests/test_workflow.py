@@ -23,39 +23,56 @@ def run(args, cwd):
 @pytest.mark.workflow
 def test_every_final_output_exists_and_is_sane(tiny_run):
     syn = tiny_run / "results" / "synthetic"
-    for name in ("table1.tsv", "table1.md", "table2.tsv", "table2.md", "moving_box.tsv",
-                 "figures/moving_box.png", "figures/moving_box.pdf",
+    for name in ("table1.tsv", "table1_runs.tsv", "table1.md", "table2.tsv", "table2.md", "moving_box.tsv",
+                 "method_table.tsv", "method_table.md", "summary.md", "summary.tsv", "epoch_curve.tsv",
+                 "figures/moving_box.png", "figures/moving_box.pdf", "figures/epoch_curve.png",
                  "figures/saliency_earlier.png", "figures/saliency_earlier.pdf"):
         assert (syn / name).stat().st_size > 0, name
     t1 = pd.read_csv(syn / "table1.tsv", sep="\t")
-    assert set(t1.method) == {"gradient", "integrated_gradients"}
-    assert len(t1) == 2 * 2 * 2
-    assert t1.wjac.between(0, 1).all() and (t1.euc >= 0).all() and t1.accuracy.between(0, 1).all()
-    grad = t1[t1.method == "gradient"].set_index(["dataset", "model"])
+    trained = t1[t1.kind == "trained"]
+    assert set(trained.method) == {"gradient", "integrated_gradients"}
+    assert len(trained) == 2 * 2 * 2 and (trained.n_seeds == 2).all()           # datasets x models x methods
+    assert len(t1[t1.kind == "untrained"]) == 8 and len(t1[t1.kind == "noise"]) == 2
+    assert t1.wjac.between(0, 1).all() and (t1.euc >= 0).all() and t1.auroc.between(0, 1).all()
+    assert set(t1.wjac_mark.dropna()) <= {"▲", "≈", "▼"}
+    grad = trained[trained.method == "gradient"].set_index(["dataset", "model"])
     # the paper's claim on the tiny Earlier box: input-cell attention finds the box, the LSTM does not
     assert grad.loc[("earlier", "inputcell_lstm"), "wjac"] > grad.loc[("earlier", "lstm"), "wjac"] + 0.03
     assert grad.loc[("earlier", "inputcell_lstm"), "accuracy"] > 0.9
+    # a noise map scores AUROC ~0.5 and the WJac floor the paper's metric cannot see
+    noise = t1[t1.kind == "noise"]
+    assert noise.auroc.between(0.45, 0.55).all() and noise.wjac.between(0.08, 0.2).all()
+    runs = pd.read_csv(syn / "table1_runs.tsv", sep="\t")
+    assert set(runs.selection) == {"first_best"} and (runs[runs.run == "untrained"].epochs_run == 0).all()
+    assert (runs[runs.run != "untrained"].epoch_kept >= 1).all()
     t2 = pd.read_csv(syn / "table2.tsv", sep="\t")
-    assert set(t2.model) == {"lstm", "bilstm", "inputcell_lstm"}
+    assert set(t2[t2.kind == "trained"].model) == {"lstm", "bilstm", "inputcell_lstm"}
     md = (syn / "table1.md").read_text()
-    assert "| LSTM+In.Cell At. |" in md and "## Saliency method: integrated_gradients" in md
+    assert "| LSTM+In.Cell At. |" in md and "## integrated_gradients: AUROC / AP" in md and "| noise map" in md
     moving = pd.read_csv(syn / "moving_box.tsv", sep="\t")
-    lstm = moving[moving.model == "lstm"].sort_values("box_start")
+    lstm = moving[(moving.model == "lstm") & (moving.kind == "trained")].sort_values("box_start")
     assert list(lstm.box_start) == [0, 20]
     assert lstm.wjac.iloc[1] > lstm.wjac.iloc[0]                 # LSTM saliency improves as the box moves later
+    methods = pd.read_csv(syn / "method_table.tsv", sep="\t")
+    assert set(methods.method.dropna()) >= {"gradient", "tsr", "dynamask", "noise map"}
+    claims = pd.read_csv(syn / "summary.tsv", sep="\t")
+    assert set(claims.verdict) <= {"reproduced", "not reproduced", "not testable"} and len(claims) >= 6
+    curve = pd.read_csv(syn / "epoch_curve.tsv", sep="\t")
+    assert set(curve.epoch) == {0, 1, 2, 3} and curve.kept_by_first_best.sum() == 2   # one kept epoch per model
 
 
 @pytest.mark.workflow
 def test_models_have_sidecars_and_logs(tiny_run):
-    import json
-
-    meta = json.loads((tiny_run / "results/synthetic/models/earlier/inputcell_lstm.json").read_text())
+    meta = json.loads((tiny_run / "results/synthetic/models/earlier/inputcell_lstm_seed0.json").read_text())
     for key in ("architecture", "model_config", "train_config", "seed", "epochs_run", "train_accuracy",
-                "val_accuracy", "test_accuracy", "versions"):
+                "val_accuracy", "test_accuracy", "versions", "selection", "best_epoch"):
         assert key in meta
-    log = (tiny_run / "logs/synthetic/train/earlier_inputcell_lstm.log").read_text()
+    assert meta["selection"] == meta["train_config"]["selection"] == "first_best"
+    untrained = json.loads((tiny_run / "results/synthetic/models/earlier/inputcell_lstm_untrained.json").read_text())
+    assert untrained["epochs_run"] == 0 and untrained["seed"] != meta["seed"]
+    log = (tiny_run / "logs/synthetic/train/earlier_inputcell_lstm_seed0.log").read_text()
     assert "inputcell_lstm on earlier" in log
-    with np.load(tiny_run / "results/synthetic/saliency/earlier/lstm_gradient_examples.npz") as f:
+    with np.load(tiny_run / "results/synthetic/saliency/earlier/lstm_seed0_gradient_examples.npz") as f:
         assert f["saliency"].shape == (2, 30, 8)
 
 
@@ -72,7 +89,9 @@ def test_default_config_dry_run(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "synthetic_train" in out and "synthetic_table" in out
-    assert re.search(r"^synthetic_train\s+83$", out, re.M), "the default trains 83 models"
+    # 131 trained models (Table 1: 24 pairs x 3 seeds; Table 2 and the moving box: 1 seed, the first shared) and
+    # the 83 untrained floors
+    assert re.search(r"^synthetic_train\s+214$", out, re.M), "the default trains 131 models and 83 untrained floors"
 
 
 def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):

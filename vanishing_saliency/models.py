@@ -21,6 +21,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .errors import ConfigError
+
+SELFATTN_FORMS = ("lin2017", "mean")
+
 # Above this spread of scores within one hop (max score minus the first step's
 # score) the factorised float64 form could overflow: its forward holds
 # exp(span) and its backward (through 1 / cumsum) exp(2 * span), against the
@@ -50,7 +54,7 @@ class InputCellAttention(nn.Module):
                  variant: str = "vector", bias: bool = True):
         super().__init__()
         if variant not in ("vector", "matrix"):
-            raise ValueError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
+            raise ConfigError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
         self.n_features, self.r, self.d_a, self.variant = n_features, r, d_a, variant
         self.w1 = nn.Linear(n_features, d_a, bias=bias)
         self.w2 = nn.Linear(d_a, r, bias=bias)
@@ -64,10 +68,14 @@ class InputCellAttention(nn.Module):
         return self.w2(torch.tanh(self.w1(x)))
 
     def prefix_weights(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Exact weights ``A[b, t, s, k]`` (float64), zero for ``s > t`` and padding."""
+        """Exact weights ``A[b, t, s, k]`` (float64), zero for ``s > t`` and padding.
+
+        Computed in log space and masked *before* the exponential: a later step's score can
+        exceed the prefix's log-normaliser by any amount (exp would overflow to inf, and
+        inf x 0 is NaN), so its log-weight is set to -inf and its weight is exactly 0."""
         e, log_norm, causal = self._log_terms(x, lengths)
-        w = torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2))          # (B, t, s, r)
-        return w * causal.unsqueeze(-1)
+        log_w = (e.unsqueeze(1) - log_norm.unsqueeze(2)).masked_fill(~causal.unsqueeze(-1), float("-inf"))
+        return torch.exp(log_w)                                        # (B, t, s, r)
 
     def _log_terms(self, x, lengths):
         n_time = x.shape[1]
@@ -80,7 +88,7 @@ class InputCellAttention(nn.Module):
         steps = torch.arange(n_time, device=x.device)
         causal = (steps.unsqueeze(1) >= steps.unsqueeze(0))           # (t, s)
         causal = causal.unsqueeze(0) & valid.unsqueeze(1) & valid.unsqueeze(2)
-        return e, log_norm, causal.to(e.dtype)
+        return e, log_norm, causal
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.variant == "matrix":
@@ -102,8 +110,7 @@ class InputCellAttention(nn.Module):
             left = 1.0 / (torch.cumsum(right, dim=1) * self.r)          # (B, t, r)
             mix = torch.tril(torch.bmm(left, right.transpose(1, 2)))
         else:
-            e, log_norm, causal = self._log_terms(x, lengths)
-            mix = (torch.exp(e.unsqueeze(1) - log_norm.unsqueeze(2)) * causal.unsqueeze(-1)).sum(-1) / self.r
+            mix = self.prefix_weights(x, lengths).sum(-1) / self.r
         mix = mix.to(x.dtype)                                           # (B, t, s)
         if padded:
             # padding rows and columns hold junk weights; zero them so nothing leaks
@@ -115,7 +122,10 @@ class StructuredSelfAttention(nn.Module):
     """Lin et al. (2017) self-attention over hidden states, padding masked.
 
     ``A = softmax_t(W_s2 tanh(W_s1 H^T))`` with ``hops`` rows; ``M = A H`` is
-    averaged over hops (``flatten=False``) or flattened.
+    flattened (``flatten=True``, Lin et al.) or averaged over hops.  Every forward
+    also stores Lin et al.'s penalty ``||A A^T - I||_F^2`` (mean over the batch) in
+    ``last_penalty``, which pushes the hops to attend to different steps when the
+    training adds it to the loss.
 
     h: (batch, time, H), mask: (batch, time) -> (batch, H or hops*H)
     """
@@ -126,11 +136,15 @@ class StructuredSelfAttention(nn.Module):
         self.ws2 = nn.Linear(d_a, hops, bias=False)
         self.hops, self.flatten = hops, flatten
         self.output_size = hops * hidden if flatten else hidden
+        self.last_penalty = None
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.ws2(torch.tanh(self.ws1(h)))                     # (B, T, hops)
         scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
         attn = torch.softmax(scores, dim=1)
+        a = attn.transpose(1, 2)                                         # (B, hops, T), rows sum to 1
+        eye = torch.eye(self.hops, dtype=a.dtype, device=a.device)
+        self.last_penalty = ((a @ a.transpose(1, 2) - eye) ** 2).sum((1, 2)).mean()
         pooled = torch.einsum("bth,btk->bkh", h, attn)                  # (B, hops, H)
         return pooled.flatten(1) if self.flatten else pooled.mean(1)
 
@@ -183,6 +197,10 @@ class ModelConfig:
     dropout: float = 0.1
     selfattn_hops: int = 10
     selfattn_d_a: int = 50
+    # "lin2017": M flattened and the penalty (weight selfattn_penalty) in the loss;
+    # "mean": M averaged over hops, no penalty (this workflow's form before "lin2017")
+    selfattn_form: str = "mean"
+    selfattn_penalty: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -209,9 +227,20 @@ class SequenceClassifier(nn.Module):
         feat = cfg.hidden * (2 if arch.cell == "bilstm" else 1)
         self.selfattn = None
         if arch.readout == "selfattn":
-            self.selfattn = StructuredSelfAttention(feat, cfg.selfattn_d_a, cfg.selfattn_hops)
+            if cfg.selfattn_form not in SELFATTN_FORMS:
+                raise ConfigError(f"unknown models.selfattn_form {cfg.selfattn_form!r}; known: "
+                                  f"{', '.join(SELFATTN_FORMS)}")
+            self.selfattn = StructuredSelfAttention(feat, cfg.selfattn_d_a, cfg.selfattn_hops,
+                                                    flatten=cfg.selfattn_form == "lin2017")
             feat = self.selfattn.output_size
         self.classifier = nn.Linear(feat, cfg.n_classes)
+
+    def regularization(self) -> torch.Tensor | None:
+        """The training loss's extra term for the last forward: Lin et al.'s self-attention penalty
+        times ``selfattn_penalty`` (form ``lin2017``), else None."""
+        if self.selfattn is None or self.cfg.selfattn_form != "lin2017" or not self.cfg.selfattn_penalty:
+            return None
+        return self.cfg.selfattn_penalty * self.selfattn.last_penalty
 
     def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Recurrent outputs ``(batch, time, H or 2H)``; padding rows are zero."""
@@ -261,7 +290,7 @@ class SequenceClassifier(nn.Module):
 def build_model(name: str, cfg: ModelConfig) -> SequenceClassifier:
     """Build a registered architecture by name (see ``REGISTRY``)."""
     if name not in REGISTRY:
-        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}")
     return SequenceClassifier(REGISTRY[name], cfg)
 
 

@@ -13,22 +13,56 @@ import numpy as np  # noqa: E402
 from .models import LABELS  # noqa: E402
 
 
-def moving_box_figure(summary, starts: dict):
-    """WJac and Euc against box start, one line per model.  ``starts``: dataset -> start step."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for model in dict.fromkeys(summary.model):
-        part = summary[summary.model == model].copy()
-        part["start"] = part.dataset.map(starts)
-        part = part.sort_values("start")
-        for ax, col in zip(axes, ("wjac", "euc")):
-            ax.plot(part.start, part[col], marker="o", label=LABELS.get(model, model))
-    axes[0].set_ylabel("weighted Jaccard (higher is better)")
-    axes[1].set_ylabel("Euclidean distance (lower is better)")
-    for ax in axes:
+def moving_box_figure(summary):
+    """WJac and AUROC against box start (paper Fig. 5): one line per model (mean ± sd over seeds), its
+    untrained floor dotted, the noise map dashed.  ``summary``: moving-box cells with ``box_start``."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    trained = summary[summary.kind == "trained"]
+    for k, model in enumerate(dict.fromkeys(trained.model)):
+        for kind, style in (("trained", "-"), ("untrained", ":")):
+            part = summary[(summary.model == model) & (summary.kind == kind)].sort_values("box_start")
+            if part.empty:
+                continue
+            for ax, col in zip(axes, ("wjac", "auroc")):
+                name = LABELS.get(model, model) + (" (untrained)" if kind == "untrained" else "")
+                ax.errorbar(part.box_start, part[col], yerr=part[f"{col}_sd"] if kind == "trained" else None,
+                            ls=style, marker="o" if kind == "trained" else None, ms=4, capsize=3,
+                            color=colors[k % len(colors)], label=name, alpha=1.0 if kind == "trained" else 0.6)
+    noise = summary[summary.kind == "noise"].sort_values("box_start")
+    for ax, col in zip(axes, ("wjac", "auroc")):
+        ax.plot(noise.box_start, noise[col], "k--", lw=1, label="noise map |N(0,1)|")
         ax.set_xlabel("box start (time step)")
+        ax.set_xticks(sorted(noise.box_start.unique()))
         ax.grid(alpha=0.3)
+    axes[0].set_ylabel("weighted Jaccard")
+    axes[1].set_ylabel("AUROC (0.5 = no knowledge)")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), fontsize=8, frameon=False)
+    fig.suptitle("Saliency quality as the box moves later in time (gradient saliency; dotted: untrained)")
+    fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(names) - 1) // 4), 1, 1))
+    return fig
+
+
+def epoch_curve_figure(curve):
+    """WJac, AUROC and test accuracy after every training epoch, one line per model; the epoch the
+    first_best rule keeps is circled."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for model, g in curve.groupby("model", sort=False):
+        g = g.sort_values("epoch")
+        for ax, col in zip(axes, ("wjac", "auroc", "test_accuracy")):
+            line, = ax.plot(g.epoch, g[col], marker="o", ms=3, label=LABELS.get(model, model))
+            kept = g[g.kept_by_first_best.astype(bool)]
+            ax.plot(kept.epoch, kept[col], "o", mfc="none", ms=10, color=line.get_color())
+    for ax, name in zip(axes, ("weighted Jaccard", "AUROC against the box", "test accuracy")):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("epoch (0 = initial weights)")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
     axes[0].legend(fontsize=8)
-    fig.suptitle("Saliency quality as the box moves later in time")
+    dataset = curve.dataset.iloc[0]
+    fig.suptitle(f"{dataset}: gradient saliency quality through training (circle: the epoch first_best keeps)")
     fig.tight_layout()
     return fig
 

@@ -1,8 +1,21 @@
 """Training one model: a validation set (given, or carved from the training set) chooses the checkpoint.
 
-Logits + cross-entropy (softmax applied once, inside the loss).  The
-checkpoint kept is the one with the best validation accuracy (ties: lower
-validation loss); the test set is only ever evaluated, never used to choose.
+Logits + cross-entropy (softmax applied once, inside the loss), plus the model's own
+regulariser (the Lin et al. penalty of a self-attention readout).  The test set is only
+ever evaluated, never used to choose.
+
+Training stops once the training accuracy of an epoch reaches ``stop_at_train_accuracy``
+(the original study's rule), after ``max_epochs``, or after ``patience`` epochs in which
+the selection criterion did not improve.  The checkpoint kept (``selection``):
+
+- ``first_best`` (default, the original study's): the first epoch that reached the best
+  validation accuracy;
+- ``best_loss``: the epoch with the lowest validation loss (the first, on ties);
+- ``last``: the last epoch trained;
+- ``accuracy_then_loss``: the best validation accuracy, ties broken by lower validation
+  loss (this workflow's rule before ``selection`` existed; it keeps late epochs).
+
+``max_epochs = 0`` returns the model at its initial weights (the "untrained" floor).
 """
 
 from __future__ import annotations
@@ -34,6 +47,34 @@ class TrainConfig:
     val_fraction: float = 0.1
     stop_at_train_accuracy: float | None = 1.0
     dtype: str = "float32"
+    selection: str = "first_best"
+
+
+SELECTIONS = ("first_best", "best_loss", "last", "accuracy_then_loss")
+
+
+def _improves(rule: str, acc: float, loss: float, best: dict) -> bool:
+    """Whether an epoch with validation ``acc`` / ``loss`` replaces the kept checkpoint ``best``."""
+    if rule == "first_best":
+        return acc > best["val_accuracy"]
+    if rule == "best_loss":
+        return loss < best["val_loss"]
+    if rule == "last":
+        return True
+    if rule == "accuracy_then_loss":
+        return (acc, -loss) > (best["val_accuracy"], -best["val_loss"])
+    from .errors import ConfigError
+
+    raise ConfigError(f"unknown training.selection {rule!r}; known: {', '.join(SELECTIONS)}")
+
+
+def select_epoch(history: list[dict], rule: str) -> int:
+    """The epoch ``rule`` keeps from a training history (``epoch``, ``val_accuracy``, ``val_loss`` per epoch)."""
+    best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0}
+    for h in history:
+        if _improves(rule, h["val_accuracy"], h["val_loss"], best):
+            best = {"val_accuracy": h["val_accuracy"], "val_loss": h["val_loss"], "epoch": h["epoch"]}
+    return best["epoch"]
 
 
 def set_determinism(seed: int, threads: int = 1) -> None:
@@ -80,11 +121,13 @@ def evaluate(model: nn.Module, x, y, lengths, batch_size: int = 256) -> tuple[fl
 
 
 def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y, lengths,
-                seed: int, progress: bool = True, desc: str | None = None, val=None):
-    """Train architecture ``name``; returns (model at its best validation epoch, history dict).
+                seed: int, progress: bool = True, desc: str | None = None, val=None, on_epoch=None):
+    """Train architecture ``name``; returns (model at the epoch ``train_cfg.selection`` keeps, history dict).
 
     ``val``: an explicit validation set ``(x, y, lengths)`` (e.g. held-out subjects); without
     it a stratified ``train_cfg.val_fraction`` of the training samples is held out.
+    ``on_epoch(epoch, model)``: called after every epoch (epoch 0: the initial weights), e.g.
+    to follow saliency quality through training; it must leave the weights alone.
     """
     set_determinism(seed, torch.get_num_threads())
     dtype = DTYPES[train_cfg.dtype]
@@ -100,10 +143,14 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
         tr_idx, val_idx = np.arange(len(x_tr)), np.arange(len(x_val))
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     gen = torch.Generator().manual_seed(seed)
-    best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0, "state": None}
+    rule = train_cfg.selection
+    _improves(rule, 0.0, 0.0, {"val_accuracy": 0.0, "val_loss": 0.0})          # an unknown rule fails first
+    best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     history = []
     stale = 0
     start = time.perf_counter()
+    if on_epoch is not None:
+        on_epoch(0, model)
     bar = tqdm(range(1, train_cfg.max_epochs + 1), desc=desc or name, disable=not progress,
                mininterval=1.0, leave=True)
     for epoch in bar:
@@ -114,8 +161,9 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
             batch = order[i:i + train_cfg.batch_size]
             logits = model(x_tr[batch], l_tr[batch])
             loss = nn.functional.cross_entropy(logits, y_tr[batch])
+            penalty = model.regularization()
             opt.zero_grad()
-            loss.backward()
+            (loss + penalty if penalty is not None else loss).backward()
             opt.step()
             correct += (logits.argmax(1) == y_tr[batch]).sum().item()
             total_loss += loss.item() * len(batch)
@@ -127,7 +175,9 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
         history.append({"epoch": epoch, "train_loss": total_loss / len(x_tr), "train_accuracy": train_acc,
                         "val_loss": val_loss, "val_accuracy": val_acc})
         bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}", val_loss=f"{val_loss:.3f}")
-        if (val_acc, -val_loss) > (best["val_accuracy"], -best["val_loss"]):
+        if on_epoch is not None:
+            on_epoch(epoch, model)
+        if _improves(rule, val_acc, val_loss, best):
             best = {"val_accuracy": val_acc, "val_loss": val_loss, "epoch": epoch,
                     "state": copy.deepcopy(model.state_dict())}
             stale = 0
@@ -140,7 +190,10 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
     bar.close()
     model.load_state_dict(best["state"])
     model.eval()
-    info = {"epochs_run": len(history), "best_epoch": best["epoch"],
+    if not history:  # max_epochs = 0: the initial weights, scored on the validation set
+        best["val_accuracy"], best["val_loss"] = (evaluate(model, x_val, y_val, l_val) if len(val_idx)
+                                                  else (float("nan"), float("nan")))
+    info = {"epochs_run": len(history), "best_epoch": best["epoch"], "selection": rule,
             "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"],
             "n_train": int(len(tr_idx)), "n_val": int(len(val_idx)),
             "train_seconds": time.perf_counter() - start, "history": history}

@@ -13,15 +13,16 @@ import numpy as np
 import torch
 
 from ..data import chance_level
-from ..metrics import saliency_scores
+from ..metrics import all_scores
 from ..models import ModelConfig
 from ..saliency import attribute
 from ..training import TrainConfig, evaluate, predict_logits, save_model, train_model
 
 log = logging.getLogger("vanishing_saliency")
 
-MODEL_KEYS = ("hidden", "r", "d_a", "dropout", "selfattn_hops", "selfattn_d_a")
-TRAIN_KEYS = ("batch_size", "lr", "max_epochs", "patience", "val_fraction", "stop_at_train_accuracy", "dtype")
+MODEL_KEYS = ("hidden", "r", "d_a", "dropout", "selfattn_hops", "selfattn_d_a", "selfattn_form", "selfattn_penalty")
+TRAIN_KEYS = ("batch_size", "lr", "max_epochs", "patience", "val_fraction", "stop_at_train_accuracy", "dtype",
+              "selection")
 
 
 def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
@@ -63,20 +64,34 @@ def train_and_save(splits: dict, model_path, name: str, models: dict, training: 
     return record
 
 
-def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, threads: int) -> dict:
+def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, threads: int,
+                    baselines=None) -> dict:
     """Saliency of every sample of a split (w.r.t. its true class) and the model's predictions.
 
     Returns ``maps`` (n, time, features) as the method gives them, ``pred``, ``correct`` and,
-    when the split has a ground-truth ``mask``, the per-sample scores ``wjac`` and ``euc``.
+    when the split has a ground-truth ``mask``, every per-sample score of
+    :data:`vanishing_saliency.metrics.METRICS`.  ``baselines``: GradientShap's baseline samples.
     """
     torch.set_num_threads(int(threads))
     maps = attribute(method, model, split["x"], split["y"], split["lengths"], batch_size=saliency["batch_size"],
-                     options=saliency, seed=seed)
+                     options=saliency, seed=seed, baselines=baselines)
     pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
     out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}
     if "mask" in split:
-        out.update(saliency_scores(maps, split["mask"]))
+        out.update(all_scores(maps, split["mask"]))
     return out
+
+
+def gradient_shap_baselines(data_path, method: str, saliency: dict, seed: int):
+    """GradientShap's baselines: ``gradient_shap_n_baselines`` seeded training samples of the dataset
+    (``gradient_shap_baseline: train``), or None (an all-zero baseline; every other method)."""
+    if method != "gradient_shap" or saliency.get("gradient_shap_baseline") != "train":
+        return None
+    from ..data import load_split
+
+    x = load_split(data_path, "train")["x"]
+    n = min(int(saliency.get("gradient_shap_n_baselines", 20)), len(x))
+    return x[np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))]
 
 
 def first_per_class(y, n: int) -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Steps of ``rules/synthetic.smk``: generate, train, saliency, table, moving_figure, heatmaps."""
+"""Steps of ``rules/synthetic.smk``: generate, train, saliency, noise, table, methods, method_table,
+epoch_curve, epoch_figure, moving_figure, heatmaps, summary.
+
+Rules that read many per-sample metric files pass ``params.runs`` (dataset, model, run, method
+of each) in the order of their input lists; a run is a training seed (``seed0``, ...) or
+``untrained``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from ..data import load_split, load_splits
-from ..io import save_figure, save_npz, save_table, save_text
+from ..io import load_json, save_figure, save_npz, save_table, save_text
+from ..metrics import METRICS, all_scores, noise_maps
 from ..synthetic import generate_dataset
-from ..tables.synthetic import markdown, moving_box, summarise
-from ..training import load_model
+from ..tables import synthetic as T
+from ..training import evaluate, load_model, train_model
 from ..workflow import Job
-from .common import attribute_split, first_per_class, train_and_save
+from .common import attribute_split, first_per_class, gradient_shap_baselines, model_config, train_and_save, \
+    train_config
 
 log = logging.getLogger("vanishing_saliency")
 
@@ -28,44 +36,142 @@ def generate(job: Job) -> None:
 
 
 def train(job: Job) -> dict:
-    """One architecture on one dataset (validation carved from the training split)."""
+    """One architecture on one dataset, one run: a training seed, or the untrained model (0 epochs)."""
     wc, p = job.wildcards, job.params
     return train_and_save(load_splits(job.input[0]), job.output.model, wc.model, p.models, p.training, p.seed,
-                          job.threads, wc.dataset, {"dataset": wc.dataset})
+                          job.threads, wc.dataset, {"dataset": wc.dataset, "run": wc.run})
+
+
+def _scores_table(split: dict, result: dict) -> pd.DataFrame:
+    return pd.DataFrame({"sample": np.arange(len(split["y"])), "label": split["y"], "pattern": split["pattern"],
+                         "correct": result["correct"].astype(int), **{m: result[m] for m in METRICS}})
 
 
 def saliency(job: Job) -> pd.DataFrame:
-    """Saliency maps of the test set, their per-sample WJac / Euc against the box, and a few examples."""
+    """Saliency maps of the test set, every per-sample metric against the box, and a few examples."""
     model, meta = load_model(job.input.model)
     test = load_split(job.input.data, "test")
     method, cfg = job.wildcards.method, job.params.saliency
-    r = attribute_split(model, test, method, cfg, job.params.seed, job.threads)
-    table = pd.DataFrame({"sample": np.arange(len(r["maps"])), "label": test["y"], "pattern": test["pattern"],
-                          "correct": r["correct"].astype(int), "wjac": r["wjac"], "euc": r["euc"]})
+    r = attribute_split(model, test, method, cfg, job.params.seed, job.threads,
+                        gradient_shap_baselines(job.input.data, method, cfg, job.params.seed))
+    table = _scores_table(test, r)
     save_table(job.output.metrics, table)
     keep = first_per_class(test["y"], cfg["examples"])  # for the heat-map figures
     save_npz(job.output.examples, index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
              saliency=r["maps"][keep].astype(np.float32), architecture=meta["architecture"], method=method)
-    log.info("%s / %s on %s: WJac %.4f  Euc %.4f  accuracy %.3f", meta["architecture"], method,
-             meta["dataset"], table.wjac.mean(), table.euc.mean(), table.correct.mean())
+    log.info("%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f", meta["architecture"], job.wildcards.run,
+             method, meta["dataset"], table.wjac.mean(), table.auroc.mean(), table.correct.mean())
+    return table
+
+
+def noise(job: Job) -> pd.DataFrame:
+    """Every metric of |N(0,1)| maps (seeded) on the test samples: the floor of every table."""
+    test = load_split(job.input[0], "test")
+    maps = noise_maps(test["x"].shape, job.params.seed)
+    r = {"correct": np.zeros(len(test["y"]), bool), **all_scores(maps, test["mask"])}
+    table = _scores_table(test, r).drop(columns="correct")
+    save_table(job.output[0], table)
+    log.info("noise maps on %s: WJac %.4f  AUROC %.4f", job.input[0], table.wjac.mean(), table.auroc.mean())
     return table
 
 
 def table(job: Job) -> pd.DataFrame:
-    """Paper Table 1 / Table 2: TSV (one row per dataset x model x method) and Markdown (paper layout)."""
-    summary = summarise(job.params.runs, job.input)
-    save_table(job.output.tsv, summary)
-    save_text(job.output.md, markdown(summary, job.params.title))
-    return summary
+    """Table 1 / Table 2: per-run rows, cells (mean ± sd over seeds, against the noise map) and Markdown."""
+    p = job.params
+    runs, samples = T.read_runs(p.runs, job.input.metrics, [load_json(s) for s in job.input.sidecars])
+    noise_ = T.read_noise(p.datasets, job.input.noise)
+    cells = T.cells(runs, samples, noise_, p.seed, p.bootstrap, p.level)
+    save_table(job.output.runs, runs)
+    save_table(job.output.tsv, cells)
+    save_text(job.output.md, T.markdown(cells, p.title))
+    return cells
+
+
+def methods(job: Job) -> pd.DataFrame:
+    """Every method of the method table on one trained model (seed 0), the first ``max_test`` test samples."""
+    p = job.params
+    model, meta = load_model(job.input.model)
+    test = load_split(job.input.data, "test")
+    if p.max_test is not None:
+        test = {k: v[: p.max_test] for k, v in test.items()}
+    frames = []
+    for method in p.methods:
+        r = attribute_split(model, test, method, p.saliency, p.seed, job.threads,
+                            gradient_shap_baselines(job.input.data, method, p.saliency, p.seed))
+        frames.append(_scores_table(test, r).assign(method=method))
+        log.info("%s / %s: AUROC %.4f  WJac %.4f", meta["architecture"], method, np.nanmean(r["auroc"]),
+                 np.mean(r["wjac"]))
+    out = pd.concat(frames, ignore_index=True)
+    save_table(job.output[0], out)
+    return out
+
+
+def method_table(job: Job) -> pd.DataFrame:
+    """The method table: rows model x method, columns Table 1's datasets, AUROC and WJac against noise."""
+    p = job.params
+    frames = [pd.read_csv(path, sep="\t") for path in job.input.methods]
+    t = T.method_cells([tuple(x) for x in p.pairs], frames, T.read_noise(p.datasets, job.input.noise), p.seed,
+                       p.bootstrap, p.level)
+    save_table(job.output.tsv, t)
+    save_text(job.output.md, T.method_markdown(t))
+    return t
+
+
+def epoch_curve(job: Job) -> pd.DataFrame:
+    """Saliency quality (gradient) and test accuracy after every epoch of one training, epoch 0 included."""
+    from ..saliency import attribute
+
+    p, name = job.params, job.wildcards.model
+    splits = load_splits(job.input[0])
+    tr, te = splits["train"], splits["test"]
+    te = {k: v[: p.max_test] for k, v in te.items()}
+    rows = []
+
+    def score(epoch, model):
+        was_training = model.training
+        maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], batch_size=p.saliency["batch_size"])
+        s = all_scores(maps, te["mask"])
+        rows.append({"model": name, "epoch": epoch, "test_accuracy": evaluate(model, te["x"], te["y"], te["lengths"])[0],
+                     **{m: float(np.nanmean(s[m])) for m in METRICS}})
+        model.train(was_training)
+
+    import torch
+
+    torch.set_num_threads(int(job.threads))
+    model, info = train_model(name, model_config(p.models, tr["x"].shape[2], splits["n_classes"]),
+                              train_config(p.training), tr["x"], tr["y"], tr["lengths"], seed=p.seed,
+                              desc=f"{p.dataset}/{name} epoch curve", on_epoch=score)
+    curve = pd.DataFrame(rows).merge(pd.DataFrame(info["history"]), on="epoch", how="left")
+    curve.insert(1, "dataset", p.dataset)
+    curve["kept_by_first_best"] = curve.epoch == _first_best(info["history"])
+    save_table(job.output[0], curve)
+    return curve
+
+
+def _first_best(history) -> int:
+    from ..training import select_epoch
+
+    return select_epoch(history, "first_best")
+
+
+def epoch_figure(job: Job) -> None:
+    from ..plots import epoch_curve_figure
+
+    curve = pd.concat([pd.read_csv(p, sep="\t") for p in job.input], ignore_index=True)
+    save_table(job.output.tsv, curve)
+    save_figure(epoch_curve_figure(curve), job.output.png, job.output.pdf)
 
 
 def moving_figure(job: Job) -> None:
-    """Saliency quality against the box's start (paper Fig. 5)."""
+    """Saliency quality against the box's start (paper Fig. 5), with the untrained and noise floors."""
     from ..plots import moving_box_figure
 
-    summary = moving_box(job.params.runs, job.input, job.params.starts)
+    p = job.params
+    runs, samples = T.read_runs(p.runs, job.input.metrics)
+    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), 0, 200)
+    summary = T.moving_box(cells, p.starts)
     save_table(job.output.tsv, summary)
-    save_figure(moving_box_figure(summary, job.params.starts), job.output.png, job.output.pdf)
+    save_figure(moving_box_figure(summary), job.output.png, job.output.pdf)
 
 
 def heatmaps(job: Job) -> None:
@@ -77,3 +183,18 @@ def heatmaps(job: Job) -> None:
         with np.load(path) as f:
             examples.append({k: f[k] for k in f.files})
     save_figure(saliency_heatmaps(examples, job.wildcards.dataset), job.output.png, job.output.pdf)
+
+
+def summary(job: Job) -> pd.DataFrame:
+    """Claims 3 and 4 of SPEC section 1 with the paper's numbers, this run's, intervals and verdicts."""
+    from ..claims.synthetic import synthetic_claims
+
+    p, i = job.params, job.input
+    t1 = dict(zip(map(tuple, p.table1), [pd.read_csv(x, sep="\t") for x in i.table1], strict=True))
+    mv = dict(zip(map(tuple, p.moving), [pd.read_csv(x, sep="\t") for x in i.moving], strict=True))
+    noise_ = T.read_noise(p.noise_datasets, i.noise)
+    table, text = synthetic_claims(t1, mv, noise_, pd.read_csv(i.method_table, sep="\t"), p.starts, p.method,
+                                   p.summary, p.seed, {d: tuple(v) for d, v in p.box_ends.items()})
+    save_table(job.output.tsv, table)
+    save_text(job.output.md, text)
+    return table

@@ -1,0 +1,5 @@
+"""Rule synthetic_epoch_curve: saliency quality after every epoch of one training."""
+from vanishing_saliency.steps import synthetic
+from vanishing_saliency.workflow import run_step
+
+run_step(synthetic.epoch_curve, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
