@@ -21,10 +21,12 @@ Methods beyond Captum's:
   paper masks one (step, feature) entry at a time, T x N gradient passes per sample; this
   costs T + N); other steps get 0.
 - ``dynamask``: a perturbation mask in the spirit of Dynamask (Crabbe & van der Schaar 2021)
-  with its fade-to-moving-average perturbation, ``x' = m x + (1 - m) mean_t(x)``: per sample, a
-  mask ``m`` in [0, 1]^(T x N) is optimised (Adam) to keep the true class
-  (cross-entropy) while keeping the fraction ``dynamask_area`` of entries (their area
-  penalty on the sorted mask) and varying smoothly in time; the map is ``m``.
+  with their fade-to-reference perturbation, ``x' = m x + (1 - m) r`` with ``r = 0`` (the mean
+  of standardised data; fading to each feature's temporal mean, their other operator, leaks
+  the class of a box into every step): per sample, a mask ``m`` in [0, 1]^(T x N) is optimised
+  (Adam) to keep the true class (cross-entropy) while keeping the fraction ``dynamask_area``
+  of entries (their area penalty on the sorted mask, its weight growing over the steps as in
+  their schedule) and varying smoothly in time; the map is ``m``.
 - ``gradient_shap`` draws its baselines from ``baselines`` (e.g. training samples) when given,
   else uses an all-zero baseline.
 """
@@ -220,7 +222,6 @@ def _dynamask_batch(model, x, y, lengths, opts, gen):
     n, n_time, n_feat = x.shape
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)          # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
-    mean = (x * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp(min=1)
     mask = (1.0 - 0.01 * torch.rand(x.shape, generator=gen, dtype=x.dtype)).requires_grad_(True)
     opt = torch.optim.Adam([mask], lr=opts["dynamask_lr"])
     # the target of the area penalty: the sorted mask should be 0 then 1 on the top `area` of valid entries
@@ -231,7 +232,7 @@ def _dynamask_batch(model, x, y, lengths, opts, gen):
     steps = int(opts["dynamask_steps"])
     for step in range(steps):
         m = mask.clamp(0, 1) * valid
-        perturbed = m * x + (1 - m) * mean
+        perturbed = m * x                     # fade to the reference 0 (the standardised data's mean)
         loss = nn.functional.cross_entropy(model(perturbed, lengths), y, reduction="sum")
         area = ((torch.sort(m.reshape(n, -1), dim=1).values - target) ** 2).sum(1) / n_valid
         smooth = ((m[:, 1:] - m[:, :-1]).abs() * valid[:, 1:]).sum((1, 2)) / n_valid
