@@ -1,6 +1,7 @@
 # Python helpers shared by every .smk file: cross-key config checks, job seeds, target and input lists.
 # The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.hcp.blocks import check_experiment
 from vanishing_saliency.hcp.io import discover_subjects, raw_files, subject_runs
 from vanishing_saliency.models import REGISTRY
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
@@ -65,6 +66,9 @@ SEED_KEYS = {
     "hcp_train": "hcp-train",
     "hcp_saliency": "hcp-saliency",
     "hcp_feature_drop": "hcp-feature-drop",
+    "hcp_accuracy": "hcp-accuracy",
+    "hcp_onoff": "hcp-onoff",
+    "hcp_summary": "hcp-summary",
     "mnist_prepare": "mnist-subset",
     "mnist_train": "mnist-train",
     "mnist_saliency": "mnist-saliency",
@@ -196,7 +200,44 @@ def hcp_subjects(cfg):
 
 HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
 HCPA = HCP["analysis"]
-HCP_SEEDS = list(range(HCPA["seeds"]))
+HCP_EXPERIMENTS = HCP["experiments"]
+# the runs of every (experiment, model): its training seeds, then the controls
+HCP_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])] + list(HCPA["controls"])
+HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
+HCP_SALIENCY_RUNS = [r for r in HCP_RUNS if r != "timeshuffled"]  # its test samples are shuffled
+
+
+def check_hcp_config(cfg):
+    hcp = cfg["hcp"]
+    for name in hcp["analysis"]["experiments"]:
+        if name not in hcp["experiments"]:
+            raise ConfigError(f"hcp.analysis.experiments names {name!r}, which is not defined under hcp.experiments "
+                              f"(defined: {', '.join(hcp['experiments'])})")
+    for name in hcp["analysis"]["experiments"]:
+        exp = hcp["experiments"][name]
+        check_experiment(name, exp, hcp["tr"], exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"]),
+                         hcp["blocks"]["on_frames"], hcp["tasks"])
+
+
+if HCP["enabled"]:
+    check_hcp_config(config)
+
+
+def experiment_kind(experiment):
+    return HCP_EXPERIMENTS[experiment]["kind"]
+
+
+def hcp_experiments(*kinds):
+    """Analysed experiments of the given kinds (all when none is given)."""
+    return [e for e in HCPA["experiments"] if not kinds or experiment_kind(e) in kinds]
+
+
+def experiment_blocks(experiment):
+    """Everything hcp_blocks needs to build an experiment's samples."""
+    exp = HCP_EXPERIMENTS[experiment]
+    return {"kind": exp["kind"], "tasks": exp["tasks"], "frames": exp.get("frames"),
+            "hrf_shift_s": exp.get("hrf_shift_s", HCP["blocks"]["hrf_shift_s"]), "baseline": exp.get("baseline", "run"),
+            "on_frames": HCP["blocks"]["on_frames"], "off_frames": HCP["blocks"]["off_frames"]}
 
 
 def simulated_raw_output():
@@ -230,37 +271,45 @@ def subject_timeseries(subject, suffix=".npz"):
 def hcp_targets():
     if not HCP["enabled"]:
         return []
-    saliency_experiments = [e for e in HCPA["experiments"] if e != "off_task"]
-    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md"]
-            + expand("results/hcp/samples/{experiment}.npz", experiment=list(HCP["experiments"]))
+    sal = hcp_experiments("on_task", "on_off")
+    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md", "results/hcp/summary.tsv"]
+            + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
             + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
-            + expand("results/hcp/{experiment}/feature_drop.md", experiment=saliency_experiments)
-            + expand("results/hcp/{experiment}/figures/{fig}.{ext}", experiment=saliency_experiments,
+            + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)
+            + expand("results/hcp/{experiment}/figures/{fig}.{ext}", experiment=sal,
                      fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"], ext=["png", "pdf"])
-            + (["results/hcp/on_off/onoff_share.md"] + expand("results/hcp/on_off/figures/onoff_buckets.{ext}",
-                                                              ext=["png", "pdf"])
-               if "on_off" in HCPA["experiments"] else [])
-            + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=saliency_experiments)
+            + expand("results/hcp/{experiment}/onoff_share.md", experiment=hcp_experiments("on_off"))
+            + expand("results/hcp/{experiment}/figures/onoff_buckets.{ext}", experiment=hcp_experiments("on_off"),
+                     ext=["png", "pdf"])
+            + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=sal)
                if HCP["source"] == "simulated" else []))
 
 
-def hcp_model_file(experiment, model, seed, ext="pt"):
-    return f"results/hcp/{experiment}/models/{model}_seed{seed}.{ext}"
+def hcp_model_file(experiment, model, run, ext="pt"):
+    return f"results/hcp/{experiment}/models/{model}_{run}.{ext}"
 
 
-def hcp_saliency_file(experiment, model, seed, method):
-    return f"results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz"
+def hcp_saliency_file(experiment, model, run, method):
+    return f"results/hcp/{experiment}/saliency/{model}_{run}_{method}.npz"
 
 
-def hcp_saliency_runs(experiment, methods=None):
-    """Every (model, seed, method) saliency run of an experiment, with its file (``path``)."""
-    return [{"model": m, "seed": s, "method": meth, "path": hcp_saliency_file(experiment, m, s, meth)}
-            for meth in (methods or METHODS) for s in HCP_SEEDS for m in HCPA["models"]]
+def hcp_saliency_runs(experiment, methods=None, runs=None):
+    """Every (model, run, method) saliency file of an experiment, with its file (``path``); ``seed`` is the
+    seed index of a training seed (None for a control)."""
+    return [{"model": m, "run": r, "seed": int(r[4:]) if r.startswith("seed") else None, "method": meth,
+             "path": hcp_saliency_file(experiment, m, r, meth)}
+            for meth in (methods or METHODS) for r in (runs or HCP_SALIENCY_RUNS) for m in HCPA["models"]]
 
 
 def run_keys(runs):
     """The runs without their paths (a rule's params.runs; the paths are its inputs, in the same order)."""
     return [{k: v for k, v in r.items() if k != "path"} for r in runs]
+
+
+def hcp_run_training(wildcards):
+    """A run's training settings: the HCP ones, or no epoch at all for the untrained control."""
+    training = {**config["training"], **HCPA["training_overrides"]}
+    return {**training, "max_epochs": 0} if wildcards.run == "untrained" else training
 
 
 # ---- MNIST -----------------------------------------------------------------
@@ -303,7 +352,7 @@ def dynamics_networks():
             if parts[1] not in HCPA["experiments"] or parts[2] not in HCPA["models"]:
                 raise ConfigError(f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on "
                                   f"{HCPA['experiments']}")
-            nets[f"hcp_{parts[1]}_{parts[2]}"] = {"model": hcp_model_file(parts[1], parts[2], 0),
+            nets[f"hcp_{parts[1]}_{parts[2]}"] = {"model": hcp_model_file(parts[1], parts[2], "seed0"),
                                                   "data": f"results/hcp/samples/{parts[1]}.npz",
                                                   "split": ["results/hcp/split.tsv"]}
     return nets

@@ -1,5 +1,6 @@
-# HCP branch, part 2: train every model x seed per experiment -> saliency -> accuracy,
-# feature drop, on/off share, saliency and brain maps, ground truth (simulated) -> summary.
+# HCP branch, part 2: train every model x run (seeds, then the controls) per experiment -> saliency ->
+# accuracy against its confound controls, feature drop, on/off share against its nulls, saliency and brain
+# maps, ground truth (simulated) -> the paper's claims, decided against nulls.
 
 
 rule hcp_train:
@@ -7,19 +8,19 @@ rule hcp_train:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
     output:
-        model="results/hcp/{experiment}/models/{model}_seed{seed}.pt",
-        sidecar="results/hcp/{experiment}/models/{model}_seed{seed}.json",
+        model="results/hcp/{experiment}/models/{model}_{run}.pt",
+        sidecar="results/hcp/{experiment}/models/{model}_{run}.json",
     params:
         models={**config["models"], **HCPA["model_overrides"]},
-        training={**config["training"], **HCPA["training_overrides"]},
+        training=hcp_run_training,
         seed=job_seed("hcp_train"),
     wildcard_constraints:
-        experiment="on_task|on_off|off_task",
-        seed=r"\d+",
+        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
+        run=r"seed\d+|permuted|untrained|timeshuffled",
     log:
-        "logs/hcp/train/{experiment}_{model}_seed{seed}.log",
+        "logs/hcp/train/{experiment}_{model}_{run}.log",
     benchmark:
-        "logs/benchmark/hcp/train/{experiment}_{model}_seed{seed}.tsv"
+        "logs/benchmark/hcp/train/{experiment}_{model}_{run}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -34,19 +35,19 @@ rule hcp_saliency:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
-        model="results/hcp/{experiment}/models/{model}_seed{seed}.pt",
+        model="results/hcp/{experiment}/models/{model}_{run}.pt",
     output:
-        "results/hcp/{experiment}/saliency/{model}_seed{seed}_{method}.npz",
+        "results/hcp/{experiment}/saliency/{model}_{run}_{method}.npz",
     params:
         saliency=config["saliency"],
         seed=job_seed("hcp_saliency"),
     wildcard_constraints:
-        experiment="on_task|on_off",
-        seed=r"\d+",
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
+        run=r"seed\d+|permuted|untrained",
     log:
-        "logs/hcp/saliency/{experiment}_{model}_seed{seed}_{method}.log",
+        "logs/hcp/saliency/{experiment}_{model}_{run}_{method}.log",
     benchmark:
-        "logs/benchmark/hcp/saliency/{experiment}_{model}_seed{seed}_{method}.tsv"
+        "logs/benchmark/hcp/saliency/{experiment}_{model}_{run}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -59,20 +60,26 @@ rule hcp_saliency:
 
 rule hcp_accuracy:
     input:
-        lambda wc: [hcp_model_file(wc.experiment, m, s, "json") for s in HCP_SEEDS for m in HCPA["models"]],
+        samples="results/hcp/samples/{experiment}.npz",
+        split="results/hcp/split.tsv",
+        sidecars=lambda wc: [hcp_model_file(wc.experiment, m, r, "json") for r in HCP_RUNS for m in HCPA["models"]],
     output:
         tsv=report("results/hcp/{experiment}/accuracy.tsv", caption="../report/hcp_accuracy.rst", category="HCP",
                    subcategory="{experiment}", labels={"table": "test accuracy", "experiment": "{experiment}"}),
         md="results/hcp/{experiment}/accuracy.md",
+    params:
+        permutations=HCPA["permutations"],
+        level=HCPA["level"],
+        seed=job_seed("hcp_accuracy"),
     wildcard_constraints:
-        experiment="on_task|on_off|off_task",
+        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
     log:
         "logs/hcp/accuracy_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/accuracy_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=2000,
         runtime=10,
     conda:
         "../envs/hcp_analysis.yaml"
@@ -85,25 +92,27 @@ rule hcp_feature_drop:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
         # one model and one saliency file per run, in the order of params.runs
-        models=lambda wc: [hcp_model_file(wc.experiment, r["model"], r["seed"]) for r in hcp_saliency_runs(wc.experiment)],
-        saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment)],
+        models=lambda wc: [hcp_model_file(wc.experiment, r["model"], r["run"])
+                           for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
+        saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
     output:
         tsv=report("results/hcp/{experiment}/feature_drop.tsv", caption="../report/hcp_feature_drop.rst",
                    category="HCP", subcategory="{experiment}",
                    labels={"table": "feature drop", "experiment": "{experiment}"}),
         md="results/hcp/{experiment}/feature_drop.md",
+        subjects="results/hcp/{experiment}/feature_drop_subjects.tsv",
         png=report("results/hcp/{experiment}/figures/feature_drop.png", caption="../report/hcp_feature_drop.rst",
                    category="HCP", subcategory="{experiment}",
                    labels={"figure": "feature drop (Fig. 7a)", "experiment": "{experiment}"}),
         pdf="results/hcp/{experiment}/figures/feature_drop.pdf",
     params:
-        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)),
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],
         baseline=HCPA["drop_baseline"],
         seed=job_seed("hcp_feature_drop"),
     wildcard_constraints:
-        experiment="on_task|on_off",
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/feature_drop_{experiment}.log",
     benchmark:
@@ -120,23 +129,27 @@ rule hcp_feature_drop:
 
 rule hcp_onoff:
     input:
-        [r["path"] for r in hcp_saliency_runs("on_off")],
+        lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment)],
     output:
-        tsv=report("results/hcp/on_off/onoff_share.tsv", caption="../report/hcp_onoff.rst", category="HCP",
-                   subcategory="on_off", labels={"table": "on/off-task share", "experiment": "on_off"}),
-        md="results/hcp/on_off/onoff_share.md",
-        png=report("results/hcp/on_off/figures/onoff_buckets.png", caption="../report/hcp_onoff.rst",
-                   category="HCP", subcategory="on_off",
-                   labels={"figure": "on/off-task buckets (Fig. 7b, 12)", "experiment": "on_off"}),
-        pdf="results/hcp/on_off/figures/onoff_buckets.pdf",
+        tsv=report("results/hcp/{experiment}/onoff_share.tsv", caption="../report/hcp_onoff.rst", category="HCP",
+                   subcategory="{experiment}", labels={"table": "on/off-task share", "experiment": "{experiment}"}),
+        md="results/hcp/{experiment}/onoff_share.md",
+        subjects="results/hcp/{experiment}/onoff_share_subjects.tsv",
+        png=report("results/hcp/{experiment}/figures/onoff_buckets.png", caption="../report/hcp_onoff.rst",
+                   category="HCP", subcategory="{experiment}",
+                   labels={"figure": "on/off-task buckets (Fig. 7b, 12)", "experiment": "{experiment}"}),
+        pdf="results/hcp/{experiment}/figures/onoff_buckets.pdf",
     params:
-        runs=run_keys(hcp_saliency_runs("on_off")),
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
         fraction=HCPA["top_fraction"],
         n_buckets=HCPA["on_buckets"],
+        seed=job_seed("hcp_onoff"),
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_off")) or "no-experiment",
     log:
-        "logs/hcp/onoff.log",
+        "logs/hcp/onoff_{experiment}.log",
     benchmark:
-        "logs/benchmark/hcp/onoff.tsv"
+        "logs/benchmark/hcp/onoff_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -150,7 +163,7 @@ rule hcp_onoff:
 rule hcp_saliency_maps:
     input:
         atlas="resources/hcp/atlas.npz",
-        saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD])],
+        saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD], HCP_SEED_RUNS)],
     output:
         npz="results/hcp/{experiment}/saliency_maps.npz",
         png=report("results/hcp/{experiment}/figures/saliency_maps.png", caption="../report/hcp_maps.rst",
@@ -162,10 +175,10 @@ rule hcp_saliency_maps:
                           labels={"figure": "saliency maps by network", "experiment": "{experiment}"}),
         sorted_pdf="results/hcp/{experiment}/figures/saliency_maps_sorted.pdf",
     params:
-        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD])),
-        on_frames=lambda wc: HCP["blocks"]["on_frames"] if wc.experiment == "on_off" else None,
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD], HCP_SEED_RUNS)),
+        on_frames=lambda wc: HCP["blocks"]["on_frames"] if experiment_kind(wc.experiment) == "on_off" else None,
     wildcard_constraints:
-        experiment="on_task|on_off",
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/saliency_maps_{experiment}.log",
     benchmark:
@@ -191,7 +204,7 @@ rule hcp_brain_maps:
     params:
         n_top=HCPA["brain_map_areas"],
     wildcard_constraints:
-        experiment="on_task|on_off",
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/brain_maps_{experiment}.log",
     benchmark:
@@ -217,10 +230,10 @@ rule hcp_truth:
         md="results/hcp/{experiment}/truth_recovery.md",
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
-        tasks=lambda wc: HCP["experiments"][wc.experiment],
+        spec=lambda wc: experiment_blocks(wc.experiment),
         fraction=HCPA["top_fraction"],
     wildcard_constraints:
-        experiment="on_task|on_off",
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/truth_{experiment}.log",
     benchmark:
@@ -238,16 +251,27 @@ rule hcp_truth:
 rule hcp_summary:
     input:
         accuracy=expand("results/hcp/{experiment}/accuracy.tsv", experiment=HCPA["experiments"]),
-        onoff=["results/hcp/on_off/onoff_share.tsv"] if "on_off" in HCPA["experiments"] else [],
-        drop=["results/hcp/on_off/feature_drop.tsv"] if "on_off" in HCPA["experiments"] else [],
-        truth=[f"results/hcp/{e}/truth_recovery.tsv" for e in HCPA["experiments"]
-               if e != "off_task" and HCP["source"] == "simulated"],
+        onoff=expand("results/hcp/{experiment}/onoff_share.tsv", experiment=hcp_experiments("on_off")),
+        onoff_subjects=expand("results/hcp/{experiment}/onoff_share_subjects.tsv",
+                              experiment=hcp_experiments("on_off")),
+        drop_subjects=expand("results/hcp/{experiment}/feature_drop_subjects.tsv",
+                             experiment=hcp_experiments("on_off")),
+        truth=[f"results/hcp/{e}/truth_recovery.tsv" for e in hcp_experiments("on_task", "on_off")
+               if HCP["source"] == "simulated"],
+        split="results/hcp/split.tsv",
     output:
-        report("results/hcp/summary.md", caption="../report/hcp_summary.rst", category="HCP",
-               labels={"table": "paper claims"}),
+        md=report("results/hcp/summary.md", caption="../report/hcp_summary.rst", category="HCP",
+                  labels={"table": "paper claims"}),
+        tsv="results/hcp/summary.tsv",
     params:
+        experiments={e: experiment_blocks(e) for e in HCPA["experiments"]},
+        onoff=hcp_experiments("on_off"),
+        source=HCP["source"],
         method=PRIMARY_METHOD,
         fraction=HCPA["top_fraction"],
+        min_test_subjects=HCPA["min_test_subjects"],
+        level=HCPA["level"],
+        seed=job_seed("hcp_summary"),
     log:
         "logs/hcp/summary.log",
     benchmark:

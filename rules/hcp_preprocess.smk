@@ -123,10 +123,9 @@ rule hcp_blocks:
     output:
         "results/hcp/samples/{experiment}.npz",
     params:
-        tasks=lambda wc: HCP["experiments"][wc.experiment],
-        blocks=HCP["blocks"],
+        spec=lambda wc: experiment_blocks(wc.experiment),
     wildcard_constraints:
-        experiment="on_task|on_off|off_task",
+        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
     log:
         "logs/hcp/blocks_{experiment}.log",
     benchmark:

@@ -84,3 +84,29 @@ def test_bad_config_names_the_key(tmp_path, edit, expected):
     assert res.returncode != 0
     import re
     assert re.search(expected, res.stderr + res.stdout), res.stderr[-3000:]
+
+
+def _tiny_hcp():
+    return yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda c: c["hcp"]["experiments"].__setitem__("on_task", {"kind": "on_task", "tasks": ["GAMBLING", "RELATIONAL"],
+                                                               "frames": 30}),
+     r"hcp\.experiments\.on_task\.frames = 30 is longer than the shortest block of GAMBLING, RELATIONAL "
+     r"\(22 frames of 0\.72 s\): use at most 22"),
+    (lambda c: c["hcp"]["blocks"].__setitem__("hrf_shift_s", 20.0),
+     r"hcp\.experiments\.on_task: an HRF shift of 20 s pushes the last GAMBLING block .* use a shift of at most 17"),
+    (lambda c: c["hcp"].__setitem__("tasks", ["GAMBLING", "WM"]),
+     r"hcp\.experiments\.on_task\.tasks uses RELATIONAL, which hcp\.tasks does not preprocess"),
+    (lambda c: c["hcp"]["analysis"]["experiments"].append("nowhere"),
+     r"hcp\.analysis\.experiments names 'nowhere', which is not defined under hcp\.experiments"),
+])
+def test_bad_hcp_experiment_names_the_key(tmp_path, edit, expected):
+    import re
+
+    cfg = copy.deepcopy(_tiny_hcp())
+    edit(cfg)
+    res = _dry_run(tmp_path, cfg)
+    assert res.returncode != 0
+    assert re.search(expected, res.stderr + res.stdout), (res.stderr + res.stdout)[-3000:]

@@ -238,10 +238,11 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
 def test_blocks_step_labels_and_masks(tmp_path):
     from vanishing_saliency.io import save_npz
 
-    def blocks_step(paths, experiment, tasks, shift, on_frames, off_frames, out):
-        hcp_preprocess.blocks(Job.make(input=paths, output=[out], wildcards={"experiment": experiment},
-                                       params={"tasks": tasks, "blocks": {"hrf_shift_s": shift, "on_frames": on_frames,
-                                                                          "off_frames": off_frames}}))
+    def blocks_step(paths, kind, tasks, shift, on_frames, off_frames, out, frames=None, baseline="run"):
+        hcp_preprocess.blocks(Job.make(input=paths, output=[out], wildcards={"experiment": kind},
+                                       params={"spec": {"kind": kind, "tasks": tasks, "hrf_shift_s": shift,
+                                                        "on_frames": on_frames, "off_frames": off_frames,
+                                                        "frames": frames, "baseline": baseline}}))
 
     paths = []
     for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):
@@ -258,3 +259,17 @@ def test_blocks_step_labels_and_masks(tmp_path):
     blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "off.npz")
     with np.load(tmp_path / "off.npz") as f:
         assert list(f["lengths"]) == [10, 10, 10] and not f["on_mask"].any()
+    # length-matched: every block cut to its first 20 frames (the 20-frame RELATIONAL block included)
+    blocks_step(paths, "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "matched.npz", frames=20)
+    with np.load(tmp_path / "matched.npz") as f:
+        assert list(f["lengths"]) == [20, 20, 20] and list(f["labels"]) == [0, 0, 1]
+        assert list(f["block_start_frame"]) == [10, 60, 10]
+    # rest baseline: every run's frames outside its blocks have mean 0 and sd 1 in every area
+    blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "rest.npz", baseline="rest")
+    with np.load(tmp_path / "rest.npz") as f, np.load(paths[0]) as g:
+        from vanishing_saliency.hcp.blocks import active_mask, block_frames, rest_standardised
+
+        ranges = block_frames(g["block_onset_s"], g["block_duration_s"], 100, 0.0, 0.72)
+        rest = rest_standardised(g["timeseries"], ranges)[~active_mask(ranges, 100)]
+        assert np.allclose(rest.mean(0), 0, atol=1e-6) and np.allclose(rest.std(0), 1, atol=1e-6)
+        assert np.allclose(f["data"][0], rest_standardised(g["timeseries"], ranges)[40:50], atol=1e-6)

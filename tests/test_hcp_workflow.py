@@ -51,28 +51,45 @@ def test_simulated_cohort_end_to_end(tmp_path):
     with np.load(ts[0]) as f:
         assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "R_V1_ROI"
         assert np.allclose(f["timeseries"].mean(0), 0, atol=1e-5)
-    # part 2: models x seeds per experiment, saliency, reports
+    # part 2: models x runs (seed, controls) per experiment, saliency, reports
     hcp = tmp_path / "results/hcp"
     acc = pd.read_csv(hcp / "off_task/accuracy.tsv", sep="\t")
-    assert sorted(acc.model) == ["inputcell_lstm", "inputcell_lstm", "lstm", "lstm"] and set(acc.seed) == {0, 1}
+    runs = acc[acc.run != "logistic control"]
+    assert sorted(runs.model) == ["inputcell_lstm"] * 4 + ["lstm"] * 4
+    assert set(runs.run) == {"seed0", "permuted", "untrained", "timeshuffled"}
+    assert set(acc[acc.run == "logistic control"].model) == {"length_only", "mean_only"}
+    assert (acc.null_lo <= acc.null_hi).all() and acc.p_perm.between(0, 1).all()
+    on_task = pd.read_csv(hcp / "on_task/accuracy.tsv", sep="\t").set_index("model")
+    assert on_task.loc["length_only", "test_accuracy"] > 0.9      # gambling and relational blocks differ in length
     test_subjects = set(split.subject[split.set == "test"])
-    with np.load(hcp / "on_off/saliency/lstm_seed0_integrated_gradients.npz") as f:
+    with np.load(hcp / "on_off/saliency/lstm_seed0_gradient.npz") as f:
         assert set(f["subjects"]) == test_subjects and f["saliency"].shape[1:] == (48, 360)
+    assert (hcp / "on_off/saliency/inputcell_lstm_untrained_gradient.npz").exists()
     drop = pd.read_csv(hcp / "on_off/feature_drop.tsv", sep="\t")
     assert set(drop.source) == {"lstm", "inputcell_lstm", "random"} and set(drop.fraction) == {0.0, 0.1, 0.3}
-    assert set(drop.method) == {"gradient", "integrated_gradients"} and (drop[drop.fraction == 0]["drop"] == 0).all()
+    assert set(drop.method) == {"gradient"} and (drop[drop.fraction == 0]["drop"] == 0).all()
+    per_subject = pd.read_csv(hcp / "on_off/feature_drop_subjects.tsv", sep="\t", dtype={"subject": str})
+    assert set(per_subject.subject) == test_subjects
     share = pd.read_csv(hcp / "on_off/onoff_share.tsv", sep="\t")
-    buckets = share[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(axis=1)
+    trained = share[share.run.str.startswith("seed")]
+    buckets = trained[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(axis=1)
     assert np.allclose(buckets, 1) and np.allclose(share.on_task_share + share.off_task_share, 1)
+    assert np.allclose(share[share.run.str.startswith("uniform")].on_task_share, 38 / 48)
+    assert {"permuted", "untrained"} <= set(share.run)
     truth = pd.read_csv(hcp / "on_task/truth_recovery.tsv", sep="\t")
     assert truth.area_precision_at_k.between(0, 1).all() and (truth.k == 48).all()
+    assert truth.area_auroc.between(0, 1).all()
     for exp in ("on_task", "on_off"):
         for fig in ("feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"):
             assert (hcp / exp / "figures" / f"{fig}.png").stat().st_size > 10_000
     summary = (hcp / "summary.md").read_text()
-    for claim in ("LSTM puts most of its top saliency off-task", "hurts input-cell attention more",
-                  "off-task frames only are at chance", "finds the planted areas"):
-        assert claim in summary
+    for claim in ("6a LSTM top saliency mostly off-task", "6c own-feature drop", "6e off-task control at chance",
+                  "## Confound controls", "## Ground truth of the simulated cohort",
+                  "Where the off-task information comes from"):
+        assert claim in summary, claim
+    verdicts = pd.read_csv(hcp / "summary.tsv", sep="\t")
+    # one test subject in the tiny cohort: too few for any claim
+    assert set(verdicts.verdict) == {"not testable"}
     check_report(tmp_path, tmp_path / "config.yaml", "results/hcp", ["HCP"],
                  ["summary.md", "qc.tsv", "accuracy.tsv", "feature_drop.tsv", "onoff_share.tsv", "truth_recovery.tsv"])
 

@@ -137,3 +137,21 @@ def flat(change: tuple, tolerance: float, at_chance: bool) -> tuple[str, str]:
     inside = -tolerance <= lo and hi <= tolerance
     return ((REPRODUCED, f"the interval [{lo:+.3f}, {hi:+.3f}] lies within ±{tolerance}") if inside else
             (NOT_REPRODUCED, f"the interval [{lo:+.3f}, {hi:+.3f}] leaves ±{tolerance}"))
+
+
+def t_greater(values, value0: float = 0.0, level: float = 0.95) -> dict:
+    """One-sided one-sample t-test (statsmodels) that the mean of ``values`` exceeds ``value0``: the mean,
+    the two-sided interval of the mean at ``level``, the p-value and the number of units."""
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return {"mean": float(v.mean()) if len(v) else np.nan, "lo": np.nan, "hi": np.nan, "p": np.nan, "n": len(v)}
+    d = DescrStatsW(v)
+    if np.ptp(v) == 0:  # no spread: the mean is exact
+        p = 0.0 if v[0] > value0 else 1.0
+        return {"mean": float(v[0]), "lo": float(v[0]), "hi": float(v[0]), "p": p, "n": len(v)}
+    _, p, _ = d.ttest_mean(value=value0, alternative="larger")
+    lo, hi = d.tconfint_mean(alpha=1 - level)
+    return {"mean": float(d.mean), "lo": float(lo), "hi": float(hi), "p": float(p), "n": len(v)}

@@ -129,27 +129,44 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
     """Accuracy of every ``models[name]`` after removing the top fractions of every source's saliency.
 
     models: name -> model; maps: name -> (n, time, areas) saliency of that model on ``test``
-    (``x``, ``y``, ``lengths``).  Sources are each model's own map, every other model's map and a
-    random order ('random').  Returns a DataFrame: target, source, kind, fraction, accuracy, drop.
+    (``x``, ``y``, ``lengths`` and, for the per-subject table, ``subjects``).  Sources are each
+    model's own map, every other model's map and a random order ('random').  Returns
+    ``(table, per_subject)``: target, source, kind, fraction, accuracy, drop over all test
+    samples, and the same per test subject (None without ``subjects``).
     """
     import pandas as pd
 
-    from ..training import evaluate
+    from ..training import predict_logits
 
-    x, y, lengths = test["x"], test["y"], test["lengths"]
+    x, y, lengths = test["x"], np.asarray(test["y"]), test["lengths"]
+    subjects = np.asarray(test["subjects"]) if "subjects" in test else None
     ranks = {src: salience_ranks(m, lengths) for src, m in maps.items()}
     ranks["random"] = random_ranks(lengths, x.shape, seed)
-    rows = []
+    rows, per_subject = [], []
     for target, model in models.items():
-        base_acc, _ = evaluate(model, x, y, lengths)
+        base_ok = predict_logits(model, x, lengths).argmax(1).numpy() == y
         for source, r in ranks.items():
+            kind = "own" if source == target else ("random" if source == "random" else "cross")
             for frac in fractions:
-                acc = base_acc if frac == 0 else evaluate(model, drop_features(x, r, lengths, frac, baseline),
-                                                          y, lengths)[0]
-                rows.append({"target": target, "source": source, "kind": "own" if source == target else
-                             ("random" if source == "random" else "cross"), "fraction": float(frac),
-                             "accuracy": acc, "drop": base_acc - acc})
-    return pd.DataFrame(rows)
+                ok = base_ok if frac == 0 else (
+                    predict_logits(model, drop_features(x, r, lengths, frac, baseline), lengths).argmax(1).numpy() == y)
+                rows.append({"target": target, "source": source, "kind": kind, "fraction": float(frac),
+                             "accuracy": float(ok.mean()), "drop": float(base_ok.mean() - ok.mean())})
+                if subjects is not None:
+                    for subject in np.unique(subjects):
+                        sel = subjects == subject
+                        per_subject.append({"target": target, "source": source, "kind": kind, "fraction": float(frac),
+                                            "subject": str(subject), "n_samples": int(sel.sum()),
+                                            "accuracy": float(ok[sel].mean()),
+                                            "drop": float(base_ok[sel].mean() - ok[sel].mean())})
+    return pd.DataFrame(rows), (pd.DataFrame(per_subject) if subjects is not None else None)
+
+
+def auroc_of(scores, truth) -> float:
+    """AUROC of ``scores`` against a boolean ``truth`` (ties count half); NaN when truth is all one value."""
+    from ..metrics import auroc
+
+    return float(auroc(np.asarray(scores, np.float64)[None], np.asarray(truth, bool)[None])[0])
 
 
 def truth_recovery(maps: np.ndarray, lengths, responses: list, areas: list, planted, fraction: float) -> dict:
@@ -158,19 +175,46 @@ def truth_recovery(maps: np.ndarray, lengths, responses: list, areas: list, plan
     Per sample ``i``: ``responses[i]`` is the planted response over the sample's own frames and
     ``areas[i]`` the 0-based areas of its task; an entry is planted where the area is one of them
     and the response is at least half its peak.  ``planted``: the 0-based areas of every task of
-    the experiment.  Returns area precision@k (k = number of planted areas, areas ranked by mean
-    scaled saliency), the share of each sample's top-``fraction`` entries that are planted, and
-    both chance levels.
+    the experiment.  Returns the AUROC of the area ranking (mean scaled saliency per area)
+    against the planted areas, the mean per-sample AUROC of the time profile (saliency summed
+    over areas, per frame) against the frames with a planted response, area precision@k (k =
+    number of planted areas), the share of each sample's top-``fraction`` entries that are
+    planted, and the chance levels.
     """
     respond = np.zeros(maps.shape, bool)
+    frame_truth = []
     for i in range(len(maps)):
         n = int(lengths[i])
         active = np.asarray(responses[i])[:n] >= 0.5
         respond[i, :n][np.ix_(active, areas[i])] = True
+        frame_truth.append(active)
     top = top_mask(salience_ranks(maps, lengths), lengths, fraction)
     valid = valid_mask(lengths, maps.shape[1])[:, :, None] & np.ones(maps.shape, bool)
     area_scores = mean_map(maps, lengths).mean(0)
-    return {"area_precision_at_k": precision_at_k(area_scores, planted), "k": len(planted),
+    truth_areas = np.zeros(maps.shape[2], bool)
+    truth_areas[np.asarray(planted)] = True
+    time_auroc = [auroc_of(np.abs(maps[i, :int(lengths[i])]).sum(1), frame_truth[i]) for i in range(len(maps))]
+    time_auroc = [v for v in time_auroc if np.isfinite(v)]
+    return {"area_auroc": auroc_of(np.nan_to_num(area_scores), truth_areas),
+            "time_auroc": float(np.mean(time_auroc)) if time_auroc else float("nan"),
+            "area_precision_at_k": precision_at_k(area_scores, planted), "k": len(planted),
             "area_chance": len(planted) / maps.shape[2],
             "entry_precision_top": float((top & respond).sum() / max(top.sum(), 1)),
             "entry_chance": float(respond.sum() / valid.sum())}
+
+
+def time_shuffled_maps(maps: np.ndarray, lengths, seed: int) -> np.ndarray:
+    """Each sample's map with its valid frames in a random order: the share a map gets whose time
+    structure carries no knowledge (its area structure kept)."""
+    rng = np.random.default_rng(seed)
+    out = np.array(maps, copy=True)
+    for i, n in enumerate(np.asarray(lengths)):
+        out[i, :n] = out[i, rng.permutation(int(n))]
+    return out
+
+
+def uniform_share(lengths, on_mask: np.ndarray) -> np.ndarray:
+    """Per sample: the on-task share of a uniform map (every valid entry equally salient), i.e. the
+    on-task share of its valid frames."""
+    valid = valid_mask(lengths, on_mask.shape[1])
+    return (np.asarray(on_mask, bool) & valid).sum(1) / np.maximum(valid.sum(1), 1)

@@ -77,9 +77,28 @@ def pad(samples, n_features: int = 360):
     return out, lengths
 
 
-def experiment_samples(runs, experiment: str, tasks, shift_s: float, on_frames: int, off_frames: int) -> dict:
-    """The samples of one experiment (``on_task`` | ``on_off`` | ``off_task``) from parcellated runs.
+KINDS = ("on_task", "on_off", "off_task")
+BASELINES = ("run", "rest")
 
+
+def rest_standardised(ts: np.ndarray, ranges) -> np.ndarray:
+    """A run re-standardised per area by the mean and sd of its frames outside the (shifted) blocks.
+
+    Whole-run z-scoring puts a run's rest frames below the run's mean in the areas its task
+    drives, by an amount set by how much of the run the task fills: a task signature in every
+    rest frame.  Here rest frames have mean 0 and sd 1 in every area."""
+    rest = ~active_mask(ranges, len(ts))
+    sd = ts[rest].std(0)
+    return (ts - ts[rest].mean(0)) / np.where(sd > 0, sd, 1.0)
+
+
+def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, off_frames: int,
+                       frames: int | None = None, baseline: str = "run") -> dict:
+    """The samples of one experiment from parcellated runs.
+
+    ``kind``: ``on_task`` (each active block; with ``frames``, its first ``frames`` frames, shorter
+    blocks dropped, so every sample has the same length), ``on_off`` or ``off_task``.  ``baseline``:
+    ``run`` (the whole-run z-scored series) or ``rest`` (see :func:`rest_standardised`).
     ``runs``: dicts with ``timeseries`` (frames, 360), ``task``, ``subject``, ``run``, ``tr``,
     ``block_onset_s`` and ``block_duration_s``; runs of other tasks are skipped.  Returns the
     arrays of the samples file: ``data`` (n, T_max, 360) zero-padded, ``lengths``, ``labels``
@@ -87,6 +106,8 @@ def experiment_samples(runs, experiment: str, tasks, shift_s: float, on_frames: 
     frames inside an active block: every valid frame of an on_task sample, the first
     ``on_frames`` of an on_off sample, none of the off_task control).
     """
+    if kind not in KINDS:
+        raise ConfigError(f"unknown experiment kind {kind!r}; known: {', '.join(KINDS)}")
     samples, labels, subjects, run_names, starts = [], [], [], [], []
     n_runs = 0
     for r in runs:
@@ -96,9 +117,15 @@ def experiment_samples(runs, experiment: str, tasks, shift_s: float, on_frames: 
             continue
         ts = r["timeseries"]
         ranges = block_frames(r["block_onset_s"], r["block_duration_s"], len(ts), shift_s, float(r["tr"]))
-        if experiment == "on_task":
-            s, st = on_task_samples(ts, ranges)
-        elif experiment == "on_off":
+        if baseline == "rest":
+            ts = rest_standardised(ts, ranges)
+        if kind == "on_task":
+            if frames is not None:
+                ranges_ = [(a, a + frames) for a, b in ranges if b - a >= frames]
+                s, st = on_task_samples(ts, ranges_)
+            else:
+                s, st = on_task_samples(ts, ranges)
+        elif kind == "on_off":
             s, st = on_off_samples(ts, ranges, on_frames, off_frames)
         else:
             s, st = off_task_samples(ts, ranges, off_frames)
@@ -108,15 +135,48 @@ def experiment_samples(runs, experiment: str, tasks, shift_s: float, on_frames: 
         subjects += [str(r["subject"])] * len(s)
         run_names += [str(r["run"])] * len(s)
     if not samples:
-        raise DataError(f"experiment {experiment}: no samples from {n_runs} runs of tasks {list(tasks)}")
+        raise DataError(f"{kind} experiment: no samples from {n_runs} runs of tasks {list(tasks)}")
     data, lengths = pad(samples)
     on_mask = np.zeros(data.shape[:2], bool)
-    if experiment == "on_task":
+    if kind == "on_task":
         on_mask = np.arange(data.shape[1])[None, :] < lengths[:, None]
-    elif experiment == "on_off":
+    elif kind == "on_off":
         on_mask[:, :on_frames] = True
     return {"data": data, "lengths": lengths, "labels": np.array(labels), "subjects": np.array(subjects),
             "runs": np.array(run_names), "block_start_frame": np.array(starts), "on_mask": on_mask}
+
+
+def shortest_block_frames(task: str, tr: float = TR) -> int:
+    """Frames of the shortest block of a task's protocol (any onset: at least floor(duration / TR))."""
+    from .simulate import LAYOUT
+
+    return int(np.floor(min(d for _, _, d in LAYOUT[task]) / tr + 1e-9))
+
+
+def check_experiment(name: str, exp: dict, tr: float, shift_s: float, on_frames: int, tasks_run) -> None:
+    """Config checks of one experiment against the HCP protocol's block timing (ConfigError naming the key)."""
+    from .geometry import FRAMES
+    from .simulate import LAYOUT
+
+    key = f"hcp.experiments.{name}"
+    missing = [t for t in exp["tasks"] if t not in tasks_run]
+    if missing:
+        raise ConfigError(f"{key}.tasks uses {', '.join(missing)}, which hcp.tasks does not preprocess "
+                          f"(hcp.tasks: {', '.join(tasks_run)}); add it there or choose other tasks")
+    if exp.get("frames") is not None:
+        if exp["kind"] != "on_task":
+            raise ConfigError(f"{key}.frames is set but {key}.kind is {exp['kind']!r}: only on_task samples are cut")
+        shortest = min(shortest_block_frames(t, tr) for t in exp["tasks"])
+        if exp["frames"] > shortest:
+            raise ConfigError(f"{key}.frames = {exp['frames']} is longer than the shortest block of "
+                              f"{', '.join(exp['tasks'])} ({shortest} frames of {tr:g} s): use at most {shortest}")
+    for task in exp["tasks"]:
+        run_s = FRAMES[task] * tr
+        last_end = max(on + d for _, on, d in LAYOUT[task])
+        if last_end + shift_s > run_s:
+            raise ConfigError(f"{key}: an HRF shift of {shift_s:g} s pushes the last {task} block (ending at "
+                              f"{last_end:g} s) past the end of the run ({run_s:g} s); use a shift of at most "
+                              f"{run_s - last_end:g} s (hcp.blocks.hrf_shift_s or {key}.hrf_shift_s)")
 
 
 def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 0.1):

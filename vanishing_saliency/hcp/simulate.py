@@ -5,13 +5,26 @@ Per run: ``tfMRI_<TASK>_<DIR>_Atlas_MSMAll.dtseries.nii`` (CIFTI-2, frames x
 (12 columns ``%10.6f``: translations mm, rotations deg, then their backward
 differences) and ``EVs/*.txt`` (FSL three-column, tab separated).
 
-The signal, per grayordinate: the area's task response (a double-gamma HRF
-convolved with a box over a known part of each block of the run's task, only
-in that task's responsive areas) + white noise + a motion artefact (the 12
-regressors times random loadings: only motion regression removes it) + slow
-drift (cosines below the high-pass cutoff and a linear trend: only the
-low-frequency regression removes it).  The ground truth (responsive areas,
-neural boxes, clean area responses) is saved beside the cohort.
+The signal of grayordinate ``g`` of area ``a`` at frame ``t`` (every knob in
+:class:`SimulationSettings`, config ``hcp.simulate``):
+
+- task response: ``amplitude x r(t)`` in the ``n_responsive_areas`` areas of the run's task
+  (disjoint across tasks, the same for every subject), 0 elsewhere; ``r`` is the task's
+  block design (1 during the ``response_window`` part of each block, 0 otherwise) convolved
+  with nilearn's canonical SPM or Glover haemodynamic response (``hrf``), peak-normalised to 1;
+- area noise: AR(1) in time (coefficient ``area_noise_ar``, sd ``area_noise_sd``), shared by
+  every grayordinate of an area, so parcel averaging does not remove it (as real fMRI noise
+  is spatially correlated);
+- grayordinate noise: white, sd ``noise_sd`` (averaging an area's ~165 grayordinates
+  shrinks it to ~``noise_sd / 13``);
+- motion artefact: the 12 regressors (random walk with jumps) x random loadings of scale
+  ``motion_scale`` (only motion regression removes it);
+- slow drift: a linear trend and cosines at 0.002 and 0.005 Hz x random loadings of scale
+  ``drift_scale`` (only the low-frequency regression removes it);
+- a constant baseline of 100.
+
+The ground truth (responsive areas, neural boxes, clean area responses) is saved beside
+the cohort.
 """
 
 from __future__ import annotations
@@ -21,7 +34,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from scipy.stats import gamma
 
 from ..io import atomic_path, save_npz
 from .geometry import FRAMES, N_AREAS, N_CORTEX, N_GRAYORDINATES, TR, brain_model_axis
@@ -47,6 +59,9 @@ class SimulationSettings:
     n_responsive_areas: int = 24        # per task
     amplitude: float = 1.0              # task response (noise sd = 1)
     noise_sd: float = 1.0
+    area_noise_sd: float = 0.0
+    area_noise_ar: float = 0.6
+    hrf: str = "spm"
     motion_scale: float = 1.0           # artefact amplitude per unit of regressor
     drift_scale: float = 2.0
     response_window: tuple = (0.0, 1.0)  # part of each block with neural activity (fractions)
@@ -62,11 +77,29 @@ def responsive_areas(task: str, n: int, seed: int) -> np.ndarray:
     return np.sort(perm[k * n:(k + 1) * n])
 
 
-def hrf(tr: float = TR, length_s: float = 32.0) -> np.ndarray:
-    """Canonical double-gamma HRF (peak ~5 s, undershoot ~15 s), sampled every ``tr``, unit sum."""
-    t = np.arange(0.0, length_s, tr)
-    h = gamma.pdf(t, 6) - gamma.pdf(t, 16) / 6.0
+def hrf(tr: float = TR, kind: str = "spm", length_s: float = 32.0) -> np.ndarray:
+    """nilearn's canonical haemodynamic response (``spm`` or ``glover``; peak ~5-6 s, undershoot
+    ~15 s), sampled every ``tr``, unit sum."""
+    from nilearn.glm.first_level import glover_hrf, spm_hrf
+
+    if kind not in ("spm", "glover"):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown hcp.simulate.hrf {kind!r} (spm | glover)")
+    h = (spm_hrf if kind == "spm" else glover_hrf)(tr, oversampling=1, time_length=length_s)
     return h / h.sum()
+
+
+def area_noise(n_frames: int, n_areas: int, sd: float, ar: float, rng: np.random.Generator) -> np.ndarray:
+    """(frames, areas) AR(1) noise with marginal sd ``sd``."""
+    if sd == 0:
+        return np.zeros((n_frames, n_areas))
+    innovations = rng.normal(0, sd * np.sqrt(1 - ar ** 2), (n_frames, n_areas))
+    out = np.empty_like(innovations)
+    out[0] = rng.normal(0, sd, n_areas)
+    for t in range(1, n_frames):
+        out[t] = ar * out[t - 1] + innovations[t]
+    return out
 
 
 def jittered_blocks(task: str, rng: np.random.Generator, jitter_s: float):
@@ -108,10 +141,11 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
     n = FRAMES[task]
     blocks = jittered_blocks(task, rng, settings.jitter_s)
     box = neural_boxcar(blocks, n, settings.response_window)
-    response = np.convolve(box, hrf())[:n]
+    response = np.convolve(box, hrf(TR, settings.hrf))[:n]
     response = response / max(response.max(), 1e-12)
     area_signal = np.zeros((n, N_AREAS + 1), np.float32)               # column 0: non-cortex
-    area_signal[:, areas_by_task[task]] = settings.amplitude * response[:, None]
+    area_signal[:, 1:] = area_noise(n, N_AREAS, settings.area_noise_sd, settings.area_noise_ar, rng)
+    area_signal[:, areas_by_task[task]] += settings.amplitude * response[:, None]
     data = rng.standard_normal((n, N_GRAYORDINATES), dtype=np.float32)
     data *= settings.noise_sd
     data += area_signal[:, labels]

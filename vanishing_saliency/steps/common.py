@@ -36,13 +36,15 @@ def train_config(training: dict) -> TrainConfig:
 
 
 def train_and_save(splits: dict, model_path, name: str, models: dict, training: dict, seed: int, threads: int,
-                   where: str, extra: dict | None = None, test_counts: bool = False) -> dict:
+                   where: str, extra: dict | None = None, test_counts: bool = False,
+                   test_predictions: bool = False) -> dict:
     """Train architecture ``name`` on ``splits['train']``, evaluate it, save ``.pt`` + sidecar.
 
     ``splits``: from :func:`vanishing_saliency.data.load_splits`; with a ``val`` split the
     checkpoint is chosen on it, otherwise on a stratified part of ``train``.  The sidecar
     holds the training history, train/test accuracy, ``extra`` and, with ``test_counts``,
-    the test-set size, correct count and majority-class rate.  Returns the sidecar fields.
+    the test-set size, correct count and majority-class rate (with ``test_predictions``, the
+    predicted class of every test sample too).  Returns the sidecar fields.
     """
     torch.set_num_threads(int(threads))
     tr, te, va = splits["train"], splits["test"], splits.get("val")
@@ -56,6 +58,8 @@ def train_and_save(splits: dict, model_path, name: str, models: dict, training: 
     if test_counts:
         record.update(n_test=int(len(te["y"])), n_test_correct=int(round(test_acc * len(te["y"]))),
                       test_chance=chance_level(te["y"]))
+    if test_predictions:
+        record["test_predictions"] = predict_logits(model, te["x"], te["lengths"]).argmax(1).tolist()
     record.update(info)
     save_model(model_path, model, name, mcfg, tcfg, seed, record)
     log.info("%s on %s: %d epochs (best %d), train %.3f val %.3f test %.3f (chance %.3f)", name, where,

@@ -2,9 +2,11 @@
 brain_maps, truth, summary.
 
 Models are trained on the training subjects, the checkpoint is chosen on the validation
-subjects, and everything reported is measured on the test subjects.  Rules that read many
-saliency files pass ``params.runs`` (model, seed, method of each) in the order of their input
-lists.
+subjects, and everything reported is measured on the test subjects.  A *run* of a model is a
+training seed (``seed0``, ...) or a control: ``permuted`` (trained on permuted labels),
+``untrained`` (its initial weights) or ``timeshuffled`` (trained and tested on samples whose
+frames are shuffled in time).  Rules that read many files pass ``params.runs`` (model, run,
+seed, method of each) in the order of their input lists.
 """
 
 from __future__ import annotations
@@ -16,23 +18,35 @@ import pandas as pd
 
 from ..data import load_split, load_splits
 from ..hcp import analysis as A
+from ..hcp import controls as C
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..tables import hcp as T
 from ..training import load_model
-from ..workflow import Job
+from ..workflow import Job, derive_seed
 from .common import attribute_split, train_and_save
 
 log = logging.getLogger("vanishing_saliency")
 
 
+def control_splits(splits: dict, run: str, seed: int) -> dict:
+    """The splits a run trains and is tested on: permuted training / validation labels, or every
+    split's frames shuffled in time; a seed or the untrained control keep them as they are."""
+    if run == "permuted":
+        return {**splits, **{s: C.permute_labels(splits[s], derive_seed(seed, s)) for s in ("train", "val")}}
+    if run == "timeshuffled":
+        return {**splits, **{s: C.shuffle_time(splits[s], derive_seed(seed, s)) for s in ("train", "val", "test")}}
+    return splits
+
+
 def train(job: Job) -> dict:
-    """One architecture with one seed on one experiment."""
+    """One architecture, one run, on one experiment."""
     wc, p = job.wildcards, job.params
-    splits = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
-    extra = {"experiment": wc.experiment, "replicate": int(wc.seed), "label_names": splits["label_names"],
+    splits = control_splits(load_splits(job.input.samples, job.input.split, ("train", "val", "test")), wc.run, p.seed)
+    extra = {"experiment": wc.experiment, "run": wc.run,
+             "replicate": int(wc.run[4:]) if wc.run.startswith("seed") else None, "label_names": splits["label_names"],
              **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")}}
     return train_and_save(splits, job.output.model, wc.model, p.models, p.training, p.seed, job.threads,
-                          wc.experiment, extra, test_counts=True)
+                          f"{wc.experiment} {wc.run}", extra, test_counts=True, test_predictions=True)
 
 
 def saliency(job: Job) -> None:
@@ -45,65 +59,106 @@ def saliency(job: Job) -> None:
     save_npz(job.output[0], saliency=maps.astype(np.float32), y=te["y"], pred=r["pred"], correct=r["correct"],
              lengths=te["lengths"], on_mask=te["on_mask"], subjects=te["subjects"], runs=te["runs"],
              block_start_frame=te["block_start_frame"], architecture=meta["architecture"],
-             method=job.wildcards.method)
-    log.info("%s / %s: %d test samples, %d correct", meta["architecture"], job.wildcards.method, len(r["pred"]),
-             r["correct"].sum())
+             method=job.wildcards.method, run=job.wildcards.run)
+    log.info("%s (%s) / %s: %d test samples, %d correct", meta["architecture"], job.wildcards.run,
+             job.wildcards.method, len(r["pred"]), r["correct"].sum())
 
 
 def accuracy(job: Job) -> pd.DataFrame:
-    """Test accuracy per model and seed with a one-sided binomial test against the majority-class rate."""
-    experiment = job.wildcards.experiment
-    table = T.accuracy_table([load_json(p) for p in job.input], experiment)
+    """Test accuracy of every model and run with its permutation null and binomial test, beside the
+    length-only and mean-only logistic controls."""
+    p, experiment = job.params, job.wildcards.experiment
+    splits = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
+    y = splits["test"]["y"]
+    controls = {}
+    for feature in C.CONTROL_FEATURES:
+        train_x = np.vstack([C.sample_features(splits[s], feature) for s in ("train", "val")])
+        train_y = np.concatenate([splits[s]["y"] for s in ("train", "val")])
+        controls[feature] = C.logistic_control(train_x, train_y, C.sample_features(splits["test"], feature))
+    table = T.accuracy_table([load_json(path) for path in job.input.sidecars], experiment, y, controls,
+                             p.permutations, p.seed, p.level)
     save_table(job.output.tsv, table)
-    save_text(job.output.md, T.accuracy_markdown(table, experiment))
+    save_text(job.output.md, T.accuracy_markdown(table, experiment, p.level))
     return table
 
 
 def feature_drop(job: Job) -> pd.DataFrame:
-    """Accuracy after removing own / other models' / random salient features, for every seed and method."""
+    """Accuracy after removing own / other models' / random salient features, for every seed and method,
+    over all test samples and per test subject."""
     from ..hcp.figures import feature_drop_figure
 
     p, experiment = job.params, job.wildcards.experiment
     test = load_split(job.input.samples, "test", job.input.split)
     runs = pd.DataFrame(p.runs).assign(model_path=list(job.input.models), saliency_path=list(job.input.saliency))
-    frames = []
+    frames, subject_frames = [], []
     for (model_seed, method), g in runs.groupby(["seed", "method"], sort=False):
         models = {r.model: load_model(r.model_path)[0] for r in g.itertuples()}
         maps = {}
         for r in g.itertuples():
             with np.load(r.saliency_path) as f:
                 maps[r.model] = f["saliency"]
-        t = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed))
-        t.insert(0, "method", method)
-        t.insert(0, "seed", model_seed)
+        t, per_subject = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed))
+        for frame in (t, per_subject):
+            frame.insert(0, "method", method)
+            frame.insert(0, "seed", model_seed)
         frames.append(t)
+        subject_frames.append(per_subject)
     table = pd.concat(frames, ignore_index=True)
     table.insert(0, "experiment", experiment)
+    subjects = pd.concat(subject_frames, ignore_index=True)
+    subjects.insert(0, "experiment", experiment)
     save_table(job.output.tsv, table)
+    save_table(job.output.subjects, subjects)
     save_text(job.output.md, T.feature_drop_markdown(table, p.highlight, experiment))
     fig = feature_drop_figure(table[table.method == table.method.iloc[0]], p.highlight, experiment)
     save_figure(fig, job.output.png, job.output.pdf)
     return table
 
 
+def _onoff_rows(r: dict, maps, lengths, on, subjects, fraction, n_buckets):
+    rows = [{**r, "subject": "all", "n_samples": len(maps), **A.onoff_summary(maps, lengths, on, fraction, n_buckets)}]
+    for subject in np.unique(subjects):
+        sel = subjects == subject
+        rows.append({**r, "subject": str(subject), "n_samples": int(sel.sum()),
+                     **A.onoff_summary(maps[sel], lengths[sel], on[sel], fraction, n_buckets)})
+    return rows
+
+
 def onoff(job: Job) -> pd.DataFrame:
-    """Share of the top salient entries on-task vs off-task, and per bucket, over the correctly
-    classified test samples of the on_off experiment."""
+    """Share of the top salient entries on-task vs off-task, and per bucket, over the correctly classified
+    test samples, for every run, beside the shares of a uniform and a time-shuffled map (overall and per
+    test subject)."""
     from ..hcp.figures import bucket_figure
 
-    p, experiment = job.params, "on_off"
+    p, experiment = job.params, job.wildcards.experiment
     rows = []
     for r, path in zip(p.runs, job.input, strict=True):
         with np.load(path) as f:
-            ok = f["correct"]
-            maps, lengths, on = f["saliency"][ok], f["lengths"][ok], f["on_mask"][ok]
-        rows.append({"model": r["model"], "seed": r["seed"], "method": r["method"], "n_samples": int(ok.sum()),
-                     **A.onoff_summary(maps, lengths, on, p.fraction, p.n_buckets)})
-    table = pd.DataFrame(rows)
-    table.insert(0, "experiment", experiment)
+            ok = f["correct"] if r["run"].startswith("seed") else np.ones(len(f["correct"]), bool)
+            maps, lengths, on, subjects = f["saliency"][ok], f["lengths"][ok], f["on_mask"][ok], f["subjects"][ok]
+        key = {"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"]}
+        rows += _onoff_rows(key, maps, lengths, on, subjects, p.fraction, p.n_buckets)
+        if r["run"].startswith("seed"):   # the nulls of this run's samples
+            shuffled = A.time_shuffled_maps(maps, lengths, derive_seed(p.seed, r["model"], r["run"], r["method"]))
+            rows += _onoff_rows({**key, "run": f"time-shuffled {r['run']}"}, shuffled, lengths, on, subjects,
+                                p.fraction, p.n_buckets)
+            uniform = {**key, "run": f"uniform {r['run']}", "subject": "all", "n_samples": len(maps),
+                       "on_task_share": float(A.uniform_share(lengths, on).mean())}
+            uniform["off_task_share"] = 1 - uniform["on_task_share"]
+            rows.append(uniform)
+            for subject in np.unique(subjects):
+                sel = subjects == subject
+                share = float(A.uniform_share(lengths[sel], on[sel]).mean())
+                rows.append({**uniform, "subject": str(subject), "n_samples": int(sel.sum()), "on_task_share": share,
+                             "off_task_share": 1 - share})
+    long = pd.DataFrame(rows)
+    long.insert(0, "experiment", experiment)
+    save_table(job.output.subjects, long[long.subject != "all"])
+    table = long[long.subject == "all"].drop(columns="subject")
     save_table(job.output.tsv, table)
     save_text(job.output.md, T.onoff_markdown(table, p.fraction, p.n_buckets, experiment))
-    fig = bucket_figure(table[table.method == table.method.iloc[0]], T.bucket_columns(table), experiment)
+    seeds = table[table.run.str.startswith("seed")]
+    fig = bucket_figure(seeds[seeds.method == seeds.method.iloc[0]], T.bucket_columns(seeds), experiment)
     save_figure(fig, job.output.png, job.output.pdf)
     return table
 
@@ -150,7 +205,8 @@ def brain_maps(job: Job) -> None:
 
 def truth(job: Job) -> pd.DataFrame:
     """How well saliency recovers the simulator's planted areas and (area, frame) responses."""
-    p, experiment, tasks = job.params, job.wildcards.experiment, list(job.params.tasks)
+    p, experiment, spec = job.params, job.wildcards.experiment, job.params.spec
+    tasks = list(spec["tasks"])
     truths = {}
     for path in job.input.truth:
         with np.load(path) as f:
@@ -160,17 +216,20 @@ def truth(job: Job) -> pd.DataFrame:
     rows = []
     for r, path in zip(p.runs, job.input.saliency, strict=True):
         with np.load(path) as f:
-            ok = f["correct"]
+            ok = f["correct"] if r["run"].startswith("seed") else np.ones(len(f["correct"]), bool)
             maps, lengths = f["saliency"][ok], f["lengths"][ok]
             subjects, runs, starts, y = f["subjects"][ok], f["runs"][ok], f["block_start_frame"][ok], f["y"][ok]
-        # the planted response of each sample's own frames, on its task's areas
+        if not len(maps):
+            continue
+        # the planted response of each sample's own frames (the HRF-shifted samples start later), on its task's areas
         sample_truth = [truths[str(s)] for s in subjects]
         task_of = [tasks[int(label)] for label in y]
         responses = [t[f"{task}_{run}_response"][start:start + int(n)]
                      for t, task, run, start, n in zip(sample_truth, task_of, runs, starts, lengths)]
         areas = [t[f"areas_{task}"] - 1 for t, task in zip(sample_truth, task_of)]
-        rows.append({"model": r["model"], "seed": r["seed"], "method": r["method"], "n_samples": int(ok.sum()),
-                     **A.truth_recovery(maps, lengths, responses, areas, planted, p.fraction)})
+        rows.append({"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"],
+                     "n_samples": int(len(maps)), **A.truth_recovery(maps, lengths, responses, areas, planted,
+                                                                     p.fraction)})
     table = pd.DataFrame(rows)
     table.insert(0, "experiment", experiment)
     save_table(job.output.tsv, table)
@@ -178,13 +237,20 @@ def truth(job: Job) -> pd.DataFrame:
     return table
 
 
-def summary(job: Job) -> str:
-    """Each HCP claim of the paper and whether this run reproduces it."""
+def summary(job: Job) -> pd.DataFrame:
+    """Each HCP claim of the paper decided against its nulls, and the confound controls."""
+    from ..claims.hcp import hcp_claims
+
     i, p = job.input, job.params
-    acc = pd.concat([pd.read_csv(path, sep="\t") for path in i.accuracy], ignore_index=True)
-    onoff_table = pd.read_csv(i.onoff[0], sep="\t") if i.onoff else None
-    drop = pd.read_csv(i.drop[0], sep="\t") if i.drop else None
-    truth_tables = [pd.read_csv(path, sep="\t") for path in i.truth]
-    text = T.summary_markdown(acc, onoff_table, drop, truth_tables, p.method, p.fraction)
-    save_text(job.output[0], text)
-    return text
+    read = lambda path: pd.read_csv(path, sep="\t")  # noqa: E731
+    accuracy_ = pd.concat([read(x) for x in i.accuracy], ignore_index=True)
+    onoff_ = {e: read(x) for e, x in zip(p.onoff, i.onoff, strict=True)}
+    onoff_subjects = {e: read(x) for e, x in zip(p.onoff, i.onoff_subjects, strict=True)}
+    drop_subjects = {e: read(x) for e, x in zip(p.onoff, i.drop_subjects, strict=True)}
+    truth_ = pd.concat([read(x) for x in i.truth], ignore_index=True) if i.truth else None
+    n_test_subjects = int((read(i.split).set == "test").sum())
+    table, text = hcp_claims(accuracy_, onoff_, onoff_subjects, drop_subjects, truth_, p.experiments, p.source,
+                             p.method, p.fraction, n_test_subjects, p.min_test_subjects, p.level)
+    save_table(job.output.tsv, table)
+    save_text(job.output.md, text)
+    return table

@@ -92,8 +92,9 @@ def qc_table(job: Job) -> pd.DataFrame:
 
 
 def blocks(job: Job) -> None:
-    """The samples of one experiment (on_task | on_off | off_task) from the cohort's time series."""
-    experiment, tasks, b = job.wildcards.experiment, list(job.params.tasks), job.params.blocks
+    """The samples of one experiment (its kind, tasks, shift, length and baseline in ``params.spec``)."""
+    experiment, spec = job.wildcards.experiment, job.params.spec
+    tasks = list(spec["tasks"])
 
     def runs():
         for path in job.input:
@@ -104,12 +105,14 @@ def blocks(job: Job) -> None:
                 yield {k: f[k] for k in ("timeseries", "tr", "block_onset_s", "block_duration_s")} | {
                     "task": str(f["task"]), "subject": str(f["subject"]), "run": str(f["run"])}
 
-    s = experiment_samples(runs(), experiment, tasks, b["hrf_shift_s"], b["on_frames"], b["off_frames"])
+    s = experiment_samples(runs(), spec["kind"], tasks, spec["hrf_shift_s"], spec["on_frames"], spec["off_frames"],
+                           spec["frames"], spec["baseline"])
     save_npz(job.output[0], data=s["data"], lengths=s["lengths"], labels=s["labels"], label_names=np.array(tasks),
              subjects=s["subjects"], runs=s["runs"], block_start_frame=s["block_start_frame"],
-             on_mask=s["on_mask"], hrf_shift_s=np.float64(b["hrf_shift_s"]), experiment=experiment)
-    log.info("%s: %d samples (%s)", experiment, len(s["labels"]), ", ".join(
-        f"{t}: {int((s['labels'] == i).sum())}" for i, t in enumerate(tasks)))
+             on_mask=s["on_mask"], hrf_shift_s=np.float64(spec["hrf_shift_s"]), experiment=experiment,
+             kind=spec["kind"], baseline=spec["baseline"])
+    log.info("%s (%s): %d samples (%s), lengths %d-%d", experiment, spec["kind"], len(s["labels"]), ", ".join(
+        f"{t}: {int((s['labels'] == i).sum())}" for i, t in enumerate(tasks)), s["lengths"].min(), s["lengths"].max())
 
 
 def split(job: Job) -> None:

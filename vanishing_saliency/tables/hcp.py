@@ -17,29 +17,63 @@ def _label(name: str) -> str:
 
 # ---- accuracy ---------------------------------------------------------------------
 
-def accuracy_table(sidecars, experiment: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Test accuracy per model and seed from the model sidecars, with a one-sided binomial test
-    of each against the test set's majority-class rate."""
+CONTROL_LABELS = {"length": "length-only logistic regression", "mean": "mean-only logistic regression"}
+
+
+def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutations: int, seed: int,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Test accuracy of every model run (sidecars with ``test_predictions``) and of every logistic
+    control (``controls``: feature -> predicted labels), each with a one-sided binomial test against
+    the majority-class rate and the label-permutation null of its own predictions."""
+    from ..hcp.controls import permutation_null
+
+    alpha = 1 - level
     rows = []
-    for m in sidecars:
+    for k, m in enumerate(sidecars):
+        null = permutation_null(m["test_predictions"], y_test, permutations, seed + k, level)
         p = stats.binomtest(m["n_test_correct"], m["n_test"], m["test_chance"], alternative="greater").pvalue
-        rows.append({"experiment": experiment, "model": m["architecture"], "seed": m["replicate"],
-                     "torch_seed": m["seed"],
-                     "test_accuracy": m["test_accuracy"], "n_test": m["n_test"], "chance": m["test_chance"],
-                     "binomial_p": p, "above_chance": bool(p <= alpha), "val_accuracy": m["val_accuracy"],
-                     "train_accuracy": m["train_accuracy"], "epochs": m["epochs_run"]})
+        rows.append({"experiment": experiment, "model": m["architecture"], "run": m.get("run", "seed0"),
+                     "seed": m["replicate"], "torch_seed": m["seed"], "test_accuracy": m["test_accuracy"],
+                     "n_test": m["n_test"], "chance": m["test_chance"], "binomial_p": p,
+                     "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
+                     "above_null": bool(null["p_perm"] <= alpha), "val_accuracy": m["val_accuracy"],
+                     "train_accuracy": m["train_accuracy"], "epochs": m["epochs_run"],
+                     "selection": m.get("selection"), "epoch_kept": m.get("best_epoch")})
+    chance = float(np.bincount(np.asarray(y_test)).max() / len(y_test))
+    for k, (feature, pred) in enumerate(controls.items()):
+        null = permutation_null(pred, y_test, permutations, seed + 1000 + k, level)
+        n_correct = int(round(null["accuracy"] * len(y_test)))
+        p = stats.binomtest(n_correct, len(y_test), chance, alternative="greater").pvalue
+        rows.append({"experiment": experiment, "model": f"{feature}_only", "run": "logistic control", "seed": None,
+                     "test_accuracy": null["accuracy"], "n_test": len(y_test), "chance": chance, "binomial_p": p,
+                     "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
+                     "above_null": bool(null["p_perm"] <= alpha)})
     return pd.DataFrame(rows)
 
 
-def accuracy_markdown(table: pd.DataFrame, experiment: str, alpha: float = 0.05) -> str:
-    lines = [f"# {experiment}: test accuracy", "",
-             "Mean ± sd over seeds; p: one-sided binomial test of each seed's test accuracy against the "
-             f"majority-class rate (chance), largest p over seeds shown; above chance at alpha = {alpha} "
-             "means every seed is.", "",
-             "| model | test accuracy % | chance % | n test | max p | above chance |", "|---|---|---|---|---|---|"]
-    for model, g in table.groupby("model", sort=False):
+def _row_label(model: str, run: str) -> str:
+    if run == "logistic control":
+        return CONTROL_LABELS.get(model.removesuffix("_only"), model)
+    return _label(model) + ("" if run.startswith("seed") else f" ({run})")
+
+
+def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95) -> str:
+    lines = [f"# {experiment}: test accuracy against its controls", "",
+             f"Trained models: mean ± sd over seeds. Null: the {100 * level:.0f} % interval of the accuracy of the "
+             "run's own predictions against permuted test labels (a classifier with no knowledge); p: one-sided "
+             "permutation p-value (largest over seeds). Controls: the same architecture trained on permuted labels, "
+             "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
+             "sample's length or its mean.", "",
+             "| model | test accuracy % | chance % | null interval % | max p | above the null |",
+             "|---|---|---|---|---|---|"]
+    seeds = table[table.run.astype(str).str.startswith("seed")]
+    for model, g in seeds.groupby("model", sort=False):
         lines.append(f"| {_label(model)} | {mean_sd(g.test_accuracy, 100)} | {100 * g.chance.iloc[0]:.1f} | "
-                     f"{g.n_test.iloc[0]} | {g.binomial_p.max():.3g} | {'yes' if g.above_chance.all() else 'no'} |")
+                     f"{100 * g.null_lo.min():.1f}-{100 * g.null_hi.max():.1f} | {g.p_perm.max():.3g} | "
+                     f"{'yes' if g.above_null.all() else 'no'} |")
+    for r in table[~table.run.astype(str).str.startswith("seed")].itertuples():
+        lines.append(f"| {_row_label(r.model, r.run)} | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
+                     f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f} | {r.p_perm:.3g} | {'yes' if r.above_null else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -94,18 +128,34 @@ def bucket_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("on_bucket_")] + ["off_bucket"]
 
 
+def run_kind(run) -> str:
+    """trained (any seed), uniform map, time-shuffled map (the nulls of a seed's maps), or the control's name."""
+    run = str(run)
+    if run.startswith("seed"):
+        return "trained"
+    if run.startswith("uniform"):
+        return "uniform map"
+    if run.startswith("time-shuffled"):
+        return "time-shuffled map"
+    return run
+
+
 def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experiment: str) -> str:
     cols = bucket_columns(table)
     lines = [f"# {experiment}: where each model's top {100 * fraction:.0f} % salient entries fall", "",
-             "Correctly classified test samples; shares in %, mean ± sd over seeds. Buckets: the on-task "
-             f"frames in {n_buckets} consecutive groups, then the off-task frames.", ""]
+             "Shares in %. Trained models: correctly classified test samples, mean ± sd over seeds; controls "
+             "(permuted labels, untrained): every test sample. Nulls of the trained models' samples: a uniform map "
+             "(its share is the share of on-task frames) and each map with its frames shuffled in time. Buckets: "
+             f"the on-task frames in {n_buckets} consecutive groups, then the off-task frames.", ""]
     for method, tm in table.groupby("method", sort=False):
         lines += [f"## Saliency method: {method}", "",
-                  "| model | on-task % | off-task % | " + " | ".join(cols) + " |",
-                  "|---|---|---|" + "---|" * len(cols)]
-        for model, g in tm.groupby("model", sort=False):
-            cells = [mean_sd(g[c], 100) for c in ("on_task_share", "off_task_share", *cols)]
-            lines.append(f"| {_label(model)} | " + " | ".join(cells) + " |")
+                  "| model | run | on-task % | off-task % | " + " | ".join(cols) + " |",
+                  "|---|---|---|---|" + "---|" * len(cols)]
+        tm = tm.assign(kind=[run_kind(r) for r in tm.run])
+        for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
+            cells = [mean_sd(g[c], 100) if c in g and g[c].notna().any() else "-"
+                     for c in ("on_task_share", "off_task_share", *cols)]
+            lines.append(f"| {_label(model)} | {kind} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -114,77 +164,22 @@ def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experim
 
 def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_planted: int) -> str:
     lines = [f"# {experiment}: does saliency find the planted ground truth? (simulated cohort)", "",
-             f"Area precision@k: share of the k = {n_planted} areas with the highest mean saliency that are "
-             "planted responsive areas of the experiment's tasks (chance = k / 360). Entry precision: share of "
-             f"each sample's top {100 * fraction:.0f} % (time, area) entries that lie on a planted area of the "
-             "sample's own task at a frame where its planted response is at least half its peak. Mean ± sd "
-             "over seeds; correctly classified test samples.", ""]
+             f"Area AUROC: the areas ranked by mean saliency against the {n_planted} planted responsive areas of the "
+             "experiment's tasks (0.5 = no knowledge). Time AUROC: per sample, saliency summed over areas per frame "
+             "against the frames where the planted response is at least half its peak. Area precision@k (k = "
+             f"{n_planted}; chance = k / 360) and entry precision: the share of each sample's top "
+             f"{100 * fraction:.0f} % (time, area) entries on a planted area of its own task at a responding frame. "
+             "Trained models: mean ± sd over seeds, correctly classified test samples; controls: every test sample.",
+             ""]
     for method, tm in table.groupby("method", sort=False):
         lines += [f"## Saliency method: {method}", "",
-                  "| model | area precision@k | chance | entry precision | chance |", "|---|---|---|---|---|"]
-        for model, g in tm.groupby("model", sort=False):
-            lines.append(f"| {_label(model)} | {mean_sd(g.area_precision_at_k, digits=3)} | "
+                  "| model | run | area AUROC | time AUROC | area precision@k | chance | entry precision | chance |",
+                  "|---|---|---|---|---|---|---|---|"]
+        tm = tm.assign(kind=[run_kind(r) for r in tm.run])
+        for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
+            lines.append(f"| {_label(model)} | {kind} | {mean_sd(g.area_auroc, digits=3)} | "
+                         f"{mean_sd(g.time_auroc, digits=3)} | {mean_sd(g.area_precision_at_k, digits=3)} | "
                          f"{g.area_chance.iloc[0]:.3f} | {mean_sd(g.entry_precision_top, digits=3)} | "
                          f"{g.entry_chance.mean():.3f} |")
         lines.append("")
     return "\n".join(lines)
-
-
-# ---- the paper's claims ------------------------------------------------------------------
-
-def summary_markdown(acc: pd.DataFrame, onoff: pd.DataFrame | None, drop: pd.DataFrame | None, truth: list,
-                     method: str, fraction: float, lstm: str = "lstm", inputcell: str = "inputcell_lstm",
-                     control_experiment: str = "off_task") -> str:
-    """Each HCP claim of the paper with this run's numbers.  ``acc``: every experiment's accuracy
-    table; ``onoff`` / ``drop``: the on_off share and feature-drop tables (None when not run);
-    ``truth``: the ground-truth tables of the simulated cohort (each with an ``experiment`` column)."""
-    # the off-task control is one of the accuracy tables (absent when that experiment is not configured)
-    control = acc[acc.experiment == control_experiment]
-    control = control if len(control) else None
-    lines = ["# HCP: the paper's claims (SPEC section 1, point 6) in this run", "",
-             f"Saliency method: {method}; top {100 * fraction:.0f} % of each sample's (time, area) entries. "
-             "Numbers are means over seeds (test subjects only).", "",
-             "| claim | paper | this run | reproduced |", "|---|---|---|---|"]
-
-    def verdict(ok):
-        return "n/a" if ok is None else ("yes" if ok else "**no**")
-
-    if onoff is not None:
-        o = onoff[onoff.method == method].groupby("model").off_task_share.mean()
-        if lstm in o:
-            lines.append(f"| LSTM puts most of its top saliency off-task | > 70 % off-task | "
-                         f"{100 * o[lstm]:.1f} % off-task | {verdict(o[lstm] > 0.7)} |")
-        if inputcell in o:
-            lines.append(f"| input-cell attention puts it on-task | mostly on-task | {100 * (1 - o[inputcell]):.1f} % "
-                         f"on-task | {verdict(o[inputcell] < 0.5)} |")
-    if drop is not None:
-        d = drop[(drop.method == method) & np.isclose(drop.fraction, fraction)]
-        own = d[d.kind == "own"].groupby("target")["drop"].mean()
-        if lstm in own and inputcell in own:
-            lines.append(f"| removing a model's own salient features hurts input-cell attention more than the LSTM | "
-                         f"LSTM ~2 %, input-cell ~9.5 % | LSTM {100 * own[lstm]:.1f} %, input-cell "
-                         f"{100 * own[inputcell]:.1f} % | {verdict(own[inputcell] > own[lstm])} |")
-            cross = d[(d.target == lstm) & (d.source == inputcell)]["drop"].mean()
-            lines.append(f"| input-cell attention's salient features matter more to the LSTM than its own | "
-                         f"~6 % vs ~2 % | {100 * cross:.1f} % vs {100 * own[lstm]:.1f} % | "
-                         f"{verdict(cross > own[lstm])} |")
-    if control is not None:
-        above = control.groupby("model").above_chance.any()
-        mean_acc = control.groupby("model").test_accuracy.mean()
-        txt = ", ".join(f"{_label(m)} {100 * mean_acc[m]:.1f} %" for m in mean_acc.index)
-        lines.append(f"| models trained on off-task frames only are at chance | at chance | {txt} "
-                     f"(chance {100 * control.chance.iloc[0]:.1f} %) | {verdict(not above.any())} |")
-    ic = acc[acc.model == inputcell].groupby("experiment").test_accuracy.mean()
-    ls = acc[acc.model == lstm].groupby("experiment").test_accuracy.mean()
-    for exp in ic.index.intersection(ls.index):
-        lines.append(f"| ({exp}) test accuracy, LSTM vs input-cell | both high | {100 * ls[exp]:.1f} % vs "
-                     f"{100 * ic[exp]:.1f} % | n/a |")
-    for t in truth:
-        exp = str(t.experiment.iloc[0])
-        t = t[t.method == method].groupby("model")[["area_precision_at_k", "entry_precision_top", "entry_chance"]].mean()
-        txt = "; ".join(f"{_label(m)} {r.area_precision_at_k:.2f} / {r.entry_precision_top:.2f}"
-                        for m, r in t.iterrows())
-        lines.append(f"| ({exp}, simulated) saliency finds the planted areas / responses (precision) | - | {txt} | n/a |")
-    lines += ["", "Details: accuracy.md, feature_drop.md, onoff_share.md and truth_recovery.md in each "
-              "experiment's folder; figures under figures/."]
-    return "\n".join(lines) + "\n"
