@@ -2,7 +2,11 @@
 # The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.blocks import check_experiment
-from vanishing_saliency.hcp.io import discover_subjects, raw_files, subject_runs
+from pathlib import Path
+
+from snakemake.logging import logger
+
+from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, raw_files, subject_runs
 from vanishing_saliency.models import REGISTRY
 from vanishing_saliency.saliency import METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
@@ -189,16 +193,41 @@ def hcp_subjects(cfg):
         validate(sheet, "../schemas/subjects.schema.yaml")
         subjects = list(sheet["subject"])
     else:
-        subjects = discover_subjects(hcp["root"])
+        subjects, skipped = discover_subjects(hcp["root"])
+        if skipped:
+            logger.warning(f"hcp.root {hcp['root']}: skipping {len(skipped)} folder(s) whose names are not subject "
+                           f"IDs (letters and digits only): {', '.join(skipped)}")
     seen = set()
     for s in subjects:
         if s in seen:
             raise ConfigError(f"hcp subjects: subject {s} is listed twice")
+        if not SUBJECT_ID.match(s):
+            raise ConfigError(f"hcp subjects: {s!r} is not a subject ID (letters and digits only; file names carry it)")
         seen.add(s)
+    if hcp["source"] == "raw" and (hcp.get("subjects") or hcp.get("subjects_sheet")):
+        missing = [s for s in subjects if not (Path(hcp["root"]) / s).is_dir()]
+        if missing:
+            key = "hcp.subjects" if hcp.get("subjects") else f"hcp.subjects_sheet ({hcp['subjects_sheet']})"
+            raise ConfigError(f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
+                              f"{', '.join(missing)}")
     return [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
 
 
+def hcp_check_subjects(cfg):
+    """Every listed subject, excluded ones included: the check keeps an excluded subject's reason."""
+    hcp = cfg["hcp"]
+    excluded = [str(s) for s in hcp["exclude"]]
+    return HCP_SUBJECTS + [s for s in excluded if s not in HCP_SUBJECTS and _has_folder(s)]
+
+
+def _has_folder(subject):
+    return HCP["source"] == "simulated" or (Path(HCP["root"]) / subject).is_dir()
+
+
 HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
+if HCP["enabled"] and len(HCP_SUBJECTS) < 3:
+    raise ConfigError(f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test split "
+                      "(hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
 # the runs of every (experiment, model): its training seeds, then the controls
@@ -237,7 +266,8 @@ def experiment_blocks(experiment):
     exp = HCP_EXPERIMENTS[experiment]
     return {"kind": exp["kind"], "tasks": exp["tasks"], "frames": exp.get("frames"),
             "hrf_shift_s": exp.get("hrf_shift_s", HCP["blocks"]["hrf_shift_s"]), "baseline": exp.get("baseline", "run"),
-            "on_frames": HCP["blocks"]["on_frames"], "off_frames": HCP["blocks"]["off_frames"]}
+            "on_frames": HCP["blocks"]["on_frames"], "off_frames": HCP["blocks"]["off_frames"],
+            "max_censored": HCP["cleaning"]["max_censored_fraction"]}
 
 
 def simulated_raw_output():
@@ -272,7 +302,8 @@ def hcp_targets():
     if not HCP["enabled"]:
         return []
     sal = hcp_experiments("on_task", "on_off")
-    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md", "results/hcp/summary.tsv"]
+    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md", "results/hcp/summary.tsv",
+             "results/hcp/qc/strategies.md", "results/hcp/qc/qcfc.png"]
             + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
             + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
             + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)

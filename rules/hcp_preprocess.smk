@@ -77,6 +77,8 @@ rule hcp_preprocess:
     output:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),
+        fc="results/hcp/qc/sub-{subject}_fc.npz",
+        qc_png="results/hcp/qc/sub-{subject}_qc.png",
     params:
         runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
         tr=HCP["tr"],
@@ -98,7 +100,7 @@ rule hcp_preprocess:
 
 rule hcp_qc_table:
     input:
-        expand("results/hcp/check/sub-{subject}.json", subject=HCP_SUBJECTS),
+        expand("results/hcp/check/sub-{subject}.json", subject=hcp_check_subjects(config) if HCP["enabled"] else []),
     output:
         report("results/hcp/qc.tsv", caption="../report/hcp_qc.rst", category="HCP", labels={"table": "run QC"}),
     params:
@@ -160,3 +162,34 @@ rule hcp_split:
         "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_split.py"
+
+
+rule hcp_qcfc:
+    input:
+        fc=expand("results/hcp/qc/sub-{subject}_fc.npz", subject=HCP_SUBJECTS),
+        qc=[p for s in HCP_SUBJECTS for p in subject_timeseries(s, "_qc.json")],
+        samples=expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"]),
+        atlas="resources/hcp/atlas.npz",
+    output:
+        tsv=report("results/hcp/qc/strategies.tsv", caption="../report/hcp_qcfc.rst", category="HCP",
+                   subcategory="denoising QC", labels={"table": "confound strategies (QC-FC)"}),
+        md="results/hcp/qc/strategies.md",
+        censoring="results/hcp/qc/censoring.tsv",
+        png=report("results/hcp/qc/qcfc.png", caption="../report/hcp_qcfc.rst", category="HCP",
+                   subcategory="denoising QC", labels={"figure": "QC-FC"}),
+        pdf="results/hcp/qc/qcfc.pdf",
+    params:
+        strategy=HCP["cleaning"]["strategy"],
+        experiments=HCPA["experiments"],
+    log:
+        "logs/hcp/qcfc.log",
+    benchmark:
+        "logs/benchmark/hcp/qcfc.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../envs/hcp_preprocess.yaml"
+    script:
+        "../workflow_scripts/hcp_qcfc.py"

@@ -1,6 +1,7 @@
 """HCP branch, part 1: simulator formats, geometry, cleaning, parcellation, blocks, split, bad inputs."""
 
 import shutil
+import warnings
 from pathlib import Path
 
 import nibabel as nib
@@ -110,7 +111,7 @@ def test_cleaning_removes_planted_motion_and_drift_but_keeps_the_task(atlas):
     areas_of = {t: np.arange(1, 25) + 30 * i for i, t in enumerate(FRAMES)}
     data, motion, _, truth = simulate_run("GAMBLING", atlas["labels"], areas_of, rng, SimulationSettings())
     areas = Parcellator(atlas["labels"])(data)
-    ts, qc = clean_parcellated(areas, motion, 0.72)
+    ts, _, qc = clean_parcellated(areas, motion, 0.72)
     assert qc["max_abs_corr_with_motion_before"] > 0.5
     assert qc["max_abs_corr_with_motion_after"] < 1e-8
     assert qc["lowfreq_power_fraction_before"] > 0.2
@@ -120,10 +121,10 @@ def test_cleaning_removes_planted_motion_and_drift_but_keeps_the_task(atlas):
     silent = [np.corrcoef(ts[:, a], truth["response"])[0, 1] for a in range(300, 310)]
     assert np.mean(r) > 0.4 and np.max(np.abs(silent)) < 0.3          # measured: 0.57 vs < 0.3
     # without motion regression the artefact stays
-    _, qc_nomotion = clean_parcellated(areas, motion, 0.72, motion_regression=False)
+    _, _, qc_nomotion = clean_parcellated(areas, motion, 0.72, motion_regression=False)
     assert qc_nomotion["max_abs_corr_with_motion_after"] > 0.3
     # and without the low-frequency regression the drift stays
-    _, qc_nodrift = clean_parcellated(areas, motion, 0.72, lowfreq_regression=False)
+    _, _, qc_nodrift = clean_parcellated(areas, motion, 0.72, lowfreq_regression=False)
     assert qc_nodrift["lowfreq_power_fraction_after"] > 0.03 > 100 * qc["lowfreq_power_fraction_after"]  # measured 0.078
 
 
@@ -211,8 +212,14 @@ def test_nan_values(cohort, tmp_path):
     _expect(paths, "non-finite values .*frame 17, grayordinate 4242")
 
 
-@pytest.mark.parametrize("content, match", [("12.0\tabc\t1\n", "malformed EV file"), ("", "empty EV file"),
-                                            ("170.0\t28.0\t1\n", "beyond the run")])
+@pytest.mark.parametrize("content, match", [
+    ("12.0\tabc\t1\n", "malformed EV file"), ("", "empty EV file"),
+    ("170.0\t28.0\t1\n", r"row 1 \(onset 170 s, duration 28 s\): ends at 198.00 s, after the end of the run \(182.16 s\)"),
+    ("8.0\t-28.0\t1\n", r"row 1 \(onset 8 s, duration -28 s\): duration is not positive"),
+    ("8.0\t0.0\t1\n", "duration is not positive"),
+    ("8.0\t28.0\t1\n-2.0\t28.0\t1\n", r"row 2 \(onset -2 s, duration 28 s\): onset before the start of the run"),
+    ("8.0\t28.0\n", "has 2 columns, expected 3"),
+])
 def test_bad_ev_files(cohort, tmp_path, content, match):
     paths = _copy_run(cohort, tmp_path)
     ev = paths["evs"] / "win.txt"
@@ -220,6 +227,85 @@ def test_bad_ev_files(cohort, tmp_path, content, match):
     with pytest.raises(HCPDataError, match=match) as err:
         read_ev(ev, "900001", "GAMBLING", "LR", 253 * 0.72)
     assert "subject 900001" in str(err.value) and str(ev) in str(err.value)
+
+
+@pytest.mark.parametrize("win, loss, match", [
+    ("8.0\t28.0\t1\n8.0\t28.0\t1\n", "51.0\t28.0\t1\n", r"the win block at 8 s repeats the win block at 8 s"),
+    ("8.0\t28.0\t1\n", "30.0\t28.0\t1\n", r"and .*loss.txt: the loss block at 30 s overlaps the win block at 8 s"),
+])
+def test_repeated_or_overlapping_blocks(cohort, tmp_path, win, loss, match):
+    from vanishing_saliency.hcp.io import read_blocks
+
+    paths = _copy_run(cohort, tmp_path)
+    (paths["evs"] / "win.txt").write_text(win)
+    (paths["evs"] / "loss.txt").write_text(loss)
+    run = subject_runs(tmp_path, "900001", ["GAMBLING"], ["LR"])[0]
+    with pytest.raises(HCPDataError, match=match) as err:
+        read_blocks(run, "900001", 253, 0.72)
+    assert "win.txt" in str(err.value) and "subject 900001" in str(err.value)
+
+
+def test_missing_ev_file(cohort, tmp_path):
+    from vanishing_saliency.hcp.io import read_blocks
+
+    paths = _copy_run(cohort, tmp_path)
+    (paths["evs"] / "loss.txt").unlink()
+    with pytest.raises(HCPDataError, match=r"loss.txt: missing EV file"):
+        read_blocks(subject_runs(tmp_path, "900001", ["GAMBLING"], ["LR"])[0], "900001", 253, 0.72)
+
+
+@pytest.mark.parametrize("content, match", [("1 2 3\n" * 253, "has 3 columns, expected 12"),
+                                            ("a b c d e f g h i j k l\n" * 253, "is not a numeric table"),
+                                            ("", "is empty")])
+def test_bad_motion_files(cohort, tmp_path, content, match):
+    paths = _copy_run(cohort, tmp_path)
+    paths["motion"].write_text(content)
+    _expect(paths, match, file_key="motion")
+
+
+def test_constant_data(cohort, tmp_path):
+    paths = _copy_run(cohort, tmp_path)
+    data = np.asarray(nib.load(str(paths["dtseries"])).dataobj).copy()
+    data[:, :30000] = 100.0
+    _rewrite(paths, data)
+    _expect(paths, "is constant over time in 30000 of 59412 cortical grayordinates")
+
+
+def test_wrong_brain_model_layout(cohort, tmp_path, atlas):
+    paths = _copy_run(cohort, tmp_path)
+    axis = brain_model_axis(atlas)
+    names = np.array(axis.name)
+    amyg = np.flatnonzero(names == "CIFTI_STRUCTURE_AMYGDALA_LEFT")
+    names[amyg] = "CIFTI_STRUCTURE_AMYGDALA_RIGHT"         # the same count, the wrong structure
+    bad = nib.cifti2.BrainModelAxis(name=names, vertex=axis.vertex, voxel=axis.voxel, affine=axis.affine,
+                                    volume_shape=axis.volume_shape, nvertices=axis.nvertices)
+    _rewrite(paths, np.asarray(nib.load(str(paths["dtseries"])).dataobj), axis=bad)
+    _expect(paths, r"brain-model layout differs from the HCP 91k grayordinates: \('AMYGDALA_RIGHT', \d+\) where "
+                   r"\('AMYGDALA_LEFT', 315\) was expected")
+
+
+def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
+    # the check records the faulty file (here the motion regressors, not the dense time series) and the whole
+    # problem; preprocessing then raises exactly that, message intact
+    root, _ = cohort
+    shutil.copytree(root / "900001", tmp_path / "900001")
+    motion = run_paths(tmp_path, "900001", "WM", "LR")["motion"]
+    motion.write_text("\n".join(motion.read_text().splitlines()[:-5]) + "\n")
+    runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
+    check = hcp_preprocess.check(Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72},
+                                          wildcards={"subject": "900001"}))
+    wm = [r for r in check["runs"] if r["task"] == "WM"][0]
+    assert wm["file"] == str(motion) and wm["problem"] == "has 400 rows but the dense time series has 405 frames"
+    from vanishing_saliency.io import save_npz
+
+    save_npz(tmp_path / "atlas.npz", **atlas)
+    job = Job.make(input={"check": tmp_path / "check.json", "atlas": tmp_path / "atlas.npz"},
+                   output={"timeseries": [], "qc": [], "fc": tmp_path / "fc.npz", "qc_png": tmp_path / "qc.png"},
+                   params={"runs": runs, "tr": 0.72, "cleaning": {}}, wildcards={"subject": "900001"})
+    with pytest.raises(HCPDataError) as err:
+        hcp_preprocess.preprocess(job)
+    assert str(err.value) == (f"subject 900001, task WM, run LR: {motion}: has 400 rows but the dense time series has "
+                              "405 frames  (add the subject to hcp.exclude to skip it)")
 
 
 def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
@@ -242,7 +328,8 @@ def test_blocks_step_labels_and_masks(tmp_path):
         hcp_preprocess.blocks(Job.make(input=paths, output=[out], wildcards={"experiment": kind},
                                        params={"spec": {"kind": kind, "tasks": tasks, "hrf_shift_s": shift,
                                                         "on_frames": on_frames, "off_frames": off_frames,
-                                                        "frames": frames, "baseline": baseline}}))
+                                                        "frames": frames, "baseline": baseline,
+                                                        "max_censored": 0.25}}))
 
     paths = []
     for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):
@@ -273,3 +360,108 @@ def test_blocks_step_labels_and_masks(tmp_path):
         rest = rest_standardised(g["timeseries"], ranges)[~active_mask(ranges, 100)]
         assert np.allclose(rest.mean(0), 0, atol=1e-6) and np.allclose(rest.std(0), 1, atol=1e-6)
         assert np.allclose(f["data"][0], rest_standardised(g["timeseries"], ranges)[40:50], atol=1e-6)
+
+
+# ---- confound strategies, censoring, QC-FC: hand computations ------------------------------------------
+
+def _small_run(seed=0, n=120, areas=6):
+    rng = np.random.default_rng(seed)
+    motion = np.cumsum(rng.normal(0, 0.05, (n, 12)), 0)
+    y = rng.normal(size=(n, areas)) + motion[:, :areas] * 0.5
+    return y, motion
+
+
+def test_paper_and_24p_designs_equal_a_hand_computation():
+    from vanishing_saliency.hcp.clean import cosine_basis
+
+    y, motion = _small_run()
+    n = len(y)
+    m = motion - motion.mean(0)
+    sq = m ** 2 - (m ** 2).mean(0)
+    trend = np.linspace(-1, 1, n)[:, None]
+    for strategy, cols in (("paper", [m]), ("24P", [m, sq])):
+        hand = np.hstack([np.ones((n, 1)), *cols, trend, cosine_basis(n, 0.72, 0.008)])
+        assert np.allclose(confounds(motion, 0.72, 0.008, strategy=strategy), hand)
+        beta = np.linalg.solve(hand.T @ hand, hand.T @ y)
+        resid = y - hand @ beta
+        ts, censored, qc = clean_parcellated(y, motion, 0.72, strategy=strategy)
+        assert np.allclose(ts, (resid - resid.mean(0)) / resid.std(0), atol=1e-8) and not censored.any()
+    assert confounds(motion, 0.72, 0.008, strategy="24P").shape[1] == 1 + 24 + 1 + 1
+    assert confounds(motion, 0.72, 0.008, strategy="24P+GS", global_signal=y.mean(1)).shape[1] == 1 + 24 + 4 + 2
+
+
+def test_regression_equals_nilearns_signal_clean():
+    from nilearn.signal import clean
+
+    y, motion = _small_run(1)
+    design = confounds(motion, 0.72, 0.008, strategy="24P")
+    ours = regress_out(y, design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # nilearn's notices about its future defaults
+        theirs = clean(y, confounds=design[:, 1:], detrend=False, standardize=False, standardize_confounds=False,
+                       filter=False, t_r=0.72)
+    # our columns (but the intercept) have mean 0, so nilearn's projection equals least squares up to the mean
+    assert np.allclose(ours - ours.mean(0), theirs - theirs.mean(0), atol=1e-8)
+
+
+def test_global_signal_is_the_cortical_mean(atlas):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(4, N_GRAYORDINATES)).astype(np.float32)
+    parcellate = Parcellator(atlas["labels"])
+    cortex = atlas["labels"] > 0
+    assert np.allclose(parcellate.global_signal(parcellate(data)), data[:, cortex].mean(1), atol=1e-5)
+
+
+def test_framewise_displacement_and_censoring_by_hand():
+    from vanishing_saliency.hcp.clean import framewise_displacement
+
+    motion = np.zeros((6, 12))
+    motion[2, 0] = 0.3                     # a 0.3 mm step at frame 2 and back at frame 3
+    motion[4, 3] = 1.0                     # a 1 degree rotation at frame 4: 50 mm x pi / 180 = 0.873 mm
+    fd = framewise_displacement(motion)
+    assert np.allclose(fd, [0, 0, 0.3, 0.3, np.pi / 180 * 50, np.pi / 180 * 50])
+    y, m = _small_run(2, n=60)
+    m[:, :6] = 0
+    m[[10, 11, 40], 0] = [2.0, 0.0, 3.0]    # spikes: FD > 0.5 at frames 10, 11, 40, 41
+    ts, censored, qc = clean_parcellated(y, m, 0.72, fd_threshold=0.5)
+    assert list(np.flatnonzero(censored)) == [10, 11, 40, 41] and qc["n_censored"] == 4
+    design = confounds(m, 0.72, 0.008)
+    kept = ~censored
+    beta = np.linalg.lstsq(design[kept], y[kept], rcond=None)[0]
+    resid = y - design @ beta
+    assert np.allclose(ts[kept], (resid[kept] - resid[kept].mean(0)) / resid[kept].std(0), atol=1e-8)
+    # censored frames interpolated between their kept neighbours (in the cleaned, standardised series)
+    assert np.allclose(ts[10], ts[9] + (ts[12] - ts[9]) / 3, atol=1e-8)
+    assert qc["tdof_lost"] == design.shape[1] + 4
+
+
+def test_qcfc_by_hand():
+    from vanishing_saliency.hcp.qc import edge_distances, qcfc, qcfc_summary
+
+    rng = np.random.default_rng(4)
+    fd = rng.random(30)
+    fc = rng.normal(size=(30, 3))
+    fc[:, 0] += 5 * fd                         # edge 0 tracks motion
+    r, p = qcfc(fc, fd)
+    for k in range(3):
+        assert r[k] == pytest.approx(np.corrcoef(fd, fc[:, k])[0, 1])
+    assert p[0] < 1e-6 and p[1] > 0.01
+    summary = qcfc_summary(r, p, np.array([10.0, 50.0, 90.0]))
+    assert summary["qcfc_significant_percent"] == pytest.approx(100 / 3)
+    assert summary["qcfc_median_abs"] == pytest.approx(np.median(np.abs(r)))
+    assert np.allclose(edge_distances(np.array([[0, 0, 0], [3, 4, 0], [0, 0, 12.0]])), [5, 12, 13])
+
+
+def test_simulated_motion_is_not_collinear_with_the_task():
+    from vanishing_saliency.hcp.blocks import task_regressor
+    from vanishing_saliency.hcp.clean import explained_fraction
+    from vanishing_saliency.hcp.simulate import jittered_blocks, motion_regressors
+
+    shares = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        blocks = jittered_blocks("WM", rng, 1.0)
+        task = task_regressor([(on, dur) for _, on, dur in blocks], 405)
+        shares.append(explained_fraction(task, confounds(motion_regressors(405, rng), 0.72, 0.008)))
+    # random regressors of this size explain ~ p / n of any series; the earlier random-walk motion: 31 %
+    assert np.mean(shares) < 0.12

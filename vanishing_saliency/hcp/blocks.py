@@ -93,7 +93,7 @@ def rest_standardised(ts: np.ndarray, ranges) -> np.ndarray:
 
 
 def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, off_frames: int,
-                       frames: int | None = None, baseline: str = "run") -> dict:
+                       frames: int | None = None, baseline: str = "run", max_censored: float = 1.0) -> dict:
     """The samples of one experiment from parcellated runs.
 
     ``kind``: ``on_task`` (each active block; with ``frames``, its first ``frames`` frames, shorter
@@ -104,11 +104,14 @@ def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, o
     arrays of the samples file: ``data`` (n, T_max, 360) zero-padded, ``lengths``, ``labels``
     (index into ``tasks``), ``subjects``, ``runs``, ``block_start_frame`` and ``on_mask`` (True on
     frames inside an active block: every valid frame of an on_task sample, the first
-    ``on_frames`` of an on_off sample, none of the off_task control).
+    ``on_frames`` of an on_off sample, none of the off_task control).  A run may carry ``censored``
+    (bool per frame, see :mod:`.clean`): samples with a larger share of censored frames than
+    ``max_censored`` are dropped; ``dropped`` counts them per subject.
     """
     if kind not in KINDS:
         raise ConfigError(f"unknown experiment kind {kind!r}; known: {', '.join(KINDS)}")
     samples, labels, subjects, run_names, starts = [], [], [], [], []
+    dropped = {}
     n_runs = 0
     for r in runs:
         n_runs += 1
@@ -129,6 +132,11 @@ def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, o
             s, st = on_off_samples(ts, ranges, on_frames, off_frames)
         else:
             s, st = off_task_samples(ts, ranges, off_frames)
+        if r.get("censored") is not None:
+            censored = np.asarray(r["censored"], bool)
+            keep = [censored[a:a + len(x)].mean() <= max_censored for x, a in zip(s, st)]
+            dropped[str(r["subject"])] = dropped.get(str(r["subject"]), 0) + keep.count(False)
+            s, st = [x for x, k in zip(s, keep) if k], [a for a, k in zip(st, keep) if k]
         samples += s
         starts += st
         labels += [list(tasks).index(task)] * len(s)
@@ -143,7 +151,8 @@ def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, o
     elif kind == "on_off":
         on_mask[:, :on_frames] = True
     return {"data": data, "lengths": lengths, "labels": np.array(labels), "subjects": np.array(subjects),
-            "runs": np.array(run_names), "block_start_frame": np.array(starts), "on_mask": on_mask}
+            "runs": np.array(run_names), "block_start_frame": np.array(starts), "on_mask": on_mask,
+            "dropped": dropped}
 
 
 def shortest_block_frames(task: str, tr: float = TR) -> int:
@@ -196,3 +205,14 @@ def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 
     sets.update({s: "val" for s in order[n_test:n_test + n_val]})
     sets.update({s: "train" for s in order[n_test + n_val:]})
     return dict(sorted(sets.items()))
+
+
+def task_regressor(blocks, n_frames: int, tr: float = TR) -> np.ndarray:
+    """A run's task regressor: its blocks [(onset, duration)] as a boxcar convolved with nilearn's SPM
+    haemodynamic response, peak-normalised (the QC's measure of how much of the task the confounds
+    would remove)."""
+    from .simulate import hrf, neural_boxcar
+
+    box = neural_boxcar([(None, on, dur) for on, dur in blocks], n_frames, tr=tr)
+    response = np.convolve(box, hrf(tr))[:n_frames]
+    return response / max(response.max(), 1e-12)

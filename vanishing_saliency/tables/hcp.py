@@ -183,3 +183,21 @@ def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_plan
                          f"{g.entry_chance.mean():.3f} |")
         lines.append("")
     return "\n".join(lines)
+
+
+# ---- denoising QC -----------------------------------------------------------------------
+
+def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
+    lines = ["# Confound strategies on this cohort (QC-FC benchmark)", "",
+             f"{int(table.n_subjects.iloc[0])} subjects, mean framewise displacement {mean_fd:.3f} mm. QC-FC: the "
+             "correlation across subjects of mean FD with each area pair's connectivity; significant: FDR 5 % "
+             "(Benjamini-Hochberg); distance dependence: Spearman correlation of QC-FC with the distance between the "
+             "areas' centroids. Lower is better everywhere; tDOF lost: confounds + censored frames + filtered "
+             "frequencies per run.", "",
+             "| strategy | tDOF lost per run | QC-FC edges significant % | median abs. QC-FC | QC-FC vs distance (rho) |",
+             "|---|---|---|---|---|"]
+    for r in table.itertuples():
+        name = f"**{r.strategy}** (used)" if r.chosen else r.strategy
+        lines.append(f"| {name} | {r.tdof_lost_mean:.1f} | {r.qcfc_significant_percent:.1f} | "
+                     f"{r.qcfc_median_abs:.3f} | {r.qcfc_distance_rho:+.3f} |")
+    return "\n".join(lines) + "\n"
