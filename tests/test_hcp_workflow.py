@@ -104,8 +104,7 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     broken.unlink()
     analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
     common = dict(source="raw", root=str(raw), tasks=["GAMBLING", "WM"], directions=["LR"],
-                  experiments={"on_task": ["GAMBLING", "WM"], "on_off": ["GAMBLING", "WM"],
-                               "off_task": ["GAMBLING", "WM"]},
+                  experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
                   analysis={**analysis, "experiments": ["off_task"], "models": ["lstm"], "seeds": 1})
     work = tmp_path / "work"
     work.mkdir()
@@ -125,8 +124,12 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     assert res.returncode == 0, res.stderr[-4000:]
     assert done.stat().st_mtime_ns == stamp
     qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
-    assert "excluded" in set(qc.status) and "100408" not in set(qc[qc.status == "ok"].subject)
-    with np.load(work / "results/hcp/samples/on_off.npz") as f:
+    assert "100408" not in set(qc[qc.status == "ok"].subject)
+    excluded = qc[qc.subject == "100408"]
+    assert set(excluded.status) == {"excluded"}                               # ... and keeps what its check found
+    assert excluded.message.str.contains("listed in hcp.exclude; check: error").any()
+    assert excluded.message.str.contains("missing dense time series").any()
+    with np.load(work / "results/hcp/samples/off_task.npz") as f:
         assert set(f["subjects"]) == {"100307", "101915", "102311"}
 
 
@@ -134,6 +137,39 @@ def test_subject_listed_twice_is_a_config_error(tmp_path):
     res = _run(tmp_path, _config(tmp_path, source="raw", root=str(tmp_path), subjects=["100307", "100307"]), "-n")
     assert res.returncode != 0
     assert "subject 100307 is listed twice" in res.stderr + res.stdout
+
+
+def test_listed_subjects_missing_under_the_root_are_named_in_one_error(tmp_path):
+    root = tmp_path / "hcp_raw"
+    (root / "100307" / "MNINonLinear" / "Results").mkdir(parents=True)
+    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(root),
+                                 subjects=["100307", "100408", "101915", "102311"]), "-n")
+    assert res.returncode != 0
+    assert f"hcp.subjects: 3 listed subject(s) have no folder under hcp.root {root}: 100408, 101915, 102311" in (
+        res.stderr + res.stdout)
+
+
+def test_folders_that_are_not_subject_ids_are_skipped_with_a_warning(tmp_path):
+    root = tmp_path / "hcp_raw"
+    for name in ("100307", "100408", "101915", "100002_v2"):
+        (root / name / "MNINonLinear" / "Results").mkdir(parents=True)
+    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(root), tasks=["GAMBLING", "WM"],
+                                 experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
+                                 analysis={**yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())[
+                                     "hcp"]["analysis"], "experiments": ["off_task"]}), "-n")
+    out = res.stderr + res.stdout
+    assert res.returncode == 0, out[-3000:]
+    assert "skipping 1 folder(s) whose names are not subject IDs (letters and digits only): 100002_v2" in out
+    assert "100002_v2" not in out.split("skipping")[0] and "sub-100408" in out
+
+
+def test_too_few_subjects_is_a_config_error(tmp_path):
+    res = _run(tmp_path, _config(tmp_path, simulate={**yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml")
+                                                                      .read_text())["hcp"]["simulate"],
+                                                     "n_subjects": 3}, exclude=["900001"]), "-n")
+    assert res.returncode != 0
+    assert "hcp: 2 subject(s) after hcp.exclude, but the train / validation / test split (hcp.split) needs at least 3" \
+        in res.stderr + res.stdout
 
 
 def test_subjects_sheet_is_validated(tmp_path):
