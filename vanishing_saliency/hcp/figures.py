@@ -180,7 +180,9 @@ def run_qc_figure(runs: list[dict], subject: str, strategy: str):
             row[k].set_ylabel("area", fontsize=8)
             row[k].tick_params(labelsize=8)
         fig.colorbar(im, ax=row[2], fraction=0.04, pad=0.02, label="z")
-    axes[0, 0].legend(fontsize=8, loc="upper left")
+    handles = axes[0, 0].get_legend_handles_labels()
+    lines = [h for ax in fig.axes for h in ax.get_lines() if h.get_label() in ("DVARS before", "DVARS after")][:2]
+    axes[0, 0].legend(handles[0] + lines, handles[1] + [h.get_label() for h in lines], fontsize=7, loc="upper right")
     for ax in axes[-1]:
         ax.set_xlabel("frame", fontsize=8)
     fig.suptitle(f"Subject {subject}: motion and denoising QC", fontsize=10)
