@@ -1,5 +1,6 @@
-# Quick start:  make reproduce   (the embedded default run)
+# Quick start:  make reproduce   (the embedded default run; CONFIG=<file> for another)
 #               make test        (unit + workflow tests)
+#               make smoke       (every branch at its smallest, into smoke/, in a few minutes)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce test venv lock lint dryrun bench memory clean rulegraph report
+.PHONY: reproduce smoke test venv lock lint dryrun bench memory clean rulegraph report
 
 venv: $(VENV)/.installed
 
@@ -26,8 +27,17 @@ lock: venv
 	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
+# The config file replaces the default (config.yaml); its YAML and schema are checked first.
 reproduce: venv
+	$(BIN)/python -m vanishing_saliency.configcheck $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+	$(BIN)/python -m vanishing_saliency.runsummary .
+
+SMOKE_CONFIG ?= tests/tiny_all_config.yaml
+smoke: venv
+	$(BIN)/python -m vanishing_saliency.configcheck $(SMOKE_CONFIG)
+	$(BIN)/snakemake --cores 2 --configfile $(abspath $(SMOKE_CONFIG)) --directory smoke $(SNAKEMAKE_ARGS)
+	$(BIN)/python -m vanishing_saliency.runsummary smoke
 
 test: venv
 	$(BIN)/python -m pytest -q tests
@@ -59,4 +69,4 @@ report: venv
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.zip
 
 clean:
-	rm -rf results resources logs .snakemake
+	rm -rf results resources logs .snakemake smoke

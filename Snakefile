@@ -1,7 +1,12 @@
 # Vanishing saliency of recurrent networks, end to end.
-#   snakemake --cores all                       (the embedded default, config.yaml)
-#   snakemake --cores all --configfile configs/paper.yaml
-from snakemake.utils import min_version, validate
+#   snakemake --cores all                                  (the embedded default, config.yaml)
+#   snakemake --cores all --configfile configs/paper.yaml  (a config file replaces the default)
+#   snakemake --cores all --config seed=7                  (single keys on top of either)
+import os
+
+from snakemake.utils import min_version
+
+from vanishing_saliency.configcheck import check_schema, config_source, reported
 
 min_version("9.0")
 
@@ -9,11 +14,17 @@ min_version("9.0")
 # Snakemake puts this folder on its own sys.path and hands that search path to each script, inside a
 # rule's conda env (--sdm conda) too (tests/test_workflow.py checks that a job runs this checkout's code).
 
+# A config file given on the command line replaces the embedded default rather than merging into it
+# (Snakemake's own behaviour), so a run is exactly what its file says.
+if not workflow.overwrite_configfiles:
 
-configfile: "config.yaml"
+    configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-validate(config, "schemas/config.schema.yaml")
+CONFIG_SOURCE = config_source(workflow.overwrite_configfiles)
+
+with reported(CONFIG_SOURCE):
+    check_schema(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 
 
 include: "rules/common.smk"

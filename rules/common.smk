@@ -51,7 +51,8 @@ def heatmap_pairs_datasets(cfg):
     return {d for g in ("table1", "table2", "moving") for d in syn[g]["datasets"]}
 
 
-check_config(config)
+with reported(CONFIG_SOURCE):
+    check_config(config)
 
 
 # The derive_seed key of each seeded job. Frozen, since renaming one would change every number it seeds.
@@ -94,7 +95,8 @@ def job_seed(rule, per_job=True):
 
 
 def dataset_settings(name):
-    """A synthetic dataset's patterns and sizes (its own n_train / n_test over the synthetic defaults)."""
+    """A synthetic dataset's patterns and sizes (its own n_train / n_test over the synthetic defaults); a name
+    that is not defined (a target asked for on the command line) is a config error naming the defined ones."""
     syn = config["synthetic"]
     if name not in syn["datasets"]:
         raise ConfigError(f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
@@ -224,10 +226,11 @@ def _has_folder(subject):
     return HCP["source"] == "simulated" or (Path(HCP["root"]) / subject).is_dir()
 
 
-HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
-if HCP["enabled"] and len(HCP_SUBJECTS) < 3:
-    raise ConfigError(f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test split "
-                      "(hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
+with reported(CONFIG_SOURCE):
+    HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
+    if HCP["enabled"] and len(HCP_SUBJECTS) < 3:
+        raise ConfigError(f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test "
+                          "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
 # the runs of every (experiment, model): its training seeds, then the controls
@@ -249,7 +252,8 @@ def check_hcp_config(cfg):
 
 
 if HCP["enabled"]:
-    check_hcp_config(config)
+    with reported(CONFIG_SOURCE):
+        check_hcp_config(config)
 
 
 def experiment_kind(experiment):
@@ -389,7 +393,8 @@ def dynamics_networks():
     return nets
 
 
-DYN_NETWORKS = dynamics_networks() if DYN["enabled"] else {}
+with reported(CONFIG_SOURCE):
+    DYN_NETWORKS = dynamics_networks() if DYN["enabled"] else {}
 
 
 def dynamics_targets():
