@@ -195,7 +195,10 @@ rule hcp_saliency_maps:
 
 rule hcp_brain_maps:
     input:
-        "results/hcp/{experiment}/saliency_maps.npz",
+        maps="results/hcp/{experiment}/saliency_maps.npz",
+        # a simulated cohort's planted areas are outlined (the same for every subject: one truth file)
+        truth=[f"resources/hcp/simulated_truth/sub-{s}_truth.npz" for s in HCP_SUBJECTS[:1]
+               if HCP["source"] == "simulated"],
     output:
         png=report("results/hcp/{experiment}/figures/brain_maps.png", caption="../report/hcp_brain_maps.rst",
                    category="HCP", subcategory="{experiment}",
@@ -203,6 +206,7 @@ rule hcp_brain_maps:
         pdf="results/hcp/{experiment}/figures/brain_maps.pdf",
     params:
         n_top=HCPA["brain_map_areas"],
+        tasks=lambda wc: HCP_EXPERIMENTS[wc.experiment]["tasks"],
     wildcard_constraints:
         experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:

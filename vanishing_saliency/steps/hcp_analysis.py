@@ -196,11 +196,15 @@ def brain_maps(job: Job) -> None:
     """Each model's most salient areas on the fs_LR inflated surfaces."""
     from ..hcp.figures import brain_map_figure
 
-    with np.load(job.input[0]) as f:
+    with np.load(job.input.maps) as f:
         models, maps, index = [str(m) for m in f["models"]], f["maps"], f["hcp_utils_index"]
+    planted = None
+    if job.input.truth:  # the simulated cohort: its planted areas (keys 1-360) of the experiment's tasks
+        with np.load(job.input.truth[0]) as f:
+            planted = np.unique(np.concatenate([f[f"areas_{t}"] for t in job.params.tasks])) - 1
     area_scores = {m: np.nanmean(maps[i], 0) for i, m in enumerate(models)}
-    save_figure(brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment, index), job.output.png,
-                job.output.pdf)
+    save_figure(brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment, index, planted),
+                job.output.png, job.output.pdf)
 
 
 def truth(job: Job) -> pd.DataFrame:
