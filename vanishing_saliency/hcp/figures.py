@@ -10,7 +10,7 @@ from ..figstyle import colorbar  # noqa: F401 (sets the style before pyplot draw
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..models import LABELS  # noqa: E402
+from ..labels import LABELS  # noqa: E402
 
 
 def _label(name: str) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..models import LABELS
+from ..labels import LABELS
 from . import mean_sd
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..models import LABELS
+from ..labels import LABELS
 
 
 def mnist_table(runs, metrics_paths, sidecars, last_rows: int = 7) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import HIGHER_IS_BETTER, METRICS, at_chance, bootstrap_mean_ci
-from ..models import LABELS
+from ..labels import LABELS
 
 MARKS = {1: "▲", -1: "▼", 0: "≈"}
 
