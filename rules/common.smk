@@ -5,6 +5,7 @@ from vanishing_saliency.hcp.blocks import check_experiment
 from pathlib import Path
 
 from snakemake.logging import logger
+from snakemake.utils import validate
 
 from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, raw_files, subject_runs
 from vanishing_saliency.models import REGISTRY
@@ -192,7 +193,7 @@ def hcp_subjects(cfg):
         import pandas as pd
 
         sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
-        validate(sheet, "../schemas/subjects.schema.yaml")
+        validate(sheet, os.path.join(workflow.basedir, "schemas", "subjects.schema.yaml"))
         subjects = list(sheet["subject"])
     else:
         subjects, skipped = discover_subjects(hcp["root"])

@@ -1,17 +1,14 @@
 """Feature drop, on/off share, maps and ground-truth scores on hand-made saliency maps with known answers."""
 
-import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from vanishing_saliency.hcp import analysis as A
-from vanishing_saliency.steps import hcp_analysis
+from vanishing_saliency.tables import hcp as T
 from vanishing_saliency.tables.hcp import paired_drop_test
-from vanishing_saliency.workflow import Job
 from vanishing_saliency.hcp.geometry import area_networks
 
 
@@ -137,8 +134,13 @@ def test_feature_drop_with_a_known_model():
     wrong = np.zeros((n, t, f))
     wrong[:, 4, :] = 1.0                                            # saliency on entries the model ignores
     models = {"good": FirstEntryModel().double(), "bad": FirstEntryModel().double()}
-    table = A.feature_drop_table(models, {"good": right, "bad": wrong}, {"x": x, "y": y, "lengths": lengths},
-                                 [0.0, 0.05, 0.2], baseline=0.0, seed=0)
+    subjects = np.where(np.arange(n) < 20, "100307", "100408")
+    table, per_subject = A.feature_drop_table(models, {"good": right, "bad": wrong},
+                                              {"x": x, "y": y, "lengths": lengths, "subjects": subjects},
+                                              [0.0, 0.05, 0.2], baseline=0.0, seed=0)
+    by_subject = per_subject.set_index(["target", "source", "fraction", "subject"])
+    assert (by_subject.n_samples == 20).all()
+    assert by_subject.accuracy["good", "good", 0.05, "100408"] == 0.5     # every class-1 sample of each subject flips
     at = table.set_index(["target", "source", "fraction"]).accuracy
     assert at["good", "good", 0.0] == 1.0
     assert at["good", "good", 0.05] == 0.5                          # x[0,0] -> 0: every class-1 sample flips
@@ -150,16 +152,23 @@ def test_feature_drop_with_a_known_model():
     assert test["mean_difference"] == 0.5 and test["n_seeds"] == 1
 
 
-def test_accuracy_binomial_test_against_chance(tmp_path):
-    paths = []
+def test_accuracy_binomial_test_against_chance():
+    y = np.arange(100) % 2
+    sidecars = []
     for seed, correct in ((0, 52), (1, 90)):
-        p = tmp_path / f"m{seed}.json"
-        p.write_text(json.dumps({"architecture": "lstm", "seed": 100 + seed, "replicate": seed, "test_accuracy": correct / 100,
-                                 "n_test": 100, "n_test_correct": correct, "test_chance": 0.5, "val_accuracy": 1,
-                                 "train_accuracy": 1, "epochs_run": 3}))
-        paths.append(p)
-    table = hcp_analysis.accuracy(Job.make(input=paths, output={"tsv": tmp_path / "a.tsv", "md": tmp_path / "a.md"},
-                                           wildcards={"experiment": "off_task"}))
-    assert list(table.above_chance) == [False, True]
-    assert "| LSTM | 71.0 ± 26.9 | 50.0 | 100 |" in (tmp_path / "a.md").read_text()
-    assert pd.read_csv(tmp_path / "a.tsv", sep="\t").binomial_p.iloc[0] > 0.3
+        pred = y.copy()
+        pred[correct:] = 1 - pred[correct:]                         # the first `correct` predictions are right
+        sidecars.append({"architecture": "lstm", "seed": 100 + seed, "replicate": seed, "test_accuracy": correct / 100,
+                         "n_test": 100, "n_test_correct": correct, "test_chance": 0.5, "val_accuracy": 1,
+                         "train_accuracy": 1, "epochs_run": 3, "test_predictions": pred.tolist()})
+    majority = {"length": np.ones(100, dtype=int)}                   # a control that always says class 1
+    table = T.accuracy_table(sidecars, "off_task", y, majority, permutations=200, seed=0)
+    runs = table[table.run == "seed0"]
+    assert list(runs.above_chance) == [False, True]
+    assert list(runs.above_null) == [False, True]
+    assert runs.binomial_p.iloc[0] > 0.3 and runs.p_perm.iloc[1] < 0.01
+    assert (runs.null_lo < 0.5).all() and (runs.null_hi > 0.5).all()
+    control = table[table.run == "logistic control"].iloc[0]
+    assert control.model == "length_only" and control.test_accuracy == 0.5 and not control.above_null
+    md = T.accuracy_markdown(table, "off_task")
+    assert "| LSTM | 71.0 ± 26.9 | 50.0 |" in md and "| no |" in md

@@ -58,9 +58,9 @@ def _drop(ic_own=0.095, lstm_own=0.02, cross=0.06, seed=0):
     return pd.DataFrame(rows)
 
 
-def _verdicts(accuracy, onoff, drop, n_subjects=8):
+def _verdicts(accuracy, onoff, drop, n_subjects=8, min_subjects=5):
     table, text = hcp_claims(accuracy, {"on_off": None}, {"on_off": onoff}, {"on_off": drop}, None, EXPERIMENTS,
-                             "simulated", "gradient", 0.1, n_subjects, 5, 0.95)
+                             "simulated", "gradient", 0.1, n_subjects, min_subjects, 0.95)
     overall = {}
     for line in text.split("## Every comparison")[0].splitlines():
         if line.startswith("| 6"):
@@ -82,6 +82,18 @@ def test_a_model_at_chance_makes_every_claim_not_testable():
 def test_too_few_test_subjects_is_not_testable():
     _, v = _verdicts(_accuracy(), _onoff(0.95, 0.97), _drop(), n_subjects=3)
     assert set(v.values()) == {"not testable"}
+
+
+def test_one_test_subject_cannot_be_tested_even_when_allowed():
+    # min_test_subjects 1 lets the run through, but a paired t-test over one subject has no spread to test
+    one = lambda t: t[t.subject == SUBJECTS[0]]  # noqa: E731
+    table, v = _verdicts(_accuracy(), one(_onoff(0.95, 0.97)), one(_drop()), n_subjects=1, min_subjects=1)
+    assert v["6a"] == v["6b"] == "not testable"                     # one value per subject: no t-test
+    assert v["6c"] == v["6d"] == "reproduced"                       # two seeds x one subject: still two pairs
+    assert "1 test subjects: a paired t-test needs at least 2" in " ".join(table.reason)
+    _, v = _verdicts(_accuracy(), one(_onoff(0.95, 0.97)), one(_drop()).query("seed == 0"), n_subjects=1,
+                     min_subjects=1)
+    assert v["6c"] == v["6d"] == "not testable"
 
 
 def test_a_uniform_map_does_not_pass_the_on_task_claim():

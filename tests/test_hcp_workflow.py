@@ -189,8 +189,8 @@ def test_raw_files_are_read_one_subject_per_job(tmp_path):
     bench_dag = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_dag)
     tree, subjects = tmp_path / "tree", ["100307", "100408", "101915", "102311"]
-    n_files = bench_dag.write_tree(tree, subjects, ["GAMBLING", "WM"], ["LR"], "_Atlas_MSMAll")
-    cfg = _config(tmp_path, source="raw", root=str(tree), tasks=["GAMBLING", "WM"], directions=["LR"])
+    n_files = bench_dag.write_tree(tree, subjects, ["GAMBLING", "RELATIONAL", "WM"], ["LR"], "_Atlas_MSMAll")
+    cfg = _config(tmp_path, source="raw", root=str(tree), tasks=["GAMBLING", "RELATIONAL", "WM"], directions=["LR"])
     res = _run(tmp_path, cfg, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     readers = bench_dag.jobs_reading_raw(res.stdout + res.stderr, tree)

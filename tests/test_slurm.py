@@ -39,9 +39,10 @@ def test_tiny_config_runs_through_slurm(cluster, tmp_path):
     cfg["saliency"]["methods"] = ["gradient"]
     syn = cfg["synthetic"]
     syn["table1"] = {"datasets": ["latter"], "models": ["lstm"]}
-    syn["table2"] = {"datasets": ["latter"], "models": ["lstm"]}
+    syn["table2"] = {"datasets": ["latter"], "models": ["lstm"], "seeds": 1}
     syn["moving"]["models"] = ["lstm"]
     syn["heatmap_datasets"] = ["latter"]
+    syn["epoch_curve"].update(dataset="latter", models=["lstm"])
     syn["datasets"] = {k: v for k, v in syn["datasets"].items() if k in ("latter", *syn["moving"]["datasets"])}
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))

@@ -75,7 +75,9 @@ def _share_claim(part, experiment, model, shares, column, paper, threshold, leve
             tests.append((null, t_greater(both.iloc[:, 0] - both.iloc[:, 1], 0.0, level), float(shares[null].mean())))
     for name, t, null_value in tests:
         ok = t["p"] <= alpha
-        if not ok:
+        if np.isnan(t["p"]):
+            testable_reason = testable_reason or too_few_units(t["n"], "test subjects")
+        elif not ok:
             failures.append(f"not above the {name} ({null_value:.3f}; p = {t['p']:.3g})")
         rows.append({"claim": 6, "part": part, "metric": column.replace("_", " "), "scope": f"{experiment}, vs {name}",
                      "paper": paper, "value": float(trained.mean()), "compared_with": null_value,
@@ -92,6 +94,10 @@ def _share_claim(part, experiment, model, shares, column, paper, threshold, leve
     return rows, verdict, reason
 
 
+def too_few_units(n: int, units: str) -> str:
+    return f"{n} {units}: a paired t-test needs at least 2"
+
+
 def _drop_units(drop: pd.DataFrame, method: str, fraction: float, target: str, source: str | None, kind: str):
     t = drop[(drop.method == method) & np.isclose(drop.fraction, fraction) & (drop.target == target)
              & (drop.kind == kind)]
@@ -104,9 +110,13 @@ def _drop_claim(part, experiment, paper, comparisons, level, testable_reason):
     """Rows and verdict of a feature-drop claim: every ``(what, a, b)`` of ``comparisons`` needs a > b
     (per seed x subject, one-sided paired t-test)."""
     rows, failures = [], []
+    tests = []
     for what, a, b in comparisons:
         both = pd.concat([a, b], axis=1, join="inner").dropna()
-        t = t_greater(both.iloc[:, 0] - both.iloc[:, 1], 0.0, level)
+        tests.append((what, both, t_greater(both.iloc[:, 0] - both.iloc[:, 1], 0.0, level)))
+    testable_reason = testable_reason or next(
+        (too_few_units(t["n"], "seed x subject pairs") for *_, t in tests if np.isnan(t["p"])), "")
+    for what, both, t in tests:
         ok = t["p"] <= 1 - level
         if not ok:
             failures.append(f"{what}: {100 * t['mean']:+.1f} points (p = {t['p']:.3g})")

@@ -71,53 +71,57 @@ def synthetic_claims(table1: dict, moving: dict, noise: dict, method_table: pd.D
                     "reason": f"{sum(r['verdict'] == REPRODUCED for r in nz)} of {len(nz)} (dataset, model) pairs "
                               f"have an upper bound below {settings['near_zero_wjac']}"})
 
-    # 3b: input-cell attention best on every dataset, per metric
-    for metric in settings["metrics"]:
-        if (datasets[0], INPUTCELL) not in _scores(table1, metric):
-            break
-        res = highest_on_every_dataset(_scores(table1, metric), chance, INPUTCELL, metric, seed, n_boot, level)
-        for r in res:
-            rows.append({"claim": 3, "part": f"3b input-cell attention scores best ({metric})", "metric": metric,
-                         "scope": r["dataset"],
-                         "paper": PAPER_TABLE1[INPUTCELL].get(r["dataset"], (None,))[0] if metric == "wjac" else None,
-                         "value": r["value"], "compared_with": f"{LABELS.get(r['closest'], r['closest'])} "
-                                                               f"{r['closest_value']:.3f}",
-                         "lo": r["lo"], "hi": r["hi"], "verdict": r["verdict"], "reason": r["reason"]})
-        v = combine(r["verdict"] for r in res)
-        n_ok = sum(r["verdict"] == REPRODUCED for r in res)
-        overall.append({"part": f"3b input-cell attention scores best on every dataset ({metric})", "verdict": v,
-                        "reason": f"best with an interval excluding every other model on {n_ok} of {len(res)} datasets"
-                                  + ("; some datasets not testable (input-cell attention at chance)"
-                                     if any(r["verdict"] == NOT_TESTABLE for r in res) else "")})
+    if not any(m == INPUTCELL for _, m, *_ in table1):
+        why = f"{INPUTCELL} ({LABELS[INPUTCELL]}) is not among synthetic.table1.models"
+        overall += [{"part": f"3b input-cell attention scores best on every dataset ({metric})",
+                     "verdict": NOT_TESTABLE, "reason": why} for metric in settings["metrics"]]
+        overall.append({"part": "3c input-cell WJac within 0.02 of the paper's", "verdict": NOT_TESTABLE, "reason": why})
+    else:
+        # 3b: input-cell attention best on every dataset, per metric
+        for metric in settings["metrics"]:
+            res = highest_on_every_dataset(_scores(table1, metric), chance, INPUTCELL, metric, seed, n_boot, level)
+            for r in res:
+                rows.append({"claim": 3, "part": f"3b input-cell attention scores best ({metric})", "metric": metric,
+                             "scope": r["dataset"],
+                             "paper": PAPER_TABLE1[INPUTCELL].get(r["dataset"], (None,))[0] if metric == "wjac" else None,
+                             "value": r["value"], "compared_with": f"{LABELS.get(r['closest'], r['closest'])} "
+                                                                   f"{r['closest_value']:.3f}",
+                             "lo": r["lo"], "hi": r["hi"], "verdict": r["verdict"], "reason": r["reason"]})
+            v = combine(r["verdict"] for r in res)
+            n_ok = sum(r["verdict"] == REPRODUCED for r in res)
+            overall.append({"part": f"3b input-cell attention scores best on every dataset ({metric})", "verdict": v,
+                            "reason": f"best with an interval excluding every other model on {n_ok} of {len(res)} datasets"
+                                      + ("; some datasets not testable (input-cell attention at chance)"
+                                         if any(r["verdict"] == NOT_TESTABLE for r in res) else "")})
 
-    # 3c: the paper's own numbers
-    paper = PAPER_TABLE1[INPUTCELL]
-    matched = []
-    for d in [d for d in datasets if d in paper]:
-        mean = float(wjac[(d, INPUTCELL)].mean())
-        ok = abs(mean - paper[d][0]) <= 0.02
-        matched.append(ok)
-        rows.append({"claim": 3, "part": "3c input-cell WJac as in the paper (within 0.02)", "metric": "wjac",
-                     "scope": d, "paper": paper[d][0], "value": mean, "compared_with": paper[d][0],
-                     "verdict": REPRODUCED if ok else "not reproduced",
-                     "reason": f"|{mean:.3f} - {paper[d][0]:.3f}| {'<=' if ok else '>'} 0.02"})
-    if matched:
-        need = min(5, len(matched))
-        overall.append({"part": "3c input-cell WJac within 0.02 of the paper's", "verdict":
-                        REPRODUCED if sum(matched) >= need else "not reproduced",
-                        "reason": f"{sum(matched)} of {len(matched)} datasets (needed: {need})"})
+        # 3c: the paper's own numbers
+        paper = PAPER_TABLE1[INPUTCELL]
+        matched = []
+        for d in [d for d in datasets if d in paper]:
+            mean = float(wjac[(d, INPUTCELL)].mean())
+            ok = abs(mean - paper[d][0]) <= 0.02
+            matched.append(ok)
+            rows.append({"claim": 3, "part": "3c input-cell WJac as in the paper (within 0.02)", "metric": "wjac",
+                         "scope": d, "paper": paper[d][0], "value": mean, "compared_with": paper[d][0],
+                         "verdict": REPRODUCED if ok else "not reproduced",
+                         "reason": f"|{mean:.3f} - {paper[d][0]:.3f}| {'<=' if ok else '>'} 0.02"})
+        if matched:
+            need = min(5, len(matched))
+            overall.append({"part": "3c input-cell WJac within 0.02 of the paper's", "verdict":
+                            REPRODUCED if sum(matched) >= need else "not reproduced",
+                            "reason": f"{sum(matched)} of {len(matched)} datasets (needed: {need})"})
 
-    # what WJac can show: input-cell attention against the noise map
-    for d in datasets:
-        (diff, lo, hi), better = above_floor(wjac[(d, INPUTCELL)].mean(0), noise[d]["wjac"], "wjac", seed, n_boot, level)
-        auroc_ci, auroc_better = above_floor(_scores(table1, "auroc")[(d, INPUTCELL)].mean(0), noise[d]["auroc"],
-                                             "auroc", seed, n_boot, level)
-        if not better:
-            notes.append(f"{d}: input-cell attention's WJac ({wjac[(d, INPUTCELL)].mean():.3f}) is not above a noise "
-                         f"map's ({noise[d]['wjac'].mean():.3f}; interval of the difference [{lo:+.3f}, {hi:+.3f}]): "
-                         "on this dataset WJac cannot tell its map from noise, so it cannot support claim 3. "
-                         f"AUROC against the noise map: [{auroc_ci[1]:+.3f}, {auroc_ci[2]:+.3f}] "
-                         f"({'above' if auroc_better else 'not above'} it).")
+        # what WJac can show: input-cell attention against the noise map
+        for d in datasets:
+            (diff, lo, hi), better = above_floor(wjac[(d, INPUTCELL)].mean(0), noise[d]["wjac"], "wjac", seed, n_boot, level)
+            auroc_ci, auroc_better = above_floor(_scores(table1, "auroc")[(d, INPUTCELL)].mean(0), noise[d]["auroc"],
+                                                 "auroc", seed, n_boot, level)
+            if not better:
+                notes.append(f"{d}: input-cell attention's WJac ({wjac[(d, INPUTCELL)].mean():.3f}) is not above a noise "
+                             f"map's ({noise[d]['wjac'].mean():.3f}; interval of the difference [{lo:+.3f}, {hi:+.3f}]): "
+                             "on this dataset WJac cannot tell its map from noise, so it cannot support claim 3. "
+                             f"AUROC against the noise map: [{auroc_ci[1]:+.3f}, {auroc_ci[2]:+.3f}] "
+                             f"({'above' if auroc_better else 'not above'} it).")
     best = method_table[(method_table.model != "noise") & ~method_table.at_chance.fillna(True).astype(bool)]
     for d in datasets:
         b = best[best.dataset == d]
