@@ -118,3 +118,19 @@ def test_gradient_shap_uses_the_given_baselines(setup):
     zero = attribute("gradient_shap", model, x, y, lengths, seed=1)
     drawn = attribute("gradient_shap", model, x, y, lengths, seed=1, baselines=x[::-1].copy())
     assert not np.allclose(zero, drawn)
+
+
+@pytest.mark.parametrize("method", ["gradient_shap", "smoothgrad"])
+def test_random_methods_follow_the_seed_alone(setup, method):
+    # Captum's GradientShap draws its interpolation points from numpy's global generator: whatever state that
+    # generator is in, the seed alone decides the map, and the caller's numpy state is left as it was
+    model, x, y, lengths = setup
+    np.random.seed(123)
+    a = attribute(method, model, x, y, lengths, seed=1, baselines=x[::-1].copy())
+    after = np.random.get_state()[1].copy()
+    np.random.seed(456)
+    b = attribute(method, model, x, y, lengths, seed=1, baselines=x[::-1].copy())
+    c = attribute(method, model, x, y, lengths, seed=2, baselines=x[::-1].copy())
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+    np.random.seed(123)
+    assert np.array_equal(np.random.get_state()[1], after)

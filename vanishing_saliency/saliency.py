@@ -33,6 +33,8 @@ Methods beyond Captum's:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 from torch import nn
@@ -123,7 +125,24 @@ def attribute(method: str, model: nn.Module, x, y, lengths, batch_size: int = 10
     model.eval()
     prob = ProbabilityModel(model)
     xt, yt, lt = _as_tensors(model, x, y, lengths)
+    with _seeded(seed):
+        return _captum_maps(ca, method, prob, xt, yt, lt, batch_size, opts, baselines)
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch's and numpy's global generators (Captum's GradientShap draws its interpolation
+    points with ``np.random.uniform``); numpy's previous state comes back afterwards."""
+    state = np.random.get_state()
     torch.manual_seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _captum_maps(ca, method, prob, xt, yt, lt, batch_size, opts, baselines) -> np.ndarray:
     out = []
     for i in range(0, len(xt), batch_size):
         xb, yb, lb = xt[i:i + batch_size], yt[i:i + batch_size], lt[i:i + batch_size]
