@@ -171,6 +171,8 @@ def test_brain_maps_are_legible_with_a_colour_bar_and_the_planted_outline(tmp_pa
         fig = hcp_figures.brain_map_figure({m: RNG.random(360) for m in models}, 10, "on_off", index,
                                            planted=np.arange(0, 24))
         assert "cyan: the planted task areas" in fig._suptitle.get_text()
+        surfaces = [c for ax in fig.axes if ax.name == "3d" for c in ax.collections]
+        assert surfaces and all(c.get_rasterized() for c in surfaces)   # the PDF holds images, not 10^5 triangles
         check_figure(fig, tmp_path, "brain_maps")
 
 

