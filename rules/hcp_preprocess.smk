@@ -78,7 +78,8 @@ rule hcp_preprocess:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),
         fc="results/hcp/qc/sub-{subject}_fc.npz",
-        qc_png="results/hcp/qc/sub-{subject}_qc.png",
+        qc_png=report("results/hcp/qc/sub-{subject}_qc.png", caption="../report/hcp_run_qc.rst", category="HCP",
+                      subcategory="per-subject QC", labels={"subject": "{subject}", "figure": "run QC"}),
     params:
         runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
         tr=HCP["tr"],
