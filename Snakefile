@@ -32,7 +32,7 @@ include: "rules/common.smk"
 
 # File names join model and method with "_" and both contain "_": pin them to the known names.
 wildcard_constraints:
-    model="|".join(sorted(REGISTRY, key=len, reverse=True)),
+    model="|".join(sorted(ARCHITECTURES, key=len, reverse=True)),
     method="|".join(ALL_METHODS),
     dataset="[A-Za-z0-9_]+",
     subject="[A-Za-z0-9]+",

@@ -8,8 +8,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, raw_files, subject_runs
-from vanishing_saliency.models import REGISTRY
-from vanishing_saliency.saliency import METHODS as ALL_METHODS
+from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
 from vanishing_saliency.workflow import derive_seed
 

@@ -163,3 +163,27 @@ def test_bilstm_reads_backward_state_at_first_step():
 def test_unknown_architecture_names_the_choices():
     with pytest.raises(ConfigError, match="unknown architecture 'transformer'.*inputcell_lstm"):
         build_model("transformer", ModelConfig(n_features=3))
+
+
+def test_the_torch_free_name_lists_match_the_registries():
+    from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS
+    from vanishing_saliency.models import REGISTRY
+    from vanishing_saliency.saliency import METHODS
+
+    assert set(ARCHITECTURES) == set(REGISTRY) and len(ARCHITECTURES) == len(REGISTRY)
+    assert METHODS == SALIENCY_METHODS
+
+
+def test_building_the_dag_does_not_import_torch(tmp_path):
+    # torch takes ~2 s to import; the Snakefile and rules/*.smk need only names (vanishing_saliency.labels)
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    probe = ("import sys\nfrom snakemake.cli import main\nsys.argv = ['snakemake', '-s', sys.argv[1], '-n', '--cores', '1',"
+             " '--configfile', sys.argv[2]]\ntry:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+             "print('exit', code, 'torch' in sys.modules)\n")
+    res = subprocess.run([sys.executable, "-c", probe, str(root / "Snakefile"), str(root / "tests" / "tiny_all_config.yaml")],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert res.stdout.strip().splitlines()[-1] == "exit 0 False", res.stdout[-2000:] + res.stderr[-2000:]

@@ -1,5 +1,7 @@
-"""Display names of the architectures, for tables and figures (no torch import, so the
-preprocessing and report environments can use them)."""
+"""Names without torch: the display names of the architectures (tables, figures), and the
+architecture and saliency-method names the Snakefile pins its wildcards to, so neither the
+preprocessing and report environments nor building the DAG import torch.  ``models.REGISTRY``
+and ``saliency.METHODS`` hold the same names (tests/test_models.py checks it)."""
 
 LABELS = {
     "lstm": "LSTM", "bilstm": "Bi-LSTM", "lstm_maxpool": "LSTM+Max pl.",
@@ -9,3 +11,9 @@ LABELS = {
     "inputcell_lstm_selfattn": "LSTM+Self-At.+In.Cell At.",
     "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)", "inputcell_gru": "GRU+In.Cell At.",
 }
+
+# every architecture of models.REGISTRY
+ARCHITECTURES = tuple(LABELS)
+
+SALIENCY_METHODS = ("gradient", "integrated_gradients", "deeplift", "gradient_shap", "input_x_gradient", "smoothgrad",
+                    "occlusion", "occlusion_features", "tsr", "dynamask")
