@@ -40,10 +40,9 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .labels import SALIENCY_METHODS
+from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
 
-METHODS = SALIENCY_METHODS
 DEFAULTS = {"ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2, "gradient_shap_samples": 10,
             "gradient_shap_stdev": 0.1, "tsr_quantile": 0.55, "dynamask_area": 0.2, "dynamask_steps": 100,
             "dynamask_lr": 0.1, "dynamask_area_weight": 1.0, "dynamask_smooth_weight": 0.05}
