@@ -5,7 +5,7 @@ import torch
 
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import (
-    LABELS, REGISTRY, InputCellAttention, ModelConfig, build_model, length_mask,
+    LABELS, REGISTRY, InputCellAttention, ModelConfig, build_model, causal_mix, length_mask,
 )
 
 
@@ -34,11 +34,19 @@ def reference_inputcell_lstm(model, x, lengths):
     return torch.stack(outputs)
 
 
-@pytest.mark.parametrize("name", ["inputcell_lstm", "inputcell_lstm_matrix"])
-def test_fused_inputcell_matches_step_by_step_reference(name):
+@pytest.mark.parametrize("name, chunk, hidden", [("inputcell_lstm", 32, 4), ("inputcell_lstm", 4, 4),
+                                                 ("inputcell_lstm", 2, 4), ("inputcell_lstm", 32, 1),
+                                                 ("inputcell_lstm", 4, 1), ("inputcell_lstm_matrix", 32, 4)])
+def test_fused_inputcell_matches_step_by_step_reference(name, chunk, hidden):
+    """chunk 32: one T x T matrix for the 9 steps; 4 and 2: the running state carries earlier chunks
+    (3 x 3 and 5 x 2 steps, the last chunk padded).  hidden 1: 4 gates < 6 features, so the model
+    mixes the LSTM's input projection instead of the inputs."""
     torch.manual_seed(0)
-    cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5, dropout=0.0)
+    cfg = ModelConfig(n_features=6, hidden=hidden, r=3, d_a=5, dropout=0.0)
     model = build_model(name, cfg).double().eval()
+    model.attention.chunk = chunk
+    x_probe = torch.zeros(1, 1, 6, dtype=torch.float64)
+    assert model._mix_projection(x_probe) == (hidden == 1 and name == "inputcell_lstm")
     x = torch.randn(4, 9, 6, dtype=torch.float64, requires_grad=True)
     lengths = torch.tensor([9, 5, 1, 7])
     # padding holds large junk that must not leak into valid outputs
@@ -59,6 +67,35 @@ def test_fused_inputcell_matches_step_by_step_reference(name):
         assert torch.allclose(a, b, atol=1e-10, rtol=0)
     # padding positions get exactly zero gradient
     assert torch.count_nonzero(g_fused[0] * ~valid) == 0
+
+
+@pytest.mark.parametrize("name", ["inputcell_lstm", "inputcell_gru", "inputcell_lstm_meanpool"])
+def test_mixing_the_input_projection_equals_mixing_the_inputs(name, monkeypatch):
+    """The paper's H = 5 on many features mixes x @ W_ih^T (fewer columns); outputs and every
+    gradient equal the plain order (mix, then the recurrence's own input weights)."""
+    torch.manual_seed(5)
+    cfg = ModelConfig(n_features=12, hidden=2, r=3, d_a=4, dropout=0.0)
+    model = build_model(name, cfg).double().eval()
+    x = torch.randn(3, 11, 12, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([11, 6, 3])
+    assert model._mix_projection(x)
+    projected = model(x, lengths)
+    g_projected = torch.autograd.grad(projected.sum(), [x, *model.parameters()])
+    monkeypatch.setattr(type(model), "_mix_projection", lambda self, x: False)
+    plain = model(x, lengths)
+    g_plain = torch.autograd.grad(plain.sum(), [x, *model.parameters()])
+    assert torch.allclose(projected, plain, atol=1e-12, rtol=0)
+    for a, b in zip(g_projected, g_plain):
+        assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("n_time, chunk", [(1, 4), (7, 1), (7, 3), (12, 4), (12, 12), (13, 50)])
+def test_causal_mix_equals_the_dense_lower_triangular_product(n_time, chunk):
+    torch.manual_seed(n_time + chunk)
+    left, right = torch.rand(3, n_time, 4, dtype=torch.float64), torch.rand(3, n_time, 4, dtype=torch.float64)
+    x = torch.randn(3, n_time, 5, dtype=torch.float64)
+    dense = torch.tril(left @ right.transpose(1, 2)) @ x
+    assert torch.allclose(causal_mix(left, right, x, chunk), dense, atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("scale, min_span", [(250.0, 200), (400.0, 300)])
@@ -187,3 +224,23 @@ def test_building_the_dag_does_not_import_torch(tmp_path):
     res = subprocess.run([sys.executable, "-c", probe, str(root / "Snakefile"), str(root / "tests" / "tiny_all_config.yaml")],
                          cwd=tmp_path, capture_output=True, text=True)
     assert res.stdout.strip().splitlines()[-1] == "exit 0 False", res.stdout[-2000:] + res.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", ["inputcell_lstm", "inputcell_gru"])
+def test_float32_path_agrees_with_float64(name):
+    """Scores spanning less than 30 keep the weights and the mix in float32 (hidden 5 on 40
+    features also mixes the input projection): outputs and input gradients match float64."""
+    torch.manual_seed(6)
+    model = build_model(name, ModelConfig(n_features=40, hidden=5, r=4, d_a=8, dropout=0.0)).eval()
+    x = torch.randn(5, 60, 40, requires_grad=True)
+    lengths = torch.tensor([60, 41, 60, 7, 33])
+    assert model._mix_projection(x)
+    out32 = model(x, lengths)
+    (g32,) = torch.autograd.grad(out32.sum(), x)
+    model64 = build_model(name, ModelConfig(n_features=40, hidden=5, r=4, d_a=8, dropout=0.0)).double().eval()
+    model64.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    x64 = x.detach().double().requires_grad_(True)
+    out64 = model64(x64, lengths)
+    (g64,) = torch.autograd.grad(out64.sum(), x64)
+    assert torch.allclose(out32.double(), out64, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(g32.double(), g64, atol=1e-6, rtol=1e-3)

@@ -25,11 +25,20 @@ from .errors import ConfigError
 
 SELFATTN_FORMS = ("lin2017", "mean")
 
-# Above this spread of scores within one hop (max score minus the first step's
-# score) the factorised float64 form could overflow: its forward holds
-# exp(span) and its backward (through 1 / cumsum) exp(2 * span), against the
-# float64 limit exp(709).  Wider spans take the exact log-space weights.
-_FACTORISED_SPAN_LIMIT = 300.0
+# Above this spread of scores within one hop (max score minus the first step's score)
+# the factorised weights could overflow in the working dtype: the forward holds
+# exp(span) (1 / cumsum of exp(e - max)) and its backward exp(2 * span), against
+# exp(88) for float32 and exp(709) for float64.  A float32 model whose span is above
+# its limit mixes in float64; above the float64 limit, the exact log-space weights.
+_FACTORISED_SPAN_LIMIT = {torch.float32: 30.0, torch.float64: 300.0}
+
+# Sequences up to this many steps are mixed with one T x T lower-triangular weight matrix
+# per sequence (three batched matrix products, forward and backward); longer ones in
+# chunks of this many steps, which bounds the memory at O(T * chunk).  On a 2-core CPU the
+# dense form is the faster one at T = 100: a cumulative sum over (T, r, N), which needs no
+# T x T matrix, was 15-40x slower in PyTorch, and chunks of 10-50 steps 1.1-2x slower
+# (benchmarks/README.md).
+_CHUNK = 256
 
 
 def length_mask(lengths: torch.Tensor, n_time: int) -> torch.Tensor:
@@ -51,8 +60,9 @@ class InputCellAttention(nn.Module):
     """
 
     def __init__(self, n_features: int, r: int = 20, d_a: int = 50,
-                 variant: str = "vector", bias: bool = True):
+                 variant: str = "vector", bias: bool = True, chunk: int = _CHUNK):
         super().__init__()
+        self.chunk = chunk                      # steps per chunk of the causal mix (see causal_mix)
         if variant not in ("vector", "matrix"):
             raise ConfigError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
         self.n_features, self.r, self.d_a, self.variant = n_features, r, d_a, variant
@@ -90,32 +100,127 @@ class InputCellAttention(nn.Module):
         causal = causal.unsqueeze(0) & valid.unsqueeze(1) & valid.unsqueeze(2)
         return e, log_norm, causal
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+        """The mix of ``values`` (default ``x``, any width V) with the weights of ``x``'s scores.
+
+        The weights are linear in what they mix, so a model may mix a projection of the inputs
+        instead of the inputs (``values = x @ W.T``) and get ``W`` applied to the mix.
+        values: (batch, time, V) -> (batch, time, V); the matrix variant mixes ``x`` only."""
         if self.variant == "matrix":
             w = self.prefix_weights(x, lengths).to(x.dtype)              # (B, t, s, r)
             mixed = torch.einsum("btsk,bsn->btkn", w, x)
             return mixed.reshape(x.shape[0], x.shape[1], self.r * self.n_features)
+        values = x if values is None else values
         n_time = x.shape[1]
         padded = bool((lengths < n_time).any())
         valid = length_mask(lengths, n_time)
-        e = self.scores(x).double()
+        e = self.scores(x)
         if padded:
             e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
         peak = e.amax(dim=1, keepdim=True)                             # M[b, k]
-        if (peak.squeeze(1) - e[:, 0, :]).max().item() <= _FACTORISED_SPAN_LIMIT:
-            # sum_k exp(e_sk - L_tk) = sum_k exp(M_k - L_tk) * exp(e_sk - M_k) with
-            # exp(M_k - L_tk) = 1 / cumsum_s<=t exp(e_sk - M_k): one (T x r) @ (r x T)
-            # product per sequence, no T x T x r tensor and no logcumsumexp.
-            right = torch.exp(e - peak)                                 # (B, s, r), <= 1
-            left = 1.0 / (torch.cumsum(right, dim=1) * self.r)          # (B, t, r)
-            mix = torch.tril(torch.bmm(left, right.transpose(1, 2)))
-        else:
-            mix = self.prefix_weights(x, lengths).sum(-1) / self.r
-        mix = mix.to(x.dtype)                                           # (B, t, s)
+        span = (peak.squeeze(1) - e[:, 0, :]).max().item()
+        if span > _FACTORISED_SPAN_LIMIT[torch.float64]:
+            mix = self.prefix_weights(x, lengths).sum(-1) / self.r       # (B, t, s), exact at any span
+            return torch.bmm(mix.to(values.dtype), values)
+        # the weights and the mix in the values' dtype where it holds exp(2 * span), else in float64
+        work = values.dtype if span <= _FACTORISED_SPAN_LIMIT.get(values.dtype, 0.0) else torch.float64
+        e, peak = e.to(work), peak.to(work)
+        left, right = _PrefixSoftmaxFactors.apply(e, peak, valid.unsqueeze(-1).to(work) if padded else None,
+                                                  self.r)
+        mixed = causal_mix(left, right, values.to(work), self.chunk).to(values.dtype)
         if padded:
-            # padding rows and columns hold junk weights; zero them so nothing leaks
-            mix = mix * (valid.unsqueeze(2) & valid.unsqueeze(1)).to(x.dtype)
-        return torch.bmm(mix, x)
+            mixed = mixed * valid.unsqueeze(-1).to(values.dtype)         # padding rows: zero, as the input
+        return mixed
+
+
+class _PrefixSoftmaxFactors(torch.autograd.Function):
+    """The prefix softmax of every hop as two factors: the weight of step s at step t, hop k, is
+    ``exp(e_sk - L_tk) / r = right[s, k] * left[t, k]`` with ``right = exp(e - M) <= 1`` (0 on
+    padding) and ``left = 1 / (r cumsum_{s<=t} right)`` (the hop mean's 1 / r folded in).
+
+    ``M`` (a per-hop maximum) only keeps the exponentials in range: the weights do not depend
+    on it, so it gets no gradient.  One node with a hand-written backward instead of autograd's
+    eight (the cumulative sum's included), which is most of this step's cost at the paper's size.
+
+    e: (B, T, r), peak: (B, 1, r), valid: (B, T, 1) or None -> left, right: (B, T, r)
+    """
+
+    @staticmethod
+    def forward(ctx, e, peak, valid, r):
+        right = torch.exp(e - peak)
+        if valid is not None:
+            right = right * valid                                       # padding steps weigh nothing
+        left = torch.cumsum(right, dim=1).mul_(r).reciprocal_()
+        ctx.save_for_backward(left, right)
+        ctx.r = r
+        return left, right
+
+    @staticmethod
+    def backward(ctx, g_left, g_right):
+        left, right = ctx.saved_tensors
+        # left = 1 / (r C) with C = cumsum(right): dleft/dC = -r left^2; C's gradient reaches every
+        # earlier step through a reversed cumulative sum
+        g_c = -ctx.r * g_left * left * left
+        g_total = g_right + torch.flip(torch.cumsum(torch.flip(g_c, [1]), dim=1), [1])
+        # padding steps have right = 0, so they get no gradient either
+        return g_total * right, None, None, None
+
+
+class _DenseCausalMix(torch.autograd.Function):
+    """``(tril(left @ right^T)) @ values`` with a hand-written backward: the weight matrix is
+    formed once and kept, and no gradient is computed that autograd did not ask for."""
+
+    @staticmethod
+    def forward(ctx, left, right, values):
+        causal = torch.ones(left.shape[1], right.shape[1], dtype=left.dtype, device=left.device).tril()
+        weights = torch.bmm(left, right.transpose(1, 2)).mul_(causal)  # (B, t, s)
+        ctx.save_for_backward(left, right, values, weights, causal)
+        return torch.bmm(weights, values)
+
+    @staticmethod
+    def backward(ctx, grad):
+        left, right, values, weights, causal = ctx.saved_tensors
+        grad = grad.contiguous()          # an expanded (stride-0) gradient sends bmm down a slow path
+        g_left = g_right = g_values = None
+        if ctx.needs_input_grad[2]:
+            g_values = torch.bmm(weights.transpose(1, 2), grad)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            g_weights = torch.bmm(grad, values.transpose(1, 2)).mul_(causal)
+            if ctx.needs_input_grad[0]:
+                g_left = torch.bmm(g_weights, right)
+            if ctx.needs_input_grad[1]:
+                g_right = torch.bmm(g_weights.transpose(1, 2), left)
+        return g_left, g_right, g_values
+
+
+def causal_mix(left: torch.Tensor, right: torch.Tensor, values: torch.Tensor, chunk: int = _CHUNK) -> torch.Tensor:
+    """``out[b, t] = sum_{s <= t} sum_k left[b, t, k] right[b, s, k] values[b, s]``.
+
+    Up to ``chunk`` steps: one lower-triangular ``T x T`` weight matrix per sequence.  Longer
+    sequences go in chunks of about ``chunk`` steps: a ``c x c`` matrix within each chunk, and
+    every earlier chunk reaching step ``t`` through ``left[t] @ S`` with
+    ``S[k] = sum_s right[s, k] values[s]`` over those chunks (an ``r x V`` state per hop).
+
+    left, right: (B, T, r), values: (B, T, V) -> (B, T, V)
+    """
+    n_batch, n_time, width = values.shape
+    if n_time <= chunk:
+        return _DenseCausalMix.apply(left, right, values)
+    n_chunks = -(-n_time // max(1, chunk))
+    c = -(-n_time // n_chunks)                                          # balanced chunks
+    pad = n_chunks * c - n_time
+    if pad:                                                             # zero steps weigh nothing
+        left, right, values = (nn.functional.pad(v, (0, 0, 0, pad)) for v in (left, right, values))
+    r = left.shape[-1]
+    lc = left.reshape(n_batch * n_chunks, c, r)
+    rc = right.reshape(n_batch * n_chunks, c, r)
+    vc = values.reshape(n_batch * n_chunks, c, width)
+    within = _DenseCausalMix.apply(lc, rc, vc).reshape(n_batch, n_chunks, c, width)
+    state = torch.bmm(rc.transpose(1, 2), vc).reshape(n_batch, n_chunks, r, width)   # each chunk's sum
+    before = torch.cumsum(state[:, :-1], dim=1)                                      # ... of the chunks before
+    before = torch.cat([torch.zeros_like(state[:, :1]), before], dim=1)
+    within = within + torch.matmul(left.reshape(n_batch, n_chunks, c, r), before)
+    return within.reshape(n_batch, n_chunks * c, width)[:, :n_time]
 
 
 class StructuredSelfAttention(nn.Module):
@@ -237,6 +342,8 @@ class SequenceClassifier(nn.Module):
     def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Recurrent outputs ``(batch, time, H or 2H)``; padding rows are zero."""
         x = self.input_dropout(x)
+        if self._mix_projection(x):
+            return self._projected_recurrence(x, lengths)
         if self.attention is not None:
             x = self.attention(x, lengths)
         if self.arch.cell == "bilstm":
@@ -247,6 +354,29 @@ class SequenceClassifier(nn.Module):
         # A forward-only recurrence never sees the padding after a step, so the
         # padded run is exact for valid steps and faster than packing.
         out, _ = self.rnn(x)
+        return out
+
+    def _mix_projection(self, x: torch.Tensor) -> bool:
+        """Whether to mix the recurrence's input projection rather than the inputs: the same
+        numbers (the attention mix is linear), cheaper when the gates (4H for an LSTM, 3H for a
+        GRU) are fewer than the features, e.g. the paper's H = 5 on 100 features (20 vs 100)."""
+        if self.attention is None or self.attention.variant != "vector" or self.arch.cell == "bilstm":
+            return False
+        return self.rnn.weight_ih_l0.shape[0] < x.shape[-1]
+
+    def _projected_recurrence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``rnn(mix(x))`` computed as the mix of ``x @ W_ih^T`` fed to the same recurrence with an
+        identity input weight (torch.lstm / torch.gru, the kernels nn.LSTM / nn.GRU call)."""
+        rnn = self.rnn
+        projected = self.attention(x, lengths, values=x @ rnn.weight_ih_l0.T)       # (B, T, gates)
+        gates = projected.shape[-1]
+        eye = torch.eye(gates, dtype=x.dtype, device=x.device)
+        params = [eye, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0]
+        h0 = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+        if self.arch.cell == "gru":
+            out, _ = torch.gru(projected, h0, params, True, 1, 0.0, self.training, False, True)
+        else:
+            out, _, _ = torch.lstm(projected, (h0, h0), params, True, 1, 0.0, self.training, False, True)
         return out
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
