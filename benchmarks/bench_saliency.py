@@ -1,11 +1,20 @@
-"""Batched vs per-sample gradient saliency over a 300-sample test set.
+"""Saliency against its floor: one batched forward + backward of the same test set.
 
-Usage: python benchmarks/bench_saliency.py [--model inputcell_lstm] [--threads 2]
+Usage: python benchmarks/bench_saliency.py [--models inputcell_lstm,lstm] [--threads 1,2] [--n 300]
+                                          [--reps 5] [--max-batch-mb 1000] [--methods]
 
-The paper's saliency |d p_true / d x| for 300 samples of 100 x 100, computed
-with one backward per batch against one forward/backward per sample (the
-original code's way).  Prints both times, the speed-up (target >= 20x) and
-the largest difference between the two maps.
+The floor is the least any gradient map of the test set can cost: one forward pass of the
+model over all ``n`` samples of 100 x 100 and one backward pass to the inputs (parameters
+frozen, as for a saliency map).  The paper's gradient saliency
+(``attribute("gradient", ...)``: softmax, the true class's probability, |d p / d x|, the
+maps as a NumPy array) is timed against it, at each thread count.  Target: <= 1.3x.
+
+``--methods`` also times the path methods of the method table on the first 100 samples
+(Integrated Gradients with 32 steps, SmoothGrad with 10 noisy copies, occlusion of each of
+the 100 steps), batched across their steps and samples up to ``--max-batch-mb``, and
+prints each against the floor of those samples and against its ideal: steps x the floor
+(IG, SmoothGrad), or one forward pass per occluded copy (occlusion).
+Timings are medians of interleaved repeats.
 """
 
 import argparse
@@ -16,40 +25,85 @@ import numpy as np
 import torch
 
 from vanishing_saliency.models import ModelConfig, build_model
-from vanishing_saliency.saliency import gradient_saliency, gradient_saliency_per_sample
+from vanishing_saliency.saliency import attribute
+
+
+def floor_pass(model, x, lengths):
+    """One forward + backward to the inputs of the whole set (parameters frozen)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        xt = torch.as_tensor(x).requires_grad_(True)
+        logits = model(xt, torch.as_tensor(lengths))
+        torch.autograd.grad(logits.sum(), xt)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+
+
+def forward_pass(model, x, lengths):
+    with torch.no_grad():
+        model(torch.as_tensor(x), torch.as_tensor(lengths))
+
+
+def median_times(fns: dict, reps: int) -> dict:
+    for fn in fns.values():                                   # warm-up (oneDNN builds kernels per shape)
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="inputcell_lstm")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", default="inputcell_lstm,lstm")
+    ap.add_argument("--threads", default="1,2")
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--reps", type=int, default=3, help="interleaved repeats; medians are reported")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--max-batch-mb", type=float, default=256)
+    ap.add_argument("--methods", action="store_true", help="also time the path methods (IG, SmoothGrad, occlusion)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = build_model(args.model, ModelConfig(n_features=100, hidden=5)).eval()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.n, 100, 100)).astype(np.float32)
     y = rng.integers(0, 2, args.n)
     lengths = np.full(args.n, 100)
-    # warm-up at the shapes timed below (oneDNN builds its kernels per shape)
-    gradient_saliency(model, x, y, lengths, batch_size=args.n)
-    gradient_saliency_per_sample(model, x[:5], y[:5], lengths[:5])
-    t_batched, t_single = [], []
-    for _ in range(args.reps):
-        t0 = time.perf_counter()
-        batched = gradient_saliency(model, x, y, lengths, batch_size=args.n)
-        t_batched.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        single = gradient_saliency_per_sample(model, x, y, lengths)
-        t_single.append(time.perf_counter() - t0)
-    t_batched, t_single = statistics.median(t_batched), statistics.median(t_single)
-    print(f"{args.model}, {args.n} samples of 100 x 100, float32, threads={args.threads}")
-    print(f"  per-sample: {t_single:7.3f} s (median of {args.reps})")
-    print(f"  batched:    {t_batched:7.3f} s (median of {args.reps})")
-    print(f"  speed-up:   {t_single / t_batched:7.1f}x   (target >= 20x)")
-    print(f"  max |difference| between the maps: {np.abs(batched - single).max():.2e}")
+    opts = {"max_batch_mb": args.max_batch_mb, "ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2}
+    rows = []
+    for threads in map(int, args.threads.split(",")):
+        torch.set_num_threads(threads)
+        for name in args.models.split(","):
+            torch.manual_seed(0)
+            model = build_model(name, ModelConfig(n_features=100, hidden=5)).eval()
+            t = median_times({"floor": lambda: floor_pass(model, x, lengths),
+                              "gradient": lambda: attribute("gradient", model, x, y, lengths, options=opts)},
+                             args.reps)
+            rows.append((threads, name, "gradient", args.n, t["gradient"], t["floor"], 1.0))
+            if args.methods:
+                m = 100
+                xs, ys, ls = x[:m], y[:m], lengths[:m]
+                t = median_times({
+                    "floor": lambda: floor_pass(model, xs, ls),
+                    "forward": lambda: forward_pass(model, xs, ls),
+                    "integrated_gradients": lambda: attribute("integrated_gradients", model, xs, ys, ls, options=opts),
+                    "smoothgrad": lambda: attribute("smoothgrad", model, xs, ys, ls, options=opts),
+                    "occlusion": lambda: attribute("occlusion", model, xs, ys, ls, options=opts),
+                }, max(1, args.reps // 2))
+                ideal = {"integrated_gradients": 32 * t["floor"], "smoothgrad": 10 * t["floor"],
+                         "occlusion": 101 * t["forward"]}
+                for method, ideal_s in ideal.items():
+                    rows.append((threads, name, method, m, t[method], t["floor"], ideal_s / t["floor"]))
+    print(f"saliency vs one batched forward + backward of the same samples (100 x 100, float32, hidden 5), "
+          f"max_batch_mb={args.max_batch_mb:g}")
+    print(f"{'threads':>7s}  {'model':15s} {'method':21s} {'n':>4s} {'time':>9s} {'floor':>9s} {'ratio':>7s} "
+          f"{'ideal':>7s}")
+    for threads, name, method, n, t_m, t_f, ideal in rows:
+        target = "  (target <= 1.3x)" if method == "gradient" else f"  ({t_m / (ideal * t_f):.2f}x of ideal)"
+        print(f"{threads:7d}  {name:15s} {method:21s} {n:4d} {t_m:8.3f}s {t_f:8.3f}s {t_m / t_f:6.2f}x "
+              f"{ideal:6.1f}x{target}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ import torch
 
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
-from vanishing_saliency.saliency import METHODS, attribute, gradient_saliency, gradient_saliency_per_sample
+from vanishing_saliency.saliency import (
+    METHODS, attribute, gradient_saliency, gradient_saliency_per_sample, samples_per_pass,
+)
+from vanishing_saliency.training import predict_logits
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def setup():
 
 def test_batched_gradient_equals_per_sample(setup):
     model, x, y, lengths = setup
-    batched = gradient_saliency(model, x, y, lengths, batch_size=4)
+    batched = gradient_saliency(model, x, y, lengths, max_samples=4)
     single = gradient_saliency_per_sample(model, x, y, lengths)
     assert batched.shape == x.shape
     assert np.allclose(batched, single, atol=1e-7, rtol=1e-5)
@@ -43,10 +46,37 @@ def test_gradient_is_of_the_true_class_probability(setup):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_runs_batched_and_ignores_padding(setup, method):
     model, x, y, lengths = setup
-    maps = attribute(method, model, x, y, lengths, batch_size=4, options={"ig_steps": 8})
+    maps = attribute(method, model, x, y, lengths, options={"ig_steps": 8}, max_samples=4)
     assert maps.shape == x.shape and np.isfinite(maps).all()
     assert np.all(maps[3, 3:] == 0) and np.all(maps[7, 5:] == 0)      # padding gets nothing
     assert np.abs(maps[0]).sum() > 0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_memory_cap_changes_no_number(setup, method):
+    """One input per pass, three, or everything at once: the same maps (random methods included:
+    each sample's draws are its own), up to floating-point order."""
+    model, x, y, lengths = setup
+    opts = {"ig_steps": 8, "smoothgrad_samples": 4, "gradient_shap_samples": 4, "dynamask_steps": 10}
+    maps = [attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=x[::-1].copy(), max_samples=k)
+            for k in (1, 3, 10_000)]
+    for other in maps[1:]:
+        assert np.allclose(maps[0], other, atol=1e-6, rtol=1e-4)
+
+
+def test_gradient_predictions_come_from_the_same_pass(setup):
+    model, x, y, lengths = setup
+    maps, pred = gradient_saliency(model, x, y, lengths, with_predictions=True)
+    assert np.array_equal(maps, gradient_saliency(model, x, y, lengths))
+    assert np.array_equal(pred, predict_logits(model, x, lengths).argmax(1).numpy())
+    assert all(p.requires_grad for p in model.parameters())             # the model is left as it was
+
+
+def test_samples_per_pass_follows_the_cap():
+    one = samples_per_pass(100, 100, 4, 1000)
+    assert one == int(1000 * 2 ** 20 // (12 * 100 * 200 * 4))
+    assert samples_per_pass(100, 100, 8, 1000) == one // 2 or samples_per_pass(100, 100, 8, 1000) == (one - 1) // 2
+    assert samples_per_pass(100, 100, 4, 0.001) == 1                    # never below one sample
 
 
 def test_integrated_gradients_completeness(setup):
@@ -94,7 +124,7 @@ def test_methods_find_a_known_box(box, method, floor):
     from vanishing_saliency.metrics import auroc
 
     model, x, y, lengths, mask = box
-    maps = attribute(method, model, x, y, lengths, batch_size=20, options={"dynamask_area": mask[0].mean()})
+    maps = attribute(method, model, x, y, lengths, options={"dynamask_area": mask[0].mean()}, max_samples=20)
     assert np.nanmean(auroc(maps, mask)) > floor
 
 

@@ -29,6 +29,13 @@ Methods beyond Captum's:
   their schedule) and varying smoothly in time; the map is ``m``.
 - ``gradient_shap`` draws its baselines from ``baselines`` (e.g. training samples) when given,
   else uses an all-zero baseline.
+
+Batching: every method runs as few forward/backward passes as a memory cap allows
+(``max_batch_mb``, config ``saliency.max_batch_mb``): the samples, and the steps, noisy
+copies, baselines or occluded copies a method expands each sample into, share passes of up to
+:func:`samples_per_pass` inputs.  The cap never changes a number beyond floating-point order:
+the random methods (SmoothGrad, GradientShap, the Dynamask start) draw each sample's noise
+from a generator of its own (the seed and the sample's index), not from the batch.
 """
 
 from __future__ import annotations
@@ -43,9 +50,21 @@ from .errors import ConfigError
 from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
 
-DEFAULTS = {"ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2, "gradient_shap_samples": 10,
-            "gradient_shap_stdev": 0.1, "tsr_quantile": 0.55, "dynamask_area": 0.2, "dynamask_steps": 100,
-            "dynamask_lr": 0.1, "dynamask_area_weight": 1.0, "dynamask_smooth_weight": 0.05}
+DEFAULTS = {"max_batch_mb": 256, "ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2,
+            "gradient_shap_samples": 10, "gradient_shap_stdev": 0.1, "tsr_quantile": 0.55, "dynamask_area": 0.2,
+            "dynamask_steps": 100, "dynamask_lr": 0.1, "dynamask_area_weight": 1.0, "dynamask_smooth_weight": 0.05}
+
+# Peak memory of one forward + backward pass per input sample, as a multiple of T (N + T)
+# values: the models' measured peaks are 6-11 x the T x N input (100 x 100 and 48 x 360,
+# float32; the input-cell attention also keeps a T x T weight matrix per sample), so 12 x
+# T (N + T) leaves room.
+_PASS_VALUES_PER_STEP = 12
+
+
+def samples_per_pass(n_time: int, n_features: int, itemsize: int, max_mb: float) -> int:
+    """How many ``(n_time, n_features)`` inputs one forward + backward pass may hold under ``max_mb``."""
+    per_sample = _PASS_VALUES_PER_STEP * n_time * (n_features + n_time) * itemsize
+    return max(1, int(max_mb * 2 ** 20 // per_sample))
 
 
 class ProbabilityModel(nn.Module):
@@ -67,179 +86,242 @@ def _as_tensors(model, x, y, lengths):
             torch.as_tensor(np.asarray(lengths), dtype=torch.long))
 
 
-def gradient_saliency(model: nn.Module, x, y, lengths, batch_size: int = 300) -> np.ndarray:
-    """|d p_y / d x| for every sample, one backward per batch.
-
-    The samples of a batch are independent (eval mode, no batch statistics), so
-    the gradient of the summed true-class probabilities is each sample's own
-    gradient.
-    """
-    model.eval()
-    prob = ProbabilityModel(model)
-    x, y, lengths = _as_tensors(model, x, y, lengths)
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].clone().requires_grad_(True)
-        p = prob(xb, lengths[i:i + batch_size])
-        picked = p.gather(1, y[i:i + batch_size, None]).sum()
-        (grad,) = torch.autograd.grad(picked, xb)
-        out.append(grad.abs().detach())
-    return torch.cat(out).cpu().numpy()
-
-
-def gradient_saliency_per_sample(model: nn.Module, x, y, lengths) -> np.ndarray:
-    """The slow way (one forward/backward per sample); kept for the benchmark."""
-    model.eval()
-    prob = ProbabilityModel(model)
-    x, y, lengths = _as_tensors(model, x, y, lengths)
-    out = []
-    for i in range(len(x)):
-        xi = x[i:i + 1].clone().requires_grad_(True)
-        p = prob(xi, lengths[i:i + 1])[0, y[i]]
-        (grad,) = torch.autograd.grad(p, xi)
-        out.append(grad.abs())
-    return torch.cat(out).numpy()
-
-
-def attribute(method: str, model: nn.Module, x, y, lengths, batch_size: int = 100,
-              options: dict | None = None, seed: int = 0, baselines=None) -> np.ndarray:
-    """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
-
-    options: ig_steps, smoothgrad_samples, smoothgrad_stdev, gradient_shap_samples,
-    gradient_shap_stdev, tsr_quantile, dynamask_* (see schemas/config.schema.yaml).
-    baselines: ``(k, time, features)`` samples GradientShap draws its baselines from.
-    """
-    if method not in METHODS:
-        raise ConfigError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")
-    opts = {**DEFAULTS, **(options or {})}
-    if method == "gradient":
-        return gradient_saliency(model, x, y, lengths, batch_size)
-    if method == "tsr":
-        return temporal_saliency_rescaling(model, x, y, lengths, batch_size, opts["tsr_quantile"])
-    if method == "dynamask":
-        return dynamask(model, x, y, lengths, batch_size, opts, seed)
-    import captum.attr as ca
-
-    model.eval()
-    prob = ProbabilityModel(model)
-    xt, yt, lt = _as_tensors(model, x, y, lengths)
-    with _seeded(seed):
-        return _captum_maps(ca, method, prob, xt, yt, lt, batch_size, opts, baselines)
-
-
 @contextmanager
-def _seeded(seed: int):
-    """Seed torch's and numpy's global generators (Captum's GradientShap draws its interpolation
-    points with ``np.random.uniform``); numpy's previous state comes back afterwards."""
-    state = np.random.get_state()
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
-def _captum_maps(ca, method, prob, xt, yt, lt, batch_size, opts, baselines) -> np.ndarray:
-    out = []
-    for i in range(0, len(xt), batch_size):
-        xb, yb, lb = xt[i:i + batch_size], yt[i:i + batch_size], lt[i:i + batch_size]
-        base = torch.zeros_like(xb)
-        if method == "integrated_gradients":
-            a = ca.IntegratedGradients(prob).attribute(xb, baselines=base, target=yb,
-                                                       additional_forward_args=(lb,), n_steps=opts["ig_steps"])
-        elif method == "deeplift":
-            a = ca.DeepLift(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,))
-        elif method == "gradient_shap":
-            pool = (torch.stack([base[0], base[0]]) if baselines is None
-                    else torch.as_tensor(np.asarray(baselines), dtype=xb.dtype))
-            a = ca.GradientShap(prob).attribute(xb, baselines=pool, target=yb,
-                                                additional_forward_args=(lb,),
-                                                n_samples=opts["gradient_shap_samples"],
-                                                stdevs=opts["gradient_shap_stdev"])
-        elif method == "input_x_gradient":
-            a = ca.InputXGradient(prob).attribute(xb, target=yb, additional_forward_args=(lb,))
-        elif method == "smoothgrad":
-            a = ca.NoiseTunnel(ca.Saliency(prob)).attribute(
-                xb, nt_type="smoothgrad", nt_samples=opts["smoothgrad_samples"],
-                stdevs=opts["smoothgrad_stdev"], target=yb, additional_forward_args=(lb,), abs=True)
-        elif method == "occlusion_features":  # one feature over every time step
-            n_time = xb.shape[1]
-            a = ca.Occlusion(prob).attribute(xb, sliding_window_shapes=(n_time, 1), strides=(n_time, 1),
-                                             baselines=0.0, target=yb, additional_forward_args=(lb,),
-                                             perturbations_per_eval=16)
-        else:  # occlusion of whole time steps
-            n_feat = xb.shape[2]
-            a = ca.Occlusion(prob).attribute(xb, sliding_window_shapes=(1, n_feat), strides=(1, n_feat),
-                                             baselines=0.0, target=yb, additional_forward_args=(lb,),
-                                             perturbations_per_eval=16)
-        out.append(a.detach() * length_mask(lb, xb.shape[1]).unsqueeze(-1))
-    return torch.cat(out).cpu().numpy()
-
-
-def _gradient_maps(prob, x, y, lengths):
-    """|d p_y / d x| of one batch of tensors (the model in eval mode)."""
-    x = x.clone().requires_grad_(True)
-    picked = prob(x, lengths).gather(1, y[:, None]).sum()
-    (grad,) = torch.autograd.grad(picked, x)
-    return grad.abs()
-
-
-def temporal_saliency_rescaling(model: nn.Module, x, y, lengths, batch_size: int = 100,
-                                quantile: float = 0.55) -> np.ndarray:
-    """Temporal saliency rescaling of the gradient map (see the module docstring)."""
-    model.eval()
-    prob = ProbabilityModel(model)
-    x, y, lengths = _as_tensors(model, x, y, lengths)
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb, yb, lb = x[i:i + batch_size], y[i:i + batch_size], lengths[i:i + batch_size]
-        n, n_time, n_feat = xb.shape
-        valid = length_mask(lb, n_time)
-        base = _gradient_maps(prob, xb, yb, lb)
-        time_rel = torch.zeros(n, n_time, dtype=xb.dtype)
-        for t in range(n_time):
-            masked = xb.clone()
-            masked[:, t] = 0
-            time_rel[:, t] = (base - _gradient_maps(prob, masked, yb, lb)).abs().sum((1, 2))
-        time_rel = time_rel.masked_fill(~valid, float("nan"))
-        cut = torch.nanquantile(time_rel, quantile, dim=1, keepdim=True)
-        keep = (time_rel > cut) & valid                                    # (n, T)
-        feat_rel = torch.zeros(n, n_feat, dtype=xb.dtype)
-        for f in range(n_feat):
-            masked = xb.clone()
-            masked[:, :, f] = torch.where(keep, torch.zeros_like(masked[:, :, f]), masked[:, :, f])
-            feat_rel[:, f] = (base - _gradient_maps(prob, masked, yb, lb)).abs().sum((1, 2))
-        out.append(torch.where(keep[:, :, None], torch.nan_to_num(time_rel)[:, :, None] * feat_rel[:, None, :],
-                               torch.zeros_like(xb)).detach())
-    return torch.cat(out).numpy()
-
-
-def dynamask(model: nn.Module, x, y, lengths, batch_size: int = 100, options: dict | None = None,
-             seed: int = 0) -> np.ndarray:
-    """Dynamask-style preservation masks (see the module docstring), ``(n, time, features)`` in [0, 1]."""
-    opts = {**DEFAULTS, **(options or {})}
+def _inputs_only(model: nn.Module):
+    """Eval mode and no parameter gradients (a saliency map needs the input's only); the model's
+    ``requires_grad`` flags come back afterwards."""
+    flags = [p.requires_grad for p in model.parameters()]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        x, y, lengths = _as_tensors(model, x, y, lengths)
-        out = []
-        gen = torch.Generator().manual_seed(seed)
-        for i in range(0, len(x), batch_size):
-            xb, yb, lb = x[i:i + batch_size], y[i:i + batch_size], lengths[i:i + batch_size]
-            out.append(_dynamask_batch(model, xb, yb, lb, opts, gen))
-        return torch.cat(out).numpy()
+        yield ProbabilityModel(model)
     finally:
-        for p in model.parameters():
-            p.requires_grad_(True)
+        for p, flag in zip(model.parameters(), flags):
+            p.requires_grad_(flag)
 
 
-def _dynamask_batch(model, x, y, lengths, opts, gen):
+def _slices(n: int, size: int):
+    return [slice(i, min(n, i + size)) for i in range(0, n, max(1, size))]
+
+
+def _gradient_pass(prob, x, y, lengths):
+    """d p_y / d x and the probabilities of one pass: the samples are independent (eval mode, no
+    batch statistics), so the gradient of the summed true-class probabilities is each sample's own."""
+    x = x.detach().requires_grad_(True)
+    p = prob(x, lengths)
+    (grad,) = torch.autograd.grad(p.gather(1, y[:, None]).sum(), x)
+    return grad, p.detach()
+
+
+def _gradients(prob, x, y, lengths, cap: int) -> torch.Tensor:
+    """d p_y / d x of any number of rows, in passes of at most ``cap``."""
+    return torch.cat([_gradient_pass(prob, x[sl], y[sl], lengths[sl])[0] for sl in _slices(len(x), cap)])
+
+
+def gradient_saliency(model: nn.Module, x, y, lengths, max_samples: int | None = None,
+                      with_predictions: bool = False, max_mb: float = DEFAULTS["max_batch_mb"]):
+    """|d p_y / d x| for every sample, one backward per pass of up to ``max_samples`` samples
+    (default: as many as ``max_mb`` holds); with ``with_predictions`` also each sample's
+    predicted class, from the same forward pass."""
+    x, y, lengths = _as_tensors(model, x, y, lengths)
+    cap = max_samples or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), max_mb)
+    maps, pred = [], []
+    with _inputs_only(model) as prob:
+        for sl in _slices(len(x), cap):
+            grad, p = _gradient_pass(prob, x[sl], y[sl], lengths[sl])
+            maps.append(grad.abs_())
+            pred.append(p.argmax(1))
+    maps = torch.cat(maps).numpy()
+    return (maps, torch.cat(pred).numpy()) if with_predictions else maps
+
+
+def gradient_saliency_per_sample(model: nn.Module, x, y, lengths) -> np.ndarray:
+    """The slow way (one forward/backward per sample); kept for the benchmark."""
+    return gradient_saliency(model, x, y, lengths, max_samples=1)
+
+
+def attribute(method: str, model: nn.Module, x, y, lengths, options: dict | None = None, seed: int = 0,
+              baselines=None, max_samples: int | None = None) -> np.ndarray:
+    """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
+
+    options: max_batch_mb, ig_steps, smoothgrad_samples, smoothgrad_stdev, gradient_shap_samples,
+    gradient_shap_stdev, tsr_quantile, dynamask_* (see schemas/config.schema.yaml).
+    baselines: ``(k, time, features)`` samples GradientShap draws its baselines from.
+    max_samples: inputs per pass, instead of what ``max_batch_mb`` holds (tests use it to force
+    several passes).
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")
+    opts = {**DEFAULTS, **(options or {})}
+    xt, yt, lt = _as_tensors(model, x, y, lengths)
+    cap = max_samples or samples_per_pass(xt.shape[1], xt.shape[2], xt.element_size(), opts["max_batch_mb"])
+    with _inputs_only(model) as prob:
+        if method == "gradient":
+            maps = _gradients(prob, xt, yt, lt, cap).abs_()
+        elif method == "tsr":
+            maps = _temporal_saliency_rescaling(prob, xt, yt, lt, cap, opts["tsr_quantile"])
+        elif method == "dynamask":
+            maps = _dynamask(model, xt, yt, lt, cap, opts, seed)
+        elif method == "smoothgrad":
+            maps = _smoothgrad(prob, xt, yt, lt, cap, opts, seed)
+        elif method == "gradient_shap":
+            maps = _gradient_shap(prob, xt, yt, lt, cap, opts, seed, baselines)
+        else:
+            maps = _captum_maps(method, prob, xt, yt, lt, cap, opts)
+    return (maps * length_mask(lt, xt.shape[1]).unsqueeze(-1)).numpy()
+
+
+def _sample_rng(seed: int, index: int, stream: int) -> np.random.Generator:
+    """Sample ``index``'s own generator: its draws do not depend on which pass it shares."""
+    return np.random.default_rng([int(seed), int(index), stream])
+
+
+def _np_dtype(x: torch.Tensor):
+    return np.float32 if x.dtype == torch.float32 else np.float64
+
+
+def _smoothgrad(prob, x, y, lengths, cap, opts, seed) -> torch.Tensor:
+    """Mean of |d p_y / d x| over ``smoothgrad_samples`` copies of each sample with N(0, stdev) noise
+    (Captum's NoiseTunnel over Saliency, with each sample's noise drawn by its own generator)."""
+    k, sd = int(opts["smoothgrad_samples"]), float(opts["smoothgrad_stdev"])
+    n, shape = len(x), x.shape[1:]
+    out = []
+    for sl in _slices(n, max(1, cap // k)):
+        noise = np.stack([_sample_rng(seed, i, 0).standard_normal((k, *shape), dtype=_np_dtype(x))
+                          for i in range(sl.start, sl.stop)])
+        noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype)).reshape(-1, *shape)
+        grads = _gradients(prob, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
+        out.append(grads.abs_().reshape(-1, k, *shape).mean(1))
+    return torch.cat(out)
+
+
+def _gradient_shap(prob, x, y, lengths, cap, opts, seed, baselines) -> torch.Tensor:
+    """Expected gradients (Captum's GradientShap): per sample, ``gradient_shap_samples`` draws of a
+    baseline b (from ``baselines``, or zeros), a point a ~ U(0, 1) and input noise e ~ N(0, stdev);
+    the map is the mean of d p_y / d z at z = b + a (x + e - b), times (x + e - b)."""
+    k, sd = int(opts["gradient_shap_samples"]), float(opts["gradient_shap_stdev"])
+    n, shape = len(x), x.shape[1:]
+    pool = (torch.zeros((1, *shape), dtype=x.dtype) if baselines is None
+            else torch.as_tensor(np.asarray(baselines), dtype=x.dtype))
+    out = []
+    for sl in _slices(n, max(1, cap // k)):
+        draws = [_sample_rng(seed, i, 1) for i in range(sl.start, sl.stop)]
+        idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]))           # (b, k)
+        alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype)          # (b, k)
+        noise = torch.as_tensor(np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]))
+        delta = x[sl, None] + sd * noise - pool[idx]                                             # (b, k, T, N)
+        points = (pool[idx] + alpha[..., None, None] * delta).reshape(-1, *shape)
+        grads = _gradients(prob, points, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
+        out.append((grads.reshape(delta.shape) * delta).mean(1))
+    return torch.cat(out)
+
+
+def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
+    """Integrated gradients, DeepLift, input x gradient and occlusion, through Captum, with the
+    samples of a call and its expansion (steps, baselines, occluded copies) within ``cap``."""
+    import captum.attr as ca
+
+    n, n_time, n_feat = xt.shape
+    expansion = {"integrated_gradients": int(opts["ig_steps"]), "input_x_gradient": 1}
+    if method in ("occlusion", "occlusion_features"):
+        window = (1, n_feat) if method == "occlusion" else (n_time, 1)   # one step, or one feature's steps
+        n_windows = n_time if method == "occlusion" else n_feat
+        size = min(n, cap)
+        per_eval = max(1, min(n_windows, cap // size))
+    elif method == "deeplift":
+        # Captum's DeepLift rule for the softmax subtracts a mean over the whole batch, so a sample's
+        # map would depend on the samples it shares a call with: one sample per call
+        size = 1
+    else:
+        size = max(1, cap // expansion[method])
+    out = []
+    for sl in _slices(n, size):
+        xb, yb, lb = xt[sl], yt[sl], lt[sl]
+        base = torch.zeros_like(xb)
+        if method == "integrated_gradients":
+            a = ca.IntegratedGradients(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,),
+                                                       n_steps=opts["ig_steps"], internal_batch_size=cap)
+        elif method == "deeplift":
+            a = ca.DeepLift(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,))
+        elif method == "input_x_gradient":
+            a = ca.InputXGradient(prob).attribute(xb, target=yb, additional_forward_args=(lb,))
+        else:
+            a = ca.Occlusion(prob).attribute(xb, sliding_window_shapes=window, strides=window, baselines=0.0,
+                                             target=yb, additional_forward_args=(lb,), perturbations_per_eval=per_eval)
+        out.append(a.detach())
+    return torch.cat(out)
+
+
+def _masked_relevance(prob, x, y, lengths, base, n_masks, mask_of, cap) -> torch.Tensor:
+    """For each of ``n_masks`` masks: how much the gradient map changes (L1) when the masked entries
+    of ``x`` are set to 0; ``(n, n_masks)``.  ``mask_of(range)`` gives those masks as booleans
+    ``(k, n, T, N)``; the masked copies share passes of up to ``cap`` inputs."""
+    n = len(x)
+    rel = torch.zeros(n, n_masks, dtype=x.dtype)
+    for sl in _slices(n_masks, max(1, cap // n)):
+        copies = torch.where(mask_of(range(sl.start, sl.stop)), torch.zeros((), dtype=x.dtype), x.unsqueeze(0))
+        k = copies.shape[0]
+        grads = _gradients(prob, copies.reshape(-1, *x.shape[1:]), y.repeat(k), lengths.repeat(k), cap).abs_()
+        rel[:, sl] = (base.unsqueeze(0) - grads.reshape(copies.shape)).abs().sum((2, 3)).T
+    return rel
+
+
+def _temporal_saliency_rescaling(prob, x, y, lengths, cap, quantile) -> torch.Tensor:
+    """Temporal saliency rescaling of the gradient map (see the module docstring)."""
+    out = []
+    for sl in _slices(len(x), cap):
+        xb, yb, lb = x[sl], y[sl], lengths[sl]
+        n, n_time, n_feat = xb.shape
+        valid = length_mask(lb, n_time)
+        base = _gradients(prob, xb, yb, lb, cap).abs_()
+
+        def one_step(steps):                                   # copy j: step steps[j] of every sample
+            hit = torch.zeros(len(steps), 1, n_time, 1, dtype=torch.bool)
+            hit[torch.arange(len(steps)), 0, list(steps)] = True
+            return hit
+
+        time_rel = _masked_relevance(prob, xb, yb, lb, base, n_time, one_step, cap)        # (n, T)
+        time_rel = time_rel.masked_fill(~valid, float("nan"))
+        cut = torch.nanquantile(time_rel, quantile, dim=1, keepdim=True)
+        keep = (time_rel > cut) & valid                                                    # (n, T)
+
+        def one_feature(features):                             # copy j: feature features[j] at the kept steps
+            hit = torch.zeros(len(features), 1, 1, n_feat, dtype=torch.bool)
+            hit[torch.arange(len(features)), 0, 0, list(features)] = True
+            return hit & keep[None, :, :, None]
+
+        feat_rel = _masked_relevance(prob, xb, yb, lb, base, n_feat, one_feature, cap)     # (n, N)
+        out.append(torch.where(keep[:, :, None], torch.nan_to_num(time_rel)[:, :, None] * feat_rel[:, None, :],
+                               torch.zeros_like(xb)))
+    return torch.cat(out)
+
+
+def temporal_saliency_rescaling(model: nn.Module, x, y, lengths, max_samples: int | None = None,
+                                quantile: float = 0.55) -> np.ndarray:
+    """Temporal saliency rescaling of the gradient map (see the module docstring)."""
+    return attribute("tsr", model, x, y, lengths, {"tsr_quantile": quantile}, max_samples=max_samples)
+
+
+def dynamask(model: nn.Module, x, y, lengths, max_samples: int | None = None, options: dict | None = None,
+             seed: int = 0) -> np.ndarray:
+    """Dynamask-style preservation masks (see the module docstring), ``(n, time, features)`` in [0, 1]."""
+    return attribute("dynamask", model, x, y, lengths, options, seed, max_samples=max_samples)
+
+
+def _dynamask(model, x, y, lengths, cap, opts, seed) -> torch.Tensor:
+    # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
+    # each mask's loss and Adam update are its own, so passes do not mix samples
+    start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
+    return torch.cat([_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts)
+                      for sl in _slices(len(x), cap)])
+
+
+def _dynamask_batch(model, x, y, lengths, start, opts):
     n, n_time, n_feat = x.shape
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)          # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
-    mask = (1.0 - 0.01 * torch.rand(x.shape, generator=gen, dtype=x.dtype)).requires_grad_(True)
+    mask = start.clone().requires_grad_(True)
     opt = torch.optim.Adam([mask], lr=opts["dynamask_lr"])
     # the target of the area penalty: the sorted mask should be 0 then 1 on the top `area` of valid entries
     ranks = torch.arange(n_time * n_feat, dtype=x.dtype).expand(n, -1)

@@ -15,7 +15,7 @@ import torch
 from ..data import chance_level
 from ..metrics import all_scores
 from ..models import ModelConfig
-from ..saliency import attribute
+from ..saliency import attribute, gradient_saliency
 from ..training import TrainConfig, evaluate, predict_logits, save_model, train_model
 
 log = logging.getLogger("vanishing_saliency")
@@ -77,9 +77,13 @@ def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, 
     :data:`vanishing_saliency.metrics.METRICS`.  ``baselines``: GradientShap's baseline samples.
     """
     torch.set_num_threads(int(threads))
-    maps = attribute(method, model, split["x"], split["y"], split["lengths"], batch_size=saliency["batch_size"],
-                     options=saliency, seed=seed, baselines=baselines)
-    pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
+    if method == "gradient":      # the predictions come from the saliency's own forward pass
+        maps, pred = gradient_saliency(model, split["x"], split["y"], split["lengths"], with_predictions=True,
+                                       max_mb=saliency["max_batch_mb"])
+    else:
+        maps = attribute(method, model, split["x"], split["y"], split["lengths"], options=saliency, seed=seed,
+                         baselines=baselines)
+        pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
     out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}
     if "mask" in split:
         out.update(all_scores(maps, split["mask"]))

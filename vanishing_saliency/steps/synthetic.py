@@ -129,7 +129,7 @@ def epoch_curve(job: Job) -> pd.DataFrame:
 
     def score(epoch, model):
         was_training = model.training
-        maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], batch_size=p.saliency["batch_size"])
+        maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], options=p.saliency)
         s = all_scores(maps, te["mask"])
         rows.append({"model": name, "epoch": epoch, "test_accuracy": evaluate(model, te["x"], te["y"], te["lengths"])[0],
                      **{m: float(np.nanmean(s[m])) for m in METRICS}})
