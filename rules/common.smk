@@ -2,6 +2,7 @@
 # The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.blocks import check_experiment
+import re
 from pathlib import Path
 
 from snakemake.logging import logger
@@ -155,9 +156,36 @@ def group_datasets(group):
     return list(SYN[group]["datasets"])
 
 
-def run_training(wildcards):
-    """The training settings of one run: the config's, or no epoch at all for the untrained floor."""
-    return {**config["training"], "max_epochs": 0} if wildcards.run == "untrained" else config["training"]
+def run_training(training, run):
+    """The training settings of one run: the branch's, or no epoch at all for an untrained floor."""
+    return {**training, "max_epochs": 0} if run == "untrained" else training
+
+
+def pair_seed_count(dataset, model):
+    """A trained pair's training seeds: the most of the groups (table1, table2, moving) it belongs to (they share
+    their first seeds)."""
+    return max(GROUP_SEEDS[g] for g in GROUP_SEEDS if dataset in SYN[g]["datasets"] and model in SYN[g]["models"])
+
+
+def synthetic_run_classes():
+    """Every trained (dataset, model) pair, grouped by its number of training seeds: one training job per pair trains
+    all its runs (its seeds, then the untrained floor), and a job's outputs are fixed by its rule, so each seed count
+    has its rule (synthetic_train_seeds<k>, synthetic_saliency_seeds<k>)."""
+    classes = {}
+    for d, m in dict.fromkeys(p for g in GROUP_SEEDS for p in synthetic_pairs(g)):
+        classes.setdefault(pair_seed_count(d, m), []).append((d, m))
+    return dict(sorted(classes.items()))
+
+
+def pair_constraint(pairs):
+    """The {pair} wildcard ("<dataset>/<model>") pinned to exactly these pairs."""
+    return "|".join(re.escape(f"{d}/{m}") for d, m in pairs) or "no-pair"
+
+
+def run_seeds(rule, runs, before, after=()):
+    """{run: seed} of a job that covers several runs: each run keeps the seed a job of that run alone had (the
+    rule's seed key, then the wildcard values in file-name order: ``before``, the run, ``after``)."""
+    return {run: derive_seed(config["seed"], SEED_KEYS[rule], *before, run, *after) for run in runs}
 
 
 def synthetic_targets():
@@ -341,10 +369,7 @@ def run_keys(runs):
     return [{k: v for k, v in r.items() if k != "path"} for r in runs]
 
 
-def hcp_run_training(wildcards):
-    """A run's training settings: the HCP ones, or no epoch at all for the untrained control."""
-    training = {**config["training"], **HCPA["training_overrides"]}
-    return {**training, "max_epochs": 0} if wildcards.run == "untrained" else training
+HCP_TRAINING = {**config["training"], **HCPA["training_overrides"]}
 
 
 # ---- MNIST -----------------------------------------------------------------

@@ -3,24 +3,25 @@
 # maps, ground truth (simulated) -> the paper's claims, decided against nulls.
 
 
+# One training job per (experiment, model) trains all its runs (the training seeds, then the controls); one saliency
+# job per (experiment, model, method) scores all of them but the time-shuffled control.
 rule hcp_train:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
     output:
-        model="results/hcp/{experiment}/models/{model}_{run}.pt",
-        sidecar="results/hcp/{experiment}/models/{model}_{run}.json",
+        models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=HCP_RUNS),
+        sidecars=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.json", run=HCP_RUNS),
     params:
         models={**config["models"], **HCPA["model_overrides"]},
-        training=hcp_run_training,
-        seed=job_seed("hcp_train"),
+        runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in HCP_RUNS],
+        seeds=lambda wc: run_seeds("hcp_train", HCP_RUNS, [wc.experiment, wc.model]),
     wildcard_constraints:
         experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
-        run=r"seed\d+|permuted|untrained|timeshuffled",
     log:
-        "logs/hcp/train/{experiment}_{model}_{run}.log",
+        "logs/hcp/train/{experiment}_{model}.log",
     benchmark:
-        "logs/benchmark/hcp/train/{experiment}_{model}_{run}.tsv"
+        "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -35,19 +36,19 @@ rule hcp_saliency:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
-        model="results/hcp/{experiment}/models/{model}_{run}.pt",
+        models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=HCP_SALIENCY_RUNS),
     output:
-        "results/hcp/{experiment}/saliency/{model}_{run}_{method}.npz",
+        expand("results/hcp/{{experiment}}/saliency/{{model}}_{run}_{{method}}.npz", run=HCP_SALIENCY_RUNS),
     params:
         saliency=config["saliency"],
-        seed=job_seed("hcp_saliency"),
+        runs=HCP_SALIENCY_RUNS,
+        seeds=lambda wc: run_seeds("hcp_saliency", HCP_SALIENCY_RUNS, [wc.experiment, wc.model], [wc.method]),
     wildcard_constraints:
         experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
-        run=r"seed\d+|permuted|untrained",
     log:
-        "logs/hcp/saliency/{experiment}_{model}_{run}_{method}.log",
+        "logs/hcp/saliency/{experiment}_{model}_{method}.log",
     benchmark:
-        "logs/benchmark/hcp/saliency/{experiment}_{model}_{run}_{method}.tsv"
+        "logs/benchmark/hcp/saliency/{experiment}_{model}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,

@@ -1,4 +1,7 @@
 # HCP branch, part 1: (simulate) -> check -> clean + parcellate -> QC table, blocks, split.
+# On a cluster a subject's simulate / check / preprocess jobs form one group ("hcp_subject"), and the Slurm profiles
+# put `group-components: hcp_subject=<n>` subjects in one submission: a 1,000-subject cohort is 1000 / n cluster jobs.
+# Locally, groups change nothing.
 
 
 rule hcp_atlas:
@@ -34,6 +37,8 @@ rule hcp_simulate:
         "logs/hcp/simulate/sub-{subject}.log",
     benchmark:
         "logs/benchmark/hcp/simulate/sub-{subject}.tsv"
+    group:
+        "hcp_subject"
     threads: 1
     resources:
         mem_mb=3000,
@@ -59,6 +64,8 @@ rule hcp_check:
     benchmark:
         "logs/benchmark/hcp/check/sub-{subject}.tsv"
     priority: 20
+    group:
+        "hcp_subject"
     threads: 1
     resources:
         mem_mb=2000,
@@ -89,6 +96,8 @@ rule hcp_preprocess:
     benchmark:
         "logs/benchmark/hcp/preprocess/sub-{subject}.tsv"
     priority: 20
+    group:
+        "hcp_subject"
     threads: 1
     resources:
         mem_mb=3000,

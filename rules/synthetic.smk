@@ -22,57 +22,68 @@ rule synthetic_generate:
         "../workflow_scripts/synthetic_generate.py"
 
 
-# run: seed<k> (a training seed) or untrained (the architecture at its initial weights: the floor)
-rule synthetic_train:
-    input:
-        "resources/synthetic/{dataset}.npz",
-    output:
-        model="results/synthetic/models/{dataset}/{model}_{run}.pt",
-        sidecar="results/synthetic/models/{dataset}/{model}_{run}.json",
-    params:
-        models=config["models"],
-        training=run_training,
-        seed=job_seed("synthetic_train"),
-    wildcard_constraints:
-        run=r"seed\d+|untrained",
-    log:
-        "logs/synthetic/train/{dataset}_{model}_{run}.log",
-    benchmark:
-        "logs/benchmark/synthetic/train/{dataset}_{model}_{run}.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=120,
-    conda:
-        "../envs/synthetic.yaml"
-    script:
-        "../workflow_scripts/synthetic_train.py"
+# One training job per (dataset, model) pair trains all its runs: its training seeds (seed0, ...; the most of the
+# groups it belongs to) and the untrained floor (the architecture at its initial weights).  One saliency job per pair
+# and method scores them all.  A job's outputs are fixed by its rule, so each seed count has its pair of rules
+# (synthetic_train_seeds<k>, synthetic_saliency_seeds<k>), pinned to its pairs by the {pair} wildcard
+# ("<dataset>/<model>"); all of them run the steps synthetic.train and synthetic.saliency.
+for _n_seeds, _pairs in synthetic_run_classes().items():
+    _runs = [f"seed{k}" for k in range(_n_seeds)] + ["untrained"]
 
+    rule:
+        name:
+            f"synthetic_train_seeds{_n_seeds}"
+        input:
+            lambda wc: f"resources/synthetic/{wc.pair.split('/')[0]}.npz",
+        output:
+            models=expand("results/synthetic/models/{{pair}}_{run}.pt", run=_runs),
+            sidecars=expand("results/synthetic/models/{{pair}}_{run}.json", run=_runs),
+        params:
+            models=config["models"],
+            runs=[{"run": r, "training": run_training(config["training"], r)} for r in _runs],
+            seeds=lambda wc, runs=_runs: run_seeds("synthetic_train", runs, wc.pair.split("/")),
+        wildcard_constraints:
+            pair=pair_constraint(_pairs),
+        log:
+            "logs/synthetic/train/{pair}.log",
+        benchmark:
+            "logs/benchmark/synthetic/train/{pair}.tsv"
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        conda:
+            "../envs/synthetic.yaml"
+        script:
+            "../workflow_scripts/synthetic_train.py"
 
-rule synthetic_saliency:
-    input:
-        data="resources/synthetic/{dataset}.npz",
-        model="results/synthetic/models/{dataset}/{model}_{run}.pt",
-    output:
-        metrics="results/synthetic/metrics/{dataset}/{model}_{run}_{method}.tsv",
-        examples="results/synthetic/saliency/{dataset}/{model}_{run}_{method}_examples.npz",
-    params:
-        saliency=config["saliency"],
-        seed=job_seed("synthetic_saliency"),
-    wildcard_constraints:
-        run=r"seed\d+|untrained",
-    log:
-        "logs/synthetic/saliency/{dataset}_{model}_{run}_{method}.log",
-    benchmark:
-        "logs/benchmark/synthetic/saliency/{dataset}_{model}_{run}_{method}.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=3000,
-        runtime=60,
-    conda:
-        "../envs/synthetic.yaml"
-    script:
-        "../workflow_scripts/synthetic_saliency.py"
+    rule:
+        name:
+            f"synthetic_saliency_seeds{_n_seeds}"
+        input:
+            data=lambda wc: f"resources/synthetic/{wc.pair.split('/')[0]}.npz",
+            models=expand("results/synthetic/models/{{pair}}_{run}.pt", run=_runs),
+        output:
+            metrics=expand("results/synthetic/metrics/{{pair}}_{run}_{{method}}.tsv", run=_runs),
+            examples=expand("results/synthetic/saliency/{{pair}}_{run}_{{method}}_examples.npz", run=_runs),
+        params:
+            saliency=config["saliency"],
+            runs=_runs,
+            seeds=lambda wc, runs=_runs: run_seeds("synthetic_saliency", runs, wc.pair.split("/"), [wc.method]),
+        wildcard_constraints:
+            pair=pair_constraint(_pairs),
+        log:
+            "logs/synthetic/saliency/{pair}_{method}.log",
+        benchmark:
+            "logs/benchmark/synthetic/saliency/{pair}_{method}.tsv"
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=3000,
+            runtime=60,
+        conda:
+            "../envs/synthetic.yaml"
+        script:
+            "../workflow_scripts/synthetic_saliency.py"
 
 
 rule synthetic_noise:
@@ -191,7 +202,8 @@ rule synthetic_epoch_curve:
         "results/synthetic/epoch_curve/{model}.tsv",
     params:
         models=config["models"],
-        training={**config["training"], "max_epochs": SYN["epoch_curve"]["max_epochs"],
+        # every epoch is trained and scored: no stopping rule, and "last" so a perfect validation score stops nothing
+        training={**config["training"], "max_epochs": SYN["epoch_curve"]["max_epochs"], "selection": "last",
                   "stop_at_train_accuracy": None, "patience": SYN["epoch_curve"]["max_epochs"] + 1},
         max_test=SYN["epoch_curve"]["max_test"],
         dataset=SYN["epoch_curve"]["dataset"],

@@ -13,7 +13,9 @@ from vanishing_saliency.hcp.clean import clean_parcellated, confounds, regress_o
 from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES, Parcellator, brain_model_axis, build_atlas
 from vanishing_saliency.errors import HCPDataError
 from vanishing_saliency.hcp.io import load_run, read_ev, run_paths, subject_runs
-from vanishing_saliency.hcp.simulate import SimulationSettings, simulate_run, simulate_subject, write_dtseries
+from vanishing_saliency.hcp.simulate import (
+    DtseriesWriter, SimulationSettings, simulate_run, simulate_subject, write_dtseries,
+)
 from vanishing_saliency.steps import hcp_preprocess
 from vanishing_saliency.workflow import Job
 
@@ -61,6 +63,20 @@ def test_simulated_files_have_the_hcp_formats(cohort):
 
 
 @needs_shared
+def test_dtseries_writer_writes_what_nibabel_writes(atlas, tmp_path):
+    """The simulator's writer (the CIFTI-2 XML built once per series length) writes the same bytes as
+    nibabel's Cifti2Image, for every length it has cached and a new one."""
+    axis = brain_model_axis(atlas)
+    writer = DtseriesWriter(axis)
+    rng = np.random.default_rng(0)
+    for n in (FRAMES["RELATIONAL"], FRAMES["GAMBLING"], FRAMES["RELATIONAL"]):
+        data = rng.standard_normal((n, axis.size), dtype=np.float32)
+        write_dtseries(tmp_path / "nibabel.dtseries.nii", data, axis)
+        writer.write(tmp_path / "writer.dtseries.nii", data)
+        assert (tmp_path / "writer.dtseries.nii").read_bytes() == (tmp_path / "nibabel.dtseries.nii").read_bytes()
+    assert sorted(writer._xml) == sorted({FRAMES["RELATIONAL"], FRAMES["GAMBLING"]})
+
+
 def test_geometry_matches_the_real_hcp_grayordinates(atlas):
     real = nib.load(str(SHARED / "91282_Greyordinates.dscalar.nii")).header.get_axis(1)
     ours = brain_model_axis(atlas)

@@ -52,7 +52,7 @@ def test_learns_the_box_and_round_trips_through_sidecar(tmp_path):
     (model, info), cfg, tcfg = _train(d, epochs=15)
     acc, _ = evaluate(model, d["x_test"], d["y_test"], d["lengths_test"])
     assert acc > 0.9
-    assert 1 <= info["best_epoch"] <= info["epochs_run"] == 15
+    assert 1 <= info["best_epoch"] <= info["epochs_run"] <= 15
     # the validation set is carved from the 120 training samples
     assert info["n_train"] + info["n_val"] == 120 and info["n_val"] == 12
     # first_best (the default): the first epoch that reached the best validation accuracy
@@ -65,6 +65,26 @@ def test_learns_the_box_and_round_trips_through_sidecar(tmp_path):
     assert meta["versions"]["torch"].startswith("2.13")
     again, _ = load_model(tmp_path / "m.pt")
     assert evaluate(again, d["x_test"], d["y_test"], d["lengths_test"])[0] == acc
+
+
+def test_first_best_stops_at_a_perfect_validation_score_and_keeps_the_same_model():
+    """Once the validation accuracy is 1, no later epoch can be kept by first_best: training stops there, and
+    the kept model is the one a full-length run (selection "last", same seed) had at that epoch."""
+    d = _data()
+    cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
+    tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=15, patience=50, stop_at_train_accuracy=None)
+    model, info = train_model("inputcell_lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=5,
+                              progress=False)
+    states = {}
+    full_cfg = TrainConfig(**{**tcfg.__dict__, "selection": "last"})
+    _, full = train_model("inputcell_lstm", cfg, full_cfg, d["x_train"], d["y_train"], d["lengths_train"], seed=5,
+                          progress=False, on_epoch=lambda e, m: states.__setitem__(e, copy.deepcopy(m.state_dict())))
+    assert full["epochs_run"] == 15 and info["epochs_run"] < 15
+    assert info["history"][-1]["val_accuracy"] == 1.0
+    assert info["history"] == full["history"][: info["epochs_run"]]
+    assert info["best_epoch"] == select_epoch(full["history"], "first_best")
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, states[info["best_epoch"]][key])
 
 
 HISTORY = [{"epoch": 1, "val_accuracy": 0.7, "val_loss": 0.60}, {"epoch": 2, "val_accuracy": 1.0, "val_loss": 0.30},

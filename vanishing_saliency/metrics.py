@@ -25,7 +25,6 @@ binary mask ``ref`` of the same shape; tables average over samples.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 METRICS = ("wjac", "euc", "auroc", "ap", "aup", "aur")
 HIGHER_IS_BETTER = {"wjac": True, "euc": False, "auroc": True, "ap": True, "aup": True, "aur": True}
@@ -67,6 +66,7 @@ def auroc(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Per-sample AUROC of ``|maps|`` against boolean ``masks`` (Mann-Whitney U / (n_pos n_neg)).
 
     NaN for a sample whose mask is all true or all false."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
     a = np.abs(np.asarray(maps, np.float64)).reshape(len(maps), -1)
     m = np.asarray(masks, bool).reshape(len(masks), -1)
     ranks = stats.rankdata(a, axis=1)                       # average ranks: ties count half

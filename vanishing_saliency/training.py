@@ -5,8 +5,9 @@ regulariser (the Lin et al. penalty of a self-attention readout).  The test set 
 ever evaluated, never used to choose.
 
 Training stops once the training accuracy of an epoch reaches ``stop_at_train_accuracy``
-(the original study's rule), after ``max_epochs``, or after ``patience`` epochs in which
-the selection criterion did not improve.  The checkpoint kept (``selection``):
+(the original study's rule), after ``max_epochs``, after ``patience`` epochs in which
+the selection criterion did not improve, or (``first_best``) once the validation accuracy
+is 1: no later epoch could be kept, so training on would change nothing but the time.  The checkpoint kept (``selection``):
 
 - ``first_best`` (default, the original study's): the first epoch that reached the best
   validation accuracy;
@@ -187,6 +188,8 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
             break
         if stale >= train_cfg.patience:
             break
+        if rule == "first_best" and best["val_accuracy"] >= 1.0:
+            break           # no later epoch can be kept: the rest would change nothing but the time taken
     bar.close()
     model.load_state_dict(best["state"])
     model.eval()

@@ -107,8 +107,12 @@ class Job:
                         smk.log[0] if len(smk.log) else None, smk.rule)
 
     def seeds(self) -> dict:
-        """Every seed this job was given: params named ``seed`` or ``*_seed``."""
-        return {k: int(v) for k, v in self.params.items() if k == "seed" or k.endswith("_seed")}
+        """Every seed this job was given: params named ``seed`` or ``*_seed``, and the ``{run: seed}`` of a
+        ``seeds`` param (a job that covers several runs), under the run's name."""
+        out = {k: int(v) for k, v in self.params.items() if k == "seed" or k.endswith("_seed")}
+        if isinstance(self.params.get("seeds"), dict):
+            out.update({str(run): int(seed) for run, seed in self.params.get("seeds").items()})
+        return out
 
     def record(self) -> dict:
         """The job record written beside the log after the step succeeded."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from .cells import check_lstm
@@ -77,6 +76,7 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 def impact_correlations(metrics: dict, impact: np.ndarray, names=("delta", "amplitude")) -> dict:
     """Spearman correlation between |metric| and ablation impact (change in error), per metric."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
     out = {}
     for name in names:
         v = np.abs(np.asarray(metrics[name], np.float64))

@@ -180,7 +180,42 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
     return data, motion, blocks, truth
 
 
+class DtseriesWriter:
+    """Writes dense time series that share one brain-model axis, as nibabel's ``Cifti2Image`` would
+    (the same bytes; ``tests/test_hcp.py``), but builds the CIFTI-2 XML of each series length once.
+
+    nibabel turns the 91282-grayordinate brain-model axis into XML, and parses it back to check the
+    shape, several times per image (about 5 s of a simulated subject's 6 runs); the XML only
+    depends on the axis and the number of frames."""
+
+    def __init__(self, axis, tr: float = TR):
+        self.axis, self.tr = axis, tr
+        self._xml = {}
+
+    def header(self, n_frames: int) -> nib.Nifti2Header:
+        """The NIfTI-2 header of a ``(n_frames, grayordinates)`` float32 dense time series."""
+        from nibabel.cifti2.parse_cifti2 import Cifti2Extension
+
+        if n_frames not in self._xml:
+            series = nib.cifti2.SeriesAxis(start=0.0, step=self.tr, size=n_frames, unit="SECOND")
+            self._xml[n_frames] = nib.cifti2.Cifti2Header.from_axes((series, self.axis)).to_xml()
+        header = nib.cifti2.cifti2.LimitedNifti2Header()
+        header.set_data_dtype(np.float32)
+        header.set_data_shape((1, 1, 1, 1, n_frames, len(self.axis)))
+        header.set_intent("ConnDenseSeries")
+        header["pixdim"][:4] = 1
+        header.extensions.append(Cifti2Extension.from_bytes(self._xml[n_frames]))
+        return header
+
+    def write(self, path, data: np.ndarray) -> None:
+        data = np.asarray(data, np.float32)
+        img = nib.Nifti2Image(data.reshape((1, 1, 1, 1, *data.shape)), None, self.header(data.shape[0]))
+        with atomic_path(path, suffix=".dtseries.nii") as tmp:
+            img.to_filename(str(tmp))
+
+
 def write_dtseries(path, data: np.ndarray, axis, tr: float = TR) -> None:
+    """One dense time series through nibabel's ``Cifti2Image`` (the reference the writer above matches)."""
     series = nib.cifti2.SeriesAxis(start=0.0, step=tr, size=data.shape[0], unit="SECOND")
     img = nib.cifti2.Cifti2Image(np.asarray(data, np.float32), header=(series, axis))
     img.nifti_header.set_intent("ConnDenseSeries")
@@ -230,14 +265,14 @@ def simulate_subject(root, subject: str, atlas: dict, tasks, directions, seed: i
     """Write every run of one subject under ``root``; returns the written paths."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(atlas["labels"])
-    axis = brain_model_axis(atlas)
+    writer = DtseriesWriter(brain_model_axis(atlas))
     areas = {t: responsive_areas(t, settings.n_responsive_areas, area_seed) for t in FRAMES}
     written, truth = [], {}
     for task in tasks:
         for direction in directions:
             paths = run_paths(root, subject, task, direction, settings.dtseries_suffix)
             data, motion, blocks, tr_truth = simulate_run(task, labels, areas, rng, settings)
-            write_dtseries(paths["dtseries"], data, axis)
+            writer.write(paths["dtseries"], data)
             write_motion(paths["motion"], motion)
             write_evs(paths["evs"], task, blocks, rng)
             written += [paths["dtseries"], paths["motion"]]

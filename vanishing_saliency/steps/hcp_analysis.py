@@ -38,30 +38,39 @@ def control_splits(splits: dict, run: str, seed: int) -> dict:
     return splits
 
 
-def train(job: Job) -> dict:
-    """One architecture, one run, on one experiment."""
+def train(job: Job) -> list[dict]:
+    """Every run of one architecture on one experiment: the training seeds, then the controls
+    (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed)."""
     wc, p = job.wildcards, job.params
-    splits = control_splits(load_splits(job.input.samples, job.input.split, ("train", "val", "test")), wc.run, p.seed)
-    extra = {"experiment": wc.experiment, "run": wc.run,
-             "replicate": int(wc.run[4:]) if wc.run.startswith("seed") else None, "label_names": splits["label_names"],
-             **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")}}
-    return train_and_save(splits, job.output.model, wc.model, p.models, p.training, p.seed, job.threads,
-                          f"{wc.experiment} {wc.run}", extra, test_counts=True, test_predictions=True)
+    loaded = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
+    records = []
+    for run, path in zip(p.runs, job.output.models, strict=True):
+        name, seed = run["run"], p.seeds[run["run"]]
+        splits = control_splits(loaded, name, seed)
+        extra = {"experiment": wc.experiment, "run": name,
+                 "replicate": int(name[4:]) if name.startswith("seed") else None,
+                 "label_names": splits["label_names"],
+                 **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")}}
+        records.append(train_and_save(splits, path, wc.model, p.models, run["training"], seed, job.threads,
+                                      f"{wc.experiment} {name}", extra, test_counts=True, test_predictions=True))
+    return records
 
 
 def saliency(job: Job) -> None:
-    """Saliency of every test sample (w.r.t. its true class) with the prediction, so the reports can
-    use the correctly classified ones (maps, on/off share) or all of them (feature drop)."""
-    model, meta = load_model(job.input.model)
+    """Saliency of every test sample (w.r.t. its true class) with the prediction, for every run of one model,
+    so the reports can use the correctly classified ones (maps, on/off share) or all of them (feature drop)."""
     te = load_split(job.input.samples, "test", job.input.split)
-    r = attribute_split(model, te, job.wildcards.method, job.params.saliency, job.params.seed, job.threads)
-    maps = np.abs(r["maps"]) * A.valid_mask(te["lengths"], r["maps"].shape[1])[:, :, None]
-    save_npz(job.output[0], saliency=maps.astype(np.float32), y=te["y"], pred=r["pred"], correct=r["correct"],
-             lengths=te["lengths"], on_mask=te["on_mask"], subjects=te["subjects"], runs=te["runs"],
-             block_start_frame=te["block_start_frame"], architecture=meta["architecture"],
-             method=job.wildcards.method, run=job.wildcards.run)
-    log.info("%s (%s) / %s: %d test samples, %d correct", meta["architecture"], job.wildcards.run,
-             job.wildcards.method, len(r["pred"]), r["correct"].sum())
+    method = job.wildcards.method
+    for run, model_path, out_path in zip(job.params.runs, job.input.models, job.output, strict=True):
+        model, meta = load_model(model_path)
+        r = attribute_split(model, te, method, job.params.saliency, job.params.seeds[run], job.threads)
+        maps = np.abs(r["maps"]) * A.valid_mask(te["lengths"], r["maps"].shape[1])[:, :, None]
+        save_npz(out_path, saliency=maps.astype(np.float32), y=te["y"], pred=r["pred"], correct=r["correct"],
+                 lengths=te["lengths"], on_mask=te["on_mask"], subjects=te["subjects"], runs=te["runs"],
+                 block_start_frame=te["block_start_frame"], architecture=meta["architecture"], method=method,
+                 run=run)
+        log.info("%s (%s) / %s: %d test samples, %d correct", meta["architecture"], run, method, len(r["pred"]),
+                 r["correct"].sum())
 
 
 def accuracy(job: Job) -> pd.DataFrame:

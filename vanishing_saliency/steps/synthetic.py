@@ -35,11 +35,15 @@ def generate(job: Job) -> None:
     log.info("wrote %s: %d train / %d test samples", job.output[0], s["n_train"], s["n_test"])
 
 
-def train(job: Job) -> dict:
-    """One architecture on one dataset, one run: a training seed, or the untrained model (0 epochs)."""
-    wc, p = job.wildcards, job.params
-    return train_and_save(load_splits(job.input[0]), job.output.model, wc.model, p.models, p.training, p.seed,
-                          job.threads, wc.dataset, {"dataset": wc.dataset, "run": wc.run})
+def train(job: Job) -> list[dict]:
+    """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
+    seeds, then the untrained floor (0 epochs), each with the seed of ``params.seeds``."""
+    dataset, name = job.wildcards.pair.split("/")
+    p = job.params
+    splits = load_splits(job.input[0])
+    return [train_and_save(splits, path, name, p.models, run["training"], p.seeds[run["run"]], job.threads,
+                           f"{dataset} {run['run']}", {"dataset": dataset, "run": run["run"]})
+            for run, path in zip(p.runs, job.output.models, strict=True)]
 
 
 def _scores_table(split: dict, result: dict) -> pd.DataFrame:
@@ -47,21 +51,27 @@ def _scores_table(split: dict, result: dict) -> pd.DataFrame:
                          "correct": result["correct"].astype(int), **{m: result[m] for m in METRICS}})
 
 
-def saliency(job: Job) -> pd.DataFrame:
-    """Saliency maps of the test set, every per-sample metric against the box, and a few examples."""
-    model, meta = load_model(job.input.model)
+def saliency(job: Job) -> list[pd.DataFrame]:
+    """For every run of one pair: saliency maps of the test set, every per-sample metric against the box, and
+    a few examples (``params.runs``, ``input.models`` and the outputs list the runs in the same order)."""
     test = load_split(job.input.data, "test")
     method, cfg = job.wildcards.method, job.params.saliency
-    r = attribute_split(model, test, method, cfg, job.params.seed, job.threads,
-                        gradient_shap_baselines(job.input.data, method, cfg, job.params.seed))
-    table = _scores_table(test, r)
-    save_table(job.output.metrics, table)
     keep = first_per_class(test["y"], cfg["examples"])  # for the heat-map figures
-    save_npz(job.output.examples, index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
-             saliency=r["maps"][keep].astype(np.float32), architecture=meta["architecture"], method=method)
-    log.info("%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f", meta["architecture"], job.wildcards.run,
-             method, meta["dataset"], table.wjac.mean(), table.auroc.mean(), table.correct.mean())
-    return table
+    tables = []
+    for run, model_path, metrics_path, examples_path in zip(job.params.runs, job.input.models, job.output.metrics,
+                                                            job.output.examples, strict=True):
+        seed = job.params.seeds[run]
+        model, meta = load_model(model_path)
+        r = attribute_split(model, test, method, cfg, seed, job.threads,
+                            gradient_shap_baselines(job.input.data, method, cfg, seed))
+        table = _scores_table(test, r)
+        save_table(metrics_path, table)
+        save_npz(examples_path, index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
+                 saliency=r["maps"][keep].astype(np.float32), architecture=meta["architecture"], method=method)
+        log.info("%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f", meta["architecture"], run, method,
+                 meta["dataset"], table.wjac.mean(), table.auroc.mean(), table.correct.mean())
+        tables.append(table)
+    return tables
 
 
 def noise(job: Job) -> pd.DataFrame:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..labels import LABELS
 from . import mean_sd
@@ -25,6 +24,7 @@ def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutatio
     """Test accuracy of every model run (sidecars with ``test_predictions``) and of every logistic
     control (``controls``: feature -> predicted labels), each with a one-sided binomial test against
     the majority-class rate and the label-permutation null of its own predictions."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
     from ..hcp.controls import permutation_null
 
     alpha = 1 - level
@@ -81,6 +81,7 @@ def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95)
 
 def paired_drop_test(table: pd.DataFrame, a: str, b: str, fraction: float) -> dict:
     """Own-feature drop of model ``a`` vs model ``b`` at ``fraction``, paired by seed (t-test)."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
     own = table[(table.kind == "own") & np.isclose(table.fraction, fraction)]
     da = own[own.target == a].set_index("seed")["drop"]
     db = own[own.target == b].set_index("seed")["drop"]

@@ -1,0 +1,73 @@
+"""Honest cluster requests: each rule's mem_mb and runtime against what its jobs really used.
+
+Usage: python benchmarks/check_resources.py [RUN_DIR] [--configfile FILE] [--low 1.2] [--high 3.0]
+
+A Slurm job gets ``--mem`` from a rule's ``resources.mem_mb`` and ``--time`` from
+``resources.runtime`` (minutes).  Too little and the job is killed; too much and it waits longer
+in the queue and blocks others.  From the benchmark files of a finished run (``logs/benchmark/``:
+peak RSS of the job's process tree and wall time) and the requests of the same jobs as Snakemake
+plans them (a dry run of every job), this prints per rule the request, the measured peak and
+their ratio, and fails unless every ratio lies in [``--low``, ``--high``] (1.2-3x).
+
+Two floors are allowed above the ratio: a runtime of 1 minute (Slurm's ``--time`` granularity)
+for rules whose longest job took under 50 s, and the 256 MB below which no Python job here
+starts.  The run should be the default config's on the machine the requests were set on
+(`make reproduce`, then `make bench`); on another config, pass it with ``--configfile``.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from memory_table import ROOT, collect
+
+RUNTIME_FLOOR_MIN = 1.0
+MEM_FLOOR_MB = 256.0
+
+
+def check(jobs, low: float, high: float):
+    """Per rule: request, peak, ratio and verdict, for memory and runtime."""
+    rows = []
+    for rule, g in jobs.groupby("rule"):
+        peak_mb, req_mb = g.max_rss_mb.max(), g.mem_mb.max()
+        peak_min, req_min = g.s.max() / 60, g.runtime_min.max()
+        mem_ratio, run_ratio = req_mb / peak_mb, req_min / peak_min
+        mem_ok = low <= mem_ratio <= high or (req_mb <= MEM_FLOOR_MB and mem_ratio >= low)
+        run_ok = low <= run_ratio <= high or (req_min <= RUNTIME_FLOOR_MIN and run_ratio >= low)
+        rows.append((rule, len(g), req_mb, peak_mb, mem_ratio, mem_ok, req_min, peak_min * 60, run_ratio, run_ok))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", nargs="?", type=Path, default=ROOT)
+    ap.add_argument("--configfile", type=Path)
+    ap.add_argument("--low", type=float, default=1.2)
+    ap.add_argument("--high", type=float, default=3.0)
+    args = ap.parse_args()
+    jobs = collect(args.run_dir, args.configfile)
+    if jobs.empty:
+        sys.exit(f"no benchmark files under {args.run_dir / 'logs' / 'benchmark'}: run the workflow first")
+    unknown = jobs[jobs.rule == "?"]
+    if len(unknown):
+        sys.exit(f"benchmark files of no job the config plans (an older run's?): {', '.join(unknown.file[:5])}")
+    rows = check(jobs, args.low, args.high)
+    print(f"requests vs measured peaks ({len(jobs)} jobs; ok: {args.low:g}-{args.high:g}x, or at the floor)")
+    print("| rule | jobs | mem_mb | peak RSS (MB) | ratio | runtime (min) | longest job (s) | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for rule, n, req_mb, peak_mb, mr, mok, req_min, peak_s, rr, rok in rows:
+        print(f"| `{rule}` | {n} | {req_mb:.0f} | {peak_mb:.0f} | {mr:.2f}{'' if mok else ' ✗'} | {req_min:g} | "
+              f"{peak_s:.0f} | {rr:.2f}{'' if rok else ' ✗'} |")
+    bad = [r[0] for r in rows if not (r[5] and r[9])]
+    mem = np.array([r[4] for r in rows])
+    run = np.array([r[8] for r in rows])
+    print(f"\nmemory ratios {mem.min():.2f}-{mem.max():.2f}x, runtime ratios {run.min():.2f}-{run.max():.2f}x; "
+          f"{len(rows) - len(bad)} of {len(rows)} rules within bounds")
+    if bad:
+        sys.exit(f"requests out of bounds: {', '.join(bad)}")
+
+
+if __name__ == "__main__":
+    main()
