@@ -48,12 +48,17 @@ lint: venv
 dryrun: venv
 	$(BIN)/snakemake -n --cores 2
 
-# Every benchmark (benchmarks/README.md lists them with their last figures).
+# Every benchmark (benchmarks/README.md lists them with their last figures). The resource check reads the
+# benchmark files of the default run in this folder (make reproduce first); BENCH_FRESH_RUN=1 also times the
+# whole default run from a fresh clone (about half an hour on 2 cores).
+BENCH_FRESH_RUN ?= 0
 bench: venv
 	$(BIN)/python benchmarks/bench_models.py
-	$(BIN)/python benchmarks/bench_saliency.py
+	$(BIN)/python benchmarks/bench_saliency.py --methods
 	$(BIN)/python benchmarks/bench_preprocess.py
 	$(BIN)/python benchmarks/bench_dag.py
+	$(BIN)/python benchmarks/check_resources.py .
+	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then $(BIN)/python benchmarks/bench_fresh_run.py; fi
 
 # Peak memory and wall time per rule of the last run here (its logs/benchmark/ files).
 memory: venv

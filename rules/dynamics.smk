@@ -15,6 +15,7 @@ rule dynamics_prepare:
         "logs/dynamics/prepare.log",
     benchmark:
         "logs/benchmark/dynamics/prepare.tsv"
+    priority: 30
     threads: 1
     resources:
         mem_mb=2000,
@@ -41,6 +42,7 @@ rule dynamics_train:
         "logs/dynamics/train/seqmnist_h{hidden}.log",
     benchmark:
         "logs/benchmark/dynamics/train/seqmnist_h{hidden}.tsv"
+    priority: 30
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,

@@ -22,6 +22,7 @@ rule hcp_train:
         "logs/hcp/train/{experiment}_{model}.log",
     benchmark:
         "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
+    priority: 40
     threads: config["training"]["threads"]
     resources:
         mem_mb=2000,
@@ -49,6 +50,7 @@ rule hcp_saliency:
         "logs/hcp/saliency/{experiment}_{model}_{method}.log",
     benchmark:
         "logs/benchmark/hcp/saliency/{experiment}_{model}_{method}.tsv"
+    priority: 35
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,
@@ -214,6 +216,7 @@ rule hcp_brain_maps:
         "logs/hcp/brain_maps_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/brain_maps_{experiment}.tsv"
+    priority: 30
     threads: 1
     resources:
         mem_mb=3000,

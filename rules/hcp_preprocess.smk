@@ -11,6 +11,7 @@ rule hcp_atlas:
         "logs/hcp/atlas.log",
     benchmark:
         "logs/benchmark/hcp/atlas.tsv"
+    priority: 50
     threads: 1
     resources:
         mem_mb=2000,
@@ -39,6 +40,7 @@ rule hcp_simulate:
         "logs/benchmark/hcp/simulate/sub-{subject}.tsv"
     group:
         "hcp_subject"
+    priority: 40
     threads: 1
     resources:
         mem_mb=3000,
@@ -63,7 +65,7 @@ rule hcp_check:
         "logs/hcp/check/sub-{subject}.log",
     benchmark:
         "logs/benchmark/hcp/check/sub-{subject}.tsv"
-    priority: 20
+    priority: 45
     group:
         "hcp_subject"
     threads: 1
@@ -95,7 +97,7 @@ rule hcp_preprocess:
         "logs/hcp/preprocess/sub-{subject}.log",
     benchmark:
         "logs/benchmark/hcp/preprocess/sub-{subject}.tsv"
-    priority: 20
+    priority: 45
     group:
         "hcp_subject"
     threads: 1
@@ -142,6 +144,7 @@ rule hcp_blocks:
         "logs/hcp/blocks_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/blocks_{experiment}.tsv"
+    priority: 45
     threads: 1
     resources:
         mem_mb=4000,
@@ -164,6 +167,7 @@ rule hcp_split:
         "logs/hcp/split.log",
     benchmark:
         "logs/benchmark/hcp/split.tsv"
+    priority: 45
     threads: 1
     resources:
         mem_mb=1000,

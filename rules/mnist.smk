@@ -17,6 +17,7 @@ rule mnist_prepare:
         "logs/mnist/prepare.log",
     benchmark:
         "logs/benchmark/mnist/prepare.tsv"
+    priority: 30
     threads: 1
     resources:
         mem_mb=2000,
@@ -41,6 +42,7 @@ rule mnist_train:
         "logs/mnist/train/{model}.log",
     benchmark:
         "logs/benchmark/mnist/train/{model}.tsv"
+    priority: 30
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,

@@ -157,6 +157,7 @@ rule synthetic_methods:
         "logs/synthetic/methods/{dataset}_{model}.log",
     benchmark:
         "logs/benchmark/synthetic/methods/{dataset}_{model}.tsv"
+    priority: 10
     threads: config["training"]["threads"]
     resources:
         mem_mb=3000,

@@ -89,9 +89,11 @@ def test_default_config_dry_run(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "synthetic_train" in out and "synthetic_table" in out
-    # 131 trained models (Table 1: 24 pairs x 3 seeds; Table 2 and the moving box: 1 seed, the first shared) and
-    # the 83 untrained floors
-    assert re.search(r"^synthetic_train\s+214$", out, re.M), "the default trains 131 models and 83 untrained floors"
+    # one training job per pair: Table 1's 24 pairs train 3 seeds, the 59 other pairs of Table 2 and the moving box
+    # 1 (the first, shared), every pair its untrained floor: 131 trained models and 83 floors in 83 jobs
+    assert re.search(r"^synthetic_train_seeds3\s+24$", out, re.M) and re.search(r"^synthetic_train_seeds1\s+59$",
+                                                                                 out, re.M)
+    assert re.search(r"^hcp_train\s+24$", out, re.M), "one job per experiment and model (6 x 4), each 6 runs"
 
 
 def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):
