@@ -77,6 +77,21 @@ def test_dtseries_writer_writes_what_nibabel_writes(atlas, tmp_path):
     assert sorted(writer._xml) == sorted({FRAMES["RELATIONAL"], FRAMES["GAMBLING"]})
 
 
+def test_read_dtseries_agrees_with_nibabels_cifti2_image(cohort):
+    """The fast reader (NIfTI-2 through nibabel, the CIFTI-2 XML through the standard library) gives the
+    data, the series step and the brain-model layout nibabel's Cifti2Image gives."""
+    from vanishing_saliency.hcp.io import read_dtseries
+
+    path = run_paths(cohort[0], "900001", "WM", "LR")["dtseries"]
+    data, series_map, brain_map = read_dtseries(path)
+    img = nib.load(str(path))
+    assert np.array_equal(data, np.asarray(img.dataobj, dtype=np.float32))
+    assert float(series_map.get("SeriesStep")) == img.header.get_axis(0).step
+    axis = img.header.get_axis(1)
+    ours = [(bm.get("BrainStructure"), int(bm.get("IndexCount"))) for bm in brain_map.iter("BrainModel")]
+    assert ours == [(name, len(sub)) for name, _, sub in axis.iter_structures()]
+
+
 def test_geometry_matches_the_real_hcp_grayordinates(atlas):
     real = nib.load(str(SHARED / "91282_Greyordinates.dscalar.nii")).header.get_axis(1)
     ours = brain_model_axis(atlas)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -75,3 +76,33 @@ def test_tiny_config_runs_through_slurm(cluster, tmp_path):
     again = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_subjects_preprocessing_is_grouped_into_few_cluster_jobs(cluster, tmp_path):
+    """Per-subject preprocessing (simulate, check, preprocess) is one group, and the profile's group-components
+    put several subjects in one sbatch submission: 4 subjects at 2 per job are 2 submissions, not 12."""
+    cfg = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())
+    cfg["hcp"]["simulate"]["n_subjects"] = 4
+    cfg["mnist"]["enabled"] = cfg["dynamics"]["enabled"] = False
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    target = "results/hcp/samples/on_task.npz"          # every subject's preprocessing, then one hcp_blocks job
+    try:
+        res = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
+                              str(config), "--group-components", "hcp_subject=2", target], cwd=tmp_path,
+                             capture_output=True, text=True, env=cluster.env, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"grouped run did not finish in {RUN_TIMEOUT_S} s: {(exc.stderr or b'')[-3000:]}")
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-5000:]
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
+    groups = re.findall(r"group job hcp_subject .*?has been submitted with SLURM jobid (\d+)", log, re.I)
+    # hcp_atlas and hcp_blocks alone, and 2 group jobs of 2 subjects x 3 rules
+    assert len(submitted) == 4, log[-5000:]
+    done = cluster.completed_jobs()
+    assert all(done.get(int(j)) == "COMPLETED" for j in submitted), {j: done.get(int(j)) for j in submitted}
+    for s in range(1, 5):
+        assert (tmp_path / f"results/hcp/check/sub-9{s:05d}.json").is_file()
+    with np.load(tmp_path / target) as f:
+        assert len(set(f["subjects"].astype(str))) == 4
+    assert groups == [] or len(groups) == 2

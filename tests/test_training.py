@@ -143,3 +143,28 @@ def test_lin_penalty_against_a_hand_computation():
     model(torch.randn(2, 5, 3), torch.tensor([5, 3]))
     assert model.regularization().item() == pytest.approx(0.5 * model.selfattn.last_penalty.item())
     assert build_model("lstm_selfattn", ModelConfig(n_features=3)).regularization() is None   # the "mean" form
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_our_adam_is_torch_adam_bit_for_bit(dtype):
+    """training.Adam (no torch.optim, so no TorchDynamo import) gives torch.optim.Adam's weights exactly."""
+    from vanishing_saliency.training import Adam
+
+    torch.manual_seed(0)
+    ours = build_model("inputcell_lstm_selfattn", ModelConfig(n_features=6, hidden=4, r=3, d_a=5)).to(dtype)
+    theirs = copy.deepcopy(ours)
+    opt_ours, opt_theirs = Adam(ours.parameters(), lr=0.01), torch.optim.Adam(theirs.parameters(), lr=0.01)
+    x = torch.randn(8, 7, 6, dtype=dtype)
+    y = torch.arange(8) % 2
+    lengths = torch.tensor([7, 5, 7, 3, 7, 6, 2, 7])
+    for step in range(12):
+        torch.manual_seed(step)                      # the same dropout masks for both
+        loss_ours = torch.nn.functional.cross_entropy(ours(x, lengths), y)
+        torch.manual_seed(step)
+        loss_theirs = torch.nn.functional.cross_entropy(theirs(x, lengths), y)
+        for opt, loss in ((opt_ours, loss_ours), (opt_theirs, loss_theirs)):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        assert torch.equal(a, b)

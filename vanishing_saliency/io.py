@@ -70,10 +70,14 @@ def save_table(path, frame) -> None:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
-def save_figure(fig, *paths) -> None:
+def save_figure(fig, *paths, dpi: int = 150) -> None:
+    """Save a figure to each path (format from the suffix).  A figure laid out to its own margins
+    (``fig.fixed_layout = True``) is saved as it is; any other is trimmed to its contents, which costs
+    one more drawing pass."""
+    tight = None if getattr(fig, "fixed_layout", False) else "tight"
     for p in paths:
         with atomic_path(p) as tmp:
-            fig.savefig(tmp, format=Path(p).suffix.lstrip("."), dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, format=Path(p).suffix.lstrip("."), dpi=dpi, bbox_inches=tight)
 
 
 def load_json(path):

@@ -49,6 +49,7 @@ from torch import nn
 from .errors import ConfigError
 from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
+from .training import Adam
 
 DEFAULTS = {"max_batch_mb": 256, "ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2,
             "gradient_shap_samples": 10, "gradient_shap_stdev": 0.1, "tsr_quantile": 0.55, "dynamask_area": 0.2,
@@ -322,7 +323,7 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)          # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
     mask = start.clone().requires_grad_(True)
-    opt = torch.optim.Adam([mask], lr=opts["dynamask_lr"])
+    opt = Adam([mask], lr=opts["dynamask_lr"])
     # the target of the area penalty: the sorted mask should be 0 then 1 on the top `area` of valid entries
     ranks = torch.arange(n_time * n_feat, dtype=x.dtype).expand(n, -1)
     n_keep = torch.round(opts["dynamask_area"] * n_valid)[:, None]

@@ -109,7 +109,7 @@ def preprocess(job: Job) -> None:
              fc=np.stack([mean_connectivity(fc[st]) for st in strategies]).astype(np.float32),
              tdof_lost=np.array([np.mean(tdof[st]) for st in strategies]), mean_fd_mm=np.float64(np.mean(fds)),
              n_censored=np.int64(sum(censored_counts)))
-    save_figure(run_qc_figure(figure_runs, subject, c["strategy"]), job.output.qc_png)
+    save_figure(run_qc_figure(figure_runs, subject, c["strategy"]), job.output.qc_png, dpi=100)
 
 
 def qc_table(job: Job) -> pd.DataFrame:
