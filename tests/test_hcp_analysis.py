@@ -172,3 +172,14 @@ def test_accuracy_binomial_test_against_chance():
     assert control.model == "length_only" and control.test_accuracy == 0.5 and not control.above_null
     md = T.accuracy_markdown(table, "off_task")
     assert "| LSTM | 71.0 ± 26.9 | 50.0 |" in md and "| no |" in md
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.05, 0.1, 0.37, 1.0])
+def test_top_entries_equal_the_stable_ranking(fraction):
+    """top_entries (a partition at the k-th largest value) keeps exactly the entries the full stable ranking
+    keeps, ties included (maps with many equal values, padding, a zero-length sample)."""
+    rng = np.random.default_rng(int(fraction * 100))
+    maps = rng.integers(0, 4, (6, 9, 5)).astype(float) * rng.choice([-1, 1], (6, 9, 5))   # many ties
+    lengths = np.array([9, 4, 1, 9, 7, 0])
+    want = A.top_mask(A.salience_ranks(maps, lengths), lengths, fraction)
+    assert np.array_equal(A.top_entries(maps, lengths, fraction), want)

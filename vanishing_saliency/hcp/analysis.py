@@ -51,6 +51,26 @@ def top_mask(ranks: np.ndarray, lengths, fraction: float) -> np.ndarray:
     return ranks < k[:, None, None]
 
 
+def top_entries(maps: np.ndarray, lengths, fraction: float) -> np.ndarray:
+    """(n, time, areas) True on each sample's top-``fraction`` entries by |saliency|: the same entries as
+    ``top_mask(salience_ranks(maps, lengths), lengths, fraction)`` (ties go to the earlier entry, as in the
+    stable ranking), found by partitioning at the k-th largest value instead of sorting every entry."""
+    maps = np.abs(np.asarray(maps, dtype=np.float64))
+    n, t, f = maps.shape
+    score = np.where(valid_mask(lengths, t)[:, :, None], maps, -np.inf).reshape(n, -1)
+    k = n_removed(lengths, f, fraction)
+    out = np.zeros(score.shape, bool)
+    for i in range(n):
+        if k[i] <= 0:
+            continue
+        kth = np.partition(score[i], score.shape[1] - k[i])[score.shape[1] - k[i]]   # the k-th largest
+        above = score[i] > kth
+        ties = np.flatnonzero(score[i] == kth)[: k[i] - above.sum()]
+        out[i] = above
+        out[i, ties] = True
+    return out.reshape(n, t, f)
+
+
 def drop_features(x: np.ndarray, ranks: np.ndarray, lengths, fraction: float, baseline: float = 0.0) -> np.ndarray:
     """A copy of ``x`` with each sample's top-``fraction`` entries (by ``ranks``) set to ``baseline``."""
     out = np.array(x, copy=True)
@@ -60,7 +80,10 @@ def drop_features(x: np.ndarray, ranks: np.ndarray, lengths, fraction: float, ba
 
 def on_share(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float = 0.1) -> np.ndarray:
     """Per sample: the share of its top-``fraction`` salient entries that fall on on-task frames."""
-    top = top_mask(salience_ranks(maps, lengths), lengths, fraction)
+    return _on_share(top_entries(maps, lengths, fraction), on_mask)
+
+
+def _on_share(top: np.ndarray, on_mask) -> np.ndarray:
     n_top = top.sum((1, 2))
     on = (top & np.asarray(on_mask, bool)[:, :, None]).sum((1, 2))
     return on / np.maximum(n_top, 1)
@@ -72,11 +95,15 @@ def bucket_shares(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: floa
 
     Every sample must have the same on-task frames (the on/off experiment's first 38 frames).
     """
+    return _bucket_shares(top_entries(maps, lengths, fraction), lengths, on_mask, n_buckets)
+
+
+def _bucket_shares(top: np.ndarray, lengths, on_mask, n_buckets: int) -> np.ndarray:
     on_mask = np.asarray(on_mask, bool)
     if not (on_mask == on_mask[0]).all():
         raise ValueError("bucket_shares needs the same on-task frames in every sample")
     on_frames = np.flatnonzero(on_mask[0])
-    top = top_mask(salience_ranks(maps, lengths), lengths, fraction).sum(2)  # (n, time) top entries per frame
+    top = top.sum(2)                                                         # (n, time) top entries per frame
     n_top = np.maximum(top.sum(1), 1)
     cols = [top[:, idx].sum(1) for idx in np.array_split(on_frames, n_buckets)]
     off = valid_mask(lengths, on_mask.shape[1]) & ~on_mask
@@ -115,10 +142,19 @@ def precision_at_k(area_scores: np.ndarray, true_areas, k: int | None = None) ->
     return float(np.isin(top, true_areas).mean())
 
 
-def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int) -> dict:
-    """Mean over samples of the on-task / off-task share of the top entries and of each bucket's share."""
-    buckets = bucket_shares(maps, lengths, on_mask, fraction, n_buckets)
-    row = {"on_task_share": float(on_share(maps, lengths, on_mask, fraction).mean())}
+def onoff_per_sample(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int):
+    """Per sample: (on-task share of its top entries (n,), bucket shares (n, n_buckets + 1)), ranking once."""
+    top = top_entries(maps, lengths, fraction)
+    return _on_share(top, on_mask), _bucket_shares(top, lengths, on_mask, n_buckets)
+
+
+def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int,
+                  per_sample=None) -> dict:
+    """Mean over samples of the on-task / off-task share of the top entries and of each bucket's share
+    (``per_sample``: :func:`onoff_per_sample` of these samples, when already computed)."""
+    on, buckets = per_sample if per_sample is not None else onoff_per_sample(maps, lengths, on_mask, fraction,
+                                                                             n_buckets)
+    row = {"on_task_share": float(on.mean())}
     row["off_task_share"] = 1.0 - row["on_task_share"]
     row.update({f"on_bucket_{i + 1}": float(v) for i, v in enumerate(buckets[:, :-1].mean(0))})
     row["off_bucket"] = float(buckets[:, -1].mean())
@@ -188,7 +224,7 @@ def truth_recovery(maps: np.ndarray, lengths, responses: list, areas: list, plan
         active = np.asarray(responses[i])[:n] >= 0.5
         respond[i, :n][np.ix_(active, areas[i])] = True
         frame_truth.append(active)
-    top = top_mask(salience_ranks(maps, lengths), lengths, fraction)
+    top = top_entries(maps, lengths, fraction)
     valid = valid_mask(lengths, maps.shape[1])[:, :, None] & np.ones(maps.shape, bool)
     area_scores = mean_map(maps, lengths).mean(0)
     truth_areas = np.zeros(maps.shape[2], bool)

@@ -30,6 +30,7 @@ the cohort.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,8 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
 
 class DtseriesWriter:
     """Writes dense time series that share one brain-model axis, as nibabel's ``Cifti2Image`` would
-    (the same bytes; ``tests/test_hcp.py``), but builds the CIFTI-2 XML of each series length once.
+    (the same bytes; ``tests/test_hcp.py``), but builds the CIFTI-2 XML of each series length once
+    and writes the data in one piece.
 
     nibabel turns the 91282-grayordinate brain-model axis into XML, and parses it back to check the
     shape, several times per image (about 5 s of a simulated subject's 6 runs); the XML only
@@ -208,10 +210,17 @@ class DtseriesWriter:
         return header
 
     def write(self, path, data: np.ndarray) -> None:
+        """nibabel's header and CIFTI-2 extension bytes, then the data block as one contiguous write (frames
+        varying fastest, NIfTI's order; nibabel's chunked writer took 2-3x as long for these 150 MB)."""
         data = np.asarray(data, np.float32)
         img = nib.Nifti2Image(data.reshape((1, 1, 1, 1, *data.shape)), None, self.header(data.shape[0]))
-        with atomic_path(path, suffix=".dtseries.nii") as tmp:
-            img.to_filename(str(tmp))
+        img.header.set_slope_inter(1.0, 0.0)           # what nibabel's writer stores for float32 data
+        head = io.BytesIO()
+        img.header.write_to(head)
+        offset = int(img.header["vox_offset"])
+        with atomic_path(path, suffix=".dtseries.nii") as tmp, open(tmp, "wb") as f:
+            f.write(head.getvalue().ljust(offset, b"\0"))
+            np.ascontiguousarray(data.T, dtype=img.header.get_data_dtype()).tofile(f)
 
 
 def write_dtseries(path, data: np.ndarray, axis, tr: float = TR) -> None:

@@ -125,11 +125,15 @@ def feature_drop(job: Job) -> pd.DataFrame:
 
 
 def _onoff_rows(r: dict, maps, lengths, on, subjects, fraction, n_buckets):
-    rows = [{**r, "subject": "all", "n_samples": len(maps), **A.onoff_summary(maps, lengths, on, fraction, n_buckets)}]
+    """Shares over all samples and per subject; each sample's shares are computed once and averaged."""
+    on_share, buckets = A.onoff_per_sample(maps, lengths, on, fraction, n_buckets)
+    rows = [{**r, "subject": "all", "n_samples": len(maps),
+             **A.onoff_summary(maps, lengths, on, fraction, n_buckets, (on_share, buckets))}]
     for subject in np.unique(subjects):
         sel = subjects == subject
         rows.append({**r, "subject": str(subject), "n_samples": int(sel.sum()),
-                     **A.onoff_summary(maps[sel], lengths[sel], on[sel], fraction, n_buckets)})
+                     **A.onoff_summary(maps[sel], lengths[sel], on[sel], fraction, n_buckets,
+                                       (on_share[sel], buckets[sel]))})
     return rows
 
 
