@@ -36,10 +36,11 @@ def write_tree(root: Path, subjects, tasks, directions, suffix) -> int:
 
 
 def jobs_reading_raw(dry_run_text: str, root: Path) -> dict[str, list[set]]:
-    """rule -> [subjects whose raw files one job reads], from the `snakemake -n` job listing."""
+    """rule -> [subjects whose raw files one job reads], from the `snakemake -n` job listing (the jobs of a
+    group job are listed indented under it)."""
     out = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_text):
-        m = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", dry_run_text):
+        m = re.match(r"\s*(?:local)?rule (\w+):", block)
         inp = re.search(r"^\s+input: (.*)$", block, re.M)
         if not m or not inp:
             continue
@@ -70,7 +71,7 @@ def dry_run(n_subjects: int, workdir: Path):
     if res.returncode != 0:
         sys.exit(f"dry run failed:\n{res.stderr[-3000:]}")
     text = res.stdout + res.stderr
-    counts = Counter(re.findall(r"^(?:local)?rule (\w+):", text, re.M))
+    counts = Counter(re.findall(r"^[ \t]*(?:local)?rule (\w+):", text, re.M))
     return seconds, counts, jobs_reading_raw(text, tree)
 
 

@@ -66,22 +66,26 @@ def test_a_fresh_run_of_every_branch_matches_the_committed_hashes(tmp_path):
                       f"{made_with}\n{now}\n" + "\n".join(diff))
 
 
-def _training_runs():
+def _training_pairs():
     import yaml
 
     cfg = yaml.safe_load(TINY.read_text())["synthetic"]
     t1 = cfg["table1"]
-    return [(d, m, f"seed{k}") for d in t1["datasets"] for m in t1["models"] for k in range(cfg["seeds"])]
+    runs = [f"seed{k}" for k in range(cfg["seeds"])] + ["untrained"]
+    return [(d, m, runs) for d in t1["datasets"] for m in t1["models"]]
 
 
 def _training_in_progress(work: Path) -> list[tuple[str, str, str]]:
-    """Training jobs that have logged an epoch but not yet written their model sidecar."""
+    """(dataset, model, run) of the runs a training job has logged an epoch of but not yet written the sidecar of
+    (one job trains every run of a (dataset, model) pair, one after the other)."""
     busy = []
-    for dataset, model, run in _training_runs():
-        log = work / f"logs/synthetic/train/{dataset}_{model}_{run}.log"
-        if (log.exists() and "train_acc=" in log.read_text(errors="replace")
-                and not (work / f"results/synthetic/models/{dataset}/{model}_{run}.json").exists()):
-            busy.append((dataset, model, run))
+    for dataset, model, runs in _training_pairs():
+        log = work / f"logs/synthetic/train/{dataset}/{model}.log"
+        if not log.exists() or "train_acc=" not in log.read_text(errors="replace"):
+            continue
+        missing = [r for r in runs if not (work / f"results/synthetic/models/{dataset}/{model}_{r}.json").exists()]
+        if missing:
+            busy.append((dataset, model, missing[0]))
     return busy
 
 
@@ -114,8 +118,8 @@ def test_killed_mid_training_then_rerun_matches_uninterrupted_run(tiny_run, tmp_
     res = snakemake([target, "--configfile", str(TINY)], tmp_path)
     assert res.returncode == 0, res.stderr[-4000:]
     for dataset, model, run in interrupted:                 # trained again from the start, to the end
-        log = (tmp_path / f"logs/synthetic/train/{dataset}_{model}_{run}.log").read_text()
-        assert f"{model} on {dataset}:" in log and "epochs (best" in log
+        log = (tmp_path / f"logs/synthetic/train/{dataset}/{model}.log").read_text()
+        assert re.search(rf"{model} on {dataset} {run}: \d+ epochs \(best", log), log[-2000:]
 
     assert temp_files(tmp_path) == []
     resumed = fingerprint(tmp_path)

@@ -88,8 +88,9 @@ def test_subjects_preprocessing_is_grouped_into_few_cluster_jobs(cluster, tmp_pa
     config.write_text(yaml.safe_dump(cfg))
     target = "results/hcp/samples/on_task.npz"          # every subject's preprocessing, then one hcp_blocks job
     try:
-        res = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
-                              str(config), "--group-components", "hcp_subject=2", target], cwd=tmp_path,
+        # the target goes first: --group-components takes any number of values
+        res = subprocess.run([*SNAKEMAKE, target, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
+                              str(config), "--group-components", "hcp_subject=2"], cwd=tmp_path,
                              capture_output=True, text=True, env=cluster.env, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"grouped run did not finish in {RUN_TIMEOUT_S} s: {(exc.stderr or b'')[-3000:]}")

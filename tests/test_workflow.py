@@ -70,8 +70,9 @@ def test_models_have_sidecars_and_logs(tiny_run):
     assert meta["selection"] == meta["train_config"]["selection"] == "first_best"
     untrained = json.loads((tiny_run / "results/synthetic/models/earlier/inputcell_lstm_untrained.json").read_text())
     assert untrained["epochs_run"] == 0 and untrained["seed"] != meta["seed"]
-    log = (tiny_run / "logs/synthetic/train/earlier_inputcell_lstm_seed0.log").read_text()
-    assert "inputcell_lstm on earlier" in log
+    # one job trains every run of a (dataset, model) pair, and its log has each run's line
+    log = (tiny_run / "logs/synthetic/train/earlier/inputcell_lstm.log").read_text()
+    assert "inputcell_lstm on earlier seed0" in log and "inputcell_lstm on earlier untrained" in log
     with np.load(tiny_run / "results/synthetic/saliency/earlier/lstm_seed0_gradient_examples.npz") as f:
         assert f["saliency"].shape == (2, 30, 8)
 
