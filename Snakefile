@@ -49,6 +49,18 @@ include: "rules/provenance.smk"
 report: "report/workflow.rst"
 
 
+# Snakemake's job rate limiter (the command line's --max-jobs-per-timespan, 100/1s unless set) re-runs the job
+# selection from a timer after every selection, and every finished job adds one more such timer chain (the
+# release that wakes the scheduler when a job ends is never taken back; snakemake PR #3744 describes the loop).
+# After n jobs the scheduler selects about n times per timespan, each time re-evaluating every waiting job's
+# params and stat-ing its inputs: in the 447-job default run its main process held 90 timer threads after 170
+# jobs and took most of a core from the jobs.  A local run has nothing to rate-limit, so the limiter is switched
+# off once the scheduler exists; a cluster run keeps it (it spaces the sbatch calls).
+onstart:
+    if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
+        workflow.scheduler.job_rate_limiter = None
+
+
 rule all:
     input:
         synthetic_targets(),

@@ -73,19 +73,32 @@ def versions() -> dict:
     return {name: metadata.version(name) for name in VERSIONED}
 
 
+# Floating-point results depend on the vector instructions each library picks for the CPU at hand: AVX2 and
+# AVX-512 kernels sum in other orders (the same commit gave other hashes on another machine than on an
+# AVX2-only one, every package version alike).  The runs compared with the committed table pin every library of the stack to its AVX2 path,
+# which every x86-64 machine this project runs on has: torch's own kernels, MKL (its conditional numerical
+# reproducibility mode), oneDNN, OpenBLAS (numpy's and scipy's) and numpy's SIMD loops.  A user's run is not
+# pinned; the README says how to pin one.
+PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+              "OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+
+
 def run_tiny_all(workdir: Path):
-    """Snakemake runs every target of the tiny all-branch config in ``workdir``."""
+    """Snakemake runs every target of the tiny all-branch config in ``workdir``, on the pinned instruction set."""
+    import os
     import subprocess
     import sys
 
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
-                           "--configfile", str(TINY_ALL)], cwd=workdir, capture_output=True, text=True)
+                           "--configfile", str(TINY_ALL)], cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, **PINNED_ISA})
 
 
 def write_expected(prints: dict, path: Path = EXPECTED) -> None:
     lines = ["# SHA-256 content hashes (tests/fingerprint.py) of every result of tests/tiny_all_config.yaml.",
              "# Regenerate only on purpose, when a change is meant to move results:  python tests/fingerprint.py --update",
              "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             "# on: " + " ".join(f"{k}={v!r}" for k, v in PINNED_ISA.items()),
              "path\tsha256"] + [f"{k}\t{v}" for k, v in sorted(prints.items())]
     path.write_text("\n".join(lines) + "\n")
 
