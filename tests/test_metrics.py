@@ -109,3 +109,26 @@ def test_bootstrap_interval_covers_the_mean_and_shrinks_with_n():
     _, lo2, hi2 = bootstrap_mean_ci(large, seed=1)
     assert hi2 - lo2 < (hi - lo) / 5
     assert bootstrap_mean_ci(small, seed=1) == bootstrap_mean_ci(small, seed=1)
+
+
+def test_auroc_is_the_mann_whitney_u_of_average_ranks_exactly():
+    """The integer tie-group count gives exactly what average ranks give (scipy's rankdata, the
+    definition), ties, constant maps, empty and full masks and non-finite maps included."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(4)
+    maps = np.round(rng.standard_normal((40, 6, 50)), 1)               # many ties
+    maps[:3] = 0.0                                                     # constant maps
+    maps[3, 0, 0] = np.nan
+    masks = rng.random((40, 6, 50)) < rng.uniform(0.05, 0.95, (40, 1, 1))
+    masks[4], masks[5] = False, True
+    a, m = np.abs(maps).reshape(40, -1), masks.reshape(40, -1)
+    n_pos = m.sum(1)
+    u = (rankdata(a, axis=1) * m).sum(1) - n_pos * (n_pos + 1) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = u / (n_pos * (m.shape[1] - n_pos))
+    got = auroc(maps, masks)
+    assert np.isnan(got[[3, 4, 5]]).all()
+    keep = np.setdiff1d(np.arange(40), [3, 4, 5])
+    assert np.array_equal(got[keep], expected[keep])                   # bit for bit, not approximately
+    assert np.allclose(got[:3], 0.5)

@@ -21,9 +21,9 @@ from ..hcp import analysis as A
 from ..hcp import controls as C
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..tables import hcp as T
-from ..training import load_model
 from ..workflow import Job, derive_seed
-from .common import attribute_split, train_and_save
+
+# torch (2.4 s of a job's start) is imported inside the steps that train, attribute or evaluate models only
 
 log = logging.getLogger("vanishing_saliency")
 
@@ -41,6 +41,9 @@ def control_splits(splits: dict, run: str, seed: int) -> dict:
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one experiment: the training seeds, then the controls
     (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed)."""
+    from .common import train_and_save
+
+
     wc, p = job.wildcards, job.params
     loaded = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
     records = []
@@ -59,6 +62,10 @@ def train(job: Job) -> list[dict]:
 def saliency(job: Job) -> None:
     """Saliency of every test sample (w.r.t. its true class) with the prediction, for every run of one model,
     so the reports can use the correctly classified ones (maps, on/off share) or all of them (feature drop)."""
+    from ..training import load_model
+    from .common import attribute_split
+
+
     te = load_split(job.input.samples, "test", job.input.split)
     method = job.wildcards.method
     for run, model_path, out_path in zip(job.params.runs, job.input.models, job.output, strict=True):
@@ -95,6 +102,7 @@ def feature_drop(job: Job) -> pd.DataFrame:
     """Accuracy after removing own / other models' / random salient features, for every seed and method,
     over all test samples and per test subject."""
     from ..hcp.figures import feature_drop_figure
+    from ..training import load_model
 
     p, experiment = job.params, job.wildcards.experiment
     test = load_split(job.input.samples, "test", job.input.split)

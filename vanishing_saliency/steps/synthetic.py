@@ -18,10 +18,10 @@ from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..metrics import METRICS, all_scores, noise_maps
 from ..synthetic import generate_dataset
 from ..tables import synthetic as T
-from ..training import evaluate, load_model, train_model
 from ..workflow import Job
-from .common import attribute_split, first_per_class, gradient_shap_baselines, model_config, train_and_save, \
-    train_config
+
+# torch (2.4 s of a job's start) is imported by the steps that train or attribute, inside them: the jobs that
+# generate data, score noise maps or draw tables and figures do not load it
 
 log = logging.getLogger("vanishing_saliency")
 
@@ -38,6 +38,8 @@ def generate(job: Job) -> None:
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
     seeds, then the untrained floor (0 epochs), each with the seed of ``params.seeds``."""
+    from .common import train_and_save
+
     dataset, name = job.wildcards.pair.split("/")
     p = job.params
     splits = load_splits(job.input[0])
@@ -54,6 +56,9 @@ def _scores_table(split: dict, result: dict) -> pd.DataFrame:
 def saliency(job: Job) -> list[pd.DataFrame]:
     """For every run of one pair: saliency maps of the test set, every per-sample metric against the box, and
     a few examples (``params.runs``, ``input.models`` and the outputs list the runs in the same order)."""
+    from ..training import load_model
+    from .common import attribute_split, first_per_class, gradient_shap_baselines
+
     test = load_split(job.input.data, "test")
     method, cfg = job.wildcards.method, job.params.saliency
     keep = first_per_class(test["y"], cfg["examples"])  # for the heat-map figures
@@ -99,6 +104,9 @@ def table(job: Job) -> pd.DataFrame:
 
 def methods(job: Job) -> pd.DataFrame:
     """Every method of the method table on one trained model (seed 0), the first ``max_test`` test samples."""
+    from ..training import load_model
+    from .common import attribute_split, gradient_shap_baselines
+
     p = job.params
     model, meta = load_model(job.input.model)
     test = load_split(job.input.data, "test")
@@ -130,6 +138,8 @@ def method_table(job: Job) -> pd.DataFrame:
 def epoch_curve(job: Job) -> pd.DataFrame:
     """Saliency quality (gradient) and test accuracy after every epoch of one training, epoch 0 included."""
     from ..saliency import attribute
+    from ..training import evaluate, train_model
+    from .common import model_config, train_config
 
     p, name = job.params, job.wildcards.model
     splits = load_splits(job.input[0])
