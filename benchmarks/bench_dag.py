@@ -23,6 +23,9 @@ import yaml
 from vanishing_saliency.hcp.io import raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from memory_table import job_blocks  # noqa: E402
 
 
 def write_tree(root: Path, subjects, tasks, directions, suffix) -> int:
@@ -39,14 +42,13 @@ def jobs_reading_raw(dry_run_text: str, root: Path) -> dict[str, list[set]]:
     """rule -> [subjects whose raw files one job reads], from the `snakemake -n` job listing (the jobs of a
     group job are listed indented under it)."""
     out = {}
-    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", dry_run_text):
-        m = re.match(r"\s*(?:local)?rule (\w+):", block)
+    for rule, block in job_blocks(dry_run_text):
         inp = re.search(r"^\s+input: (.*)$", block, re.M)
-        if not m or not inp:
+        if not inp:
             continue
         subjects = {Path(f).relative_to(root).parts[0] for f in inp.group(1).split(", ") if f.startswith(str(root))}
         if subjects:
-            out.setdefault(m.group(1), []).append(subjects)
+            out.setdefault(rule, []).append(subjects)
     return out
 
 
@@ -71,7 +73,7 @@ def dry_run(n_subjects: int, workdir: Path):
     if res.returncode != 0:
         sys.exit(f"dry run failed:\n{res.stderr[-3000:]}")
     text = res.stdout + res.stderr
-    counts = Counter(re.findall(r"^[ \t]*(?:local)?rule (\w+):", text, re.M))
+    counts = Counter(rule for rule, _ in job_blocks(text))
     return seconds, counts, jobs_reading_raw(text, tree)
 
 

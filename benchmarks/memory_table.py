@@ -21,6 +21,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def job_blocks(listing: str):
+    """(rule, text) of every job in a ``snakemake -n`` job listing; the jobs of a group job are listed indented
+    under it."""
+    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", listing):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        if rule:
+            yield rule.group(1), block
+
+
 def planned_jobs(run_dir: Path, configfile: Path | None = None) -> pd.DataFrame:
     """Every job of the run's workflow as Snakemake plans it from scratch (``snakemake -n --forceall``): rule,
     benchmark file, and the ``mem_mb`` / ``runtime`` (minutes) it would ask a cluster for."""
@@ -32,14 +41,13 @@ def planned_jobs(run_dir: Path, configfile: Path | None = None) -> pd.DataFrame:
     if res.returncode != 0:
         sys.exit(f"dry run failed:\n{res.stderr[-3000:]}")
     rows = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", res.stdout + res.stderr):
-        rule = re.match(r"(?:local)?rule (\w+):", block)
+    for rule, block in job_blocks(res.stdout + res.stderr):
         bench = re.search(r"^\s+benchmark: (\S+)$", block, re.M)
-        if not rule or not bench:
+        if not bench:
             continue
         res_line = re.search(r"^\s+resources: (.*)$", block, re.M)
         resources = dict(kv.split("=", 1) for kv in res_line.group(1).split(", ")) if res_line else {}
-        rows.append({"rule": rule.group(1), "file": bench.group(1),
+        rows.append({"rule": rule, "file": bench.group(1),
                      "mem_mb": float(resources.get("mem_mb", "nan")), "runtime_min": float(resources.get("runtime", "nan"))})
     return pd.DataFrame(rows)
 
