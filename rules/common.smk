@@ -325,9 +325,10 @@ def raw_subject_input(wildcards):
                                       HCP["dtseries_suffix"]) if p.exists()]
 
 
-def subject_timeseries(subject, suffix=".npz"):
+def subject_timeseries(subject, suffix=".npz", tasks=None):
+    """A subject's cleaned series of every run (of ``tasks`` only, e.g. an experiment's)."""
     return [f"results/hcp/timeseries/{timeseries_name(subject, t, d)}{suffix}"
-            for t in HCP["tasks"] for d in HCP["directions"]]
+            for t in HCP["tasks"] if tasks is None or t in tasks for d in HCP["directions"]]
 
 
 def hcp_targets():

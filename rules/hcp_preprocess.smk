@@ -133,7 +133,7 @@ rule hcp_qc_table:
 
 rule hcp_blocks:
     input:
-        [p for s in HCP_SUBJECTS for p in subject_timeseries(s)],
+        lambda wc: [p for s in HCP_SUBJECTS for p in subject_timeseries(s, tasks=HCP_EXPERIMENTS[wc.experiment]["tasks"])],
     output:
         "results/hcp/samples/{experiment}.npz",
     params:
