@@ -1,6 +1,6 @@
 """Honest cluster requests: each rule's mem_mb and runtime against what its jobs really used.
 
-Usage: python benchmarks/check_resources.py [RUN_DIR] [--configfile FILE] [--low 1.2] [--high 3.0]
+Usage: python benchmarks/check_resources.py [RUN_DIR] [--configfile FILE] [--low 1.2] [--high 3.0] [--suggest]
 
 A Slurm job gets ``--mem`` from a rule's ``resources.mem_mb`` and ``--time`` from
 ``resources.runtime`` (minutes).  Too little and the job is killed; too much and it waits longer
@@ -13,9 +13,14 @@ Two floors are allowed above the ratio: a runtime of 1 minute (Slurm's ``--time`
 for rules whose longest job took under 50 s, and the 256 MB below which no Python job here
 starts.  The run should be the default config's on the machine the requests were set on
 (`make reproduce`, then `make bench`); on another config, pass it with ``--configfile``.
+
+``--suggest`` prints, for the rules out of bounds, a ``set-resources:`` block for a Slurm profile with
+requests at twice the measured peaks (Slurm's floors kept): how to calibrate the cluster requests to
+a config or a cluster of your own from one measured run.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -40,12 +45,21 @@ def check(jobs, low: float, high: float):
     return rows
 
 
+def suggested(peak_mb: float, longest_s: float) -> tuple[int, int]:
+    """(mem_mb, runtime in minutes) at twice the measured peak: memory in steps of 100 MB (at least the
+    256 MB floor), runtime in whole minutes (1 when the longest job took under 50 s)."""
+    mem = max(MEM_FLOOR_MB, 100 * math.ceil(2 * peak_mb / 100))
+    runtime = 1 if longest_s < 50 else math.ceil(2 * longest_s / 60)
+    return int(mem), int(runtime)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", nargs="?", type=Path, default=ROOT)
     ap.add_argument("--configfile", type=Path)
     ap.add_argument("--low", type=float, default=1.2)
     ap.add_argument("--high", type=float, default=3.0)
+    ap.add_argument("--suggest", action="store_true", help="print set-resources for the rules out of bounds")
     args = ap.parse_args()
     jobs = collect(args.run_dir, args.configfile)
     if jobs.empty:
@@ -65,6 +79,13 @@ def main():
     run = np.array([r[8] for r in rows])
     print(f"\nmemory ratios {mem.min():.2f}-{mem.max():.2f}x, runtime ratios {run.min():.2f}-{run.max():.2f}x; "
           f"{len(rows) - len(bad)} of {len(rows)} rules within bounds")
+    if args.suggest and bad:
+        print("\n# for the profile's config.yaml: requests at twice this run's peaks")
+        print("set-resources:")
+        for rule, _, _, peak_mb, _, _, _, peak_s, _, _ in rows:
+            if rule in bad:
+                mem, runtime = suggested(peak_mb, peak_s)
+                print(f"  {rule}:\n    mem_mb: {mem}\n    runtime: {runtime}")
     if bad:
         sys.exit(f"requests out of bounds: {', '.join(bad)}")
 
