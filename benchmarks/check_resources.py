@@ -14,9 +14,11 @@ for rules whose longest job took under 50 s, and the 256 MB below which no Pytho
 starts.  The run should be the default config's on the machine the requests were set on
 (`make reproduce`, then `make bench`); on another config, pass it with ``--configfile``.
 
-``--suggest`` prints, for the rules out of bounds, a ``set-resources:`` block for a Slurm profile with
-requests at twice the measured peaks (Slurm's floors kept): how to calibrate the cluster requests to
-a config or a cluster of your own from one measured run.
+``--suggest`` prints, for the rules out of bounds, a ``set-resources:`` block for a Slurm profile: memory at
+twice the measured peak, runtime at the most whole minutes within 3x the longest job (wall time moves more
+between machines than memory does: the same default run took 52.7 min on one 2-core machine and 25.7 min
+on another), Slurm's floors kept.  That is how to calibrate the cluster requests to a config or a cluster
+of your own from one measured run (the rules' own requests were set the same way).
 """
 
 import argparse
@@ -46,10 +48,11 @@ def check(jobs, low: float, high: float):
 
 
 def suggested(peak_mb: float, longest_s: float) -> tuple[int, int]:
-    """(mem_mb, runtime in minutes) at twice the measured peak: memory in steps of 100 MB (at least the
-    256 MB floor), runtime in whole minutes (1 when the longest job took under 50 s)."""
+    """(mem_mb, runtime in minutes): memory at twice the measured peak in steps of 100 MB (at least the
+    256 MB floor); runtime at the most whole minutes within 3x the longest job (at least Slurm's 1 minute),
+    so a node slower than the measuring machine still finishes in time."""
     mem = max(MEM_FLOOR_MB, 100 * math.ceil(2 * peak_mb / 100))
-    runtime = 1 if longest_s < 50 else math.ceil(2 * longest_s / 60)
+    runtime = max(RUNTIME_FLOOR_MIN, math.floor(3 * longest_s / 60))
     return int(mem), int(runtime)
 
 
@@ -80,7 +83,7 @@ def main():
     print(f"\nmemory ratios {mem.min():.2f}-{mem.max():.2f}x, runtime ratios {run.min():.2f}-{run.max():.2f}x; "
           f"{len(rows) - len(bad)} of {len(rows)} rules within bounds")
     if args.suggest and bad:
-        print("\n# for the profile's config.yaml: requests at twice this run's peaks")
+        print("\n# for the profile's config.yaml: memory at twice this run's peaks, runtime within 3x its longest jobs")
         print("set-resources:")
         for rule, _, _, peak_mb, _, _, _, peak_s, _, _ in rows:
             if rule in bad:

@@ -85,6 +85,14 @@ SEED_KEYS = {
 }
 
 
+def on_attempt(request):
+    """A rule's mem_mb or runtime: ``request`` (set from the default run's measured peaks, checked by
+    benchmarks/check_resources.py) on the first attempt, twice that on the second, and so on.  A job Slurm
+    stopped at its --mem or --time (a slower or busier node than the measuring one, a bigger config) is
+    resubmitted with more (`retries` in the Slurm profiles); a local run never retries."""
+    return lambda wildcards, attempt: request * attempt
+
+
 def job_seed(rule, per_job=True):
     """A rule's params.seed: the config seed, the rule's seed key and (``per_job``) the job's wildcard
     values in the order of its output pattern.  Each job writes what it got into its job record

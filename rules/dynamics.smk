@@ -18,8 +18,8 @@ rule dynamics_prepare:
     priority: 30
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(1),
     conda:
         "../envs/dynamics.yaml"
     script:
@@ -45,8 +45,8 @@ rule dynamics_train:
     priority: 30
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=240,
+        mem_mb=on_attempt(1100),
+        runtime=on_attempt(3),
     conda:
         "../envs/dynamics.yaml"
     script:
@@ -80,8 +80,8 @@ rule dynamics_audit:
         "logs/benchmark/dynamics/audit/{network}.tsv"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=on_attempt(1700),
+        runtime=on_attempt(1),
     conda:
         "../envs/dynamics.yaml"
     script:
@@ -105,8 +105,8 @@ rule dynamics_table:
         "logs/benchmark/dynamics/table.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(800),
+        runtime=on_attempt(1),
     conda:
         "../envs/dynamics.yaml"
     script:
@@ -131,8 +131,8 @@ rule dynamics_capacity:
         "logs/benchmark/dynamics/capacity.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(800),
+        runtime=on_attempt(1),
     conda:
         "../envs/dynamics.yaml"
     script:

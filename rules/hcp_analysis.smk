@@ -25,8 +25,8 @@ rule hcp_train:
     priority: 40
     threads: config["training"]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=120,
+        mem_mb=on_attempt(900),
+        runtime=on_attempt(2),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -53,8 +53,8 @@ rule hcp_saliency:
     priority: 35
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=on_attempt(900),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -82,8 +82,8 @@ rule hcp_accuracy:
         "logs/benchmark/hcp/accuracy_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(700),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -122,8 +122,8 @@ rule hcp_feature_drop:
         "logs/benchmark/hcp/feature_drop_{experiment}.tsv"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=on_attempt(1200),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -155,8 +155,8 @@ rule hcp_onoff:
         "logs/benchmark/hcp/onoff_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -188,8 +188,8 @@ rule hcp_saliency_maps:
         "logs/benchmark/hcp/saliency_maps_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -219,8 +219,8 @@ rule hcp_brain_maps:
     priority: 30
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=on_attempt(2100),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -248,8 +248,8 @@ rule hcp_truth:
         "logs/benchmark/hcp/truth_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:
@@ -286,8 +286,8 @@ rule hcp_summary:
         "logs/benchmark/hcp/summary.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"
     script:

@@ -14,8 +14,8 @@ rule hcp_atlas:
     priority: 50
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -43,8 +43,8 @@ rule hcp_simulate:
     priority: 40
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=on_attempt(1400),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -70,8 +70,8 @@ rule hcp_check:
         "hcp_subject"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=on_attempt(900),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -102,8 +102,8 @@ rule hcp_preprocess:
         "hcp_subject"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -123,8 +123,8 @@ rule hcp_qc_table:
         "logs/benchmark/hcp/qc_table.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(256),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -147,8 +147,8 @@ rule hcp_blocks:
     priority: 45
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -170,8 +170,8 @@ rule hcp_split:
     priority: 45
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(256),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:
@@ -201,8 +201,8 @@ rule hcp_qcfc:
         "logs/benchmark/hcp/qcfc.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=10,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"
     script:

@@ -20,8 +20,8 @@ rule mnist_prepare:
     priority: 30
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(1),
     conda:
         "../envs/mnist.yaml"
     script:
@@ -45,8 +45,8 @@ rule mnist_train:
     priority: 30
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=240,
+        mem_mb=on_attempt(900),
+        runtime=on_attempt(1),
     conda:
         "../envs/mnist.yaml"
     script:
@@ -69,8 +69,8 @@ rule mnist_saliency:
         "logs/benchmark/mnist/saliency/{model}_{method}.tsv"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=on_attempt(900),
+        runtime=on_attempt(1),
     conda:
         "../envs/mnist.yaml"
     script:
@@ -95,8 +95,8 @@ rule mnist_table:
         "logs/benchmark/mnist/table.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
     conda:
         "../envs/mnist.yaml"
     script:
@@ -126,8 +126,8 @@ rule mnist_figures:
         "logs/benchmark/mnist/figures.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(800),
+        runtime=on_attempt(1),
     conda:
         "../envs/mnist.yaml"
     script:

@@ -21,8 +21,8 @@ rule provenance:
         "logs/benchmark/provenance/{branch}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
     conda:
         "../envs/provenance.yaml"
     script:

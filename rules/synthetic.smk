@@ -14,8 +14,8 @@ rule synthetic_generate:
         "logs/benchmark/synthetic/generate/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(700),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -50,8 +50,8 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             "logs/benchmark/synthetic/train/{pair}.tsv"
         threads: config["training"]["threads"]
         resources:
-            mem_mb=2000,
-            runtime=120,
+            mem_mb=on_attempt(1000),
+            runtime=on_attempt(1),
         conda:
             "../envs/synthetic.yaml"
         script:
@@ -78,8 +78,8 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             "logs/benchmark/synthetic/saliency/{pair}_{method}.tsv"
         threads: config["training"]["threads"]
         resources:
-            mem_mb=3000,
-            runtime=60,
+            mem_mb=on_attempt(1300),
+            runtime=on_attempt(1),
         conda:
             "../envs/synthetic.yaml"
         script:
@@ -99,8 +99,8 @@ rule synthetic_noise:
         "logs/benchmark/synthetic/noise/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=on_attempt(800),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -134,8 +134,8 @@ rule synthetic_table:
         "logs/benchmark/synthetic/{table}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -160,8 +160,8 @@ rule synthetic_methods:
     priority: 10
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=on_attempt(1200),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -188,8 +188,8 @@ rule synthetic_method_table:
         "logs/benchmark/synthetic/method_table.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -216,8 +216,8 @@ rule synthetic_epoch_curve:
         "logs/benchmark/synthetic/epoch_curve/{model}.tsv"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -238,8 +238,8 @@ rule synthetic_epoch_figure:
         "logs/benchmark/synthetic/epoch_figure.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -266,8 +266,8 @@ rule synthetic_moving_figure:
         "logs/benchmark/synthetic/moving_box.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -288,8 +288,8 @@ rule synthetic_heatmaps:
         "logs/benchmark/synthetic/heatmaps_{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
@@ -323,8 +323,8 @@ rule synthetic_summary:
         "logs/benchmark/synthetic/summary.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
     script:
