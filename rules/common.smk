@@ -2,6 +2,7 @@
 # The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.blocks import check_experiment
+import functools
 import re
 from pathlib import Path
 
@@ -321,7 +322,7 @@ def timeseries_name(subject, task, direction):
 
 def hcp_subject_runs(wildcards):
     """Every run of a subject with the paths of its raw files (expected, whether or not they exist)."""
-    return subject_runs(HCP_ROOT, wildcards.subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
+    return _subject_runs(wildcards.subject)
 
 
 def raw_subject_input(wildcards):
@@ -329,8 +330,21 @@ def raw_subject_input(wildcards):
     becomes our error naming subject and file, not a DAG failure; an edited one re-runs the subject)."""
     if HCP["source"] == "simulated":
         return f"{SIMULATED_ROOT}/{wildcards.subject}"
-    return [str(p) for p in raw_files(HCP_ROOT, wildcards.subject, HCP["tasks"], HCP["directions"],
-                                      HCP["dtseries_suffix"]) if p.exists()]
+    return list(_existing_raw_files(wildcards.subject))
+
+
+# hcp_check and hcp_preprocess ask for the same subject's runs and files: each subject is listed and its files
+# looked up once per Snakemake process (a 1,000-subject DAG asks 2,000 times; the files do not change while
+# the DAG is built, and each job still checks its inputs' times as usual)
+@functools.lru_cache(maxsize=None)
+def _subject_runs(subject):
+    return subject_runs(HCP_ROOT, subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
+
+
+@functools.lru_cache(maxsize=None)
+def _existing_raw_files(subject):
+    return tuple(str(p) for p in raw_files(HCP_ROOT, subject, HCP["tasks"], HCP["directions"],
+                                           HCP["dtseries_suffix"]) if p.exists())
 
 
 def subject_timeseries(subject, suffix=".npz", tasks=None):
