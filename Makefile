@@ -49,7 +49,7 @@ dryrun: venv
 	$(BIN)/snakemake -n --cores 2
 
 # Every benchmark (benchmarks/README.md lists them with their last figures). BENCH_FRESH_RUN=1 also times the whole
-# default run from a fresh clone of HEAD (into bench-fresh/, about 45 minutes on 2 cores) and checks the rules'
+# default run from a fresh clone of HEAD (into bench-fresh/, 26-53 minutes on the 2-core machines measured) and checks the rules'
 # resource requests against that run's benchmark files; otherwise the check reads the run in BENCH_RUN (default:
 # this folder, after make reproduce).
 BENCH_FRESH_RUN ?= 0
