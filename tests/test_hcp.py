@@ -92,6 +92,7 @@ def test_read_dtseries_agrees_with_nibabels_cifti2_image(cohort):
     assert ours == [(name, len(sub)) for name, _, sub in axis.iter_structures()]
 
 
+@needs_shared
 def test_geometry_matches_the_real_hcp_grayordinates(atlas):
     real = nib.load(str(SHARED / "91282_Greyordinates.dscalar.nii")).header.get_axis(1)
     ours = brain_model_axis(atlas)
