@@ -3,13 +3,14 @@
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.blocks import check_experiment
 import functools
+import os
 import re
 from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, raw_files, subject_runs
+from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, run_files, subject_runs
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
 from vanishing_saliency.workflow import derive_seed
@@ -343,8 +344,7 @@ def _subject_runs(subject):
 
 @functools.lru_cache(maxsize=None)
 def _existing_raw_files(subject):
-    return tuple(str(p) for p in raw_files(HCP_ROOT, subject, HCP["tasks"], HCP["directions"],
-                                           HCP["dtseries_suffix"]) if p.exists())
+    return tuple(f for run in _subject_runs(subject) for f in run_files(run) if os.path.exists(f))
 
 
 def subject_timeseries(subject, suffix=".npz", tasks=None):

@@ -51,11 +51,15 @@ def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll"
     return out
 
 
+def run_files(run: dict) -> list[str]:
+    """The raw files of one run of ``subject_runs``: dense time series, motion regressors, block EV files."""
+    return [run["dtseries"], run["motion"], *run["evs"].values()]
+
+
 def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[Path]:
     """Every raw file the workflow reads for one subject: dense time series, motion regressors and
     block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open)."""
-    return [Path(p) for r in subject_runs(root, subject, tasks, directions, suffix)
-            for p in (r["dtseries"], r["motion"], *r["evs"].values())]
+    return [Path(p) for r in subject_runs(root, subject, tasks, directions, suffix) for p in run_files(r)]
 
 
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9]+$")
