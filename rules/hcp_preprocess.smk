@@ -22,9 +22,37 @@ rule hcp_atlas:
         "../workflow_scripts/hcp_atlas.py"
 
 
+# The haemodynamic responses every subject's simulation and QC convolve with, once for the cohort (a second of
+# work: on a cluster it runs beside Snakemake, not as a job of its own).
+localrules:
+    hcp_hrf,
+
+
+rule hcp_hrf:
+    output:
+        "resources/hcp/hrf.npz",
+    params:
+        tr=HCP["tr"],
+        simulate_hrf=HCP["simulate"]["hrf"] if HCP["source"] == "simulated" else None,
+    log:
+        "logs/hcp/hrf.log",
+    benchmark:
+        "logs/benchmark/hcp/hrf.tsv"
+    priority: 50
+    threads: 1
+    resources:
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
+    conda:
+        "../envs/hcp_preprocess.yaml"
+    script:
+        "../workflow_scripts/hcp_hrf.py"
+
+
 rule hcp_simulate:
     input:
         atlas="resources/hcp/atlas.npz",
+        hrf="resources/hcp/hrf.npz",
     output:
         raw=simulated_raw_output(),
         truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
@@ -83,6 +111,7 @@ rule hcp_preprocess:
         raw=raw_subject_input,
         check="results/hcp/check/sub-{subject}.json",
         atlas="resources/hcp/atlas.npz",
+        hrf="resources/hcp/hrf.npz",
     output:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),

@@ -7,7 +7,7 @@ import torch
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import (
-    METHODS, attribute, gradient_saliency, gradient_saliency_per_sample, samples_per_pass,
+    METHODS, attribute, gradient_saliency, gradient_saliency_per_sample, samples_per_pass, top_entries,
 )
 from vanishing_saliency.training import predict_logits
 
@@ -141,6 +141,23 @@ def test_dynamask_is_a_mask_and_is_seeded(box):
     b = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
     assert a.min() >= 0 and a.max() <= 1 and np.array_equal(a, b)
     assert all(p.requires_grad for p in model.parameters())             # the model is left as it was
+
+
+def test_top_entries_are_the_places_the_sort_gives(box):
+    # Dynamask's area penalty: each entry's target is that of the place an ascending torch.sort puts it in, 1 on
+    # the last n_keep places.  Rows of distinct values, rows of clamped masks (many entries exactly 0 or 1, ties
+    # across the boundary: the sort's own tie order decides) and n_keep of 0, of the whole row and between.
+    rng = np.random.default_rng(0)
+    values = torch.tensor(rng.random((12, 500)), dtype=torch.float32)
+    values[4:] = (values[4:] * 2 - 0.5).clamp(0, 1)
+    n_keep = torch.tensor([0, 500, 37, 1, 250, 499, 100, 110, 3, 260, 30, 7])
+    order = torch.sort(values, dim=1).indices
+    expected = torch.zeros_like(values)
+    for i, k in enumerate(n_keep.tolist()):
+        expected[i, order[i, 500 - k:]] = 1
+    assert (values[4:] == 1).sum(1).min() > 100                      # the clamped rows do tie across the boundary
+    assert torch.equal(top_entries(values, n_keep), expected)
+    assert torch.equal(top_entries(values.double(), n_keep), expected.double())
 
 
 def test_gradient_shap_uses_the_given_baselines(setup):

@@ -318,23 +318,55 @@ def _dynamask(model, x, y, lengths, cap, opts, seed) -> torch.Tensor:
                       for sl in _slices(len(x), cap)])
 
 
+def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:
+    """1 on the entries of each row that an ascending ``torch.sort`` of the row puts in its last ``n_keep[i]``
+    places, else 0 (``flat``'s dtype).
+
+    Dynamask's area penalty compares the sorted mask with a 0-then-1 target; its gradient reaches each entry as
+    ``2 (m - t)`` with ``t`` the target of the place the sort gave it.  Only the top ``n_keep`` set matters, and a
+    partition finds it in linear time (``torch.sort`` of a 100 x 10,000 mask took 74 ms, most of a Dynamask step).
+    Where equal values straddle the boundary, which of them are "on top" is the sort's tie order: those rows are
+    sorted as before, so every entry gets the same target as from the full sort.
+
+    flat: (n, M), n_keep: (n,) integers in [0, M] -> (n, M)
+    """
+    values = flat.detach().numpy()
+    n, m = values.shape
+    keep = np.asarray(n_keep, dtype=np.int64).reshape(n)
+    target = np.zeros((n, m), dtype=values.dtype)
+    for k in np.unique(keep):
+        rows = np.flatnonzero(keep == k)
+        if k == 0:
+            continue
+        if k >= m:
+            target[rows] = 1
+            continue
+        part = np.partition(values[rows], (m - k - 1, m - k), axis=1)
+        low, high = part[:, m - k - 1], part[:, m - k]      # the largest value outside the top k, the smallest in it
+        clear = low < high
+        target[rows[clear]] = values[rows[clear]] >= high[clear, None]
+        for row in rows[~clear]:                            # a tie across the boundary: the sort's own order
+            order = torch.sort(flat[row].detach()).indices[m - k:]
+            target[row, order.numpy()] = 1
+    return torch.from_numpy(target)
+
+
 def _dynamask_batch(model, x, y, lengths, start, opts):
     n, n_time, n_feat = x.shape
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)          # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
     mask = start.clone().requires_grad_(True)
     opt = Adam([mask], lr=opts["dynamask_lr"])
-    # the target of the area penalty: the sorted mask should be 0 then 1 on the top `area` of valid entries
-    ranks = torch.arange(n_time * n_feat, dtype=x.dtype).expand(n, -1)
-    n_keep = torch.round(opts["dynamask_area"] * n_valid)[:, None]
-    n_pad = (n_time * n_feat - n_valid)[:, None]
-    target = (ranks >= n_pad + (n_valid[:, None] - n_keep)).to(x.dtype)   # padding entries sort first (value 0)
+    # the area penalty: the sorted mask against 0 then 1 on the top `area` of the valid entries (padding entries
+    # are 0 and sort first); (sorted - target)^2 summed is the same as each entry against the target of its place
+    n_keep = torch.round(opts["dynamask_area"] * n_valid).long()
     steps = int(opts["dynamask_steps"])
     for step in range(steps):
         m = mask.clamp(0, 1) * valid
         perturbed = m * x                     # fade to the reference 0 (the standardised data's mean)
         loss = nn.functional.cross_entropy(model(perturbed, lengths), y, reduction="sum")
-        area = ((torch.sort(m.reshape(n, -1), dim=1).values - target) ** 2).sum(1) / n_valid
+        flat = m.reshape(n, -1)
+        area = ((flat - top_entries(flat, n_keep)) ** 2).sum(1) / n_valid
         smooth = ((m[:, 1:] - m[:, :-1]).abs() * valid[:, 1:]).sum((1, 2)) / n_valid
         # the area constraint tightens over the run (from 1 % to 100 % of its weight), as in Dynamask,
         # so the entries the prediction needs least leave the mask first

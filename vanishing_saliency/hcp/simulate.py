@@ -168,12 +168,15 @@ def add_area_signal(data: np.ndarray, area_signal: np.ndarray, labels: np.ndarra
 
 
 def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.random.Generator,
-                 settings: SimulationSettings):
-    """One run: (data (frames, 91282) float32, motion (frames, 12), blocks, truth dict)."""
+                 settings: SimulationSettings, kernel: np.ndarray | None = None):
+    """One run: (data (frames, 91282) float32, motion (frames, 12), blocks, truth dict).
+
+    ``kernel``: ``hrf(TR, settings.hrf)`` computed beforehand (the workflow's ``hcp_hrf`` job: nilearn's import
+    is 1.5 s of a job), else computed here."""
     n = FRAMES[task]
     blocks = jittered_blocks(task, rng, settings.jitter_s)
     box = neural_boxcar(blocks, n, settings.response_window)
-    response = np.convolve(box, hrf(TR, settings.hrf))[:n]
+    response = np.convolve(box, hrf(TR, settings.hrf) if kernel is None else kernel)[:n]
     response = response / max(response.max(), 1e-12)
     area_signal = np.zeros((n, N_AREAS + 1), np.float32)               # column 0: non-cortex
     area_signal[:, 1:] = area_noise(n, N_AREAS, settings.area_noise_sd, settings.area_noise_ar, rng)
@@ -280,8 +283,10 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
 
 
 def simulate_subject(root, subject: str, atlas: dict, tasks, directions, seed: int,
-                     settings: SimulationSettings, truth_path, area_seed: int) -> list[Path]:
-    """Write every run of one subject under ``root``; returns the written paths."""
+                     settings: SimulationSettings, truth_path, area_seed: int,
+                     kernel: np.ndarray | None = None) -> list[Path]:
+    """Write every run of one subject under ``root``; returns the written paths.  ``kernel``: the HRF (see
+    :func:`simulate_run`)."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(atlas["labels"])
     writer = DtseriesWriter(brain_model_axis(atlas))
@@ -290,7 +295,7 @@ def simulate_subject(root, subject: str, atlas: dict, tasks, directions, seed: i
     for task in tasks:
         for direction in directions:
             paths = run_paths(root, subject, task, direction, settings.dtseries_suffix)
-            data, motion, blocks, tr_truth = simulate_run(task, labels, areas, rng, settings)
+            data, motion, blocks, tr_truth = simulate_run(task, labels, areas, rng, settings, kernel)
             writer.write(paths["dtseries"], data)
             write_motion(paths["motion"], motion)
             write_evs(paths["evs"], task, blocks, rng)

@@ -1,4 +1,4 @@
-"""Steps of ``rules/hcp_preprocess.smk``: atlas, (simulate), check, preprocess, qc_table, blocks, split."""
+"""Steps of ``rules/hcp_preprocess.smk``: atlas, hrf, (simulate), check, preprocess, qc_table, blocks, split."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..hcp.blocks import experiment_samples, split_subjects
 from ..hcp.clean import clean_parcellated
 from ..hcp.geometry import FRAMES, Parcellator, build_atlas, load_atlas
 from ..hcp.io import check_subject, load_run, read_blocks
-from ..hcp.simulate import SimulationSettings, simulate_subject
+from ..hcp.simulate import SimulationSettings, hrf as hrf_kernel, simulate_subject
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
 from ..workflow import Job
 
@@ -27,6 +27,24 @@ def atlas(job: Job) -> None:
     save_npz(job.output[0], **build_atlas())
 
 
+def hrf(job: Job) -> None:
+    """The haemodynamic responses every subject's job convolves with, computed once (nilearn's import is 1.5 s of a
+    job): ``qc`` (SPM, at ``params.tr``: the QC's task regressor) and, for a simulated cohort, ``simulate`` (the
+    simulator's ``params.simulate_hrf`` at the CIFTI step it writes)."""
+    from ..hcp.geometry import TR
+
+    p = job.params
+    kernels = {"qc": hrf_kernel(p.tr)}
+    if p.simulate_hrf:
+        kernels["simulate"] = hrf_kernel(TR, p.simulate_hrf)
+    save_npz(job.output[0], **kernels)
+
+
+def _kernel(path, name: str) -> np.ndarray:
+    with np.load(path) as f:
+        return f[name]
+
+
 def simulate(job: Job) -> None:
     """One simulated subject in the raw HCP layout (``output.raw``, the subject's folder) and its truth."""
     p = job.params
@@ -35,7 +53,8 @@ def simulate(job: Job) -> None:
                                 if k in known})
     subject_dir = Path(job.output.raw)
     written = simulate_subject(subject_dir.parent, subject_dir.name, load_atlas(job.input.atlas), p.tasks,
-                               p.directions, p.seed, sim, job.output.truth, p.area_seed)
+                               p.directions, p.seed, sim, job.output.truth, p.area_seed,
+                               _kernel(job.input.hrf, "simulate"))
     log.info("simulated subject %s: %d files under %s", subject_dir.name, len(written), subject_dir)
 
 
@@ -71,6 +90,7 @@ def preprocess(job: Job) -> None:
             raise HCPDataError(subject, run["task"], run["run"], run.get("file", run["dtseries"]),
                                run.get("problem", run["message"]) + "  (add the subject to hcp.exclude to skip it)")
     atlas_ = load_atlas(job.input.atlas)
+    kernel = _kernel(job.input.hrf, "qc")
     parcellate = Parcellator(atlas_["labels"])
     c = p.cleaning
     strategies = list(dict.fromkeys([c["strategy"], *c["compare_strategies"]]))
@@ -84,7 +104,7 @@ def preprocess(job: Job) -> None:
         areas = parcellate(data)
         del data
         gs = parcellate.global_signal(areas)
-        task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), p.tr)
+        task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), p.tr, kernel)
         for st in strategies:
             ts_st, censored_st, qc_st = _clean(areas, motion, p.tr, c, st, gs, task_reg)
             fc[st].append(connectivity(ts_st[~censored_st]))
