@@ -327,16 +327,24 @@ def hcp_subject_runs(wildcards):
 
 
 def raw_subject_input(wildcards):
-    """The simulated subject folder; for real data the subject's raw files that exist (a missing one
-    becomes our error naming subject and file, not a DAG failure; an edited one re-runs the subject)."""
+    """hcp_check's input: the simulated subject folder; for real data the subject's raw files that exist (a missing
+    one becomes our error naming subject and file, not a DAG failure; an edited one re-runs the subject)."""
     if HCP["source"] == "simulated":
         return f"{SIMULATED_ROOT}/{wildcards.subject}"
     return list(_existing_raw_files(wildcards.subject))
 
 
-# hcp_check and hcp_preprocess ask for the same subject's runs and files: each subject is listed and its files
-# looked up once per Snakemake process (a 1,000-subject DAG asks 2,000 times; the files do not change while
-# the DAG is built, and each job still checks its inputs' times as usual)
+def preprocess_raw_input(wildcards):
+    """hcp_preprocess's raw input: the simulated subject folder (a temp() output, kept until preprocessing has read
+    it).  Real data's raw files are declared once, as hcp_check's inputs: an edited one re-runs the check, whose
+    newer report re-runs the preprocessing (declaring each of the 36 files per subject on both rules was half of
+    Snakemake's work on a 1,000-subject tree)."""
+    return raw_subject_input(wildcards) if HCP["source"] == "simulated" else []
+
+
+# hcp_check and hcp_preprocess ask for the same subject's runs (params.runs): each subject is listed and its files
+# looked up once per Snakemake process (the files do not change while the DAG is built, and each job still checks
+# its inputs' times as usual)
 @functools.lru_cache(maxsize=None)
 def _subject_runs(subject):
     return subject_runs(HCP_ROOT, subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])

@@ -108,7 +108,7 @@ rule hcp_check:
 
 rule hcp_preprocess:
     input:
-        raw=raw_subject_input,
+        raw=preprocess_raw_input,
         check="results/hcp/check/sub-{subject}.json",
         atlas="resources/hcp/atlas.npz",
         hrf="resources/hcp/hrf.npz",

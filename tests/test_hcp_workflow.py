@@ -28,6 +28,17 @@ def _config(tmp_path, **hcp):
     return path
 
 
+def _benchmark(name):
+    """A module of benchmarks/ (not a package: loaded from its file)."""
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _run(cwd, config, *extra):
     return subprocess.run([*SNAKEMAKE, "--configfile", str(config), *extra], cwd=cwd, capture_output=True, text=True)
 
@@ -131,6 +142,17 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     assert excluded.message.str.contains("missing dense time series").any()
     with np.load(work / "results/hcp/samples/off_task.npz") as f:
         assert set(f["subjects"]) == {"100307", "101915", "102311"}
+    # an edited raw file (declared once, as hcp_check's input) re-runs its subject's check and, through the
+    # check's newer report, its preprocessing; no other subject's (Snakemake compares small files' checksums,
+    # so the edit changes the content: a trailing blank line)
+    with open(run_paths(raw, "101915", "GAMBLING", "LR")["motion"], "a") as f:
+        f.write("\n")
+    res = _run(work, _config(tmp_path, **common, exclude=["100408"]), "-n")
+    assert res.returncode == 0, res.stderr[-4000:]
+    planned = [(rule, re.search(r"subject=(\w+)", block).group(1))
+               for rule, block in _benchmark("memory_table").job_blocks(res.stdout + res.stderr)
+               if rule in ("hcp_check", "hcp_preprocess")]
+    assert sorted(planned) == [("hcp_check", "101915"), ("hcp_preprocess", "101915")], res.stdout[-3000:]
 
 
 def test_subject_listed_twice_is_a_config_error(tmp_path):
@@ -183,20 +205,16 @@ def test_subjects_sheet_is_validated(tmp_path):
 def test_raw_files_are_read_one_subject_per_job(tmp_path):
     # the scale rule: only per-subject jobs read raw files, each exactly its own subject's (benchmarks/bench_dag.py
     # runs the same check on a 1,000-subject tree); and an edited raw file re-runs only its subject
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_dag", ROOT / "benchmarks" / "bench_dag.py")
-    bench_dag = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_dag)
+    bench_dag = _benchmark("bench_dag")
     tree, subjects = tmp_path / "tree", ["100307", "100408", "101915", "102311"]
     n_files = bench_dag.write_tree(tree, subjects, ["GAMBLING", "RELATIONAL", "WM"], ["LR"], "_Atlas_MSMAll")
     cfg = _config(tmp_path, source="raw", root=str(tree), tasks=["GAMBLING", "RELATIONAL", "WM"], directions=["LR"])
     res = _run(tmp_path, cfg, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     readers = bench_dag.jobs_reading_raw(res.stdout + res.stderr, tree)
-    assert set(readers) == {"hcp_check", "hcp_preprocess"}
+    assert set(readers) == {"hcp_check"}             # hcp_preprocess follows the check's report (see above)
     for rule, jobs in readers.items():
         assert sorted(s for subject_set in jobs for s in subject_set) == subjects, rule
     declared = [f for line in re.findall(r"^\s+input: (.*)$", res.stdout + res.stderr, re.M)
                 for f in line.split(", ") if f.startswith(str(tree))]
-    assert len(declared) == 2 * n_files and len(set(declared)) == n_files  # every raw file, by check and preprocess
+    assert len(declared) == n_files and len(set(declared)) == n_files  # every raw file, once
