@@ -41,7 +41,7 @@ rule hcp_hrf:
     priority: 50
     threads: 1
     resources:
-        mem_mb=on_attempt(600),
+        mem_mb=on_attempt(500),
         runtime=on_attempt(1),
     conda:
         "../envs/hcp_preprocess.yaml"

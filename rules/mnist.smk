@@ -46,7 +46,7 @@ rule mnist_train:
     threads: config["training"]["threads"]
     resources:
         mem_mb=on_attempt(900),
-        runtime=on_attempt(1),
+        runtime=on_attempt(2),
     conda:
         "../envs/mnist.yaml"
     script:
