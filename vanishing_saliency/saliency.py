@@ -334,10 +334,8 @@ def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:
     n, m = values.shape
     keep = np.asarray(n_keep, dtype=np.int64).reshape(n)
     target = np.zeros((n, m), dtype=values.dtype)
-    for k in np.unique(keep):
+    for k in np.unique(keep[keep > 0]):
         rows = np.flatnonzero(keep == k)
-        if k == 0:
-            continue
         if k >= m:
             target[rows] = 1
             continue
