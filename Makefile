@@ -56,6 +56,7 @@ BENCH_FRESH_RUN ?= 0
 BENCH_RUN ?= .
 bench: venv
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_mix_forms.py
 	$(BIN)/python benchmarks/bench_saliency.py --methods
 	$(BIN)/python benchmarks/bench_preprocess.py
 	$(BIN)/python benchmarks/bench_dag.py
