@@ -1,12 +1,16 @@
 """Forward+backward time of input-cell-attention LSTM vs a plain nn.LSTM of the same size.
 
-Usage: python benchmarks/bench_models.py [--reps 15] [--threads 2] [--loop]
+Usage: python benchmarks/bench_models.py [--reps 15] [--threads 2] [--loop] [--parts]
 
 Shapes: B=64, T=100, N=100, r=20, d_a=50, hidden 100 and the paper's 5, in float32
 and float64.  Runs are interleaved (plain, input-cell, plain, ...) so drift in machine
 load hits both; the median per model is reported with the ratio.
 Targets: <= 2.0x at H=5 and <= 1.2x at H=100, in both dtypes.
 --loop also times a per-step reference (prefix attention recomputed every step).
+--parts also times the parts of the H=5 model, each forward + backward on its own: the attention
+scores, the input projection x W_ih^T, the whole attention (scores, prefix factors and the mix of
+the projection) and the recurrence on the mixed gate inputs; what is left of the attention once
+scores and projection are taken off is the prefix factors and the mix.
 """
 
 import argparse
@@ -77,13 +81,52 @@ def bench(hidden: int, reps: int, loop: bool, dtype=torch.float32, B=64, T=100, 
     return statistics.median(times["input-cell (fused)"]) / base
 
 
+def parts(reps: int, dtype=torch.float32, B=64, T=100, N=100, hidden=5):
+    """Where the time of the H=5 input-cell model goes (it mixes the projection x W_ih^T)."""
+    torch.manual_seed(0)
+    x = torch.randn(B, T, N, requires_grad=True, dtype=dtype)
+    lengths = torch.full((B,), T)
+    plain = nn.LSTM(N, hidden, batch_first=True).to(dtype)
+    model = build_model("inputcell_lstm", ModelConfig(n_features=N, hidden=hidden, dropout=0.0)).to(dtype).train()
+    att, w_ih = model.attention, model.rnn.weight_ih_l0
+    gate_inputs = torch.randn(B, T, w_ih.shape[0], requires_grad=True, dtype=dtype)
+    candidates = {
+        "nn.LSTM": lambda: plain(x)[0],
+        "input-cell (fused)": lambda: model.hidden_states(x, lengths),
+        "  attention scores": lambda: att.scores(x),
+        "  projection x W_ih^T": lambda: x @ w_ih.T,
+        "  attention, all": lambda: att(x, lengths, values=x @ w_ih.T),
+        "  recurrence on gates": lambda: model.gate_recurrence(gate_inputs),
+    }
+    times = {k: [] for k in candidates}
+    for i in range(reps + 1):                                           # the first round warms up
+        for name, fn in candidates.items():
+            x.grad = gate_inputs.grad = None
+            t0 = time.perf_counter()
+            fn().sum().backward()
+            if i:
+                times[name].append(time.perf_counter() - t0)
+    med = {k: 1000 * statistics.median(v) for k, v in times.items()}
+    print(f"\nparts of the input-cell model, hidden={hidden} B={B} T={T} N={N} {str(dtype)[6:]} "
+          f"threads={torch.get_num_threads()}, forward+backward, median of {reps}:")
+    for name, ms in med.items():
+        print(f"  {name:28s} {ms:8.2f} ms")
+    rest = med["  attention, all"] - med["  attention scores"] - med["  projection x W_ih^T"]
+    print(f"  {'  prefix factors and mix':28s} {rest:8.2f} ms   (attention, all - scores - projection)")
+    budget = 2.0 * med["nn.LSTM"] - med["  recurrence on gates"]
+    print(f"  for 2.0x nn.LSTM the attention would have {budget:.2f} ms; it takes {med['  attention, all']:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--loop", action="store_true", help="also time the per-step reference loop")
+    ap.add_argument("--parts", action="store_true", help="also time the parts of the H=5 float32 model")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.parts:
+        parts(args.reps)
     ratios = {(h, dt): bench(h, args.reps, args.loop, dtype)
               for dt, dtype in (("float32", torch.float32), ("float64", torch.float64)) for h in TARGETS}
     print(f"\nfused input-cell / nn.LSTM, forward+backward, {args.threads} threads:")

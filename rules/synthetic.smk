@@ -14,7 +14,7 @@ rule synthetic_generate:
         "logs/benchmark/synthetic/generate/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=on_attempt(700),
+        mem_mb=on_attempt(500),
         runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"

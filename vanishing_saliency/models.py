@@ -367,12 +367,16 @@ class SequenceClassifier(nn.Module):
     def _projected_recurrence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``rnn(mix(x))`` computed as the mix of ``x @ W_ih^T`` fed to the same recurrence with an
         identity input weight (torch.lstm / torch.gru, the kernels nn.LSTM / nn.GRU call)."""
+        projected = self.attention(x, lengths, values=x @ self.rnn.weight_ih_l0.T)  # (B, T, gates)
+        return self.gate_recurrence(projected)
+
+    def gate_recurrence(self, projected: torch.Tensor) -> torch.Tensor:
+        """The recurrence on inputs already multiplied by its input weight: ``(B, T, gates)`` ->
+        ``(B, T, H)``, with an identity in place of ``W_ih`` (biases and ``W_hh`` as trained)."""
         rnn = self.rnn
-        projected = self.attention(x, lengths, values=x @ rnn.weight_ih_l0.T)       # (B, T, gates)
-        gates = projected.shape[-1]
-        eye = torch.eye(gates, dtype=x.dtype, device=x.device)
+        eye = torch.eye(projected.shape[-1], dtype=projected.dtype, device=projected.device)
         params = [eye, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0]
-        h0 = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+        h0 = projected.new_zeros(1, projected.shape[0], rnn.hidden_size)
         if self.arch.cell == "gru":
             out, _ = torch.gru(projected, h0, params, True, 1, 0.0, self.training, False, True)
         else:
