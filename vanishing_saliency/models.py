@@ -37,7 +37,7 @@ _FACTORISED_SPAN_LIMIT = {torch.float32: 30.0, torch.float64: 300.0}
 # chunks of this many steps, which bounds the memory at O(T * chunk).  On a 2-core CPU the
 # dense form is the faster one at T = 100: a cumulative sum over (T, r, N), which needs no
 # T x T matrix, was 8-40x slower in PyTorch and 1.6-9x slower as a compiled (numba) loop,
-# and chunks of 25-50 steps 0.8-1.27x (benchmarks/bench_mix_forms.py).
+# and chunks of 25-50 steps 0.6-2.2x over three runs (benchmarks/bench_mix_forms.py).
 _CHUNK = 256
 
 
