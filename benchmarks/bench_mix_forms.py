@@ -20,12 +20,12 @@ difference of each form's outputs and gradients from dense (floating-point order
 """
 
 import argparse
-import statistics
-import time
 
 import torch
 
 from vanishing_saliency.models import _DenseCausalMix, causal_mix
+
+from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 
 def cumsum_form(left, right, values):
@@ -42,6 +42,13 @@ def numba_scan():
     except ImportError:
         return None
 
+    @numba.njit
+    def batch_part(part, n_part, n_batch):
+        """The first sequence and the number of sequences of one thread's part of the batch."""
+        size = (n_batch + n_part - 1) // n_part
+        b0 = part * size
+        return b0, min(n_batch, b0 + size) - b0
+
     @numba.njit(parallel=True, cache=False, boundscheck=False)
     def running_sum(right, v, weight, into, by_value, n_part):
         """state[k, j] = sum_{s<=t} right[s, k] v[s, j] at each step t, added to ``into`` as
@@ -50,10 +57,8 @@ def numba_scan():
         Arrays are (T, r or V, B), the batch innermost; n_part threads take a part of it each."""
         n_time, r, n_batch = right.shape
         width = v.shape[1]
-        size = (n_batch + n_part - 1) // n_part
         for part in numba.prange(n_part):
-            b0 = part * size
-            n = min(n_batch, b0 + size) - b0
+            b0, n = batch_part(part, n_part, n_batch)
             state = np.zeros((r, width, n), dtype=v.dtype)
             for t in range(n_time):
                 for k in range(r):
@@ -72,10 +77,8 @@ def numba_scan():
         of ``right`` and ``values``."""
         n_time, r, n_batch = left.shape
         width = v.shape[1]
-        size = (n_batch + n_part - 1) // n_part
         for part in numba.prange(n_part):
-            b0 = part * size
-            n = min(n_batch, b0 + size) - b0
+            b0, n = batch_part(part, n_part, n_batch)
             later = np.zeros((r, width, n), dtype=v.dtype)
             for t in range(n_time - 1, -1, -1):
                 for k in range(r):
@@ -133,17 +136,11 @@ def bench(width, dtype, reps, scan, B=64, T=100, r=20):
 
     reference = run(forms["dense"])
     errors = {name: max(((a - b).abs().max() / b.abs().max()).item() for a, b in zip(run(form), reference))
-              for name, form in forms.items()}                          # also the warm-up (and numba's compile)
-    times = {name: [] for name in forms}
-    for _ in range(reps):
-        for name, form in forms.items():
-            t0 = time.perf_counter()
-            run(form)
-            times[name].append(time.perf_counter() - t0)
-    base = statistics.median(times["dense"])
+              for name, form in forms.items()}                          # numba compiles here
+    seconds = median_times({name: (lambda form=form: run(form)) for name, form in forms.items()}, reps)
+    base = seconds["dense"]
     print(f"\nV={width}  B={B} T={T} r={r} {str(dtype)[6:]} threads={torch.get_num_threads()}")
-    for name, ts in times.items():
-        med = statistics.median(ts)
+    for name, med in seconds.items():
         print(f"  {name:22s} median {1000 * med:8.2f} ms   {med / base:6.2f}x dense   "
               f"largest relative difference {errors[name]:.1e}")
 

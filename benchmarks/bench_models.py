@@ -22,6 +22,8 @@ from torch import nn
 
 from vanishing_saliency.models import InputCellAttention, ModelConfig, build_model
 
+from timing import median_times  # benchmarks/timing.py (this script's folder)
+
 
 def fwd_bwd(fn, x):
     x.grad = None
@@ -98,15 +100,15 @@ def parts(reps: int, dtype=torch.float32, B=64, T=100, N=100, hidden=5):
         "  attention, all": lambda: att(x, lengths, values=x @ w_ih.T),
         "  recurrence on gates": lambda: model.gate_recurrence(gate_inputs),
     }
-    times = {k: [] for k in candidates}
-    for i in range(reps + 1):                                           # the first round warms up
-        for name, fn in candidates.items():
+
+    def forward_backward(fn):
+        def run():
             x.grad = gate_inputs.grad = None
-            t0 = time.perf_counter()
             fn().sum().backward()
-            if i:
-                times[name].append(time.perf_counter() - t0)
-    med = {k: 1000 * statistics.median(v) for k, v in times.items()}
+        return run
+
+    seconds = median_times({name: forward_backward(fn) for name, fn in candidates.items()}, reps)
+    med = {name: 1000 * s for name, s in seconds.items()}
     print(f"\nparts of the input-cell model, hidden={hidden} B={B} T={T} N={N} {str(dtype)[6:]} "
           f"threads={torch.get_num_threads()}, forward+backward, median of {reps}:")
     for name, ms in med.items():

@@ -18,14 +18,14 @@ Timings are medians of interleaved repeats.
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import attribute
+
+from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 
 def floor_pass(model, x, lengths):
@@ -44,18 +44,6 @@ def floor_pass(model, x, lengths):
 def forward_pass(model, x, lengths):
     with torch.no_grad():
         model(torch.as_tensor(x), torch.as_tensor(lengths))
-
-
-def median_times(fns: dict, reps: int) -> dict:
-    for fn in fns.values():                                   # warm-up (oneDNN builds kernels per shape)
-        fn()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main():
