@@ -10,6 +10,7 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
+from vanishing_saliency.hcp.controls import control_runs
 from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, run_files, subject_runs
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
@@ -43,10 +44,10 @@ def check_config(cfg):
     if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
         raise ConfigError("saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
                           "(allowed: train, zeros)")
-    for key in syn["summary"]["metrics"]:
-        if key not in syn["summary"]["flat_tolerance"]:
-            raise ConfigError(f"synthetic.summary.flat_tolerance has no tolerance for metric {key!r} "
-                              "(every metric of synthetic.summary.metrics needs one)")
+    flat = syn["summary"]["deciding_metric"]["4b"]
+    if flat not in syn["summary"]["flat_margin"]:
+        raise ConfigError(f"synthetic.summary.flat_margin has no margin for {flat!r}, the metric that decides claim 4b "
+                          "(synthetic.summary.deciding_metric.4b)")
 
 
 def heatmap_pairs_datasets(cfg):
@@ -121,7 +122,8 @@ def dataset_settings(name):
 SYN = config["synthetic"]
 METHODS = config["saliency"]["methods"]
 PRIMARY_METHOD = METHODS[0]
-GROUP_SEEDS = {"table1": SYN["seeds"], "table2": SYN["table2"]["seeds"], "moving": SYN["moving"]["seeds"]}
+# every moving-box position is a replicate of claims 4a / 4b: it gets as many training runs as Table 1
+GROUP_SEEDS = {"table1": SYN["seeds"], "table2": SYN["table2"]["seeds"], "moving": SYN["seeds"]}
 
 
 def synthetic_pairs(group):
@@ -130,9 +132,16 @@ def synthetic_pairs(group):
     return [(d, m) for d in g["datasets"] for m in g["models"]]
 
 
+def pair_runs(n_seeds):
+    """The runs of a pair with ``n_seeds`` training seeds: seed0, seed1, ..., then as many untrained models
+    (untrained0, ...: the architecture at initial weights of their own seeds), since a run is the replicate of a
+    claim and the untrained floor is compared run against run."""
+    return [f"seed{k}" for k in range(n_seeds)] + [f"untrained{k}" for k in range(n_seeds)]
+
+
 def synthetic_runs(group):
-    """The runs of each pair of a group: its training seeds (seed0, seed1, ...), then the untrained model."""
-    return [f"seed{k}" for k in range(GROUP_SEEDS[group])] + ["untrained"]
+    """The runs of each pair of a group (see pair_runs)."""
+    return pair_runs(GROUP_SEEDS[group])
 
 
 def models_for_dataset(dataset):
@@ -168,7 +177,7 @@ def group_datasets(group):
 
 def run_training(training, run):
     """The training settings of one run: the branch's, or no epoch at all for an untrained floor."""
-    return {**training, "max_epochs": 0} if run == "untrained" else training
+    return {**training, "max_epochs": 0} if run.startswith("untrained") else training
 
 
 def pair_seed_count(dataset, model):
@@ -271,10 +280,14 @@ with reported(CONFIG_SOURCE):
                           "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
-# the runs of every (experiment, model): its training seeds, then the controls
-HCP_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])] + list(HCPA["controls"])
+# the runs of every (experiment, model): its training seeds, then every control with as many runs (the run is the
+# replicate of every claim, controls included)
 HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
-HCP_SALIENCY_RUNS = [r for r in HCP_RUNS if r != "timeshuffled"]  # its test samples are shuffled
+HCP_RUNS = HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"])
+HCP_SALIENCY_RUNS = [r for r in HCP_RUNS if not r.startswith("timeshuffled")]  # its test samples are shuffled
+# the controls' maps feed the share, drop and truth tables only: they are deleted once those are written
+HCP_TEMP_SALIENCY_RUNS = [r for r in HCP_SALIENCY_RUNS if r not in HCP_SEED_RUNS]
+HCP_UNTRAINED_RUNS = [f"untrained{k}" for k in range(HCPA["seeds"])] if "untrained" in HCPA["controls"] else []
 
 
 def check_hcp_config(cfg):

@@ -3,8 +3,9 @@
 # maps, ground truth (simulated) -> the paper's claims, decided against nulls.
 
 
-# One training job per (experiment, model) trains all its runs (the training seeds, then the controls); one saliency
-# job per (experiment, model, method) scores all of them but the time-shuffled control.
+# One training job per (experiment, model) trains all its runs (the training seeds, then as many runs of each
+# control); one saliency job per (experiment, model, method) scores all of them but the time-shuffled control.  The
+# controls' maps are temp(): the share, drop and truth tables keep what the claims need, and the maps go.
 rule hcp_train:
     input:
         samples="results/hcp/samples/{experiment}.npz",
@@ -39,7 +40,8 @@ rule hcp_saliency:
         split="results/hcp/split.tsv",
         models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=HCP_SALIENCY_RUNS),
     output:
-        expand("results/hcp/{{experiment}}/saliency/{{model}}_{run}_{{method}}.npz", run=HCP_SALIENCY_RUNS),
+        [hcp_saliency_file("{experiment}", "{model}", r, "{method}") for r in HCP_SEED_RUNS]
+        + [temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}")) for r in HCP_TEMP_SALIENCY_RUNS],
     params:
         saliency=config["saliency"],
         runs=HCP_SALIENCY_RUNS,
@@ -98,6 +100,8 @@ rule hcp_feature_drop:
         models=lambda wc: [hcp_model_file(wc.experiment, r["model"], r["run"])
                            for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
+        # the untrained maps of the same replicates: the floor of every map's drop
+        untrained=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_UNTRAINED_RUNS)],
     output:
         tsv=report("results/hcp/{experiment}/feature_drop.tsv", caption="../report/hcp_feature_drop.rst",
                    category="HCP", subcategory="{experiment}",
@@ -110,6 +114,8 @@ rule hcp_feature_drop:
         pdf="results/hcp/{experiment}/figures/feature_drop.pdf",
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)),
+        untrained_runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_UNTRAINED_RUNS)),
+        random_draws=HCPA["random_drop_draws"],
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],
         baseline=HCPA["drop_baseline"],
@@ -260,10 +266,7 @@ rule hcp_summary:
     input:
         accuracy=expand("results/hcp/{experiment}/accuracy.tsv", experiment=HCPA["experiments"]),
         onoff=expand("results/hcp/{experiment}/onoff_share.tsv", experiment=hcp_experiments("on_off")),
-        onoff_subjects=expand("results/hcp/{experiment}/onoff_share_subjects.tsv",
-                              experiment=hcp_experiments("on_off")),
-        drop_subjects=expand("results/hcp/{experiment}/feature_drop_subjects.tsv",
-                             experiment=hcp_experiments("on_off")),
+        drop=expand("results/hcp/{experiment}/feature_drop.tsv", experiment=hcp_experiments("on_off")),
         truth=[f"results/hcp/{e}/truth_recovery.tsv" for e in hcp_experiments("on_task", "on_off")
                if HCP["source"] == "simulated"],
         split="results/hcp/split.tsv",
@@ -271,8 +274,11 @@ rule hcp_summary:
         md=report("results/hcp/summary.md", caption="../report/hcp_summary.rst", category="HCP",
                   labels={"table": "paper claims"}),
         tsv="results/hcp/summary.tsv",
+        tests="results/hcp/summary_tests.tsv",
     params:
         experiments={e: experiment_blocks(e) for e in HCPA["experiments"]},
+        controls=HCPA["controls"],
+        equivalence_margin=HCPA["equivalence_margin"],
         onoff=hcp_experiments("on_off"),
         source=HCP["source"],
         method=PRIMARY_METHOD,

@@ -1,4 +1,4 @@
-# Synthetic-box branch: generate -> train (seeds + the untrained floor) -> saliency + per-sample metrics
+# Synthetic-box branch: generate -> train (seeds + as many untrained floors) -> saliency + per-sample metrics
 # -> Table 1 / Table 2 against a noise map, the method table, the epoch curve, Fig. 3 and 5 -> claims.
 
 
@@ -23,12 +23,12 @@ rule synthetic_generate:
 
 
 # One training job per (dataset, model) pair trains all its runs: its training seeds (seed0, ...; the most of the
-# groups it belongs to) and the untrained floor (the architecture at its initial weights).  One saliency job per pair
-# and method scores them all.  A job's outputs are fixed by its rule, so each seed count has its pair of rules
+# groups it belongs to) and as many untrained floors (untrained0, ...: the architecture at its initial weights).
+# One saliency job per pair and method scores them all.  A job's outputs are fixed by its rule, so each seed count has its pair of rules
 # (synthetic_train_seeds<k>, synthetic_saliency_seeds<k>), pinned to its pairs by the {pair} wildcard
 # ("<dataset>/<model>"); all of them run the steps synthetic.train and synthetic.saliency.
 for _n_seeds, _pairs in synthetic_run_classes().items():
-    _runs = [f"seed{k}" for k in range(_n_seeds)] + ["untrained"]
+    _runs = pair_runs(_n_seeds)
 
     rule:
         name:
@@ -125,6 +125,7 @@ rule synthetic_table:
                           "table2": "Table 2: all nine architectures"}[wc.table],
         bootstrap=SYN["summary"]["bootstrap"],
         level=SYN["summary"]["level"],
+        permutations=SYN["summary"]["permutations"],
         seed=job_seed("synthetic_table"),
     wildcard_constraints:
         table="table1|table2",
@@ -260,6 +261,10 @@ rule synthetic_moving_figure:
         datasets=group_datasets("moving"),
         starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
                 for d in SYN["moving"]["datasets"]},
+        bootstrap=SYN["summary"]["bootstrap"],
+        level=SYN["summary"]["level"],
+        permutations=SYN["summary"]["permutations"],
+        seed=job_seed("synthetic_table", per_job=False),
     log:
         "logs/synthetic/moving_box.log",
     benchmark:
@@ -306,6 +311,7 @@ rule synthetic_summary:
         md=report("results/synthetic/summary.md", caption="../report/synthetic_summary.rst",
                   category="Synthetic boxes", labels={"table": "paper claims 3 and 4"}),
         tsv="results/synthetic/summary.tsv",
+        tests="results/synthetic/summary_tests.tsv",
     params:
         table1=metric_keys("table1", [PRIMARY_METHOD]),
         moving=metric_keys("moving", [PRIMARY_METHOD]),

@@ -8,7 +8,6 @@ from torch import nn
 
 from vanishing_saliency.hcp import analysis as A
 from vanishing_saliency.tables import hcp as T
-from vanishing_saliency.tables.hcp import paired_drop_test
 from vanishing_saliency.hcp.geometry import area_networks
 
 
@@ -137,19 +136,27 @@ def test_feature_drop_with_a_known_model():
     subjects = np.where(np.arange(n) < 20, "100307", "100408")
     table, per_subject = A.feature_drop_table(models, {"good": right, "bad": wrong},
                                               {"x": x, "y": y, "lengths": lengths, "subjects": subjects},
-                                              [0.0, 0.05, 0.2], baseline=0.0, seed=0)
-    by_subject = per_subject.set_index(["target", "source", "fraction", "subject"])
+                                              [0.0, 0.05, 0.2], baseline=0.0, seed=0,
+                                              untrained_maps={"good": wrong}, random_draws=20,
+                                              untrained_fraction=0.05)
+    by_subject = per_subject.set_index(["target", "source", "kind", "fraction", "subject"])
     assert (by_subject.n_samples == 20).all()
-    assert by_subject.accuracy["good", "good", 0.05, "100408"] == 0.5     # every class-1 sample of each subject flips
-    at = table.set_index(["target", "source", "fraction"]).accuracy
+    assert by_subject.accuracy["good", "good", "own", 0.05, "100408"] == 0.5   # every class-1 sample of each subject flips
+    at = table[table.kind != "untrained"].set_index(["target", "source", "fraction"]).accuracy
     assert at["good", "good", 0.0] == 1.0
     assert at["good", "good", 0.05] == 0.5                          # x[0,0] -> 0: every class-1 sample flips
     assert at["bad", "bad", 0.2] == 1.0                             # its own "salient" entries do not matter
     assert at["bad", "good", 0.05] == 0.5                           # the other model's features do
-    assert set(table.kind) == {"own", "cross", "random"}
-    table["seed"] = 0
-    test = paired_drop_test(table, "good", "bad", 0.05)
-    assert test["mean_difference"] == 0.5 and test["n_seeds"] == 1
+    assert set(table.kind) == {"own", "cross", "random", "untrained"}
+    # the drop as a share of the headroom above chance (here 1.0 - 0.5): all of it
+    own = table[(table.target == "good") & (table.kind == "own") & (table.fraction == 0.05)].iloc[0]
+    assert own.headroom == 0.5 and own.relative_drop == 1.0
+    # the untrained map (on the ignored entries) costs nothing, and only at the claims' fraction
+    floor = table[table.kind == "untrained"]
+    assert set(floor.fraction) == {0.05} and (floor[floor.target == "good"]["drop"] == 0).all()
+    # random orders: averaged over 20 draws; 5 % of 20 entries is one entry, x[0, 0] in 1 of 20 orders
+    rand = table[(table.kind == "random") & (table.target == "good") & (table.fraction == 0.05)].iloc[0]
+    assert rand.draws == 20 and 0 < rand["drop"] < 0.2
 
 
 def test_accuracy_binomial_test_against_chance():
@@ -170,8 +177,11 @@ def test_accuracy_binomial_test_against_chance():
     assert (runs.null_lo < 0.5).all() and (runs.null_hi > 0.5).all()
     control = table[table.run == "logistic control"].iloc[0]
     assert control.model == "length_only" and control.test_accuracy == 0.5 and not control.above_null
+    # the gate of every claim: the accuracy averaged over the runs against the null of that mean
+    assert (runs.group_runs == 2).all() and runs.group_accuracy.iloc[0] == pytest.approx(0.71)
+    assert runs.group_above_null.all() and (runs.group_null_hi < 0.6).all()
     md = T.accuracy_markdown(table, "off_task")
-    assert "| LSTM | 71.0 ± 26.9 | 50.0 |" in md and "| no |" in md
+    assert "| LSTM | 2 | 71.0 ± 26.9 | 50.0 |" in md and "| no |" in md
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.05, 0.1, 0.37, 1.0])

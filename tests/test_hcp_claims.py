@@ -1,5 +1,6 @@
-"""HCP verdicts on scripted tables: a model at chance makes a claim not testable, a map or model with no
-knowledge never passes, and a clear effect is reproduced."""
+"""HCP verdicts (claim 6) on scripted run-level tables, both ways: a planted effect reproduces every claim; a
+model at chance, a map as the untrained architecture or a uniform map makes it, drops no larger than random,
+missing controls, single runs or too few subjects never do."""
 
 import numpy as np
 import pandas as pd
@@ -7,113 +8,141 @@ import pytest
 
 from vanishing_saliency.claims.hcp import hcp_claims
 
-SUBJECTS = [f"s{i}" for i in range(8)]
 EXPERIMENTS = {"on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"},
                "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"}}
+MODELS = ("lstm", "inputcell_lstm")
+CONTROLS = ("permuted", "untrained")
+SETTINGS = {"level": 0.95, "equivalence_margin": 0.1, "min_test_subjects": 5}
+UNIFORM_ON = 38 / 48
 
 
-def _accuracy(on_off_above=True, off_above=False):
+def _accuracy(on_off=0.95, off_task=(0.50, 0.51, 0.49), seeds=3, on_off_above=True):
     rows = []
-    for e, above in (("on_off", on_off_above), ("off_task", off_above)):
-        for m in ("lstm", "inputcell_lstm"):
-            for seed in (0, 1):
-                rows.append({"experiment": e, "model": m, "run": f"seed{seed}", "above_null": above,
-                             "test_accuracy": 0.95 if above else 0.5, "null_lo": 0.4, "null_hi": 0.6,
-                             "p_perm": 0.001 if above else 0.5})
+    for e in ("on_off", "off_task"):
+        for m in MODELS:
+            accs = [on_off] * seeds if e == "on_off" else list(off_task)[:seeds]
+            above = on_off_above if e == "on_off" else False
+            for kind, values, p in (("seed", accs, 0.001 if above else 0.5), ("permuted", [0.5] * seeds, 0.5),
+                                    ("untrained", [0.5] * seeds, 0.5)):
+                for k, acc in enumerate(values):
+                    rows.append({"experiment": e, "model": m, "run": f"{kind}{k}", "test_accuracy": acc,
+                                 "chance": 0.5, "group_accuracy": float(np.mean(values)), "group_null_hi": 0.6,
+                                 "group_p_perm": p, "group_runs": len(values), "group_above_null": p <= 0.05,
+                                 "null_lo": 0.4, "null_hi": 0.6, "p_perm": p, "above_null": p <= 0.05})
     return pd.DataFrame(rows)
 
 
-def _onoff(lstm_off, ic_on, untrained_lstm_off=0.5, ic_uniform=False, seed=0):
+def _shares(lstm_on=0.05, ic_on=0.97, untrained=(0.5, 0.79), permuted=(0.5, 0.79), seeds=3, seed=0):
+    """One row per run (its mean over every test sample): trained seeds with their uniform and time-shuffled
+    maps, and the untrained and permuted runs; ``untrained`` / ``permuted``: (LSTM, input-cell) on-task share."""
     rng = np.random.default_rng(seed)
     rows = []
-    for subject in SUBJECTS:
-        def add(model, run, on):
-            rows.append({"experiment": "on_off", "model": model, "run": run, "method": "gradient", "subject": subject,
-                         "on_task_share": on, "off_task_share": 1 - on})
-        for s in (0, 1):
-            add("lstm", f"seed{s}", 1 - lstm_off + rng.normal(0, 0.01))
-            add("inputcell_lstm", f"seed{s}", (0.792 if ic_uniform else ic_on) + rng.normal(0, 0.01))
-            for m in ("lstm", "inputcell_lstm"):
-                add(m, f"uniform seed{s}", 0.792)
-                add(m, f"time-shuffled seed{s}", 0.78 + rng.normal(0, 0.01))
-        add("lstm", "untrained", 1 - untrained_lstm_off + rng.normal(0, 0.01))
-        add("lstm", "permuted", 0.5 + rng.normal(0, 0.01))
-        add("inputcell_lstm", "untrained", 0.79 + rng.normal(0, 0.01))
-        add("inputcell_lstm", "permuted", 0.79 + rng.normal(0, 0.01))
+
+    def add(model, run, on):
+        rows.append({"experiment": "on_off", "model": model, "run": run, "method": "gradient", "on_task_share": on,
+                     "off_task_share": 1 - on})
+
+    for i, (m, on) in enumerate((("lstm", lstm_on), ("inputcell_lstm", ic_on))):
+        for k in range(seeds):
+            add(m, f"seed{k}", on + rng.normal(0, 0.01))
+            add(m, f"uniform seed{k}", UNIFORM_ON)
+            add(m, f"time-shuffled seed{k}", UNIFORM_ON + rng.normal(0, 0.01))
+            add(m, f"untrained{k}", untrained[i] + rng.normal(0, 0.01))
+            add(m, f"permuted{k}", permuted[i] + rng.normal(0, 0.01))
     return pd.DataFrame(rows)
 
 
-def _drop(ic_own=0.095, lstm_own=0.02, cross=0.06, seed=0):
+def _drops(ic_own=0.4, lstm_own=0.1, cross=0.3, random=0.05, untrained=0.05, seeds=3, seed=0):
+    """Relative drops at the top fraction, per seed: each target with its own, the other model's, the untrained
+    maps' and random entries."""
     rng = np.random.default_rng(seed)
     rows = []
-    for subject in SUBJECTS:
-        for s in (0, 1):
-            for target, source, kind, value in (("lstm", "lstm", "own", lstm_own), ("lstm", "random", "random", 0.01),
-                                                ("lstm", "inputcell_lstm", "cross", cross),
-                                                ("inputcell_lstm", "inputcell_lstm", "own", ic_own),
-                                                ("inputcell_lstm", "random", "random", 0.01)):
-                rows.append({"experiment": "on_off", "seed": s, "method": "gradient", "target": target,
-                             "source": source, "kind": kind, "fraction": 0.1, "subject": subject,
-                             "drop": value + rng.normal(0, 0.005)})
+    for k in range(seeds):
+        for target, own in (("lstm", lstm_own), ("inputcell_lstm", ic_own)):
+            other = "inputcell_lstm" if target == "lstm" else "lstm"
+            for source, kind, value in ((target, "own", own), (other, "cross", cross if target == "lstm" else 0.1),
+                                        ("random", "random", random), ("lstm", "untrained", untrained),
+                                        ("inputcell_lstm", "untrained", untrained)):
+                rows.append({"experiment": "on_off", "seed": k, "method": "gradient", "target": target,
+                             "source": source, "kind": kind, "fraction": 0.1,
+                             "relative_drop": value + rng.normal(0, 0.01)})
     return pd.DataFrame(rows)
 
 
-def _verdicts(accuracy, onoff, drop, n_subjects=8, min_subjects=5):
-    table, text = hcp_claims(accuracy, {"on_off": None}, {"on_off": onoff}, {"on_off": drop}, None, EXPERIMENTS,
-                             "simulated", "gradient", 0.1, n_subjects, min_subjects, 0.95)
-    overall = {}
-    for line in text.split("## Every comparison")[0].splitlines():
-        if line.startswith("| 6"):
-            part, verdict = line.split(" | ")[:2]
-            overall[part.lstrip("| ").split(" [")[0][:2]] = verdict.strip("*")
-    return table, overall
+def _verdicts(accuracy=None, shares=None, drops=None, controls=CONTROLS, n_subjects=10):
+    claims = hcp_claims(_accuracy() if accuracy is None else accuracy, {"on_off": _shares() if shares is None else shares},
+                        {"on_off": _drops() if drops is None else drops}, EXPERIMENTS, controls, "gradient", 0.1,
+                        n_subjects, SETTINGS)
+    return {c.id: c for c in claims}
 
 
-def test_clear_effects_are_reproduced():
-    _, v = _verdicts(_accuracy(), _onoff(lstm_off=0.95, ic_on=0.97, untrained_lstm_off=0.5), _drop())
-    assert v == {"6a": "reproduced", "6b": "reproduced", "6c": "reproduced", "6d": "reproduced", "6e": "reproduced"}
+def test_planted_effects_reproduce_every_hcp_claim():
+    v = _verdicts()
+    assert {k: c.verdict for k, c in v.items()} == {k: "reproduced" for k in ("6a", "6b", "6c", "6d", "6e")}, \
+        {k: c.reason for k, c in v.items()}
+    # every null of a share is there, each with its value, test and Holm-adjusted p
+    against = {c.against for c in v["6a"].comparisons}
+    assert against == {"uniform map", "time-shuffled map", "untrained LSTM", "permuted LSTM", "threshold 0.70"}
+    assert all(c.p_adj >= c.result.p for c in v["6a"].comparisons)
+    assert v["6a"].n_subjects == 10 and all(c.result.n == 3 for c in v["6a"].comparisons)
 
 
-def test_a_model_at_chance_makes_every_claim_not_testable():
-    _, v = _verdicts(_accuracy(on_off_above=False), _onoff(0.95, 0.97), _drop())
-    assert set(v.values()) == {"not testable"}
+@pytest.mark.parametrize("case", ["models at chance", "maps as untrained", "uniform maps", "drops as random"])
+def test_no_knowledge_never_reproduces_an_hcp_claim(case):
+    if case == "models at chance":         # label-permuted models in place of the trained ones
+        v = _verdicts(accuracy=_accuracy(on_off=0.5, on_off_above=False))
+        assert {c.verdict for c in v.values()} == {"not testable"}
+        assert "not above its permutation null" in v["6a"].scopes[0].reason
+        assert "not all above chance" in v["6e"].scopes[0].reason
+        return
+    if case == "maps as untrained":        # the share the architecture gives with any weights
+        v, affected = _verdicts(shares=_shares(lstm_on=0.02, ic_on=0.86, untrained=(0.02, 0.86))), ("6a", "6b")
+        assert "untrained LSTM" in v["6a"].scopes[0].cause
+    elif case == "uniform maps":           # every entry as salient as every other
+        v, affected = _verdicts(shares=_shares(lstm_on=UNIFORM_ON, ic_on=UNIFORM_ON)), ("6a", "6b")
+    else:                                   # removing the salient entries hurts no more than removing random ones
+        v, affected = _verdicts(drops=_drops(ic_own=0.05, lstm_own=0.05, cross=0.05)), ("6c", "6d")
+        assert "random entries" in v["6c"].scopes[0].cause
+    assert {v[k].verdict for k in affected} == {"not testable"}, {k: v[k].reason for k in affected}
 
 
-def test_too_few_test_subjects_is_not_testable():
-    _, v = _verdicts(_accuracy(), _onoff(0.95, 0.97), _drop(), n_subjects=3)
-    assert set(v.values()) == {"not testable"}
+def test_an_untrained_map_that_drops_as_much_is_not_evidence():
+    v = _verdicts(drops=_drops(untrained=0.4))
+    assert v["6c"].verdict == v["6d"].verdict == "not testable"
+    assert "untrained LSTM+In.Cell At.'s entries" in v["6c"].scopes[0].cause
 
 
-def test_one_test_subject_cannot_be_tested_even_when_allowed():
-    # min_test_subjects 1 lets the run through, but a paired t-test over one subject has no spread to test
-    one = lambda t: t[t.subject == SUBJECTS[0]]  # noqa: E731
-    table, v = _verdicts(_accuracy(), one(_onoff(0.95, 0.97)), one(_drop()), n_subjects=1, min_subjects=1)
-    assert v["6a"] == v["6b"] == "not testable"                     # one value per subject: no t-test
-    assert v["6c"] == v["6d"] == "reproduced"                       # two seeds x one subject: still two pairs
-    assert "1 test subjects: a paired t-test needs at least 2" in " ".join(table.reason)
-    _, v = _verdicts(_accuracy(), one(_onoff(0.95, 0.97)), one(_drop()).query("seed == 0"), n_subjects=1,
-                     min_subjects=1)
-    assert v["6c"] == v["6d"] == "not testable"
+def test_effects_against_the_claims_fail_them():
+    v = _verdicts(shares=_shares(lstm_on=0.45))            # off-task 55 %: beyond every floor, short of 70 %
+    assert v["6a"].verdict == "not reproduced" and "threshold 0.70" in v["6a"].scopes[0].cause
+    v = _verdicts(shares=_shares(ic_on=0.6))               # input-cell less on-task than a uniform map
+    assert v["6b"].verdict == "not reproduced"
+    v = _verdicts(drops=_drops(ic_own=0.15, lstm_own=0.4))  # its own entries hurt the LSTM more
+    assert v["6c"].verdict == "not reproduced"
+    v = _verdicts(drops=_drops(cross=0.12, lstm_own=0.4))  # input-cell's entries hurt the LSTM less than its own
+    assert v["6d"].verdict == "not reproduced"
+    v = _verdicts(accuracy=_accuracy(off_task=(0.90, 0.92, 0.91)))   # the off-task frames carry the task
+    assert v["6e"].verdict == "not reproduced"
 
 
-def test_a_uniform_map_does_not_pass_the_on_task_claim():
-    # 79 % on-task is what a map with no knowledge gets on 38 + 10 frames
-    _, v = _verdicts(_accuracy(), _onoff(0.95, 0.0, ic_uniform=True), _drop())
-    assert v["6b"] == "not reproduced"
+def test_chance_that_three_scattered_runs_cannot_show_is_underpowered():
+    v = _verdicts(accuracy=_accuracy(off_task=(0.35, 0.65, 0.5)))
+    assert v["6e"].verdict == "not testable (underpowered)", v["6e"].reason
 
 
-def test_an_untrained_lstm_that_is_as_off_task_fails_the_off_task_claim():
-    # the share is set by the architecture: a trained LSTM no more off-task than an untrained one is no evidence
-    table, v = _verdicts(_accuracy(), _onoff(lstm_off=0.95, ic_on=0.97, untrained_lstm_off=0.99), _drop())
-    assert v["6a"] == "not reproduced"
-    assert "untrained" in " ".join(table[table.verdict == "not reproduced"].scope)
+def test_a_control_left_out_of_the_config_makes_its_claims_not_testable():
+    v = _verdicts(controls=("untrained",))
+    assert v["6a"].verdict == v["6b"].verdict == "not testable"
+    assert "the permuted control is not in hcp.analysis.controls" in v["6a"].scopes[0].reason
+    v = _verdicts(controls=("permuted",))
+    assert v["6c"].verdict == v["6d"].verdict == "not testable"
+    assert "the untrained control is not in hcp.analysis.controls" in v["6c"].scopes[0].reason
 
 
-def test_feature_drop_no_larger_than_random_is_not_reproduced():
-    _, v = _verdicts(_accuracy(), _onoff(0.95, 0.97), _drop(ic_own=0.01, lstm_own=0.01, cross=0.01))
-    assert v["6c"] == "not reproduced" and v["6d"] == "not reproduced"
-
-
-def test_off_task_models_above_their_null_fail_the_control():
-    _, v = _verdicts(_accuracy(off_above=True), _onoff(0.95, 0.97), _drop())
-    assert v["6e"] == "not reproduced"
+def test_one_run_or_too_few_subjects_is_not_testable():
+    v = _verdicts(accuracy=_accuracy(seeds=1, off_task=(0.5,)), shares=_shares(seeds=1), drops=_drops(seeds=1))
+    assert {c.verdict for c in v.values()} == {"not testable"}
+    assert "a run-level test needs at least 2 on each side" in v["6a"].scopes[0].reason
+    v = _verdicts(n_subjects=3)
+    assert {c.verdict for c in v.values()} == {"not testable"}
+    assert "only 3 test subjects" in v["6b"].scopes[0].reason

@@ -68,7 +68,7 @@ def test_simulated_cohort_end_to_end(tmp_path):
     acc = pd.read_csv(hcp / "off_task/accuracy.tsv", sep="\t")
     runs = acc[acc.run != "logistic control"]
     assert sorted(runs.model) == ["inputcell_lstm"] * 4 + ["lstm"] * 4
-    assert set(runs.run) == {"seed0", "permuted", "untrained", "timeshuffled"}
+    assert set(runs.run) == {"seed0", "permuted0", "untrained0", "timeshuffled0"}       # as many control runs as seeds
     assert set(acc[acc.run == "logistic control"].model) == {"length_only", "mean_only"}
     assert (acc.null_lo <= acc.null_hi).all() and acc.p_perm.between(0, 1).all()
     on_task = pd.read_csv(hcp / "on_task/accuracy.tsv", sep="\t").set_index("model")
@@ -76,9 +76,13 @@ def test_simulated_cohort_end_to_end(tmp_path):
     test_subjects = set(split.subject[split.set == "test"])
     with np.load(hcp / "on_off/saliency/lstm_seed0_gradient.npz") as f:
         assert set(f["subjects"]) == test_subjects and f["saliency"].shape[1:] == (48, 360)
-    assert (hcp / "on_off/saliency/inputcell_lstm_untrained_gradient.npz").exists()
+    # the controls' maps served the share, drop and truth tables and are gone (temp); the seeds' maps stay
+    assert not (hcp / "on_off/saliency/inputcell_lstm_untrained0_gradient.npz").exists()
+    assert not list((hcp / "on_off/saliency").glob("*permuted*"))
     drop = pd.read_csv(hcp / "on_off/feature_drop.tsv", sep="\t")
     assert set(drop.source) == {"lstm", "inputcell_lstm", "random"} and set(drop.fraction) == {0.0, 0.1, 0.3}
+    assert set(drop.kind) == {"own", "cross", "untrained", "random"} and set(drop[drop.kind == "untrained"].fraction) == {0.1}
+    assert (drop[drop.kind == "random"].draws == 20).all() and drop.headroom.notna().all()
     assert set(drop.method) == {"gradient"} and (drop[drop.fraction == 0]["drop"] == 0).all()
     per_subject = pd.read_csv(hcp / "on_off/feature_drop_subjects.tsv", sep="\t", dtype={"subject": str})
     assert set(per_subject.subject) == test_subjects
@@ -87,7 +91,7 @@ def test_simulated_cohort_end_to_end(tmp_path):
     buckets = trained[["on_bucket_1", "on_bucket_2", "on_bucket_3", "on_bucket_4", "off_bucket"]].sum(axis=1)
     assert np.allclose(buckets, 1) and np.allclose(share.on_task_share + share.off_task_share, 1)
     assert np.allclose(share[share.run.str.startswith("uniform")].on_task_share, 38 / 48)
-    assert {"permuted", "untrained"} <= set(share.run)
+    assert {"permuted0", "untrained0"} <= set(share.run)
     truth = pd.read_csv(hcp / "on_task/truth_recovery.tsv", sep="\t")
     assert truth.area_precision_at_k.between(0, 1).all() and (truth.k == 48).all()
     assert truth.area_auroc.between(0, 1).all()
@@ -95,15 +99,43 @@ def test_simulated_cohort_end_to_end(tmp_path):
         for fig in ("feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"):
             assert (hcp / exp / "figures" / f"{fig}.png").stat().st_size > 10_000
     summary = (hcp / "summary.md").read_text()
-    for claim in ("6a LSTM top saliency mostly off-task", "6c own-feature drop", "6e off-task control at chance",
+    for claim in ("6a LSTM top saliency mostly off-task", "6c own top entries hurt input-cell attention",
+                  "6e off-task frames alone are at chance", "## Each verdict with its numbers",
                   "## Confound controls", "## Ground truth of the simulated cohort",
                   "Where the off-task information comes from"):
         assert claim in summary, claim
     verdicts = pd.read_csv(hcp / "summary.tsv", sep="\t")
-    # one test subject in the tiny cohort: too few for any claim
+    # one test subject and one run of each model in the tiny cohort: too few for any claim
     assert set(verdicts.verdict) == {"not testable"}
+    assert "only 1 test subjects" in " ".join(verdicts.reason)
     check_report(tmp_path, tmp_path / "config.yaml", "results/hcp", ["HCP"],
                  ["summary.md", "qc.tsv", "accuracy.tsv", "feature_drop.tsv", "onoff_share.tsv", "truth_recovery.tsv"])
+
+
+def test_a_cohort_without_task_signal_reproduces_no_claim(tmp_path):
+    # SPEC section 10: simulated with no task response at all (amplitude 0), every claim must stay unreproduced;
+    # with 5 test subjects and 2 runs of every model and control, it is the gates that stop them, not the design
+    base = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]
+    experiments = {"on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"]},
+                   "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}}
+    config = _config(tmp_path, tasks=["GAMBLING", "WM"], directions=["LR"], experiments=experiments,
+                     split={"ratio": [1, 1], "val_fraction": 0.1},
+                     cleaning={**base["cleaning"], "compare_strategies": ["paper"]},
+                     simulate={**base["simulate"], "n_subjects": 10, "amplitude": 0.0},
+                     analysis={**base["analysis"], "experiments": ["on_off", "off_task"], "seeds": 2,
+                               "controls": ["permuted", "untrained"], "min_test_subjects": 5})
+    res = subprocess.run([*SNAKEMAKE, "results/hcp/summary.tsv", "--configfile", str(config)], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-4000:]
+    hcp = tmp_path / "results/hcp"
+    verdicts = pd.read_csv(hcp / "summary.tsv", sep="\t")
+    assert set(verdicts[verdicts.scope == "all"].claim) == {"6a", "6b", "6c", "6d", "6e"}
+    assert "reproduced" not in set(verdicts.verdict), verdicts[["claim", "scope", "verdict", "reason"]].to_string()
+    assert "| **reproduced** |" not in (hcp / "summary.md").read_text()
+    assert (pd.read_csv(hcp / "split.tsv", sep="\t").set == "test").sum() == 5
+    assert not verdicts.reason.str.contains("test subjects").any()      # enough subjects: the gates decide
+    accuracy = pd.read_csv(hcp / "on_off/accuracy.tsv", sep="\t")
+    assert (accuracy[accuracy.kind != "logistic control"].group_runs == 2).all()
 
 
 def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):

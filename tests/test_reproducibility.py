@@ -71,7 +71,7 @@ def _training_pairs():
 
     cfg = yaml.safe_load(TINY.read_text())["synthetic"]
     t1 = cfg["table1"]
-    runs = [f"seed{k}" for k in range(cfg["seeds"])] + ["untrained"]
+    runs = [f"seed{k}" for k in range(cfg["seeds"])] + [f"untrained{k}" for k in range(cfg["seeds"])]
     return [(d, m, runs) for d in t1["datasets"] for m in t1["models"]]
 
 

@@ -51,24 +51,3 @@ def test_three_boxes_mask():
 def test_box_outside_the_sequence_names_the_key(box, key):
     with pytest.raises(ConfigError, match=rf"synthetic\.datasets\.late\.patterns\[0\]\[0\]\.{key}"):
         check_patterns("late", [[box]], 100, 100)
-
-
-def test_claims_without_input_cell_attention_are_not_testable():
-    # a run whose Table 1 has no input-cell model (a cut-down config) decides 3a and calls 3b / 3c not testable
-    from vanishing_saliency.claims.synthetic import synthetic_claims
-
-    rng = np.random.default_rng(0)
-    per_sample = pd.DataFrame({"wjac": rng.uniform(0, 0.01, 50), "auroc": rng.uniform(0.4, 0.6, 50),
-                               "correct": np.ones(50, bool)})
-    method_table = pd.DataFrame({"dataset": ["latter"], "model": ["lstm"], "method": ["gradient"], "at_chance": [False],
-                                 "auroc": [0.5], "auroc_vs_noise_lo": [-0.1], "auroc_vs_noise_hi": [0.1], "wjac": [0.0]})
-    settings = {"bootstrap": 200, "level": 0.95, "near_zero_wjac": 0.02, "metrics": ["wjac", "auroc"],
-                "flat_tolerance": {"wjac": 0.03, "auroc": 0.05}}
-    table, text = synthetic_claims({("latter", "lstm", "seed0", "gradient"): per_sample}, {},
-                                   {"latter": {"wjac": rng.uniform(0, 1, 50), "auroc": rng.uniform(0, 1, 50)}},
-                                   method_table, {}, "gradient", settings, seed=0, box_ends={"latter": (30, 50)})
-    assert (table.verdict == "reproduced").all() and set(table.part) == {
-        "3a LSTM / Bi-LSTM WJac near zero (early and middle boxes)"}
-    assert "| 3b input-cell attention scores best on every dataset (wjac) | **not testable** |" in text
-    assert "| 3c input-cell WJac within 0.02 of the paper's | **not testable** |" in text
-    assert "inputcell_lstm (LSTM+In.Cell At.) is not among synthetic.table1.models" in text

@@ -1,21 +1,25 @@
-"""Claim 6 of SPEC section 1 (the HCP experiments), decided against nulls, and the confound controls.
+"""Claim 6 of SPEC section 1 (the HCP experiments), one function per claim, decided at the run level.
 
 For every on_off experiment (the paper's, and any variant such as one without the HRF shift):
 
-- 6a the LSTM puts more than 70 % of its top salient entries off-task;
-- 6b input-cell attention puts them on-task, i.e. more on-task than a map with no knowledge;
-- 6c removing a model's own top entries hurts input-cell attention more than the LSTM (each
-  model's drop beyond dropping random entries of the same fraction);
-- 6d input-cell attention's top entries hurt the LSTM more than the LSTM's own;
+- 6a (:func:`claim_6a`): the LSTM puts more than 70 % of its top salient entries off-task;
+- 6b (:func:`claim_6b`): input-cell attention puts them on-task;
+- 6c (:func:`claim_6c`): removing a model's own top entries hurts input-cell attention more than
+  the LSTM;
+- 6d (:func:`claim_6d`): input-cell attention's top entries hurt the LSTM more than its own;
 
-and for every off_task experiment: 6e a model trained on the off-task frames alone is at chance.
+and for every off_task experiment, 6e (:func:`claim_6e`): a model trained on the off-task
+frames alone is at chance (two one-sided tests against ``equivalence_margin``).
 
-Every test is paired by test subject (and seed, for the feature drop): one-sided t-tests
-(statsmodels) at ``1 - level``.  The nulls of a share are a uniform map, the map with its frames
-shuffled in time, and the same architecture untrained or trained on permuted labels: a share a
-model with no knowledge also reaches is not evidence.  A claim is ``not testable`` when a model it
-is about is not above its permutation null, or the test set has fewer subjects than
-``min_test_subjects``.
+The replicate is the training run: a share is a run's mean over every test sample, a drop a
+run's accuracy loss over every test sample as a fraction of its headroom (base accuracy minus
+chance), beyond a random order of entries averaged over ``random_drop_draws`` draws.  Trained
+models and controls are scored on the same test samples.  The floors of a share are a uniform
+map (constant), the run's own map shuffled in time (paired by run), and the same architecture
+untrained and trained on permuted labels (``seeds`` runs each, Welch t-test on run means); the
+floors of a drop are the random order (paired by run) and the untrained twin's map applied to
+the same trained run (paired by run).  Every model a claim involves must be above its
+label-permutation null (accuracy averaged over its runs); see :mod:`.verdicts` for the rules.
 """
 
 from __future__ import annotations
@@ -23,255 +27,193 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..hcp.controls import run_index, run_kind
 from ..labels import LABELS
-from ..tables.claims import claim_table, claims_markdown
-from .verdicts import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, combine, t_greater
+from ..stats import equivalence, one_sample, paired, two_sample
+from .verdicts import Claim, Comparison, ModelCheck, ScopeVerdict, adjust, combine, decide, summarise
 
 LSTM, INPUTCELL = "lstm", "inputcell_lstm"
-SHARE_NULLS = ("uniform map", "time-shuffled map", "untrained", "permuted")
 
 
-def _label(m):
+def _label(m: str) -> str:
     return LABELS.get(m, m)
 
 
-def above_null(accuracy: pd.DataFrame, experiment: str, model: str) -> bool:
-    """Every seed of the model beats its permutation null on this experiment."""
-    g = accuracy[(accuracy.experiment == experiment) & (accuracy.model == model)
-                 & accuracy.run.astype(str).str.startswith("seed")]
-    return bool(len(g)) and bool(g.above_null.all())
+class Context:
+    """What every HCP claim reads: the accuracy table of every experiment, the configured controls, the
+    number of test subjects and the analysis settings (``level``, ``equivalence_margin``,
+    ``min_test_subjects``)."""
+
+    def __init__(self, accuracy: pd.DataFrame, controls, n_test_subjects: int, settings: dict):
+        self.accuracy = accuracy.assign(kind=[run_kind(r) for r in accuracy.run])
+        self.controls, self.n_subjects, self.settings = list(controls), int(n_test_subjects), settings
+        self.level = settings["level"]
+
+    def preconditions(self) -> list[str]:
+        need = self.settings["min_test_subjects"]
+        return [f"only {self.n_subjects} test subjects (hcp.analysis.min_test_subjects: {need})"] \
+            if self.n_subjects < need else []
+
+    def check(self, experiment: str, model: str, scope: str) -> ModelCheck:
+        """The model's trained runs above their label-permutation null (accuracy averaged over the runs)?"""
+        g = self.accuracy[(self.accuracy.experiment == experiment) & (self.accuracy.model == model)
+                          & (self.accuracy.kind == "trained")]
+        if g.empty:
+            return ModelCheck(_label(model), scope, np.nan, np.nan, np.nan, 0, 1 - self.level, experiment)
+        r = g.iloc[0]
+        return ModelCheck(_label(model), scope, float(r.group_accuracy), float(r.group_null_hi), float(r.group_p_perm),
+                          int(r.group_runs), 1 - self.level, experiment)
+
+    def missing_control(self, control: str) -> str:
+        return "" if control in self.controls else f"the {control} control is not in hcp.analysis.controls"
 
 
-def _kind(run: str) -> str:
-    run = str(run)
-    if run.startswith("seed"):
-        return "trained"
-    for null in ("uniform", "time-shuffled"):
-        if run.startswith(null):
-            return f"{null} map"
-    return run
+def _runs(table: pd.DataFrame, model: str, kind: str, column: str) -> pd.Series:
+    """Per-run values of ``column`` (indexed by replicate number) of a model's runs of one kind."""
+    t = table[(table.model == model) & (table.run.map(run_kind) == kind)]
+    return pd.Series(t[column].to_numpy(np.float64), index=[run_index(r) for r in t.run]).sort_index()
 
 
-def subject_shares(subjects: pd.DataFrame, model: str, method: str, column: str) -> dict:
-    """kind (trained, uniform map, time-shuffled map, untrained, permuted) -> per-subject share (mean over seeds)."""
-    t = subjects[(subjects.model == model) & (subjects.method == method)].copy()
-    t["kind"] = t.run.map(_kind)
-    return {k: g.groupby("subject")[column].mean() for k, g in t.groupby("kind")}
-
-
-def _share_claim(part, experiment, model, shares, column, paper, threshold, level, testable_reason):
-    """Rows and verdict of a share claim: the trained share beats ``threshold`` (if given) and every null."""
-    alpha = 1 - level
-    trained = shares.get("trained")
-    rows, failures = [], []
-    if trained is None:
-        return [], NOT_TESTABLE, f"no saliency of {_label(model)}"
-    tests = []
-    if threshold is not None:
-        tests.append((f"threshold {threshold:.2f}", t_greater(trained, threshold, level), threshold))
-    for null in SHARE_NULLS:
-        if null in shares:
-            both = pd.concat([trained, shares[null]], axis=1, join="inner").dropna()
-            tests.append((null, t_greater(both.iloc[:, 0] - both.iloc[:, 1], 0.0, level), float(shares[null].mean())))
-    for name, t, null_value in tests:
-        ok = t["p"] <= alpha
-        if np.isnan(t["p"]):
-            testable_reason = testable_reason or too_few_units(t["n"], "test subjects")
-        elif not ok:
-            failures.append(f"not above the {name} ({null_value:.3f}; p = {t['p']:.3g})")
-        rows.append({"claim": 6, "part": part, "metric": column.replace("_", " "), "scope": f"{experiment}, vs {name}",
-                     "paper": paper, "value": float(trained.mean()), "compared_with": null_value,
-                     "lo": t["lo"], "hi": t["hi"], "p": t["p"],
-                     "verdict": REPRODUCED if ok else NOT_REPRODUCED,
-                     "reason": f"{t['n']} test subjects, one-sided paired t-test"})
-    if testable_reason:
-        for r in rows:
-            r["verdict"], r["reason"] = NOT_TESTABLE, testable_reason
-        return rows, NOT_TESTABLE, testable_reason
-    verdict = REPRODUCED if not failures else NOT_REPRODUCED
-    reason = (f"{_label(model)} {float(trained.mean()):.3f}: above every null" if not failures
-              else f"{_label(model)} {float(trained.mean()):.3f}: " + "; ".join(failures))
-    return rows, verdict, reason
-
-
-def too_few_units(n: int, units: str) -> str:
-    return f"{n} {units}: a paired t-test needs at least 2"
-
-
-def _drop_units(drop: pd.DataFrame, method: str, fraction: float, target: str, source: str | None, kind: str):
-    t = drop[(drop.method == method) & np.isclose(drop.fraction, fraction) & (drop.target == target)
-             & (drop.kind == kind)]
-    if source is not None:
-        t = t[t.source == source]
-    return t.set_index(["seed", "subject"])["drop"]
-
-
-def _drop_claim(part, experiment, paper, comparisons, level, testable_reason):
-    """Rows and verdict of a feature-drop claim: every ``(what, a, b)`` of ``comparisons`` needs a > b
-    (per seed x subject, one-sided paired t-test)."""
-    rows, failures = [], []
-    tests = []
-    for what, a, b in comparisons:
-        both = pd.concat([a, b], axis=1, join="inner").dropna()
-        tests.append((what, both, t_greater(both.iloc[:, 0] - both.iloc[:, 1], 0.0, level)))
-    testable_reason = testable_reason or next(
-        (too_few_units(t["n"], "seed x subject pairs") for *_, t in tests if np.isnan(t["p"])), "")
-    for what, both, t in tests:
-        ok = t["p"] <= 1 - level
-        if not ok:
-            failures.append(f"{what}: {100 * t['mean']:+.1f} points (p = {t['p']:.3g})")
-        rows.append({"claim": 6, "part": part, "metric": "accuracy drop (points)", "scope": f"{experiment}: {what}",
-                     "paper": paper, "value": 100 * float(both.iloc[:, 0].mean()),
-                     "compared_with": 100 * float(both.iloc[:, 1].mean()), "lo": 100 * t["lo"], "hi": 100 * t["hi"],
-                     "p": t["p"], "verdict": NOT_TESTABLE if testable_reason else (REPRODUCED if ok else NOT_REPRODUCED),
-                     "reason": testable_reason or f"{t['n']} seed x subject pairs, one-sided paired t-test"})
-    if testable_reason:
-        return rows, NOT_TESTABLE, testable_reason
-    if failures:
-        return rows, NOT_REPRODUCED, "; ".join(failures)
-    return rows, REPRODUCED, "; ".join(f"{r['scope'].split(': ', 1)[1]}: {r['value'] - r['compared_with']:+.1f} points"
-                                       for r in rows)
-
-
-def hcp_claims(accuracy: pd.DataFrame, onoff: dict, onoff_subjects: dict, drop_subjects: dict,
-               truth: pd.DataFrame | None, experiments: dict, source: str, method: str, fraction: float,
-               n_test_subjects: int, min_test_subjects: int, level: float):
-    """(claim table, Markdown).  ``onoff`` / ``onoff_subjects`` / ``drop_subjects``: on_off experiment ->
-    its tables; ``experiments``: name -> spec (kind, tasks, hrf_shift_s, baseline, frames)."""
-    rows, overall, notes = [], [], []
-    few = (f"only {n_test_subjects} test subjects (hcp.analysis.min_test_subjects: {min_test_subjects})"
-           if n_test_subjects < min_test_subjects else "")
-
-    def untestable(experiment, *models):
-        if few:
-            return few
-        bad = [m for m in models if not above_null(accuracy, experiment, m)]
-        return f"{', '.join(map(_label, bad))} not above its permutation null on {experiment}" if bad else ""
-
-    for e in onoff:
-        shift = experiments[e]["hrf_shift_s"]
-        subj = onoff_subjects[e]
-        tag = f"{e} (HRF shift {shift:g} s)"
-        for part, model, column, paper, threshold in (
-                ("6a LSTM top saliency mostly off-task", LSTM, "off_task_share", "> 70 % off-task", 0.7),
-                ("6b input-cell attention top saliency on-task", INPUTCELL, "on_task_share", "mostly on-task", None)):
-            shares = subject_shares(subj, model, method, column)
-            r, v, why = _share_claim(part, e, model, shares, column, paper, threshold, level, untestable(e, model))
-            rows += r
-            overall.append({"part": f"{part} [{tag}]", "verdict": v, "reason": why})
-        drop = drop_subjects[e]
-        why_not = untestable(e, LSTM, INPUTCELL)
-        if (drop.target == LSTM).any() and (drop.target == INPUTCELL).any():
-            own = {m: _drop_units(drop, method, fraction, m, None, "own") for m in (LSTM, INPUTCELL)}
-            rand = {m: _drop_units(drop, method, fraction, m, None, "random") for m in (LSTM, INPUTCELL)}
-            cross = _drop_units(drop, method, fraction, LSTM, INPUTCELL, "cross")
-            r, v, why = _drop_claim(
-                "6c own top entries hurt input-cell attention more than the LSTM", e, "LSTM ~2, input-cell ~9.5",
-                [("input-cell drop beyond random vs LSTM's", own[INPUTCELL] - rand[INPUTCELL], own[LSTM] - rand[LSTM]),
-                 ("input-cell own vs random entries", own[INPUTCELL], rand[INPUTCELL])], level, why_not)
-            rows += r
-            overall.append({"part": f"6c own-feature drop, input-cell > LSTM [{tag}]", "verdict": v, "reason": why})
-            r, v, why = _drop_claim(
-                "6d input-cell's top entries hurt the LSTM more than its own", e, "~6 vs ~2",
-                [("LSTM with input-cell's vs its own entries", cross, own[LSTM]),
-                 ("LSTM with input-cell's vs random entries", cross, rand[LSTM])], level, why_not)
-            rows += r
-            overall.append({"part": f"6d cross-model drop [{tag}]", "verdict": v, "reason": why})
-
-    controls = [e for e, spec in experiments.items() if spec["kind"] == "off_task"]
-    for e in controls:
-        spec = experiments[e]
-        partner = next((o for o in onoff if list(experiments[o]["tasks"]) == list(spec["tasks"])), None)
-        g = accuracy[(accuracy.experiment == e) & accuracy.run.astype(str).str.startswith("seed")]
-        models = list(dict.fromkeys(g.model))
-        reason_nt = few or ("" if partner and all(above_null(accuracy, partner, m) for m in models) else
-                            f"the on/off models ({partner or 'no on_off experiment with these tasks'}) are not all "
-                            "above chance, so chance here would say nothing")
-        above = [m for m in models if g[g.model == m].above_null.any()]
-        for m in models:
-            gm = g[g.model == m]
-            rows.append({"claim": 6, "part": "6e off-task frames alone are at chance", "metric": "test accuracy",
-                         "scope": f"{e} (baseline {spec['baseline']}), {_label(m)}", "paper": "at chance",
-                         "value": float(gm.test_accuracy.mean()),
-                         "compared_with": f"null {gm.null_lo.min():.3f}-{gm.null_hi.max():.3f}",
-                         "p": float(gm.p_perm.min()),
-                         "verdict": NOT_TESTABLE if reason_nt else (NOT_REPRODUCED if m in above else REPRODUCED),
-                         "reason": reason_nt or ("above its permutation null" if m in above else "within its null")})
-        v = NOT_TESTABLE if reason_nt else (NOT_REPRODUCED if above else REPRODUCED)
-        overall.append({"part": f"6e off-task control at chance [{e}, baseline {spec['baseline']}]", "verdict": v,
-                        "reason": reason_nt or (f"{', '.join(map(_label, above))} above the null" if above
-                                                else "every model within its permutation null")})
-
-    # what carries the off-task information: the run's standardisation or the frames themselves
-    by_baseline = {experiments[e]["baseline"]: e for e in controls}
-    if {"run", "rest"} <= set(by_baseline):
-        acc = {b: accuracy[(accuracy.experiment == e) & accuracy.run.astype(str).str.startswith("seed")]
-               for b, e in by_baseline.items()}
-        run_above, rest_above = bool(acc["run"].above_null.any()), bool(acc["rest"].above_null.any())
-        txt = (f"off-task control: mean accuracy {100 * acc['run'].test_accuracy.mean():.1f} % with whole-run "
-               f"z-scoring ({by_baseline['run']}), {100 * acc['rest'].test_accuracy.mean():.1f} % with each run "
-               f"re-standardised by its rest frames ({by_baseline['rest']}). ")
-        if run_above and not rest_above:
-            txt += ("The off-task information is the whole-run standardisation: it puts a run's rest frames below the "
-                    "run's mean in the areas its task drives, a task signature in every off-task frame; with a rest "
-                    "baseline the models fall to their nulls.")
-        elif run_above and rest_above:
-            txt += "Off-task frames stay informative with a rest baseline too: the standardisation is not the only cause."
-        else:
-            txt += "With whole-run z-scoring the control is already at chance."
-        notes.append(txt)
-
-    control_lines = _controls_section(accuracy, experiments)
-    truth_lines = _truth_section(truth, method, source)
-    table = claim_table(rows)
-    intro = (f"Saliency method: {method}; top {100 * fraction:.0f} % of each sample's (time, area) entries. Test "
-             f"subjects: {n_test_subjects}. Every comparison is a one-sided paired t-test at alpha = {1 - level:.2f} "
-             "(statsmodels); intervals are of the difference. A claim is 'not testable' where a model it is about "
-             "is not above its permutation null or there are too few test subjects.")
-    text = claims_markdown("HCP: the paper's claims (SPEC section 1, point 6), decided against nulls", intro, overall,
-                           table, notes, control_lines + truth_lines, "Where the off-task information comes from")
-    return table, text
-
-
-def _controls_section(accuracy: pd.DataFrame, experiments: dict) -> list[str]:
-    out = ["", "## Confound controls", "",
-           "| experiment | trained models (mean %) | length only % | mean only % | time-shuffled (mean %) | "
-           "permuted labels (mean %) | what it shows |", "|---|---|---|---|---|---|---|"]
-    for e, g in accuracy.groupby("experiment", sort=False):
-        seeds = g[g.run.astype(str).str.startswith("seed")]
-        ctrl = {r.model: r for r in g[g.run == "logistic control"].itertuples()}
-
-        def pct(rows):
-            return f"{100 * rows.test_accuracy.mean():.1f}" if len(rows) else "-"
-
-        def ctl(name):
-            r = ctrl.get(f"{name}_only")
-            return "-" if r is None else f"{100 * r.test_accuracy:.1f}" + (" *" if r.above_null else "")
-
-        shown = []
-        for name in ("length", "mean"):
-            r = ctrl.get(f"{name}_only")
-            if r is not None and r.above_null:
-                shown.append(f"the sample's {name} alone separates the tasks")
-        ts = g[g.run == "timeshuffled"]
-        if len(ts) and ts.above_null.any():
-            shown.append("shuffling the frames in time keeps the information")
-        out.append(f"| {e} | {pct(seeds)} | {ctl('length')} | {ctl('mean')} | {pct(ts)} | "
-                   f"{pct(g[g.run == 'permuted'])} | {'; '.join(shown) or 'no confound above its null'} |")
-    out += ["", "\\* above its label-permutation null (95 %)."]
+def _share_floors(ctx: Context, shares: pd.DataFrame, model: str, column: str, scope: str) -> list[Comparison]:
+    """A share against the four maps with no knowledge of the task."""
+    level = ctx.level
+    mine = _runs(shares, model, "trained", column)
+    out = [Comparison(scope, "uniform map", "floor", column,
+                      one_sample(mine, float(_runs(shares, model, "uniform map", column).mean()), 1, level), noise=True),
+           Comparison(scope, "time-shuffled map", "floor", column,
+                      paired(mine, _runs(shares, model, "time-shuffled map", column).reindex(mine.index), 1, level),
+                      noise=True)]
+    for control in ("untrained", "permuted"):
+        missing = ctx.missing_control(control)
+        other = _runs(shares, model, control, column)
+        out.append(Comparison(scope, f"{control} {_label(model)}", "floor", column,
+                              None if missing else two_sample(mine, other, 1, level), missing=missing))
     return out
 
 
-def _truth_section(truth: pd.DataFrame | None, method: str, source: str) -> list[str]:
-    if source != "simulated":
-        return ["", "## Ground truth", "", "Real data (hcp.source: raw) have no ground truth: nothing here says which "
-                "areas or frames carry the task, so saliency cannot be scored against it."]
-    if truth is None or truth.empty:
-        return []
-    t = truth[truth.method == method].copy()
-    t["kind"] = ["trained" if str(r).startswith("seed") else str(r) for r in t.run]
-    out = ["", "## Ground truth of the simulated cohort", "",
-           "| experiment | model | run | area AUROC | time AUROC |", "|---|---|---|---|---|"]
-    for (e, m, k), g in t.groupby(["experiment", "model", "kind"], sort=False):
-        out.append(f"| {e} | {_label(m)} | {k} | {g.area_auroc.mean():.3f} | {g.time_auroc.mean():.3f} |")
+def _share_claim(ctx, claim_id, text, paper, experiment, tag, shares, model, column, threshold=None) -> Claim:
+    models = [ctx.check(experiment, model, tag)]
+    comparisons = _share_floors(ctx, shares, model, column, tag)
+    if threshold is not None:
+        comparisons.append(Comparison(tag, f"threshold {threshold:.2f}", "claim", column,
+                                      one_sample(_runs(shares, model, "trained", column), threshold, 1, ctx.level)))
+    return _decided(ctx, claim_id, text, paper, column, [tag], models, comparisons)
+
+
+def _decided(ctx, claim_id, text, paper, metric, scopes, models, comparisons, preconditions=None) -> Claim:
+    adjust(comparisons)
+    pre = ctx.preconditions()
+    verdicts = [decide(s, models, comparisons, ctx.level, pre + (preconditions or {}).get(s, [])) for s in scopes]
+    return Claim(claim_id, text, paper, metric, combine(v.verdict for v in verdicts), summarise(verdicts), verdicts,
+                 comparisons, models, ctx.n_subjects)
+
+
+def claim_6a(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> Claim:
+    """6a: the LSTM's off-task share of its top entries is above 0.70 and above every no-knowledge map's."""
+    return _share_claim(ctx, "6a", "6a LSTM top saliency mostly off-task", "> 70 % off-task", experiment, tag, shares,
+                        LSTM, "off_task_share", 0.7)
+
+
+def claim_6b(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> Claim:
+    """6b: input-cell attention's on-task share is above every no-knowledge map's."""
+    return _share_claim(ctx, "6b", "6b input-cell attention top saliency on-task", "mostly on-task", experiment, tag,
+                        shares, INPUTCELL, "on_task_share")
+
+
+def _drops(drop: pd.DataFrame, target: str, fraction: float, method: str) -> pd.DataFrame:
+    """target's per-run relative drops at ``fraction``: one row per seed, one column per (kind, source)."""
+    t = drop[(drop.target == target) & np.isclose(drop.fraction, fraction) & (drop.method == method)]
+    t = t.assign(key=[k if k == "random" else f"{k}:{s}" for k, s in zip(t.kind, t.source)])
+    return t.pivot_table(index="seed", columns="key", values="relative_drop", aggfunc="first")
+
+
+def _col(table: pd.DataFrame, key: str) -> pd.Series:
+    return table[key] if key in table else pd.Series(np.nan, index=table.index)
+
+
+def _drop_floors(ctx, scope: str, what: str, target_drops: pd.DataFrame, source: str, kind: str) -> list[Comparison]:
+    """A map's drop on one target against a random order and against the untrained twin's map, paired by run."""
+    mine = _col(target_drops, f"{kind}:{source}")
+    missing = ctx.missing_control("untrained")
+    return [Comparison(scope, f"random entries ({what})", "floor", "relative drop",
+                       paired(mine, _col(target_drops, "random"), 1, ctx.level), noise=True),
+            Comparison(scope, f"untrained {_label(source)}'s entries ({what})", "floor", "relative drop",
+                       None if missing else paired(mine, _col(target_drops, f"untrained:{source}"), 1, ctx.level),
+                       missing=missing)]
+
+
+def claim_6c(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method: str, fraction: float) -> Claim:
+    """6c: input-cell attention's own top entries cost it more of its headroom, beyond a random order, than the
+    LSTM's own cost the LSTM (Welch t-test on run means); input-cell attention's entries beyond both floors."""
+    ic, lstm = _drops(drop, INPUTCELL, fraction, method), _drops(drop, LSTM, fraction, method)
+    models = [ctx.check(experiment, m, tag) for m in (LSTM, INPUTCELL)]
+    comparisons = _drop_floors(ctx, tag, f"on {_label(INPUTCELL)}", ic, INPUTCELL, "own")
+    beyond = {name: _col(t, f"own:{m}") - _col(t, "random") for name, t, m in (("ic", ic, INPUTCELL),
+                                                                               ("lstm", lstm, LSTM))}
+    comparisons.append(Comparison(tag, f"{_label(LSTM)}'s own drop beyond random", "claim", "relative drop",
+                                  two_sample(beyond["ic"], beyond["lstm"], 1, ctx.level)))
+    return _decided(ctx, "6c", "6c own top entries hurt input-cell attention more than the LSTM",
+                    "LSTM ~2, input-cell ~9.5 points", "relative drop", [tag], models, comparisons)
+
+
+def claim_6d(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method: str, fraction: float) -> Claim:
+    """6d: input-cell attention's top entries cost the LSTM more of its headroom than the LSTM's own (paired by
+    LSTM run); input-cell attention's entries beyond a random order and its untrained twin's on the LSTM."""
+    lstm = _drops(drop, LSTM, fraction, method)
+    models = [ctx.check(experiment, m, tag) for m in (LSTM, INPUTCELL)]
+    comparisons = _drop_floors(ctx, tag, f"on {_label(LSTM)}", lstm, INPUTCELL, "cross")
+    comparisons.append(Comparison(tag, f"{_label(LSTM)}'s own entries", "claim", "relative drop",
+                                  paired(_col(lstm, f"cross:{INPUTCELL}"), _col(lstm, f"own:{LSTM}"), 1, ctx.level)))
+    return _decided(ctx, "6d", "6d input-cell's top entries hurt the LSTM more than its own", "~6 vs ~2 points",
+                    "relative drop", [tag], models, comparisons)
+
+
+def claim_6e(ctx: Context, experiment: str, tag: str, partner: str | None) -> Claim:
+    """6e: every model trained on the off-task frames alone is at chance: two one-sided tests put its run
+    accuracies within chance ± ``equivalence_margin``.  Only testable where the on/off models of the same
+    tasks are above chance (chance here would otherwise say nothing)."""
+    margin, acc = ctx.settings["equivalence_margin"], ctx.accuracy
+    text = "6e off-task frames alone are at chance"
+    g = acc[(acc.experiment == experiment) & (acc.kind == "trained")]
+    models = list(dict.fromkeys(g.model))
+    pre = []
+    if partner is None:
+        pre.append("no on_off experiment with these tasks: chance here would say nothing")
+    else:
+        low = [m for m in dict.fromkeys(acc[(acc.experiment == partner) & (acc.kind == "trained")].model)
+               if not ctx.check(partner, m, partner).above]
+        if low:
+            pre.append(f"the on/off models of {partner} are not all above chance ({', '.join(map(_label, low))}): "
+                       "chance here would say nothing")
+    scopes, comparisons = [], []
+    for m in models:
+        gm = g[g.model == m]
+        scope = f"{tag}, {_label(m)}"
+        scopes.append(scope)
+        comparisons.append(Comparison(scope, f"chance {gm.chance.iloc[0]:.3f} ± {margin:g}", "claim", "test accuracy",
+                                      equivalence(gm.test_accuracy, float(gm.chance.iloc[0]), margin, ctx.level),
+                                      equivalence=True))
+    if not scopes:
+        return Claim("6e", text, "at chance", "test accuracy", "not testable", f"no model trained on {experiment}",
+                     [ScopeVerdict(tag, "not testable", f"no model trained on {experiment}")])
+    return _decided(ctx, "6e", text, "at chance", "test accuracy", scopes, [], comparisons, {s: pre for s in scopes})
+
+
+def hcp_claims(accuracy: pd.DataFrame, shares: dict, drops: dict, experiments: dict, controls, method: str,
+               fraction: float, n_test_subjects: int, settings: dict) -> list[Claim]:
+    """Every claim of point 6.  ``shares`` / ``drops``: on_off experiment -> its on/off share table (one row per
+    run over every test sample) and feature-drop table; ``experiments``: name -> spec (kind, tasks,
+    hrf_shift_s, baseline); ``controls``: ``hcp.analysis.controls``; ``settings``: ``level``,
+    ``equivalence_margin``, ``min_test_subjects``."""
+    ctx = Context(accuracy, controls, n_test_subjects, settings)
+    out = []
+    for e in shares:
+        tag = f"{e} (HRF shift {experiments[e]['hrf_shift_s']:g} s)"
+        share = shares[e][shares[e].method == method]
+        out += [claim_6a(ctx, e, tag, share), claim_6b(ctx, e, tag, share),
+                claim_6c(ctx, e, tag, drops[e], method, fraction), claim_6d(ctx, e, tag, drops[e], method, fraction)]
+    for e, spec in experiments.items():
+        if spec["kind"] == "off_task" and e in set(accuracy.experiment):
+            partner = next((o for o in shares if list(experiments[o]["tasks"]) == list(spec["tasks"])), None)
+            out.append(claim_6e(ctx, e, f"{e} (baseline {spec.get('baseline', 'run')})", partner))
     return out

@@ -1,21 +1,43 @@
-"""Verdicts on the paper's claims, computed from per-sample scores with intervals (SPEC section 10).
+"""Verdicts on the paper's claims (SPEC section 10): one gate, used by every claim, and the rules
+that turn run-level tests into ``reproduced``, ``not reproduced`` or ``not testable``.
 
-A verdict is one of ``reproduced``, ``not reproduced`` or ``not testable`` (a model the claim
-is about is not above chance, so its saliency means nothing), always with the value, what it
-was compared with, the interval and the reason.  Nothing here is written by hand: every verdict
-follows from the numbers passed in, and a map or model with no knowledge fails every claim.
+A claim is decided per *scope* (a dataset, a model on a dataset, an experiment) from
+:class:`Comparison` objects, each a run-level test of :mod:`vanishing_saliency.stats`:
 
-Per-sample scores come as ``(seeds, samples)`` arrays; a model's score of a sample is its mean
-over seeds, and every interval is a percentile bootstrap over test samples.
+- ``floor``: the map the claim relies on against a floor with no knowledge: a noise map
+  (``noise=True``: a random map, a uniform or time-shuffled map, a random order of entries)
+  or the same architecture untrained or trained on permuted labels;
+- ``claim``: the claim's own test (against another model, a threshold, or an equivalence
+  margin);
+- ``reported``: a number shown beside the verdict (the paper's metric), never voted.
+
+Every p-value a claim combines (all its scopes) is Holm-adjusted as one family
+(:func:`adjust`) before anything is decided.  Then, per scope (:func:`decide`), in order:
+
+1. a missing input (a control not in the config, no runs, too few test subjects) or a model
+   involved that is not above its label-permutation null (:class:`ModelCheck`): ``not testable``;
+2. a comparison with fewer than 2 runs on a side: ``not testable``;
+3. the map beyond a *noise* floor in the direction opposite to the claim (adjusted p): it
+   carries knowledge that contradicts the claim: ``not reproduced``;
+4. the map not beyond every floor in the claim's direction (adjusted p): it is at its floor and
+   cannot support the claim: ``not testable``;
+5. an equivalence test that shows a departure beyond its margin: ``not reproduced``; one whose
+   interval is as wide as its margin: ``not testable (underpowered)``;
+6. any claim test not passed: ``not reproduced``; otherwise ``reproduced``.
+
+So a map or model with no knowledge never earns ``reproduced``: it stops at step 1, 3 or 4.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from ..metrics import HIGHER_IS_BETTER, bootstrap_mean_ci
+from ..stats import RunTest, holm
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable"
+UNDERPOWERED = "not testable (underpowered)"
 
 # Paper Table 1 (SPEC section 5): WJac / Euc / accuracy % per model and dataset.
 PAPER_TABLE1 = {
@@ -31,127 +53,196 @@ PAPER_TABLE1 = {
 }
 
 
+@dataclass
+class ModelCheck:
+    """Whether a model involved in a claim is above its label-permutation null (accuracy averaged over
+    its runs, :func:`vanishing_saliency.stats.permutation_null`)."""
+
+    model: str
+    scope: str
+    accuracy: float
+    null_hi: float
+    p: float
+    n_runs: int
+    alpha: float = 0.05
+    where: str = ""       # the data the model is tested on, when the scope does not say it
+
+    @property
+    def above(self) -> bool:
+        return bool(np.isfinite(self.p) and self.p <= self.alpha)
+
+    def reason(self) -> str:
+        if not self.n_runs:
+            return f"{self.model} has no trained runs{' on ' + self.where if self.where else ''}"
+        return (f"{self.model} is not above its permutation null{' on ' + self.where if self.where else ''} "
+                f"(accuracy {self.accuracy:.3f} over {self.n_runs} run(s), null up to {self.null_hi:.3f}, "
+                f"p = {self.p:.3g})")
+
+
+@dataclass
+class Comparison:
+    """One run-level test of a claim (see the module docstring for ``role`` and ``noise``)."""
+
+    scope: str
+    against: str
+    role: str
+    metric: str
+    result: RunTest | None = None
+    direction: int = 1                 # +1: the claim says higher than what it is compared with, -1: lower
+    noise: bool = False
+    equivalence: bool = False
+    boot: tuple | None = None          # (lo, hi) hierarchical-bootstrap interval of the difference
+    paper: object = None
+    value: float | None = None         # a reported number without a test
+    missing: str = ""                  # why the comparison could not be made
+    p_adj: float = np.nan
+    p_opposite_adj: float = np.nan
+
+    def _boot_agrees(self, direction: int) -> bool:
+        """A directional test passes only where its hierarchical-bootstrap interval (when it has one, the
+        synthetic branch) agrees: the t-test on run means carries the run-to-run spread, the bootstrap the
+        sample-to-sample spread of a floor scored once (a noise map)."""
+        if self.boot is None or self.equivalence:
+            return True
+        lo, hi = self.boot
+        return bool(lo > 0) if direction > 0 else bool(hi < 0)
+
+    def passed(self, alpha: float) -> bool:
+        return bool(np.isfinite(self.p_adj) and self.p_adj <= alpha and self._boot_agrees(self.direction))
+
+    def contradicted(self, alpha: float) -> bool:
+        return bool(self.noise and np.isfinite(self.p_opposite_adj) and self.p_opposite_adj <= alpha
+                    and self._boot_agrees(-self.direction))
+
+    @property
+    def shown_value(self) -> float:
+        return self.result.value if self.result is not None else (np.nan if self.value is None else self.value)
+
+
+@dataclass
+class ScopeVerdict:
+    scope: str
+    verdict: str
+    reason: str
+    value: float = np.nan
+    cause: str = ""       # the reason in a few words, for the claim's one-line summary
+
+
+@dataclass
+class Claim:
+    """A claim's verdict with every scope's verdict and every comparison behind them."""
+
+    id: str
+    text: str
+    paper: str
+    metric: str
+    verdict: str
+    reason: str
+    scopes: list[ScopeVerdict] = field(default_factory=list)
+    comparisons: list[Comparison] = field(default_factory=list)
+    models: list[ModelCheck] = field(default_factory=list)
+    n_subjects: int | None = None
+
+
+def adjust(comparisons: list[Comparison]) -> None:
+    """Holm-adjust, as one family, every p-value the claim's floor and claim comparisons carry (and,
+    separately, the opposite-direction p-values of its noise floors and equivalence tests)."""
+    voting = [c for c in comparisons if c.role in ("floor", "claim") and c.result is not None]
+    for c, p in zip(voting, holm([c.result.p for c in voting])):
+        c.p_adj = float(p)
+    against = [c for c in voting if c.noise or c.equivalence]
+    for c, p in zip(against, holm([c.result.p_opposite for c in against])):
+        c.p_opposite_adj = float(p)
+
+
+def _fmt(v, digits=3) -> str:
+    return "-" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _p(v) -> str:
+    return "-" if v is None or not np.isfinite(v) else f"{v:.3g}"
+
+
+def _short(c: Comparison) -> str:
+    r = c.result
+    return f"{c.against} {_fmt(r.compared_with)} (this {_fmt(r.value)}; adjusted p = {_p(c.p_adj)})"
+
+
+def _names(comparisons) -> str:
+    return ", ".join(c.against for c in comparisons)
+
+
+def decide(scope: str, models: list[ModelCheck], comparisons: list[Comparison], level: float,
+           preconditions: list[str] = ()) -> ScopeVerdict:
+    """The verdict of one scope of a claim (the rules of the module docstring), after :func:`adjust`."""
+    alpha = 1 - level
+    mine = [c for c in comparisons if c.scope == scope and c.role in ("floor", "claim")]
+    claims = [c for c in mine if c.role == "claim"]
+    value = next((c.result.value for c in claims + mine if c.result is not None), np.nan)
+
+    def verdict(v, reason, cause):
+        return ScopeVerdict(scope, v, reason, value, cause)
+
+    missing = list(preconditions) + [c.missing for c in mine if c.missing]
+    if missing:
+        return verdict(NOT_TESTABLE, "; ".join(missing), missing[0])
+    low = [m for m in models if m.scope == scope and not m.above]
+    if low:
+        return verdict(NOT_TESTABLE, "; ".join(m.reason() for m in low),
+                       f"{', '.join(m.model for m in low)} not above chance")
+    few = [c for c in mine if not c.result.computable]
+    if few:
+        return verdict(NOT_TESTABLE, "; ".join(
+            f"{c.against}: {c.result.n} run(s) against {c.result.n_other if c.result.n_other is not None else '-'}; "
+            "a run-level test needs at least 2 on each side" for c in few), "fewer than 2 runs")
+    floors = [c for c in mine if c.role == "floor"]
+    against = [c for c in floors if c.contradicted(alpha)]
+    if against:
+        return verdict(NOT_REPRODUCED, "the map is beyond its no-knowledge floor the other way: " + "; ".join(
+            _short(c) for c in against), f"the map is on the wrong side of {_names(against)}")
+    at_floor = [c for c in floors if not c.passed(alpha)]
+    if at_floor:
+        return verdict(NOT_TESTABLE, "the map is at its floor: not beyond " + "; ".join(_short(c) for c in at_floor),
+                       f"map not beyond {_names(at_floor)}")
+    beyond = [c for c in claims if c.equivalence and np.isfinite(c.p_opposite_adj) and c.p_opposite_adj <= alpha]
+    if beyond:
+        return verdict(NOT_REPRODUCED, "; ".join(
+            f"outside its margin: {c.against}, difference {_fmt(c.result.diff)} (adjusted p of a departure beyond the "
+            f"margin {_p(c.p_opposite_adj)})" for c in beyond), f"outside the margin of {_names(beyond)}")
+    weak = [c for c in claims if c.equivalence and c.result.underpowered and not c.passed(alpha)]
+    if weak:
+        return verdict(UNDERPOWERED, "; ".join(
+            f"the {100 * (1 - 2 * alpha):.0f} % interval of the difference from {c.against} [{_fmt(c.result.lo)}, "
+            f"{_fmt(c.result.hi)}] is as wide as the margin (smallest detectable {_fmt(c.result.mde)})"
+            for c in weak), "interval wider than the margin")
+    failed = [c for c in claims if not c.passed(alpha)]
+    if failed:
+        return verdict(NOT_REPRODUCED, "; ".join(
+            f"not shown against {_short(c)}, interval of the difference [{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]"
+            for c in failed), f"not shown against {_names(failed)}")
+    return verdict(REPRODUCED, "beyond every floor and test: " + "; ".join(_short(c) for c in mine),
+                   "beyond every floor and test")
+
+
 def combine(verdicts) -> str:
-    """One verdict from several: any failure fails; otherwise any untestable part makes it untestable."""
+    """One verdict from several scopes that must all hold: any failure fails; otherwise any untestable
+    scope makes the claim untestable."""
     verdicts = list(verdicts)
     if not verdicts:
         return NOT_TESTABLE
     if NOT_REPRODUCED in verdicts:
         return NOT_REPRODUCED
-    if NOT_TESTABLE in verdicts:
+    if UNDERPOWERED in verdicts and all(v in (UNDERPOWERED, REPRODUCED) for v in verdicts):
+        return UNDERPOWERED
+    if any(v.startswith(NOT_TESTABLE) for v in verdicts):
         return NOT_TESTABLE
     return REPRODUCED
 
 
-def _better(metric: str, diff_ci: tuple) -> bool:
-    """The interval of (a - b) shows a better than b on ``metric``."""
-    _, lo, hi = diff_ci
-    return lo > 0 if HIGHER_IS_BETTER[metric] else hi < 0
-
-
-def highest_on_every_dataset(scores: dict, at_chance: dict, target: str, metric: str, seed: int,
-                             n_boot: int = 2000, level: float = 0.95) -> list[dict]:
-    """Claim 3: ``target`` scores better than every other model on every dataset.
-
-    scores: (dataset, model) -> (seeds, samples) per-sample ``metric``; at_chance: (dataset, model) ->
-    True when any of the model's seeds is not above chance.  Per dataset: reproduced when the
-    interval of (target - other) shows target better than each other model; not testable when
-    the target is at chance."""
-    rows = []
-    for dataset in dict.fromkeys(d for d, _ in scores):
-        mine = np.asarray(scores[(dataset, target)]).mean(0)
-        others = [m for d, m in scores if d == dataset and m != target]
-        row = {"dataset": dataset, "metric": metric, "value": float(np.nanmean(mine))}
-        comparisons = {}
-        for other in others:
-            theirs = np.asarray(scores[(dataset, other)]).mean(0)
-            comparisons[other] = bootstrap_mean_ci(mine - theirs, seed, n_boot, level)
-        worst = min(comparisons, key=lambda o: comparisons[o][1] if HIGHER_IS_BETTER[metric] else -comparisons[o][2])
-        row.update(closest=worst, closest_value=float(np.nanmean(np.asarray(scores[(dataset, worst)]).mean(0))),
-                   diff=comparisons[worst][0], lo=comparisons[worst][1], hi=comparisons[worst][2])
-        if at_chance[(dataset, target)]:
-            row.update(verdict=NOT_TESTABLE, reason=f"{target} is not above chance on {dataset}")
-        elif all(_better(metric, c) for c in comparisons.values()):
-            row.update(verdict=REPRODUCED, reason=f"better than every other model (closest: {worst})")
-        else:
-            row.update(verdict=NOT_REPRODUCED, reason=f"not better than {worst} (interval of the difference "
-                                                      f"[{comparisons[worst][1]:+.3f}, {comparisons[worst][2]:+.3f}])")
-        rows.append(row)
-    return rows
-
-
-def near_zero(scores: dict, models, threshold: float, seed: int, n_boot: int = 2000, level: float = 0.95) -> list[dict]:
-    """Claim 3, first half: each of ``models`` scores (per-sample mean) near zero on every dataset:
-    reproduced when the upper bound of the interval of its mean is below ``threshold``."""
-    rows = []
-    for (dataset, model), s in scores.items():
-        if model not in models:
-            continue
-        mean, lo, hi = bootstrap_mean_ci(np.asarray(s).mean(0), seed, n_boot, level)
-        rows.append({"dataset": dataset, "model": model, "value": mean, "lo": lo, "hi": hi,
-                     "verdict": REPRODUCED if hi < threshold else NOT_REPRODUCED,
-                     "reason": f"upper bound {hi:.4f} {'<' if hi < threshold else '>='} {threshold}"})
-    return rows
-
-
-def above_floor(values, floor, metric: str, seed: int, n_boot: int = 2000, level: float = 0.95) -> tuple:
-    """(interval of values - floor, whether it shows values better than the floor), paired by sample."""
-    ci = bootstrap_mean_ci(np.asarray(values) - np.asarray(floor), seed, n_boot, level)
-    return ci, _better(metric, ci)
-
-
-def change_across_positions(scores_by_position: dict, seed: int, n_boot: int = 2000, level: float = 0.95) -> tuple:
-    """Claim 4: the change of a model's mean score from the first to the last box position along the
-    least-squares line through the per-position means, with its bootstrap interval.
-
-    scores_by_position: box start -> (seeds, samples) per-sample scores.  Returns (change, lo, hi)."""
-    starts = np.array(sorted(scores_by_position), float)
-    per_sample = [np.asarray(scores_by_position[s]).mean(0) for s in sorted(scores_by_position)]
-    span = starts[-1] - starts[0]
-
-    def change(samples):
-        means = np.array([np.nanmean(v) for v in samples])
-        return np.polyfit(starts, means, 1)[0] * span
-
-    rng = np.random.default_rng(seed)
-    boots = [change([v[rng.integers(0, len(v), len(v))] for v in per_sample]) for _ in range(n_boot)]
-    alpha = (1 - level) / 2
-    return float(change(per_sample)), float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))
-
-
-def rises(change: tuple, metric: str, at_chance: bool) -> tuple[str, str]:
-    """Claim 4 for the LSTM: its score improves as the box moves later."""
-    value, lo, hi = change
-    if at_chance:
-        return NOT_TESTABLE, "the model is not above chance at some box position"
-    better = lo > 0 if HIGHER_IS_BETTER[metric] else hi < 0
-    return ((REPRODUCED, "the interval of the change shows an improvement") if better else
-            (NOT_REPRODUCED, f"the interval of the change [{lo:+.3f}, {hi:+.3f}] does not show an improvement"))
-
-
-def flat(change: tuple, tolerance: float, at_chance: bool) -> tuple[str, str]:
-    """Claim 4 for input-cell attention: the interval of the change lies within +- tolerance."""
-    value, lo, hi = change
-    if at_chance:
-        return NOT_TESTABLE, "the model is not above chance at some box position"
-    inside = -tolerance <= lo and hi <= tolerance
-    return ((REPRODUCED, f"the interval [{lo:+.3f}, {hi:+.3f}] lies within ±{tolerance}") if inside else
-            (NOT_REPRODUCED, f"the interval [{lo:+.3f}, {hi:+.3f}] leaves ±{tolerance}"))
-
-
-def t_greater(values, value0: float = 0.0, level: float = 0.95) -> dict:
-    """One-sided one-sample t-test (statsmodels) that the mean of ``values`` exceeds ``value0``: the mean,
-    the two-sided interval of the mean at ``level``, the p-value and the number of units."""
-    from statsmodels.stats.weightstats import DescrStatsW
-
-    v = np.asarray(values, np.float64)
-    v = v[np.isfinite(v)]
-    if len(v) < 2:
-        return {"mean": float(v.mean()) if len(v) else np.nan, "lo": np.nan, "hi": np.nan, "p": np.nan, "n": len(v)}
-    d = DescrStatsW(v)
-    if np.ptp(v) == 0:  # no spread: the mean is exact
-        p = 0.0 if v[0] > value0 else 1.0
-        return {"mean": float(v[0]), "lo": float(v[0]), "hi": float(v[0]), "p": p, "n": len(v)}
-    _, p, _ = d.ttest_mean(value=value0, alternative="larger")
-    lo, hi = d.tconfint_mean(alpha=1 - level)
-    return {"mean": float(d.mean), "lo": float(lo), "hi": float(hi), "p": float(p), "n": len(v)}
+def summarise(scopes: list[ScopeVerdict]) -> str:
+    """The overall reason: each scope's verdict and its cause in a few words."""
+    if len(scopes) == 1:
+        return scopes[0].cause or scopes[0].reason
+    n_ok = sum(s.verdict == REPRODUCED for s in scopes)
+    return f"reproduced on {n_ok} of {len(scopes)}; " + "; ".join(
+        f"{s.scope}: {s.verdict}" + (f" ({s.cause})" if s.verdict != REPRODUCED and s.cause else "") for s in scopes)

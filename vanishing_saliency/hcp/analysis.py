@@ -34,10 +34,17 @@ def salience_ranks(maps: np.ndarray, lengths) -> np.ndarray:
     return ranks.reshape(n, t, f)
 
 
-def random_ranks(lengths, shape, seed: int) -> np.ndarray:
-    """Ranks of a random order of each sample's valid entries (the random-removal control)."""
+def random_ranks(lengths, shape, seed) -> np.ndarray:
+    """Ranks of a uniformly random order of each sample's valid entries (the random-removal control);
+    padding ranks last.  ``seed``: an int or a sequence of ints (numpy's SeedSequence entropy)."""
     rng = np.random.default_rng(seed)
-    return salience_ranks(rng.random(shape), lengths)
+    n, t, f = shape
+    ranks = np.empty((n, t * f), np.int64)
+    for i, length in enumerate(np.asarray(lengths)):
+        valid = int(length) * f                       # valid entries come first in (time, area) order
+        ranks[i, :valid] = rng.permutation(valid)
+        ranks[i, valid:] = np.arange(valid, t * f)
+    return ranks.reshape(n, t, f)
 
 
 def n_removed(lengths, n_areas: int, fraction: float) -> np.ndarray:
@@ -161,41 +168,77 @@ def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: floa
     return row
 
 
-def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline: float, seed: int):
+def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline: float, seed: int,
+                       untrained_maps: dict | None = None, random_draws: int = 20, untrained_fraction=None):
     """Accuracy of every ``models[name]`` after removing the top fractions of every source's saliency.
 
-    models: name -> model; maps: name -> (n, time, areas) saliency of that model on ``test``
-    (``x``, ``y``, ``lengths`` and, for the per-subject table, ``subjects``).  Sources are each
-    model's own map, every other model's map and a random order ('random').  Returns
-    ``(table, per_subject)``: target, source, kind, fraction, accuracy, drop over all test
-    samples, and the same per test subject (None without ``subjects``).
+    models: name -> trained model; maps: name -> (n, time, areas) saliency of that model on ``test``
+    (``x``, ``y``, ``lengths`` and, for the per-subject table, ``subjects``); untrained_maps: name ->
+    the saliency of the same architecture untrained, on the same samples.  Sources: each model's own
+    map (kind ``own``), every other model's (``cross``), every untrained map (``untrained``; at
+    ``untrained_fraction`` only, when given) and ``random_draws`` random orders of the entries
+    (``random``: their accuracy averaged).  Every row has the model's base accuracy, the test set's
+    majority-class rate (``chance``), its ``headroom`` (base - chance) and the ``relative_drop``
+    (drop / headroom; NaN without headroom: a model at chance has nothing to lose).  Returns
+    ``(table, per_subject)``; ``per_subject`` is None without ``subjects``.
     """
     import pandas as pd
+    import torch
 
     from ..training import predict_logits
 
     x, y, lengths = test["x"], np.asarray(test["y"]), test["lengths"]
     subjects = np.asarray(test["subjects"]) if "subjects" in test else None
-    ranks = {src: salience_ranks(m, lengths) for src, m in maps.items()}
-    ranks["random"] = random_ranks(lengths, x.shape, seed)
-    rows, per_subject = [], []
+    chance = float(np.bincount(y).max() / len(y))
+    fractions = [float(f) for f in fractions]
+    sources = [(src, "trained", salience_ranks(m, lengths)) for src, m in maps.items()]
+    sources += [(src, "untrained", salience_ranks(m, lengths)) for src, m in (untrained_maps or {}).items()]
+    correct: dict = {}     # (target, source, kind, fraction) -> per-sample correctness (mean over draws)
+
+    def predict(model, xs):
+        with torch.inference_mode():
+            return predict_logits(model, xs, lengths).argmax(1).numpy() == y
+
+    base = {target: predict(model, x) for target, model in models.items()}
     for target, model in models.items():
-        base_ok = predict_logits(model, x, lengths).argmax(1).numpy() == y
-        for source, r in ranks.items():
-            kind = "own" if source == target else ("random" if source == "random" else "cross")
+        for source, run, ranks in sources:
+            kind = "untrained" if run == "untrained" else ("own" if source == target else "cross")
             for frac in fractions:
-                ok = base_ok if frac == 0 else (
-                    predict_logits(model, drop_features(x, r, lengths, frac, baseline), lengths).argmax(1).numpy() == y)
-                rows.append({"target": target, "source": source, "kind": kind, "fraction": float(frac),
-                             "accuracy": float(ok.mean()), "drop": float(base_ok.mean() - ok.mean())})
-                if subjects is not None:
-                    for subject in np.unique(subjects):
-                        sel = subjects == subject
-                        per_subject.append({"target": target, "source": source, "kind": kind, "fraction": float(frac),
-                                            "subject": str(subject), "n_samples": int(sel.sum()),
-                                            "accuracy": float(ok[sel].mean()),
-                                            "drop": float(base_ok[sel].mean() - ok[sel].mean())})
-    return pd.DataFrame(rows), (pd.DataFrame(per_subject) if subjects is not None else None)
+                if kind == "untrained" and untrained_fraction is not None and not np.isclose(frac, untrained_fraction):
+                    continue
+                correct[(target, source, kind, frac)] = base[target] if frac == 0 else predict(
+                    model, drop_features(x, ranks, lengths, frac, baseline))
+    for draw in range(int(random_draws)):
+        ranks = random_ranks(lengths, x.shape, (int(seed), draw))
+        for target, model in models.items():
+            for frac in fractions:
+                ok = base[target] if frac == 0 else predict(model, drop_features(x, ranks, lengths, frac, baseline))
+                key = (target, "random", "random", frac)
+                correct[key] = correct.get(key, 0) + ok / float(random_draws)
+
+    def row(target, source, kind, frac, ok):
+        acc, base_acc = float(np.mean(ok)), float(np.mean(base[target]))
+        headroom = base_acc - chance
+        return {"target": target, "source": source, "kind": kind, "fraction": frac, "accuracy": acc,
+                "drop": base_acc - acc, "base_accuracy": base_acc, "chance": chance, "headroom": headroom,
+                "relative_drop": (base_acc - acc) / headroom if headroom > 0 else np.nan,
+                "draws": int(random_draws) if kind == "random" else 1}
+
+    rows = [row(*key, ok) for key, ok in correct.items()]
+    per_subject = None
+    if subjects is not None:
+        per_subject = []
+        for key, ok in correct.items():
+            for subject in np.unique(subjects):
+                sel = subjects == subject
+                r = row(*key, np.asarray(ok)[sel])
+                r["base_accuracy"] = float(np.mean(base[key[0]][sel]))
+                r["drop"] = r["base_accuracy"] - r["accuracy"]
+                per_subject.append({**{k: r[k] for k in ("target", "source", "kind", "fraction")},
+                                    "subject": str(subject), "n_samples": int(sel.sum()), "accuracy": r["accuracy"],
+                                    "drop": r["drop"]})
+        per_subject = pd.DataFrame(per_subject)
+    return pd.DataFrame(rows), per_subject
 
 
 def auroc_of(scores, truth) -> float:

@@ -19,6 +19,33 @@ import warnings
 import numpy as np
 
 CONTROL_FEATURES = ("length", "mean")
+CONTROL_RUNS = ("permuted", "untrained", "timeshuffled")
+
+
+def control_runs(controls, seeds: int) -> list[str]:
+    """The run names of the controls: every control gets as many runs as the trained model has seeds
+    (``permuted0``, ``permuted1``, ..., then the next control), since a run is the replicate of a claim."""
+    return [f"{c}{k}" for c in controls for k in range(int(seeds))]
+
+
+def run_kind(run) -> str:
+    """What a run is: ``trained`` (``seed<k>``), a control (``permuted``, ``untrained``, ``timeshuffled``),
+    a null map derived from a trained run's maps (``uniform map``, ``time-shuffled map``), or the name
+    itself (``logistic control``)."""
+    run = str(run)
+    if run.startswith("seed"):
+        return "trained"
+    if run.startswith("uniform"):
+        return "uniform map"
+    if run.startswith("time-shuffled"):
+        return "time-shuffled map"
+    return next((c for c in CONTROL_RUNS if run.startswith(c)), run)
+
+
+def run_index(run) -> int | None:
+    """The replicate number of a run name (``seed2`` -> 2, ``time-shuffled seed1`` -> 1), None without one."""
+    digits = str(run)[len(str(run).rstrip("0123456789")):]
+    return int(digits) if digits else None
 
 
 def permutation_null(pred, y, n_permutations: int, seed: int, level: float = 0.95) -> dict:

@@ -24,7 +24,7 @@ def feature_drop_figure(table, highlight: float, experiment: str):
     targets = list(dict.fromkeys(table.target))
     colors = dict(zip(targets, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for t in targets:
-        for kind, style in (("own", "-"), ("random", "--")):
+        for kind, style in (("own", "-"), ("random", "--")):   # random: the mean over its draws
             g = table[(table.target == t) & (table.kind == kind)].groupby("fraction").accuracy
             mean, sd = g.mean(), g.std(ddof=1).fillna(0)
             ax.plot(100 * mean.index, 100 * mean, style, marker="o" if kind == "own" else None, ms=3,
@@ -38,14 +38,18 @@ def feature_drop_figure(table, highlight: float, experiment: str):
     ax.legend()
     ax.grid(alpha=0.3)
     at = table[np.isclose(table.fraction, highlight)]
-    sources = list(dict.fromkeys(at.source))
+    # each trained model's entries, the target's own untrained twin's, and random orders
+    at = at[(at.kind != "untrained") | (at.source == at.target)]
+    at = at.assign(key=np.where(at.kind == "untrained", "untrained twin", at.source))
+    sources = list(dict.fromkeys(at.key))
     width = 0.8 / len(sources)
     for j, s in enumerate(sources):
-        g = at[at.source == s].groupby("target")["drop"]
+        g = at[at.key == s].groupby("target")["drop"]
         mean, sd = g.mean().reindex(targets), g.std(ddof=1).reindex(targets).fillna(0)
         bx.bar(np.arange(len(targets)) + (j - (len(sources) - 1) / 2) * width, 100 * mean, width, yerr=100 * sd,
-               label="random" if s == "random" else f"{_label(s)}'s features",
-               color="lightgrey" if s == "random" else colors.get(s))
+               label={"random": "random entries", "untrained twin": "its untrained twin's"}.get(s, f"{_label(s)}'s"),
+               color={"random": "lightgrey", "untrained twin": "dimgrey"}.get(s, colors.get(s)),
+               hatch="//" if s == "untrained twin" else None)
     bx.set_xticks(np.arange(len(targets)), [_label(t) for t in targets], rotation=15)
     bx.set_ylabel(f"accuracy drop at {100 * highlight:.0f} % removed (points)")
     bx.set_title("whose salient features are removed")

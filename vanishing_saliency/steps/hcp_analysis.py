@@ -3,10 +3,11 @@ brain_maps, truth, summary.
 
 Models are trained on the training subjects, the checkpoint is chosen on the validation
 subjects, and everything reported is measured on the test subjects.  A *run* of a model is a
-training seed (``seed0``, ...) or a control: ``permuted`` (trained on permuted labels),
-``untrained`` (its initial weights) or ``timeshuffled`` (trained and tested on samples whose
-frames are shuffled in time).  Rules that read many files pass ``params.runs`` (model, run,
-seed, method of each) in the order of their input lists.
+training seed (``seed0``, ...) or a control run, with as many runs per control as seeds:
+``permuted<k>`` (trained on permuted labels), ``untrained<k>`` (its initial weights) or
+``timeshuffled<k>`` (trained and tested on samples whose frames are shuffled in time).  Every
+run is scored on every test sample.  Rules that read many files pass ``params.runs`` (model,
+run, seed, method of each) in the order of their input lists.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ log = logging.getLogger("vanishing_saliency")
 def control_splits(splits: dict, run: str, seed: int) -> dict:
     """The splits a run trains and is tested on: permuted training / validation labels, or every
     split's frames shuffled in time; a seed or the untrained control keep them as they are."""
-    if run == "permuted":
+    kind = C.run_kind(run)
+    if kind == "permuted":
         return {**splits, **{s: C.permute_labels(splits[s], derive_seed(seed, s)) for s in ("train", "val")}}
-    if run == "timeshuffled":
+    if kind == "timeshuffled":
         return {**splits, **{s: C.shuffle_time(splits[s], derive_seed(seed, s)) for s in ("train", "val", "test")}}
     return splits
 
@@ -43,15 +45,13 @@ def train(job: Job) -> list[dict]:
     (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed)."""
     from .common import train_and_save
 
-
     wc, p = job.wildcards, job.params
     loaded = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
     records = []
     for run, path in zip(p.runs, job.output.models, strict=True):
         name, seed = run["run"], p.seeds[run["run"]]
         splits = control_splits(loaded, name, seed)
-        extra = {"experiment": wc.experiment, "run": name,
-                 "replicate": int(name[4:]) if name.startswith("seed") else None,
+        extra = {"experiment": wc.experiment, "run": name, "kind": C.run_kind(name), "replicate": C.run_index(name),
                  "label_names": splits["label_names"],
                  **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")}}
         records.append(train_and_save(splits, path, wc.model, p.models, run["training"], seed, job.threads,
@@ -60,11 +60,9 @@ def train(job: Job) -> list[dict]:
 
 
 def saliency(job: Job) -> None:
-    """Saliency of every test sample (w.r.t. its true class) with the prediction, for every run of one model,
-    so the reports can use the correctly classified ones (maps, on/off share) or all of them (feature drop)."""
+    """Saliency of every test sample (w.r.t. its true class) with the prediction, for every run of one model."""
     from ..training import load_model
     from .common import attribute_split
-
 
     te = load_split(job.input.samples, "test", job.input.split)
     method = job.wildcards.method
@@ -98,23 +96,31 @@ def accuracy(job: Job) -> pd.DataFrame:
     return table
 
 
+def _maps(path) -> np.ndarray:
+    with np.load(path) as f:
+        return f["saliency"]
+
+
 def feature_drop(job: Job) -> pd.DataFrame:
-    """Accuracy after removing own / other models' / random salient features, for every seed and method,
-    over all test samples and per test subject."""
+    """Accuracy after removing own / other models' / untrained models' / random salient features, for every
+    seed and method, over all test samples and per test subject; the untrained maps of replicate k are
+    applied to the trained models of seed k."""
     from ..hcp.figures import feature_drop_figure
     from ..training import load_model
 
     p, experiment = job.params, job.wildcards.experiment
     test = load_split(job.input.samples, "test", job.input.split)
     runs = pd.DataFrame(p.runs).assign(model_path=list(job.input.models), saliency_path=list(job.input.saliency))
+    untrained = {(r["model"], C.run_index(r["run"]), r["method"]): path
+                 for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)}
     frames, subject_frames = [], []
     for (model_seed, method), g in runs.groupby(["seed", "method"], sort=False):
         models = {r.model: load_model(r.model_path)[0] for r in g.itertuples()}
-        maps = {}
-        for r in g.itertuples():
-            with np.load(r.saliency_path) as f:
-                maps[r.model] = f["saliency"]
-        t, per_subject = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed))
+        maps = {r.model: _maps(r.saliency_path) for r in g.itertuples()}
+        floors = {m: _maps(untrained[(m, int(model_seed), method)]) for m in models
+                  if (m, int(model_seed), method) in untrained}
+        t, per_subject = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed),
+                                              floors, p.random_draws, p.highlight)
         for frame in (t, per_subject):
             frame.insert(0, "method", method)
             frame.insert(0, "seed", model_seed)
@@ -146,17 +152,16 @@ def _onoff_rows(r: dict, maps, lengths, on, subjects, fraction, n_buckets):
 
 
 def onoff(job: Job) -> pd.DataFrame:
-    """Share of the top salient entries on-task vs off-task, and per bucket, over the correctly classified
-    test samples, for every run, beside the shares of a uniform and a time-shuffled map (overall and per
-    test subject)."""
+    """Share of the top salient entries on-task vs off-task, and per bucket, over every test sample (the
+    same samples for trained runs and controls), for every run, beside the shares of a uniform and a
+    time-shuffled map (overall and per test subject)."""
     from ..hcp.figures import bucket_figure
 
     p, experiment = job.params, job.wildcards.experiment
     rows = []
     for r, path in zip(p.runs, job.input, strict=True):
         with np.load(path) as f:
-            ok = f["correct"] if r["run"].startswith("seed") else np.ones(len(f["correct"]), bool)
-            maps, lengths, on, subjects = f["saliency"][ok], f["lengths"][ok], f["on_mask"][ok], f["subjects"][ok]
+            maps, lengths, on, subjects = f["saliency"], f["lengths"], f["on_mask"], f["subjects"]
         key = {"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"]}
         rows += _onoff_rows(key, maps, lengths, on, subjects, p.fraction, p.n_buckets)
         if r["run"].startswith("seed"):   # the nulls of this run's samples
@@ -240,10 +245,9 @@ def truth(job: Job) -> pd.DataFrame:
     planted = np.unique(np.concatenate([first[f"areas_{t}"] for t in tasks])) - 1  # 0-based columns
     rows = []
     for r, path in zip(p.runs, job.input.saliency, strict=True):
-        with np.load(path) as f:
-            ok = f["correct"] if r["run"].startswith("seed") else np.ones(len(f["correct"]), bool)
-            maps, lengths = f["saliency"][ok], f["lengths"][ok]
-            subjects, runs, starts, y = f["subjects"][ok], f["runs"][ok], f["block_start_frame"][ok], f["y"][ok]
+        with np.load(path) as f:   # every test sample, for trained runs and controls alike
+            maps, lengths = f["saliency"], f["lengths"]
+            subjects, runs, starts, y = f["subjects"], f["runs"], f["block_start_frame"], f["y"]
         if not len(maps):
             continue
         # the planted response of each sample's own frames (the HRF-shifted samples start later), on its task's areas
@@ -263,19 +267,37 @@ def truth(job: Job) -> pd.DataFrame:
 
 
 def summary(job: Job) -> pd.DataFrame:
-    """Each HCP claim of the paper decided against its nulls, and the confound controls."""
+    """Each HCP claim of the paper decided at the run level (one verdict line per claim and scope in
+    ``summary.tsv``, every comparison in ``summary_tests.tsv``), with the confound controls, the ground
+    truth and where the off-task information comes from."""
     from ..claims.hcp import hcp_claims
+    from ..tables.claims import claims_markdown, comparison_table, verdict_table
 
     i, p = job.input, job.params
     read = lambda path: pd.read_csv(path, sep="\t")  # noqa: E731
     accuracy_ = pd.concat([read(x) for x in i.accuracy], ignore_index=True)
-    onoff_ = {e: read(x) for e, x in zip(p.onoff, i.onoff, strict=True)}
-    onoff_subjects = {e: read(x) for e, x in zip(p.onoff, i.onoff_subjects, strict=True)}
-    drop_subjects = {e: read(x) for e, x in zip(p.onoff, i.drop_subjects, strict=True)}
+    shares = {e: read(x) for e, x in zip(p.onoff, i.onoff, strict=True)}
+    drops = {e: read(x) for e, x in zip(p.onoff, i.drop, strict=True)}
     truth_ = pd.concat([read(x) for x in i.truth], ignore_index=True) if i.truth else None
     n_test_subjects = int((read(i.split).set == "test").sum())
-    table, text = hcp_claims(accuracy_, onoff_, onoff_subjects, drop_subjects, truth_, p.experiments, p.source,
-                             p.method, p.fraction, n_test_subjects, p.min_test_subjects, p.level)
+    settings = {"level": p.level, "equivalence_margin": p.equivalence_margin, "min_test_subjects": p.min_test_subjects}
+    claims = hcp_claims(accuracy_, shares, drops, p.experiments, p.controls, p.method, p.fraction, n_test_subjects,
+                        settings)
+    intro = (f"Saliency method: {p.method}; top {100 * p.fraction:.0f} % of each sample's (time, area) entries. Test "
+             f"subjects: {n_test_subjects}. The replicate is the training run: a share is a run's mean over every test "
+             "sample, a feature drop a run's accuracy loss as a share of its headroom above chance, beyond random "
+             "orders of the entries; runs are compared by Welch t-tests (against independent control runs), paired "
+             "t-tests (against a floor computed on the same run) and two one-sided tests (6e, margin "
+             f"±{p.equivalence_margin:g}), at alpha = {1 - p.level:.2f}, Holm-adjusted across the tests of a claim. A "
+             "claim is 'not testable' where a model it involves is not above its label-permutation null (accuracy "
+             "averaged over its runs), the map it relies on is not beyond every floor (uniform and time-shuffled "
+             "maps, the same architecture untrained and trained on permuted labels; random and untrained entries "
+             "for a drop), a side has fewer than 2 runs, or there are too few test subjects.")
+    extra = T.controls_markdown(accuracy_) + T.truth_summary_markdown(truth_, p.method, p.source)
+    table = verdict_table(claims)
     save_table(job.output.tsv, table)
-    save_text(job.output.md, text)
+    save_table(job.output.tests, comparison_table(claims))
+    save_text(job.output.md, claims_markdown("HCP: the paper's claims (SPEC section 1, point 6), decided against nulls",
+                                             intro, claims, T.offtask_note(accuracy_, p.experiments), extra,
+                                             "Where the off-task information comes from"))
     return table

@@ -3,7 +3,7 @@ epoch_curve, epoch_figure, moving_figure, heatmaps, summary.
 
 Rules that read many per-sample metric files pass ``params.runs`` (dataset, model, run, method
 of each) in the order of their input lists; a run is a training seed (``seed0``, ...) or
-``untrained``.
+``untrained<k>``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def generate(job: Job) -> None:
 
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
-    seeds, then the untrained floor (0 epochs), each with the seed of ``params.seeds``."""
+    seeds, then as many untrained floors (0 epochs), each with the seed of ``params.seeds``."""
     from .common import train_and_save
 
     dataset, name = job.wildcards.pair.split("/")
@@ -50,7 +50,8 @@ def train(job: Job) -> list[dict]:
 
 def _scores_table(split: dict, result: dict) -> pd.DataFrame:
     return pd.DataFrame({"sample": np.arange(len(split["y"])), "label": split["y"], "pattern": split["pattern"],
-                         "correct": result["correct"].astype(int), **{m: result[m] for m in METRICS}})
+                         "pred": result["pred"], "correct": result["correct"].astype(int),
+                         **{m: result[m] for m in METRICS}})
 
 
 def saliency(job: Job) -> list[pd.DataFrame]:
@@ -83,8 +84,9 @@ def noise(job: Job) -> pd.DataFrame:
     """Every metric of |N(0,1)| maps (seeded) on the test samples: the floor of every table."""
     test = load_split(job.input[0], "test")
     maps = noise_maps(test["x"].shape, job.params.seed)
-    r = {"correct": np.zeros(len(test["y"]), bool), **all_scores(maps, test["mask"])}
-    table = _scores_table(test, r).drop(columns="correct")
+    r = {"pred": np.zeros(len(test["y"]), int), "correct": np.zeros(len(test["y"]), bool),
+         **all_scores(maps, test["mask"])}
+    table = _scores_table(test, r).drop(columns=["pred", "correct"])
     save_table(job.output[0], table)
     log.info("noise maps on %s: WJac %.4f  AUROC %.4f", job.input[0], table.wjac.mean(), table.auroc.mean())
     return table
@@ -95,7 +97,7 @@ def table(job: Job) -> pd.DataFrame:
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics, [load_json(s) for s in job.input.sidecars])
     noise_ = T.read_noise(p.datasets, job.input.noise)
-    cells = T.cells(runs, samples, noise_, p.seed, p.bootstrap, p.level)
+    cells = T.cells(runs, samples, noise_, p.seed, p.bootstrap, p.level, p.permutations)
     save_table(job.output.runs, runs)
     save_table(job.output.tsv, cells)
     save_text(job.output.md, T.markdown(cells, p.title))
@@ -188,7 +190,8 @@ def moving_figure(job: Job) -> None:
 
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics)
-    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), 0, 200)
+    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), p.seed, p.bootstrap, p.level,
+                    p.permutations)
     summary = T.moving_box(cells, p.starts)
     save_table(job.output.tsv, summary)
     save_figure(moving_box_figure(summary), job.output.png, job.output.pdf)
@@ -206,15 +209,33 @@ def heatmaps(job: Job) -> None:
 
 
 def summary(job: Job) -> pd.DataFrame:
-    """Claims 3 and 4 of SPEC section 1 with the paper's numbers, this run's, intervals and verdicts."""
+    """Claims 3 and 4 of SPEC section 1, decided at the run level: one verdict line per claim and scope
+    (``summary.tsv``), every comparison behind them (``summary_tests.tsv``) and the Markdown page."""
     from ..claims.synthetic import synthetic_claims
+    from ..tables.claims import claims_markdown, comparison_table, verdict_table
 
     p, i = job.params, job.input
     t1 = dict(zip(map(tuple, p.table1), [pd.read_csv(x, sep="\t") for x in i.table1], strict=True))
     mv = dict(zip(map(tuple, p.moving), [pd.read_csv(x, sep="\t") for x in i.moving], strict=True))
     noise_ = T.read_noise(p.noise_datasets, i.noise)
-    table, text = synthetic_claims(t1, mv, noise_, pd.read_csv(i.method_table, sep="\t"), p.starts, p.method,
-                                   p.summary, p.seed, {d: tuple(v) for d, v in p.box_ends.items()})
+    claims = synthetic_claims(t1, mv, noise_, p.starts, p.summary, p.seed,
+                              {d: tuple(v) for d, v in p.box_ends.items()})
+    s = p.summary
+    intro = (f"Saliency method: {p.method} (the paper's). The replicate is the training run: every test compares "
+             f"run means (Welch t-test against other runs, one-sample or paired against a floor scored on the same "
+             f"runs, two one-sided tests for an equivalence), and every p-value one claim combines is "
+             f"Holm-adjusted; intervals also come from a bootstrap over runs, then test samples ({s['bootstrap']} "
+             f"resamples, {100 * s['level']:.0f} %). Deciding metric per claim: "
+             + ", ".join(f"{k} {v}" for k, v in s["deciding_metric"].items())
+             + f"; 3c is WJac against the paper (±{s['paper_tolerance']:g}); "
+             + ", ".join(s["reported_metrics"]) + " are reported beside, never voted. A claim is 'not testable' "
+             "where a model it involves is not above its label-permutation null (accuracy averaged over its runs), "
+             "the map it relies on is not beyond both its floors (a noise map and the same architecture untrained), "
+             "or a side has fewer than 2 runs. Paper values: SPEC section 5 (Table 1).")
+    notes = T.summary_notes(pd.read_csv(i.method_table, sep="\t"), list(dict.fromkeys(d for d, *_ in p.table1)))
+    table = verdict_table(claims)
     save_table(job.output.tsv, table)
-    save_text(job.output.md, text)
+    save_table(job.output.tests, comparison_table(claims))
+    save_text(job.output.md, claims_markdown("Synthetic boxes: the paper's claims 3 and 4 in this run", intro, claims,
+                                             notes, notes_heading="What the method table shows"))
     return table

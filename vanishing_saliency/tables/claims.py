@@ -1,39 +1,114 @@
-"""Claim tables: every claim of the paper with this run's value, what it is compared with, the
-interval, the verdict and why (rows built by :mod:`vanishing_saliency.verdicts`)."""
+"""Claim tables: every verdict of :mod:`vanishing_saliency.claims` with the numbers behind it.
+
+- :func:`verdict_table`: one row per claim (scope ``all``) and per scope of a claim: the verdict,
+  this run's value, every null's value with its adjusted p, the test, the runs and subjects
+  used, the smallest effect the design could detect, and why;
+- :func:`comparison_table`: every comparison (floors, claim tests and reported numbers) with its
+  interval, p and Holm-adjusted p;
+- :func:`claims_markdown`: both as a Markdown page.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-COLUMNS = ("claim", "part", "metric", "scope", "paper", "value", "compared_with", "lo", "hi", "p", "verdict", "reason")
+VERDICT_COLUMNS = ("claim", "part", "scope", "verdict", "metric", "paper", "value", "nulls", "test", "runs",
+                   "subjects", "smallest_detectable", "reason")
+COMPARISON_COLUMNS = ("claim", "part", "scope", "role", "against", "metric", "paper", "value", "compared_with",
+                      "difference", "lo", "hi", "boot_lo", "boot_hi", "test", "runs", "runs_compared", "p", "p_adjusted",
+                      "smallest_detectable", "underpowered", "verdict")
 
 
-def claim_table(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=list(COLUMNS))
-
-
-def _num(v, digits=3) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+def _num(v, digits: int = 3) -> str:
+    if v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v)):
         return "-"
     return f"{v:.{digits}f}" if isinstance(v, (int, float, np.floating)) else str(v)
 
 
-def claims_markdown(title: str, intro: str, overall: list[dict], table: pd.DataFrame, notes: list[str],
-                    extra: list[str] | None = None,
+def _p(v) -> str:
+    return "-" if v is None or not np.isfinite(v) else f"{v:.3g}"
+
+
+def _voting(claim, scope):
+    return [c for c in claim.comparisons if c.scope == scope and c.role in ("floor", "claim") and c.result is not None]
+
+
+def _nulls(comparisons) -> str:
+    return "; ".join(f"{c.against} {_num(c.result.compared_with)} ("
+                     + (f"{c.result.n_other} runs; " if c.result.n_other is not None else "")
+                     + f"adjusted p {_p(c.p_adj)})" for c in comparisons)
+
+
+def verdict_table(claims) -> pd.DataFrame:
+    rows = []
+    for claim in claims:
+        rows.append({"claim": claim.id, "part": claim.text, "scope": "all", "verdict": claim.verdict,
+                     "metric": claim.metric, "paper": claim.paper, "subjects": claim.n_subjects,
+                     "reason": claim.reason})
+        for s in claim.scopes:
+            voting = _voting(claim, s.scope)
+            mdes = [c.result.mde for c in voting if np.isfinite(c.result.mde)]
+            rows.append({"claim": claim.id, "part": claim.text, "scope": s.scope, "verdict": s.verdict,
+                         "metric": claim.metric, "paper": claim.paper, "value": s.value, "nulls": _nulls(voting),
+                         "test": "; ".join(dict.fromkeys(c.result.test for c in voting)),
+                         "runs": max((c.result.n for c in voting), default=None), "subjects": claim.n_subjects,
+                         "smallest_detectable": max(mdes) if mdes else np.nan, "reason": s.reason})
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def comparison_table(claims) -> pd.DataFrame:
+    rows = []
+    for claim in claims:
+        verdicts = {s.scope: s.verdict for s in claim.scopes}
+        for c in claim.comparisons:
+            r = c.result
+            row = {"claim": claim.id, "part": claim.text, "scope": c.scope, "role": c.role, "against": c.against,
+                   "metric": c.metric, "paper": c.paper, "value": c.shown_value, "verdict": verdicts.get(c.scope)}
+            if r is not None:
+                row.update(compared_with=r.compared_with, difference=r.diff, lo=r.lo, hi=r.hi, test=r.test, runs=r.n,
+                           runs_compared=r.n_other, p=r.p, p_adjusted=c.p_adj, smallest_detectable=r.mde,
+                           underpowered=r.underpowered)
+            elif c.missing:
+                row.update(test=f"not computed: {c.missing}")
+            if c.boot is not None:
+                row.update(boot_lo=c.boot[0], boot_hi=c.boot[1])
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _interval(lo, hi) -> str:
+    return "-" if lo is None or pd.isna(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
+
+
+def claims_markdown(title: str, intro: str, claims, notes: list[str] = (), extra: list[str] | None = None,
                     notes_heading: str = "What the paper's metric can and cannot show") -> str:
-    """``overall``: one row per claim part (claim, part, verdict, reason); ``table``: the detail rows;
-    ``extra``: Markdown sections appended before the notes."""
+    """The verdicts (one line per claim), each scope's verdict line, every comparison, then ``extra``
+    sections and ``notes``."""
+    verdicts = verdict_table(claims)
     out = [f"# {title}", "", intro, "", "| claim | verdict | why |", "|---|---|---|"]
-    out += [f"| {r['part']} | **{r['verdict']}** | {r['reason']} |" for r in overall]
+    out += [f"| {r.part} | **{r.verdict}** | {r.reason} |" for r in verdicts[verdicts.scope == "all"].itertuples()]
+    out += ["", "## Each verdict with its numbers", "",
+            "| claim | scope | verdict | this run | compared with (runs; Holm-adjusted p) | test | runs | subjects | "
+            "smallest detectable difference | why |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in verdicts[verdicts.scope != "all"].itertuples():
+        out.append(f"| {r.claim} | {r.scope} | {r.verdict} | {_num(r.value)} | {r.nulls or '-'} | {r.test or '-'} | "
+                   f"{_num(r.runs, 0)} | {_num(r.subjects, 0)} | {_num(r.smallest_detectable)} | {r.reason} |")
+    table = comparison_table(claims)
     out += ["", "## Every comparison", "",
-            "| claim | metric | scope | paper | this run | compared with | interval | p | verdict | why |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "Interval: the two-sided interval of the difference from the run-level test (for an equivalence test, "
+            "the interval the two one-sided tests use); bootstrap: runs, then test samples (synthetic boxes). "
+            "Reported rows are shown, never voted.", "",
+            "| claim | scope | role | against | metric | paper | this run | compared with | difference | interval | "
+            "bootstrap | test | runs | p | adjusted p | smallest detectable |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        interval = "-" if pd.isna(r.lo) else f"[{r.lo:+.3f}, {r.hi:+.3f}]"
-        p = "-" if r.p is None or pd.isna(r.p) else f"{r.p:.3g}"
-        out.append(f"| {r.part} | {r.metric} | {r.scope} | {_num(r.paper)} | {_num(r.value)} | "
-                   f"{_num(r.compared_with)} | {interval} | {p} | {r.verdict} | {r.reason} |")
+        runs = "-" if pd.isna(r.runs) else (f"{int(r.runs)}" + ("" if pd.isna(r.runs_compared)
+                                                                 else f" vs {int(r.runs_compared)}"))
+        out.append(f"| {r.claim} | {r.scope} | {r.role} | {r.against} | {r.metric} | {_num(r.paper)} | "
+                   f"{_num(r.value)} | {_num(r.compared_with)} | {_num(r.difference)} | {_interval(r.lo, r.hi)} | "
+                   f"{_interval(r.boot_lo, r.boot_hi)} | {r.test if isinstance(r.test, str) else '-'} | {runs} | "
+                   f"{_p(r.p)} | {_p(r.p_adjusted)} | {_num(r.smallest_detectable)} |")
     out += extra or []
     if notes:
         out += ["", f"## {notes_heading}", ""] + [f"- {n}" for n in notes]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..hcp.controls import run_kind
 from ..labels import LABELS
 from . import mean_sd
 
@@ -23,9 +24,14 @@ def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutatio
                    level: float = 0.95) -> pd.DataFrame:
     """Test accuracy of every model run (sidecars with ``test_predictions``) and of every logistic
     control (``controls``: feature -> predicted labels), each with a one-sided binomial test against
-    the majority-class rate and the label-permutation null of its own predictions."""
+    the majority-class rate and the label-permutation null of its own predictions; every run of a
+    model also carries its group's (the model's trained runs, or one control's runs) accuracy
+    averaged over the runs with the permutation null of that mean (``group_*``), the test every
+    claim's gate uses."""
     from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
+
     from ..hcp.controls import permutation_null
+    from ..stats import permutation_null as mean_null
 
     alpha = 1 - level
     rows = []
@@ -33,93 +39,95 @@ def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutatio
         null = permutation_null(m["test_predictions"], y_test, permutations, seed + k, level)
         p = stats.binomtest(m["n_test_correct"], m["n_test"], m["test_chance"], alternative="greater").pvalue
         rows.append({"experiment": experiment, "model": m["architecture"], "run": m.get("run", "seed0"),
-                     "seed": m["replicate"], "torch_seed": m["seed"], "test_accuracy": m["test_accuracy"],
+                     "kind": run_kind(m.get("run", "seed0")), "seed": m["replicate"], "torch_seed": m["seed"],
+                     "test_accuracy": m["test_accuracy"],
                      "n_test": m["n_test"], "chance": m["test_chance"], "binomial_p": p,
                      "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
                      "above_null": bool(null["p_perm"] <= alpha), "val_accuracy": m["val_accuracy"],
                      "train_accuracy": m["train_accuracy"], "epochs": m["epochs_run"],
                      "selection": m.get("selection"), "epoch_kept": m.get("best_epoch")})
+    groups = {}
+    for r, m in zip(rows, sidecars):
+        groups.setdefault((r["model"], r["kind"]), []).append((r, m["test_predictions"]))
+    for g, ((model, kind), members) in enumerate(groups.items()):
+        null = mean_null(np.array([p for _, p in members]), y_test, permutations, seed + 2000 + g, level)
+        for r, _ in members:
+            r.update(group_runs=len(members), group_accuracy=null["accuracy"], group_null_lo=null["null_lo"],
+                     group_null_hi=null["null_hi"], group_p_perm=null["p_perm"],
+                     group_above_null=bool(null["p_perm"] <= alpha))
     chance = float(np.bincount(np.asarray(y_test)).max() / len(y_test))
     for k, (feature, pred) in enumerate(controls.items()):
         null = permutation_null(pred, y_test, permutations, seed + 1000 + k, level)
         n_correct = int(round(null["accuracy"] * len(y_test)))
         p = stats.binomtest(n_correct, len(y_test), chance, alternative="greater").pvalue
-        rows.append({"experiment": experiment, "model": f"{feature}_only", "run": "logistic control", "seed": None,
+        rows.append({"experiment": experiment, "model": f"{feature}_only", "run": "logistic control",
+                     "kind": "logistic control", "seed": None,
                      "test_accuracy": null["accuracy"], "n_test": len(y_test), "chance": chance, "binomial_p": p,
                      "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
                      "above_null": bool(null["p_perm"] <= alpha)})
     return pd.DataFrame(rows)
 
 
-def _row_label(model: str, run: str) -> str:
-    if run == "logistic control":
-        return CONTROL_LABELS.get(model.removesuffix("_only"), model)
-    return _label(model) + ("" if run.startswith("seed") else f" ({run})")
-
-
 def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95) -> str:
     lines = [f"# {experiment}: test accuracy against its controls", "",
-             f"Trained models: mean ± sd over seeds. Null: the {100 * level:.0f} % interval of the accuracy of the "
-             "run's own predictions against permuted test labels (a classifier with no knowledge); p: one-sided "
-             "permutation p-value (largest over seeds). Controls: the same architecture trained on permuted labels, "
+             f"Every model and control: mean ± sd over its runs (as many runs per control as training seeds). Null: "
+             f"the {100 * level:.0f} % interval of the accuracy averaged over the runs when every run's predictions "
+             "meet the same permuted test labels (a classifier with no knowledge); p: its one-sided permutation "
+             "p-value, the test of every claim's gate. Controls: the same architecture trained on permuted labels, "
              "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
-             "sample's length or its mean.", "",
-             "| model | test accuracy % | chance % | null interval % | max p | above the null |",
-             "|---|---|---|---|---|---|"]
-    seeds = table[table.run.astype(str).str.startswith("seed")]
-    for model, g in seeds.groupby("model", sort=False):
-        lines.append(f"| {_label(model)} | {mean_sd(g.test_accuracy, 100)} | {100 * g.chance.iloc[0]:.1f} | "
-                     f"{100 * g.null_lo.min():.1f}-{100 * g.null_hi.max():.1f} | {g.p_perm.max():.3g} | "
-                     f"{'yes' if g.above_null.all() else 'no'} |")
-    for r in table[~table.run.astype(str).str.startswith("seed")].itertuples():
-        lines.append(f"| {_row_label(r.model, r.run)} | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
+             "sample's length or its mean (one fit each).", "",
+             "| model | runs | test accuracy % | chance % | null interval % | p | above the null |",
+             "|---|---|---|---|---|---|---|"]
+    runs = table[table.kind != "logistic control"]
+    for (model, kind), g in runs.groupby(["model", "kind"], sort=False):
+        name = _label(model) + ("" if kind == "trained" else f" ({kind})")
+        r = g.iloc[0]
+        lines.append(f"| {name} | {len(g)} | {mean_sd(g.test_accuracy, 100)} | {100 * r.chance:.1f} | "
+                     f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f} | {r.group_p_perm:.3g} | "
+                     f"{'yes' if r.group_above_null else 'no'} |")
+    for r in table[table.kind == "logistic control"].itertuples():
+        name = CONTROL_LABELS.get(r.model.removesuffix("_only"), r.model)
+        lines.append(f"| {name} | 1 | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
                      f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f} | {r.p_perm:.3g} | {'yes' if r.above_null else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
 # ---- feature drop -----------------------------------------------------------------
 
-def paired_drop_test(table: pd.DataFrame, a: str, b: str, fraction: float) -> dict:
-    """Own-feature drop of model ``a`` vs model ``b`` at ``fraction``, paired by seed (t-test)."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
-    own = table[(table.kind == "own") & np.isclose(table.fraction, fraction)]
-    da = own[own.target == a].set_index("seed")["drop"]
-    db = own[own.target == b].set_index("seed")["drop"]
-    seeds = da.index.intersection(db.index)
-    diff = (da[seeds] - db[seeds]).to_numpy()
-    p = float(stats.ttest_rel(da[seeds], db[seeds]).pvalue) if len(seeds) > 1 and np.ptp(diff) > 0 else float("nan")
-    return {"a": a, "b": b, "fraction": fraction, "n_seeds": len(seeds), "mean_difference": float(diff.mean()),
-            "p_paired_t": p}
+def source_label(kind: str, source: str) -> str:
+    """How a feature-drop source reads in tables and figures."""
+    if kind == "random":
+        return "random entries"
+    return ("untrained " if kind == "untrained" else "") + f"{_label(source)}'s entries"
 
 
 def feature_drop_markdown(table: pd.DataFrame, highlight: float, experiment: str) -> str:
     lines = [f"# {experiment}: accuracy drop when salient features are removed", "",
              f"Removing the top {100 * highlight:.0f} % (time, area) entries of a saliency map (replaced by "
              "the z-scored mean, 0) from every test sample; drop = accuracy before - after, in percentage "
-             "points, mean ± sd over seeds. Rows: the model evaluated; columns: whose saliency chose the "
-             "features (own, another model's, or random).", ""]
+             "points, mean ± sd over seeds; relative drop: the drop as a share of the model's headroom above "
+             "chance (base accuracy - majority-class rate), the unit claims 6c / 6d compare. Rows: the model "
+             "evaluated; columns: whose saliency chose the entries (each trained model's, the untrained maps of "
+             "the same replicate, or random orders averaged over draws).", ""]
     for method, tm in table.groupby("method", sort=False):
-        at = tm[np.isclose(tm.fraction, highlight)]
-        sources = list(dict.fromkeys(at.source))
+        at = tm[np.isclose(tm.fraction, highlight)].assign(label=lambda t: [source_label(k, s) for k, s in
+                                                                            zip(t.kind, t.source)])
+        labels = list(dict.fromkeys(at.label))
         lines += [f"## Saliency method: {method}", "",
-                  "| model evaluated | accuracy % | " + " | ".join(
-                      "random" if s == "random" else f"{_label(s)}'s features" for s in sources) + " |",
-                  "|---|---|" + "---|" * len(sources)]
-        base = tm[tm.fraction == 0].groupby("target").accuracy.mean()
+                  "| model evaluated | accuracy % | headroom (points) | " + " | ".join(labels) + " |",
+                  "|---|---|---|" + "---|" * len(labels)]
         for target, g in at.groupby("target", sort=False):
             cells = []
-            for s in sources:
-                cell = mean_sd(100 * g[g.source == s]["drop"])
-                cells.append(f"**{cell}**" if s == target else cell)
-            lines.append(f"| {_label(target)} | {100 * base[target]:.1f} | " + " | ".join(cells) + " |")
-        models = list(dict.fromkeys(at.target))
-        tests = [paired_drop_test(tm, a, b, highlight) for i, a in enumerate(models) for b in models[i + 1:]]
-        if tests:
-            lines += ["", f"Paired t-test over seeds of the own-feature drop at {100 * highlight:.0f} %:", "",
-                      "| model A | model B | mean drop A - B (points) | seeds | p |", "|---|---|---|---|---|"]
-            lines += [f"| {_label(t['a'])} | {_label(t['b'])} | "
-                      f"{100 * t['mean_difference']:.1f} | {t['n_seeds']} | {t['p_paired_t']:.3g} |" for t in tests]
-        lines.append("")
+            for label in labels:
+                c = g[g.label == label]
+                cell = f"{mean_sd(100 * c['drop'])} ({mean_sd(c.relative_drop, digits=2)})" if len(c) else "-"
+                cells.append(f"**{cell}**" if (c.kind == "own").any() else cell)
+            base = g.groupby("seed").base_accuracy.first()
+            head = g.groupby("seed").headroom.first()
+            lines.append(f"| {_label(target)} | {mean_sd(100 * base)} | {mean_sd(100 * head)} | " + " | ".join(cells)
+                         + " |")
+        lines += ["", "Cells: drop in points (relative drop); bold: the model's own entries. Claims 6c and 6d test "
+                  "these at the run level in results/hcp/summary.md.", ""]
     return "\n".join(lines)
 
 
@@ -129,23 +137,11 @@ def bucket_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("on_bucket_")] + ["off_bucket"]
 
 
-def run_kind(run) -> str:
-    """trained (any seed), uniform map, time-shuffled map (the nulls of a seed's maps), or the control's name."""
-    run = str(run)
-    if run.startswith("seed"):
-        return "trained"
-    if run.startswith("uniform"):
-        return "uniform map"
-    if run.startswith("time-shuffled"):
-        return "time-shuffled map"
-    return run
-
-
 def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experiment: str) -> str:
     cols = bucket_columns(table)
     lines = [f"# {experiment}: where each model's top {100 * fraction:.0f} % salient entries fall", "",
-             "Shares in %. Trained models: correctly classified test samples, mean ± sd over seeds; controls "
-             "(permuted labels, untrained): every test sample. Nulls of the trained models' samples: a uniform map "
+             "Shares in %, over every test sample, mean ± sd over runs (seeds, and as many runs of each control: "
+             "permuted labels, untrained). Nulls of the trained runs' maps: a uniform map "
              "(its share is the share of on-task frames) and each map with its frames shuffled in time. Buckets: "
              f"the on-task frames in {n_buckets} consecutive groups, then the off-task frames.", ""]
     for method, tm in table.groupby("method", sort=False):
@@ -170,7 +166,7 @@ def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_plan
              "against the frames where the planted response is at least half its peak. Area precision@k (k = "
              f"{n_planted}; chance = k / 360) and entry precision: the share of each sample's top "
              f"{100 * fraction:.0f} % (time, area) entries on a planted area of its own task at a responding frame. "
-             "Trained models: mean ± sd over seeds, correctly classified test samples; controls: every test sample.",
+             "Mean ± sd over runs (seeds, and as many runs of each control), every test sample.",
              ""]
     for method, tm in table.groupby("method", sort=False):
         lines += [f"## Saliency method: {method}", "",
@@ -202,3 +198,73 @@ def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
         lines.append(f"| {name} | {r.tdof_lost_mean:.1f} | {r.qcfc_significant_percent:.1f} | "
                      f"{r.qcfc_median_abs:.3f} | {r.qcfc_distance_rho:+.3f} |")
     return "\n".join(lines) + "\n"
+
+
+# ---- the summary's descriptive sections ---------------------------------------------------
+
+def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
+    """The confound controls of every experiment: trained models against the length-only, mean-only,
+    time-shuffled and label-permuted controls (mean accuracy over runs)."""
+    out = ["", "## Confound controls", "",
+           "| experiment | trained models (mean %) | length only % | mean only % | time-shuffled (mean %) | "
+           "permuted labels (mean %) | what it shows |", "|---|---|---|---|---|---|---|"]
+    accuracy = accuracy.assign(kind=[run_kind(r) for r in accuracy.run])
+    for e, g in accuracy.groupby("experiment", sort=False):
+        ctrl = {r.model: r for r in g[g.kind == "logistic control"].itertuples()}
+
+        def pct(rows):
+            return f"{100 * rows.test_accuracy.mean():.1f}" if len(rows) else "-"
+
+        def ctl(name):
+            r = ctrl.get(f"{name}_only")
+            return "-" if r is None else f"{100 * r.test_accuracy:.1f}" + (" *" if r.above_null else "")
+
+        shown = [f"the sample's {name} alone separates the tasks" for name in ("length", "mean")
+                 if ctrl.get(f"{name}_only") is not None and ctrl[f"{name}_only"].above_null]
+        ts = g[g.kind == "timeshuffled"]
+        if len(ts) and ts.group_above_null.any():
+            shown.append("shuffling the frames in time keeps the information")
+        out.append(f"| {e} | {pct(g[g.kind == 'trained'])} | {ctl('length')} | {ctl('mean')} | {pct(ts)} | "
+                   f"{pct(g[g.kind == 'permuted'])} | {'; '.join(shown) or 'no confound above its null'} |")
+    out += ["", "\\* above its label-permutation null (95 %); time-shuffled: its runs' mean accuracy above the null "
+            "of that mean."]
+    return out
+
+
+def truth_summary_markdown(truth: pd.DataFrame | None, method: str, source: str) -> list[str]:
+    """Ground-truth recovery of every experiment (simulated cohort), mean over runs."""
+    if source != "simulated":
+        return ["", "## Ground truth", "", "Real data (hcp.source: raw) have no ground truth: nothing here says which "
+                "areas or frames carry the task, so saliency cannot be scored against it."]
+    if truth is None or truth.empty:
+        return []
+    t = truth[truth.method == method].assign(kind=lambda x: [run_kind(r) for r in x.run])
+    out = ["", "## Ground truth of the simulated cohort", "",
+           "| experiment | model | run | area AUROC | time AUROC |", "|---|---|---|---|---|"]
+    for (e, m, k), g in t.groupby(["experiment", "model", "kind"], sort=False):
+        out.append(f"| {e} | {_label(m)} | {k} | {g.area_auroc.mean():.3f} | {g.time_auroc.mean():.3f} |")
+    return out
+
+
+def offtask_note(accuracy: pd.DataFrame, experiments: dict) -> list[str]:
+    """What carries the off-task information: the run's standardisation or the frames themselves (from the
+    off_task experiments with a whole-run and a rest baseline)."""
+    by_baseline = {experiments[e].get("baseline", "run"): e for e in experiments
+                   if experiments[e]["kind"] == "off_task" and e in set(accuracy.experiment)}
+    if not {"run", "rest"} <= set(by_baseline):
+        return []
+    acc = {b: accuracy[(accuracy.experiment == e) & (accuracy.run.map(run_kind) == "trained")]
+           for b, e in by_baseline.items()}
+    run_above, rest_above = bool(acc["run"].group_above_null.any()), bool(acc["rest"].group_above_null.any())
+    txt = (f"off-task control: mean accuracy {100 * acc['run'].test_accuracy.mean():.1f} % with whole-run "
+           f"z-scoring ({by_baseline['run']}), {100 * acc['rest'].test_accuracy.mean():.1f} % with each run "
+           f"re-standardised by its rest frames ({by_baseline['rest']}). ")
+    if run_above and not rest_above:
+        txt += ("The off-task information is the whole-run standardisation: it puts a run's rest frames below the "
+                "run's mean in the areas its task drives, a task signature in every off-task frame; with a rest "
+                "baseline the models fall to their nulls.")
+    elif run_above and rest_above:
+        txt += "Off-task frames stay informative with a rest baseline too: the standardisation is not the only cause."
+    else:
+        txt += "With whole-run z-scoring the control is already at chance."
+    return [txt]

@@ -1,11 +1,13 @@
 """Paper Table 1 / Table 2, the method table and the moving-box table, each read against its floors.
 
-Every run (a training seed of a model, the untrained model, or a noise map) is scored per
-test sample; a *cell* (dataset x model x method) is the mean over its seeds.  A cell's
-verdict against the noise floor: the percentile-bootstrap interval over test samples of
-the mean per-sample difference (cell - noise map, the same samples) lies above 0 (▲,
-better than a map with no knowledge), below it (▼, worse) or across it (≈).  "Better"
-is higher for every metric but ``euc``.
+Every run (a training seed of a model, an untrained model, or a noise map) is scored per
+test sample; a *cell* (dataset x model x trained | untrained x method) is the mean over its
+runs.  A cell against the noise floor: the hierarchical-bootstrap interval (runs, then test
+samples; :func:`vanishing_saliency.stats.hierarchical_bootstrap`) of the mean difference
+(cell - noise map, paired by sample) lies above 0 (▲, better than a map with no knowledge),
+below it (▼, worse) or across it (≈).  "Better" is higher for every metric but ``euc``.  A
+cell is marked † when its runs are not above their label-permutation null (accuracy averaged
+over the runs), the same test every claim's gate uses.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..metrics import HIGHER_IS_BETTER, METRICS, at_chance, bootstrap_mean_ci
 from ..labels import LABELS
+from ..metrics import HIGHER_IS_BETTER, METRICS, at_chance, bootstrap_mean_ci
+from ..stats import hierarchical_bootstrap, permutation_null
+from ..workflow import derive_seed
 
 MARKS = {1: "▲", -1: "▼", 0: "≈"}
 
@@ -22,7 +26,7 @@ MARKS = {1: "▲", -1: "▼", 0: "≈"}
 def label(model: str, run: str = "") -> str:
     if model == "noise":
         return "noise map (absolute N(0,1))"
-    return ("untrained " if run == "untrained" else "") + LABELS.get(model, model)
+    return ("untrained " if str(run).startswith("untrained") else "") + LABELS.get(model, model)
 
 
 def read_runs(keys, paths, sidecars=None) -> tuple[pd.DataFrame, dict]:
@@ -48,26 +52,33 @@ def read_noise(datasets, paths) -> dict:
     return {d: pd.read_csv(p, sep="\t") for d, p in zip(datasets, paths, strict=True)}
 
 
-def compare(values: np.ndarray, floor: np.ndarray, metric: str, seed: int, n_boot: int, level: float) -> dict:
-    """Bootstrap interval of mean(values - floor) over paired samples and the mark it earns."""
-    diff, lo, hi = bootstrap_mean_ci(np.asarray(values) - np.asarray(floor), seed, n_boot, level)
+def _mark(diff: float, lo: float, hi: float, metric: str) -> dict:
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
     better = (lo > 0) if sign > 0 else (hi < 0)
     worse = (hi < 0) if sign > 0 else (lo > 0)
     return {"diff": diff, "lo": lo, "hi": hi, "mark": 1 if better else (-1 if worse else 0)}
 
 
-def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int = 2000,
-          level: float = 0.95) -> pd.DataFrame:
+def compare(values: np.ndarray, floor: np.ndarray, metric: str, seed: int, n_boot: int, level: float) -> dict:
+    """Bootstrap interval of mean(values - floor) over paired samples (one run) and the mark it earns."""
+    return _mark(*bootstrap_mean_ci(np.asarray(values) - np.asarray(floor), seed, n_boot, level), metric)
+
+
+def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int = 2000, level: float = 0.95,
+          permutations: int = 1000) -> pd.DataFrame:
     """One row per (dataset, model, trained | untrained, method) plus the noise rows: mean ± sd over
-    seeds of every metric, and each metric against the noise map (interval and mark)."""
+    runs of every metric, each against the noise map (hierarchical-bootstrap interval and mark), and
+    whether the runs are above their label-permutation null (``above_null``; † in the Markdown)."""
     rows = []
-    runs = runs.assign(kind=np.where(runs.run == "untrained", "untrained", "trained"))
+    runs = runs.assign(kind=np.where(runs.run.str.startswith("untrained"), "untrained", "trained"))
     for (dataset, model, kind, method), g in runs.groupby(["dataset", "model", "kind", "method"], sort=False):
         per_sample = [samples[(dataset, model, r, method)] for r in g.run]
-        row = {"dataset": dataset, "model": model, "label": label(model, "untrained" if kind == "untrained" else ""),
-               "kind": kind, "method": method, "n_seeds": len(g), "accuracy": g.accuracy.mean(),
-               "accuracy_sd": g.accuracy.std(ddof=1) if len(g) > 1 else 0.0, "any_at_chance": bool(g.at_chance.any()),
+        null = permutation_null(np.stack([t["pred"].to_numpy() for t in per_sample]), per_sample[0]["label"],
+                                permutations, derive_seed(seed, "null", dataset, model, kind), level)
+        row = {"dataset": dataset, "model": model, "label": label(model, kind), "kind": kind, "method": method,
+               "n_seeds": len(g), "accuracy": g.accuracy.mean(),
+               "accuracy_sd": g.accuracy.std(ddof=1) if len(g) > 1 else 0.0, "null_hi": null["null_hi"],
+               "p_perm": null["p_perm"], "above_null": bool(null["p_perm"] <= 1 - level),
                "n_test": int(g.n_test.iloc[0])}
         if "epoch_kept" in g:
             row.update(selection=g.selection.iloc[0], epoch_kept=";".join(str(e) for e in g.epoch_kept))
@@ -75,8 +86,9 @@ def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int
             if m not in g:
                 continue
             row[m], row[f"{m}_sd"] = g[m].mean(), (g[m].std(ddof=1) if len(g) > 1 else 0.0)
-            mean_per_sample = np.mean([t[m].to_numpy() for t in per_sample], axis=0)
-            c = compare(mean_per_sample, noise[dataset][m].to_numpy(), m, seed, n_boot, level)
+            scores = np.stack([t[m].to_numpy(np.float64) for t in per_sample])
+            c = _mark(*hierarchical_bootstrap(scores, derive_seed(seed, dataset, model, kind, method, m), n_boot,
+                                              level, floor=noise[dataset][m].to_numpy(np.float64)), m)
             row.update({f"{m}_vs_noise": c["diff"], f"{m}_vs_noise_lo": c["lo"], f"{m}_vs_noise_hi": c["hi"],
                         f"{m}_mark": MARKS[c["mark"]]})
         rows.append(row)
@@ -106,10 +118,11 @@ def markdown(table: pd.DataFrame, title: str) -> str:
     seeds = int(table[table.kind == "trained"].n_seeds.max())
     selection = table.selection.dropna().iloc[0] if "selection" in table and table.selection.notna().any() else "?"
     out = [f"# {title}", "",
-           f"Mean ± sd over {seeds} training seed(s) of the per-sample scores (checkpoint: {selection}). Marks "
-           "against the noise map |N(0,1)| on the same test samples, bootstrap 95 % interval of the difference: "
-           "▲ better, ≈ not distinguishable, ▼ worse. † a seed not significantly above chance (one-sided "
-           "binomial test, p > 0.05): its saliency is meaningless. WJac (higher is better) and Euc (lower is "
+           f"Mean ± sd over {seeds} training seed(s) of the per-sample scores (checkpoint: {selection}); untrained "
+           "rows: as many runs at initial weights. Marks against the noise map |N(0,1)| on the same test samples, "
+           "95 % interval of the difference from a bootstrap over runs, then test samples: ▲ better, ≈ not "
+           "distinguishable, ▼ worse. † the runs are not above their label-permutation null (accuracy averaged "
+           "over the runs, p > 0.05): their saliency is meaningless. WJac (higher is better) and Euc (lower is "
            "better) are the paper's metrics; a map with no knowledge scores WJac ~0.12-0.15 on these boxes. "
            "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated.", ""]
     datasets = list(dict.fromkeys(table.dataset))
@@ -131,7 +144,7 @@ def markdown(table: pd.DataFrame, title: str) -> str:
                         continue
                     r = r.iloc[0].to_dict()
                     text = " / ".join(_cell(r, m, pct) for m, pct in parts if not (kind == "noise" and m == "accuracy"))
-                    cells_.append(text + (" †" if r.get("any_at_chance") is True else ""))
+                    cells_.append(text + (" †" if r.get("above_null") is False else ""))
                 name = label(model, "untrained" if kind == "untrained" else "")
                 out.append(f"| {name} | " + " | ".join(cells_) + " |")
             out.append("")
@@ -212,3 +225,21 @@ def moving_box(cells_table: pd.DataFrame, starts: dict) -> pd.DataFrame:
     out = cells_table.copy()
     out.insert(1, "box_start", out.dataset.map(starts))
     return out.sort_values(["kind", "model", "box_start"], kind="stable")
+
+
+# ---- the summary's notes ----------------------------------------------------------------
+
+def summary_notes(method_table: pd.DataFrame, datasets) -> list[str]:
+    """Per dataset, the best (model, method) pair of the method table among models above chance."""
+    best = method_table[(method_table.model != "noise") & ~method_table.at_chance.fillna(True).astype(bool)]
+    notes = []
+    for d in datasets:
+        b = best[best.dataset == d]
+        if b.empty:
+            notes.append(f"{d}: no model of the method table is above chance.")
+            continue
+        top = b.loc[b.auroc.idxmax()]
+        notes.append(f"{d}: the best (model, method) pair of the method table is {LABELS.get(top.model, top.model)} / "
+                     f"{top.method} with AUROC {top.auroc:.3f} (interval against the noise map "
+                     f"[{top.auroc_vs_noise_lo:+.3f}, {top.auroc_vs_noise_hi:+.3f}]), WJac {top.wjac:.3f}.")
+    return notes
