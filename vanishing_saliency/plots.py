@@ -16,7 +16,8 @@ from .labels import LABELS  # noqa: E402
 
 def moving_box_figure(summary):
     """WJac and AUROC against box start (paper Fig. 5): one line per model (mean ± sd over seeds), its
-    untrained floor dotted, the noise map dashed.  ``summary``: moving-box cells with ``box_start``."""
+    untrained floor dotted (mean ± sd over as many untrained runs), the noise map dashed.  ``summary``:
+    moving-box cells with ``box_start``."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     trained = summary[summary.kind == "trained"]
@@ -27,7 +28,7 @@ def moving_box_figure(summary):
                 continue
             for ax, col in zip(axes, ("wjac", "auroc")):
                 name = LABELS.get(model, model) + (" (untrained)" if kind == "untrained" else "")
-                ax.errorbar(part.box_start, part[col], yerr=part[f"{col}_sd"] if kind == "trained" else None,
+                ax.errorbar(part.box_start, part[col], yerr=part[f"{col}_sd"],
                             ls=style, marker="o" if kind == "trained" else None, ms=4, capsize=3,
                             color=colors[k % len(colors)], label=name, alpha=1.0 if kind == "trained" else 0.6)
     noise = summary[summary.kind == "noise"].sort_values("box_start")

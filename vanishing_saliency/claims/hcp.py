@@ -78,8 +78,8 @@ def _share_floors(ctx: Context, shares: pd.DataFrame, model: str, column: str, s
     """A share against the four maps with no knowledge of the task."""
     level = ctx.level
     mine = _runs(shares, model, "trained", column)
-    out = [Comparison(scope, "uniform map", "floor", column,
-                      one_sample(mine, float(_runs(shares, model, "uniform map", column).mean()), 1, level), noise=True),
+    uniform = float(_runs(shares, model, "uniform map", column).mean())
+    out = [Comparison(scope, "uniform map", "floor", column, one_sample(mine, uniform, 1, level), noise=True),
            Comparison(scope, "time-shuffled map", "floor", column,
                       paired(mine, _runs(shares, model, "time-shuffled map", column).reindex(mine.index), 1, level),
                       noise=True)]

@@ -46,7 +46,8 @@ PAPER_TABLE1 = {
     "bilstm": {"earlier": (.000, 1.004, 50.7), "middle": (.000, 1.003, 53.2), "latter": (.013, .990, 100),
                "mixed": (.000, 1.002, 51.5), "three_earlier": (.000, 1.003, 51.3), "three_middle": (.000, 1.003, 51.3)},
     "lstm_selfattn": {"earlier": (.048, .973, 100), "middle": (.048, .963, 100), "latter": (.045, .973, 100),
-                      "mixed": (.060, .953, 100), "three_earlier": (.025, .985, 100), "three_middle": (.075, .939, 99.9)},
+                      "mixed": (.060, .953, 100), "three_earlier": (.025, .985, 100),
+                      "three_middle": (.075, .939, 99.9)},
     "inputcell_lstm": {"earlier": (.103, .914, 100), "middle": (.124, .891, 100), "latter": (.110, .903, 100),
                        "mixed": (.104, .912, 77.6), "three_earlier": (.108, .903, 100),
                        "three_middle": (.106, .905, 100)},
@@ -188,8 +189,8 @@ def decide(scope: str, models: list[ModelCheck], comparisons: list[Comparison], 
         return verdict(NOT_TESTABLE, "; ".join(missing), missing[0])
     low = [m for m in models if m.scope == scope and not m.above]
     if low:
-        return verdict(NOT_TESTABLE, "; ".join(m.reason() for m in low),
-                       f"{', '.join(m.model for m in low)} not above chance")
+        return verdict(NOT_TESTABLE, "; ".join(m.reason() for m in low), ", ".join(
+            f"{m.model} {'not above chance' if m.n_runs else 'not trained'}" for m in low))
     few = [c for c in mine if not c.result.computable]
     if few:
         return verdict(NOT_TESTABLE, "; ".join(

@@ -5,7 +5,8 @@
   used, the smallest effect the design could detect, and why;
 - :func:`comparison_table`: every comparison (floors, claim tests and reported numbers) with its
   interval, p and Holm-adjusted p;
-- :func:`claims_markdown`: both as a Markdown page.
+- :func:`claims_markdown`: both as a Markdown page;
+- :func:`compact_markdown`: the verdict lines of a saved ``summary.tsv`` as one short table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 VERDICT_COLUMNS = ("claim", "part", "scope", "verdict", "metric", "paper", "value", "nulls", "test", "runs",
-                   "subjects", "smallest_detectable", "reason")
+                   "subjects", "smallest_detectable", "cause", "reason")
 COMPARISON_COLUMNS = ("claim", "part", "scope", "role", "against", "metric", "paper", "value", "compared_with",
                       "difference", "lo", "hi", "boot_lo", "boot_hi", "test", "runs", "runs_compared", "p", "p_adjusted",
                       "smallest_detectable", "underpowered", "verdict")
@@ -53,7 +54,8 @@ def verdict_table(claims) -> pd.DataFrame:
                          "metric": claim.metric, "paper": claim.paper, "value": s.value, "nulls": _nulls(voting),
                          "test": "; ".join(dict.fromkeys(c.result.test for c in voting)),
                          "runs": max((c.result.n for c in voting), default=None), "subjects": claim.n_subjects,
-                         "smallest_detectable": max(mdes) if mdes else np.nan, "reason": s.reason})
+                         "smallest_detectable": max(mdes) if mdes else np.nan, "cause": s.cause,
+                         "reason": s.reason})
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
@@ -113,3 +115,20 @@ def claims_markdown(title: str, intro: str, claims, notes: list[str] = (), extra
     if notes:
         out += ["", f"## {notes_heading}", ""] + [f"- {n}" for n in notes]
     return "\n".join(out) + "\n"
+
+
+def compact_markdown(verdicts: pd.DataFrame) -> str:
+    """One row per claim and scope of a saved verdict table (``summary.tsv``): verdict, this run's value,
+    what it was compared with (Holm-adjusted p), runs and the smallest detectable difference."""
+    out = ["| claim | scope | verdict | this run | compared with (adjusted p) | runs | smallest detectable | why |",
+           "|---|---|---|---|---|---|---|---|"]
+    for claim, g in verdicts.groupby("claim", sort=False):
+        overall = g[g.scope == "all"].iloc[0]
+        scopes = g[g.scope != "all"]
+        for r in scopes.itertuples():
+            nulls = r.nulls if isinstance(r.nulls, str) and r.nulls else "-"
+            out.append(f"| {overall.part} | {r.scope} | {r.verdict} | {_num(r.value)} | {nulls} | "
+                       f"{_num(r.runs, 0)} | {_num(r.smallest_detectable)} | {r.cause} |")
+        if len(scopes) > 1:
+            out.append(f"| {overall.part} | all | **{overall.verdict}** | | | | | |")
+    return "\n".join(out)
