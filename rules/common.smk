@@ -2,6 +2,7 @@
 # The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.blocks import check_experiment
+import collections
 import functools
 import os
 import re
@@ -10,7 +11,7 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from vanishing_saliency.hcp.controls import control_runs
+from vanishing_saliency.hcp.controls import control_runs, run_kind
 from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, run_files, subject_runs
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.synthetic import check_patterns
@@ -187,9 +188,9 @@ def pair_seed_count(dataset, model):
 
 
 def synthetic_run_classes():
-    """Every trained (dataset, model) pair, grouped by its number of training seeds: one training job per pair trains
-    all its runs (its seeds, then the untrained floor), and a job's outputs are fixed by its rule, so each seed count
-    has its rule (synthetic_train_seeds<k>, synthetic_saliency_seeds<k>)."""
+    """Every trained (dataset, model) pair, grouped by its number of training seeds: one job per pair trains and scores
+    all its runs (its seeds, then as many untrained floors), and a job's outputs are fixed by its rule, so each seed
+    count has its rule (synthetic_train_seeds<k>)."""
     classes = {}
     for d, m in dict.fromkeys(p for g in GROUP_SEEDS for p in synthetic_pairs(g)):
         classes.setdefault(pair_seed_count(d, m), []).append((d, m))
@@ -280,14 +281,7 @@ with reported(CONFIG_SOURCE):
                           "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
-# the runs of every (experiment, model): its training seeds, then every control with as many runs (the run is the
-# replicate of every claim, controls included)
 HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
-HCP_RUNS = HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"])
-HCP_SALIENCY_RUNS = [r for r in HCP_RUNS if not r.startswith("timeshuffled")]  # its test samples are shuffled
-# the controls' maps feed the share, drop and truth tables only: they are deleted once those are written
-HCP_TEMP_SALIENCY_RUNS = [r for r in HCP_SALIENCY_RUNS if r not in HCP_SEED_RUNS]
-HCP_UNTRAINED_RUNS = [f"untrained{k}" for k in range(HCPA["seeds"])] if "untrained" in HCPA["controls"] else []
 
 
 def check_hcp_config(cfg):
@@ -309,6 +303,33 @@ if HCP["enabled"]:
 
 def experiment_kind(experiment):
     return HCP_EXPERIMENTS[experiment]["kind"]
+
+
+def hcp_runs(experiment):
+    """The runs of every model of an experiment: its training seeds, then its control runs (control_runs: as many
+    runs as seeds for the controls a claim compares against in this experiment, one run of the others)."""
+    return HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"], experiment_kind(experiment))
+
+
+def hcp_saliency_run_names(experiment):
+    """The runs whose test saliency is computed: all but the time-shuffled control (its test samples are shuffled)."""
+    return [r for r in hcp_runs(experiment) if not r.startswith("timeshuffled")]
+
+
+def hcp_run_classes():
+    """The analysed experiments grouped by their runs: a job's outputs are fixed by its rule, so each set of runs has
+    its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>, k the most runs of any control), pinned to
+    its experiments by the {experiment} wildcard."""
+    classes = {}
+    for e in HCPA["experiments"]:
+        classes.setdefault(tuple(hcp_runs(e)), []).append(e)
+    return {runs: experiments for runs, experiments in classes.items()}
+
+
+def control_count(runs):
+    """The most runs of any control among ``runs`` (names its class's rules)."""
+    counts = collections.Counter(run_kind(r) for r in runs if not r.startswith("seed"))
+    return max(counts.values(), default=0)
 
 
 def hcp_experiments(*kinds):
@@ -401,11 +422,16 @@ def hcp_saliency_file(experiment, model, run, method):
 
 
 def hcp_saliency_runs(experiment, methods=None, runs=None):
-    """Every (model, run, method) saliency file of an experiment, with its file (``path``); ``seed`` is the
-    seed index of a training seed (None for a control)."""
+    """Every (model, run, method) saliency file of an experiment (``runs``: all with saliency, by default), with its
+    file (``path``); ``seed`` is the seed index of a training seed (None for a control)."""
+    runs = hcp_saliency_run_names(experiment) if runs is None else runs
     return [{"model": m, "run": r, "seed": int(r[4:]) if r.startswith("seed") else None, "method": meth,
              "path": hcp_saliency_file(experiment, m, r, meth)}
-            for meth in (methods or METHODS) for r in (runs or HCP_SALIENCY_RUNS) for m in HCPA["models"]]
+            for meth in (methods or METHODS) for r in runs for m in HCPA["models"]]
+
+
+def hcp_untrained_runs(experiment):
+    return [r for r in hcp_runs(experiment) if r.startswith("untrained")]
 
 
 def run_keys(runs):

@@ -3,71 +3,85 @@
 # maps, ground truth (simulated) -> the paper's claims, decided against nulls.
 
 
-# One training job per (experiment, model) trains all its runs (the training seeds, then as many runs of each
-# control); one saliency job per (experiment, model, method) scores all of them but the time-shuffled control.  The
-# controls' maps are temp(): the share, drop and truth tables keep what the claims need, and the maps go.
-rule hcp_train:
-    input:
-        samples="results/hcp/samples/{experiment}.npz",
-        split="results/hcp/split.tsv",
-    output:
-        models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=HCP_RUNS),
-        sidecars=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.json", run=HCP_RUNS),
-    params:
-        models={**config["models"], **HCPA["model_overrides"]},
-        runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in HCP_RUNS],
-        seeds=lambda wc: run_seeds("hcp_train", HCP_RUNS, [wc.experiment, wc.model]),
-    wildcard_constraints:
-        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
-    log:
-        "logs/hcp/train/{experiment}_{model}.log",
-    benchmark:
-        "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
-    priority: 40
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=on_attempt(900),
-        runtime=on_attempt(2),
-    conda:
-        "../envs/hcp_analysis.yaml"
-    script:
-        "../workflow_scripts/hcp_train.py"
+# One training job per (experiment, model) trains all its runs (the training seeds, then its control runs: as many
+# as seeds for the controls a claim compares against, one of the others; see hcp_runs); one saliency job per
+# (experiment, model, method) scores all of them but the time-shuffled control.  A job's outputs are fixed by its
+# rule, so each set of runs has its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>), pinned to its
+# experiments; both run the steps hcp_analysis.train and hcp_analysis.saliency.  The controls' maps are temp(): the
+# share, drop and truth tables keep what the claims need, and the maps go.
+for _runs, _experiments in hcp_run_classes().items():
+    _saliency_runs = [r for r in _runs if not r.startswith("timeshuffled")]
 
+    rule:
+        name:
+            f"hcp_train_controls{control_count(_runs)}"
+        input:
+            samples="results/hcp/samples/{experiment}.npz",
+            split="results/hcp/split.tsv",
+        output:
+            models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=_runs),
+            sidecars=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.json", run=_runs),
+        params:
+            models={**config["models"], **HCPA["model_overrides"]},
+            runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in _runs],
+            seeds=lambda wc, runs=_runs: run_seeds("hcp_train", runs, [wc.experiment, wc.model]),
+        wildcard_constraints:
+            experiment="|".join(_experiments),
+        log:
+            "logs/hcp/train/{experiment}_{model}.log",
+        benchmark:
+            "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
+        priority: 40
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=on_attempt(900),
+            runtime=on_attempt(2),
+        conda:
+            "../envs/hcp_analysis.yaml"
+        script:
+            "../workflow_scripts/hcp_train.py"
 
-rule hcp_saliency:
-    input:
-        samples="results/hcp/samples/{experiment}.npz",
-        split="results/hcp/split.tsv",
-        models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=HCP_SALIENCY_RUNS),
-    output:
-        [hcp_saliency_file("{experiment}", "{model}", r, "{method}") for r in HCP_SEED_RUNS]
-        + [temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}")) for r in HCP_TEMP_SALIENCY_RUNS],
-    params:
-        saliency=config["saliency"],
-        runs=HCP_SALIENCY_RUNS,
-        seeds=lambda wc: run_seeds("hcp_saliency", HCP_SALIENCY_RUNS, [wc.experiment, wc.model], [wc.method]),
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
-    log:
-        "logs/hcp/saliency/{experiment}_{model}_{method}.log",
-    benchmark:
-        "logs/benchmark/hcp/saliency/{experiment}_{model}_{method}.tsv"
-    priority: 35
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=on_attempt(900),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
-    script:
-        "../workflow_scripts/hcp_saliency.py"
+    rule:
+        name:
+            f"hcp_saliency_controls{control_count(_runs)}"
+        input:
+            samples="results/hcp/samples/{experiment}.npz",
+            split="results/hcp/split.tsv",
+            models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=_saliency_runs),
+        output:
+            [hcp_saliency_file("{experiment}", "{model}", r, "{method}") for r in _saliency_runs
+             if r.startswith("seed")]
+            + [temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}")) for r in _saliency_runs
+               if not r.startswith("seed")],
+        params:
+            saliency=config["saliency"],
+            runs=_saliency_runs,
+            seeds=lambda wc, runs=_saliency_runs: run_seeds("hcp_saliency", runs, [wc.experiment, wc.model],
+                                                            [wc.method]),
+        wildcard_constraints:
+            experiment="|".join(e for e in _experiments if experiment_kind(e) in ("on_task", "on_off"))
+            or "no-experiment",
+        log:
+            "logs/hcp/saliency/{experiment}_{model}_{method}.log",
+        benchmark:
+            "logs/benchmark/hcp/saliency/{experiment}_{model}_{method}.tsv"
+        priority: 35
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=on_attempt(900),
+            runtime=on_attempt(1),
+        conda:
+            "../envs/hcp_analysis.yaml"
+        script:
+            "../workflow_scripts/hcp_saliency.py"
 
 
 rule hcp_accuracy:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
-        sidecars=lambda wc: [hcp_model_file(wc.experiment, m, r, "json") for r in HCP_RUNS for m in HCPA["models"]],
+        sidecars=lambda wc: [hcp_model_file(wc.experiment, m, r, "json") for r in hcp_runs(wc.experiment)
+                             for m in HCPA["models"]],
     output:
         tsv=report("results/hcp/{experiment}/accuracy.tsv", caption="../report/hcp_accuracy.rst", category="HCP",
                    subcategory="{experiment}", labels={"table": "test accuracy", "experiment": "{experiment}"}),
@@ -101,7 +115,8 @@ rule hcp_feature_drop:
                            for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
         # the untrained maps of the same replicates: the floor of every map's drop
-        untrained=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_UNTRAINED_RUNS)],
+        untrained=lambda wc: [r["path"]
+                              for r in hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))],
     output:
         tsv=report("results/hcp/{experiment}/feature_drop.tsv", caption="../report/hcp_feature_drop.rst",
                    category="HCP", subcategory="{experiment}",
@@ -114,7 +129,8 @@ rule hcp_feature_drop:
         pdf="results/hcp/{experiment}/figures/feature_drop.pdf",
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)),
-        untrained_runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_UNTRAINED_RUNS)),
+        untrained_runs=lambda wc: run_keys(
+            hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))),
         random_draws=HCPA["random_drop_draws"],
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],

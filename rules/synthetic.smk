@@ -1,4 +1,4 @@
-# Synthetic-box branch: generate -> train (seeds + as many untrained floors) -> saliency + per-sample metrics
+# Synthetic-box branch: generate -> train (seeds + as many untrained floors), saliency + per-sample metrics
 # -> Table 1 / Table 2 against a noise map, the method table, the epoch curve, Fig. 3 and 5 -> claims.
 
 
@@ -22,11 +22,12 @@ rule synthetic_generate:
         "../workflow_scripts/synthetic_generate.py"
 
 
-# One training job per (dataset, model) pair trains all its runs: its training seeds (seed0, ...; the most of the
-# groups it belongs to) and as many untrained floors (untrained0, ...: the architecture at its initial weights).
-# One saliency job per pair and method scores them all.  A job's outputs are fixed by its rule, so each seed count has its pair of rules
-# (synthetic_train_seeds<k>, synthetic_saliency_seeds<k>), pinned to its pairs by the {pair} wildcard
-# ("<dataset>/<model>"); all of them run the steps synthetic.train and synthetic.saliency.
+# One job per (dataset, model) pair trains all its runs (its training seeds, seed0, ...: the most of the groups it
+# belongs to; then as many untrained floors, untrained0, ...: the architecture at its initial weights) and scores each
+# run's test saliency for every method of saliency.methods (one job, not two: the scoring of a pair takes a second or
+# two, the start of a job that imports torch about three).  A job's outputs are fixed by its rule, so each seed count
+# has its rule (synthetic_train_seeds<k>), pinned to its pairs by the {pair} wildcard ("<dataset>/<model>"); all of
+# them run the step synthetic.train.  Each run keeps the training and saliency seeds a job of its own would have had.
 for _n_seeds, _pairs in synthetic_run_classes().items():
     _runs = pair_runs(_n_seeds)
 
@@ -38,10 +39,19 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
         output:
             models=expand("results/synthetic/models/{{pair}}_{run}.pt", run=_runs),
             sidecars=expand("results/synthetic/models/{{pair}}_{run}.json", run=_runs),
+            # one per (run, method), runs outer
+            metrics=[f"results/synthetic/metrics/{{pair}}_{r}_{m}.tsv" for r in _runs for m in METHODS],
+            examples=[f"results/synthetic/saliency/{{pair}}_{r}_{m}_examples.npz" for r in _runs for m in METHODS],
         params:
             models=config["models"],
             runs=[{"run": r, "training": run_training(config["training"], r)} for r in _runs],
-            seeds=lambda wc, runs=_runs: run_seeds("synthetic_train", runs, wc.pair.split("/")),
+            methods=METHODS,
+            saliency=config["saliency"],
+            # {run: training seed} and {"<method>/<run>": saliency seed}
+            seeds=lambda wc, runs=_runs: {
+                **run_seeds("synthetic_train", runs, wc.pair.split("/")),
+                **{f"{m}/{r}": v for m in METHODS
+                   for r, v in run_seeds("synthetic_saliency", runs, wc.pair.split("/"), [m]).items()}},
         wildcard_constraints:
             pair=pair_constraint(_pairs),
         log:
@@ -50,40 +60,12 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             "logs/benchmark/synthetic/train/{pair}.tsv"
         threads: config["training"]["threads"]
         resources:
-            mem_mb=on_attempt(1000),
-            runtime=on_attempt(1),
-        conda:
-            "../envs/synthetic.yaml"
-        script:
-            "../workflow_scripts/synthetic_train.py"
-
-    rule:
-        name:
-            f"synthetic_saliency_seeds{_n_seeds}"
-        input:
-            data=lambda wc: f"resources/synthetic/{wc.pair.split('/')[0]}.npz",
-            models=expand("results/synthetic/models/{{pair}}_{run}.pt", run=_runs),
-        output:
-            metrics=expand("results/synthetic/metrics/{{pair}}_{run}_{{method}}.tsv", run=_runs),
-            examples=expand("results/synthetic/saliency/{{pair}}_{run}_{{method}}_examples.npz", run=_runs),
-        params:
-            saliency=config["saliency"],
-            runs=_runs,
-            seeds=lambda wc, runs=_runs: run_seeds("synthetic_saliency", runs, wc.pair.split("/"), [wc.method]),
-        wildcard_constraints:
-            pair=pair_constraint(_pairs),
-        log:
-            "logs/synthetic/saliency/{pair}_{method}.log",
-        benchmark:
-            "logs/benchmark/synthetic/saliency/{pair}_{method}.tsv"
-        threads: config["training"]["threads"]
-        resources:
             mem_mb=on_attempt(1300),
             runtime=on_attempt(1),
         conda:
             "../envs/synthetic.yaml"
         script:
-            "../workflow_scripts/synthetic_saliency.py"
+            "../workflow_scripts/synthetic_train.py"
 
 
 rule synthetic_noise:
@@ -261,7 +243,6 @@ rule synthetic_moving_figure:
         datasets=group_datasets("moving"),
         starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
                 for d in SYN["moving"]["datasets"]},
-        bootstrap=SYN["summary"]["bootstrap"],
         level=SYN["summary"]["level"],
         permutations=SYN["summary"]["permutations"],
         seed=job_seed("synthetic_table", per_job=False),

@@ -138,7 +138,7 @@ def test_feature_drop_with_a_known_model():
                                               {"x": x, "y": y, "lengths": lengths, "subjects": subjects},
                                               [0.0, 0.05, 0.2], baseline=0.0, seed=0,
                                               untrained_maps={"good": wrong}, random_draws=20,
-                                              untrained_fraction=0.05)
+                                              claim_fraction=0.05)
     by_subject = per_subject.set_index(["target", "source", "kind", "fraction", "subject"])
     assert (by_subject.n_samples == 20).all()
     assert by_subject.accuracy["good", "good", "own", 0.05, "100408"] == 0.5   # every class-1 sample of each subject flips
@@ -157,6 +157,7 @@ def test_feature_drop_with_a_known_model():
     # random orders: averaged over 20 draws; 5 % of 20 entries is one entry, x[0, 0] in 1 of 20 orders
     rand = table[(table.kind == "random") & (table.target == "good") & (table.fraction == 0.05)].iloc[0]
     assert rand.draws == 20 and 0 < rand["drop"] < 0.2
+    assert set(table[(table.kind == "random") & (table.fraction == 0.2)].draws) == {5}    # the curve's other points
 
 
 def test_accuracy_binomial_test_against_chance():

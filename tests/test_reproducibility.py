@@ -150,8 +150,10 @@ def test_provenance_in_every_result_folder(tiny_run):
     models = sorted((tiny_run / "results/synthetic/models").rglob("*.json"))
     assert models
     jobs = record["seeds"]["jobs"]
-    # a training job covers one pair's runs: "<rule>/<dataset>/<model>" with each run's seed under the run's name
-    trained = {k.split("/", 1)[1]: v for k, v in jobs.items() if k.startswith("synthetic_train_seeds")}
+    # a training job covers one pair's runs: "<rule>/<dataset>/<model>" with each run's seed under the run's name,
+    # and each run's saliency seed under "<method>/<run>"
+    pair_jobs = {k.split("/", 1)[1]: v for k, v in jobs.items() if k.startswith("synthetic_train_seeds")}
+    trained = {k: v for k, v in pair_jobs.items() if k.count("/") == 2}
     for sidecar in models:
         model, run = sidecar.stem.rsplit("_", 1)
         job = f"{sidecar.parent.name}/{model}/{run}"
@@ -164,7 +166,7 @@ def test_provenance_in_every_result_folder(tiny_run):
             assert jobs[f"synthetic_generate/{path.stem}"] == int(f["seed"]), path.name
     # one seed per seeded job that ran, and no job of another branch
     n_metrics = len([p for p in (tiny_run / "results/synthetic/metrics").rglob("*.tsv") if p.name != "noise.tsv"])
-    assert len([k for k in jobs if k.startswith("synthetic_saliency_seeds")]) == n_metrics
+    assert len([k for k in pair_jobs if k.count("/") == 3]) == n_metrics
     assert len(trained) == len(models)
     assert all(k.startswith("synthetic_") for k in jobs)
     assert re.fullmatch(r"[0-9a-f]{64}", record["config_sha256"])

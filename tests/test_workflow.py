@@ -103,7 +103,10 @@ def test_default_config_dry_run(tmp_path):
     # floors: 171 trained models and 171 floors in 83 jobs
     assert re.search(r"^synthetic_train_seeds3\s+44$", out, re.M) and re.search(r"^synthetic_train_seeds1\s+39$",
                                                                                  out, re.M)
-    assert re.search(r"^hcp_train\s+24$", out, re.M), "one job per experiment and model (6 x 4), each 12 runs"
+    # one training job per experiment and model (6 x 4): on the two on_off experiments 3 seeds and 3 runs of the
+    # permuted and untrained controls a claim compares against, 1 time-shuffled (9 runs); elsewhere 3 seeds and one
+    # run of each control (6 runs)
+    assert re.search(r"^hcp_train_controls3\s+8$", out, re.M) and re.search(r"^hcp_train_controls1\s+16$", out, re.M)
 
 
 def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):

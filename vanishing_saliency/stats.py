@@ -277,10 +277,13 @@ def _boot_means(scores: np.ndarray, run_idx: np.ndarray, sample_idx: np.ndarray)
     (``sample_idx``: (replicates, samples)), one value per bootstrap replicate."""
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)     # a replicate that drew only NaN samples of a run
-        per_run = np.nanmean(scores[:, sample_idx], axis=2)  # (runs, replicates)
-    return np.nanmean(np.take_along_axis(per_run.T, run_idx, axis=1), axis=1)
+    picked = scores[:, sample_idx]                           # (runs, replicates, samples)
+    if np.isnan(scores).any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a replicate that drew only NaN samples of a run
+            per_run = np.nanmean(picked, axis=2)
+        return np.nanmean(np.take_along_axis(per_run.T, run_idx, axis=1), axis=1)
+    return np.take_along_axis(picked.mean(axis=2).T, run_idx, axis=1).mean(axis=1)
 
 
 def hierarchical_bootstrap(scores, seed: int, n_boot: int = 2000, level: float = 0.95, floor=None,
@@ -301,7 +304,7 @@ def hierarchical_bootstrap(scores, seed: int, n_boot: int = 2000, level: float =
     estimate = float(np.nanmean(s))
     if floor is not None:
         f = np.asarray(floor, np.float64)
-        stat -= np.array([np.nanmean(f[idx]) for idx in samples])
+        stat -= _boot_means(f[None, :], np.zeros((n_boot, 1), np.int64), samples)
         estimate -= float(np.nanmean(f))
     if other is not None:
         o = np.atleast_2d(np.asarray(other, np.float64))

@@ -168,16 +168,20 @@ def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: floa
     return row
 
 
+CURVE_DRAWS = 5   # random orders averaged at the feature-drop curve's fractions other than the claims' one
+
+
 def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline: float, seed: int,
-                       untrained_maps: dict | None = None, random_draws: int = 20, untrained_fraction=None):
+                       untrained_maps: dict | None = None, random_draws: int = 20, claim_fraction=None):
     """Accuracy of every ``models[name]`` after removing the top fractions of every source's saliency.
 
     models: name -> trained model; maps: name -> (n, time, areas) saliency of that model on ``test``
     (``x``, ``y``, ``lengths`` and, for the per-subject table, ``subjects``); untrained_maps: name ->
     the saliency of the same architecture untrained, on the same samples.  Sources: each model's own
     map (kind ``own``), every other model's (``cross``), every untrained map (``untrained``; at
-    ``untrained_fraction`` only, when given) and ``random_draws`` random orders of the entries
-    (``random``: their accuracy averaged).  Every row has the model's base accuracy, the test set's
+    ``claim_fraction`` only, when given) and random orders of the entries (``random``: their accuracy
+    averaged over ``random_draws`` orders at ``claim_fraction``, the floor the claims use, and over the
+    first :data:`CURVE_DRAWS` of them at the curve's other fractions; column ``draws``).  Every row has the model's base accuracy, the test set's
     majority-class rate (``chance``), its ``headroom`` (base - chance) and the ``relative_drop``
     (drop / headroom; NaN without headroom: a model at chance has nothing to lose).  Returns
     ``(table, per_subject)``; ``per_subject`` is None without ``subjects``.
@@ -204,17 +208,21 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
         for source, run, ranks in sources:
             kind = "untrained" if run == "untrained" else ("own" if source == target else "cross")
             for frac in fractions:
-                if kind == "untrained" and untrained_fraction is not None and not np.isclose(frac, untrained_fraction):
+                if kind == "untrained" and claim_fraction is not None and not np.isclose(frac, claim_fraction):
                     continue
                 correct[(target, source, kind, frac)] = base[target] if frac == 0 else predict(
                     model, drop_features(x, ranks, lengths, frac, baseline))
+    def draws(frac):
+        full = claim_fraction is None or np.isclose(frac, claim_fraction)
+        return int(random_draws) if full else min(CURVE_DRAWS, int(random_draws))
+
     for draw in range(int(random_draws)):
         ranks = random_ranks(lengths, x.shape, (int(seed), draw))
         for target, model in models.items():
-            for frac in fractions:
+            for frac in [f for f in fractions if draw < draws(f)]:
                 ok = base[target] if frac == 0 else predict(model, drop_features(x, ranks, lengths, frac, baseline))
                 key = (target, "random", "random", frac)
-                correct[key] = correct.get(key, 0) + ok / float(random_draws)
+                correct[key] = correct.get(key, 0) + ok / float(draws(frac))
 
     def row(target, source, kind, frac, ok):
         acc, base_acc = float(np.mean(ok)), float(np.mean(base[target]))
@@ -222,7 +230,7 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
         return {"target": target, "source": source, "kind": kind, "fraction": frac, "accuracy": acc,
                 "drop": base_acc - acc, "base_accuracy": base_acc, "chance": chance, "headroom": headroom,
                 "relative_drop": (base_acc - acc) / headroom if headroom > 0 else np.nan,
-                "draws": int(random_draws) if kind == "random" else 1}
+                "draws": draws(frac) if kind == "random" else 1}
 
     rows = [row(*key, ok) for key, ok in correct.items()]
     per_subject = None

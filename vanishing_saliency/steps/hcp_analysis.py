@@ -113,12 +113,14 @@ def feature_drop(job: Job) -> pd.DataFrame:
     runs = pd.DataFrame(p.runs).assign(model_path=list(job.input.models), saliency_path=list(job.input.saliency))
     untrained = {(r["model"], C.run_index(r["run"]), r["method"]): path
                  for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)}
+    n_untrained = len({k[1] for k in untrained})
     frames, subject_frames = [], []
     for (model_seed, method), g in runs.groupby(["seed", "method"], sort=False):
         models = {r.model: load_model(r.model_path)[0] for r in g.itertuples()}
         maps = {r.model: _maps(r.saliency_path) for r in g.itertuples()}
-        floors = {m: _maps(untrained[(m, int(model_seed), method)]) for m in models
-                  if (m, int(model_seed), method) in untrained}
+        # seed k meets untrained run k (or, where the experiment has fewer untrained runs, run k mod their number)
+        k = int(model_seed) % n_untrained if n_untrained else None
+        floors = {m: _maps(untrained[(m, k, method)]) for m in models if (m, k, method) in untrained}
         t, per_subject = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed),
                                               floors, p.random_draws, p.highlight)
         for frame in (t, per_subject):

@@ -1,5 +1,5 @@
-"""Steps of ``rules/synthetic.smk``: generate, train, saliency, noise, table, methods, method_table,
-epoch_curve, epoch_figure, moving_figure, heatmaps, summary.
+"""Steps of ``rules/synthetic.smk``: generate, train (training and test saliency of every run of a pair), noise,
+table, methods, method_table, epoch_curve, epoch_figure, moving_figure, heatmaps, summary.
 
 Rules that read many per-sample metric files pass ``params.runs`` (dataset, model, run, method
 of each) in the order of their input lists; a run is a training seed (``seed0``, ...) or
@@ -37,15 +37,27 @@ def generate(job: Job) -> None:
 
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
-    seeds, then as many untrained floors (0 epochs), each with the seed of ``params.seeds``."""
+    seeds, then as many untrained floors (0 epochs), each trained with its seed of ``params.seeds``; then every
+    run's test saliency for every method of ``params.methods`` (seed ``params.seeds["<method>/<run>"]``), scored
+    per sample against the box, with a few examples.  ``params.runs`` and the outputs list the runs in the same
+    order; ``output.metrics`` / ``output.examples`` hold one file per (run, method), runs outer."""
     from .common import train_and_save
 
     dataset, name = job.wildcards.pair.split("/")
     p = job.params
     splits = load_splits(job.input[0])
-    return [train_and_save(splits, path, name, p.models, run["training"], p.seeds[run["run"]], job.threads,
-                           f"{dataset} {run['run']}", {"dataset": dataset, "run": run["run"]})
-            for run, path in zip(p.runs, job.output.models, strict=True)]
+    records = [train_and_save(splits, path, name, p.models, run["training"], p.seeds[run["run"]], job.threads,
+                              f"{dataset} {run['run']}", {"dataset": dataset, "run": run["run"]})
+               for run, path in zip(p.runs, job.output.models, strict=True)]
+    runs = [r["run"] for r in p.runs]
+    keys = [(run, method) for run in runs for method in p.methods]
+    metrics = dict(zip(keys, job.output.metrics, strict=True))
+    examples = dict(zip(keys, job.output.examples, strict=True))
+    for method in p.methods:
+        _score_runs(job.input[0], dict(zip(runs, job.output.models, strict=True)), method, p.saliency,
+                    {run: p.seeds[f"{method}/{run}"] for run in runs}, job.threads,
+                    {run: metrics[(run, method)] for run in runs}, {run: examples[(run, method)] for run in runs})
+    return records
 
 
 def _scores_table(split: dict, result: dict) -> pd.DataFrame:
@@ -54,25 +66,24 @@ def _scores_table(split: dict, result: dict) -> pd.DataFrame:
                          **{m: result[m] for m in METRICS}})
 
 
-def saliency(job: Job) -> list[pd.DataFrame]:
-    """For every run of one pair: saliency maps of the test set, every per-sample metric against the box, and
-    a few examples (``params.runs``, ``input.models`` and the outputs list the runs in the same order)."""
+def _score_runs(data_path, models: dict, method: str, cfg: dict, seeds: dict, threads: int, metrics: dict,
+                examples: dict) -> list[pd.DataFrame]:
+    """For every run (``models``: run -> model file): saliency maps of the test set by ``method``, every per-sample
+    metric against the box (written to ``metrics[run]``) and a few examples (``examples[run]``)."""
     from ..training import load_model
     from .common import attribute_split, first_per_class, gradient_shap_baselines
 
-    test = load_split(job.input.data, "test")
-    method, cfg = job.wildcards.method, job.params.saliency
+    test = load_split(data_path, "test")
     keep = first_per_class(test["y"], cfg["examples"])  # for the heat-map figures
     tables = []
-    for run, model_path, metrics_path, examples_path in zip(job.params.runs, job.input.models, job.output.metrics,
-                                                            job.output.examples, strict=True):
-        seed = job.params.seeds[run]
+    for run, model_path in models.items():
+        seed = seeds[run]
         model, meta = load_model(model_path)
-        r = attribute_split(model, test, method, cfg, seed, job.threads,
-                            gradient_shap_baselines(job.input.data, method, cfg, seed))
+        r = attribute_split(model, test, method, cfg, seed, threads, gradient_shap_baselines(data_path, method, cfg,
+                                                                                            seed))
         table = _scores_table(test, r)
-        save_table(metrics_path, table)
-        save_npz(examples_path, index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
+        save_table(metrics[run], table)
+        save_npz(examples[run], index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
                  saliency=r["maps"][keep].astype(np.float32), architecture=meta["architecture"], method=method)
         log.info("%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f", meta["architecture"], run, method,
                  meta["dataset"], table.wjac.mean(), table.auroc.mean(), table.correct.mean())
@@ -190,8 +201,8 @@ def moving_figure(job: Job) -> None:
 
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics)
-    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), p.seed, p.bootstrap, p.level,
-                    p.permutations)
+    # the figure shows means and spreads: no intervals against the noise map (the summary tests the claims)
+    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), p.seed, 0, p.level, p.permutations)
     summary = T.moving_box(cells, p.starts)
     save_table(job.output.tsv, summary)
     save_figure(moving_box_figure(summary), job.output.png, job.output.pdf)

@@ -67,8 +67,9 @@ def compare(values: np.ndarray, floor: np.ndarray, metric: str, seed: int, n_boo
 def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int = 2000, level: float = 0.95,
           permutations: int = 1000) -> pd.DataFrame:
     """One row per (dataset, model, trained | untrained, method) plus the noise rows: mean ± sd over
-    runs of every metric, each against the noise map (hierarchical-bootstrap interval and mark), and
-    whether the runs are above their label-permutation null (``above_null``; † in the Markdown)."""
+    runs of every metric, each against the noise map (hierarchical-bootstrap interval and mark; none
+    with ``n_boot = 0``), and whether the runs are above their label-permutation null (``above_null``;
+    † in the Markdown)."""
     rows = []
     runs = runs.assign(kind=np.where(runs.run.str.startswith("untrained"), "untrained", "trained"))
     for (dataset, model, kind, method), g in runs.groupby(["dataset", "model", "kind", "method"], sort=False):
@@ -86,6 +87,8 @@ def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int
             if m not in g:
                 continue
             row[m], row[f"{m}_sd"] = g[m].mean(), (g[m].std(ddof=1) if len(g) > 1 else 0.0)
+            if not n_boot:
+                continue
             scores = np.stack([t[m].to_numpy(np.float64) for t in per_sample])
             c = _mark(*hierarchical_bootstrap(scores, derive_seed(seed, dataset, model, kind, method, m), n_boot,
                                               level, floor=noise[dataset][m].to_numpy(np.float64)), m)
