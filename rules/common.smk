@@ -307,8 +307,10 @@ def experiment_kind(experiment):
 
 def hcp_runs(experiment):
     """The runs of every model of an experiment: its training seeds, then its control runs (control_runs: as many
-    runs as seeds for the controls a claim compares against in this experiment, one run of the others)."""
-    return HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"], experiment_kind(experiment))
+    runs as seeds for the controls a claim compares against in this experiment, one run of the others; or, with
+    hcp.analysis.control_runs: all, as many runs of every control)."""
+    return HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"], experiment_kind(experiment),
+                                        HCPA["control_runs"])
 
 
 def hcp_saliency_run_names(experiment):

@@ -190,7 +190,7 @@ def claim_6e(ctx: Context, experiment: str, tag: str, partner: str | None) -> Cl
         gm = g[g.model == m]
         scope = f"{tag}, {_label(m)}"
         scopes.append(scope)
-        comparisons.append(Comparison(scope, f"chance {gm.chance.iloc[0]:.3f} ± {margin:g}", "claim", "test accuracy",
+        comparisons.append(Comparison(scope, f"chance ± {margin:g}", "claim", "test accuracy",
                                       equivalence(gm.test_accuracy, float(gm.chance.iloc[0]), margin, ctx.level),
                                       equivalence=True))
     if not scopes:

@@ -21,8 +21,9 @@ Every p-value a claim combines (all its scopes) is Holm-adjusted as one family
    carries knowledge that contradicts the claim: ``not reproduced``;
 4. the map not beyond every floor in the claim's direction (adjusted p): it is at its floor and
    cannot support the claim: ``not testable``;
-5. an equivalence test that shows a departure beyond its margin: ``not reproduced``; one whose
-   interval is as wide as its margin: ``not testable (underpowered)``;
+5. an equivalence test that shows a departure beyond its margin: ``not reproduced``; one that shows
+   neither equivalence nor a departure (its interval as wide as the margin, or straddling its edge):
+   ``not testable (underpowered)``;
 6. any claim test not passed: ``not reproduced``; otherwise ``reproduced``.
 
 So a map or model with no knowledge never earns ``reproduced``: it stops at step 1, 3 or 4.
@@ -210,12 +211,15 @@ def decide(scope: str, models: list[ModelCheck], comparisons: list[Comparison], 
         return verdict(NOT_REPRODUCED, "; ".join(
             f"outside its margin: {c.against}, difference {_fmt(c.result.diff)} (adjusted p of a departure beyond the "
             f"margin {_p(c.p_opposite_adj)})" for c in beyond), f"outside the margin of {_names(beyond)}")
-    weak = [c for c in claims if c.equivalence and c.result.underpowered and not c.passed(alpha)]
+    weak = [c for c in claims if c.equivalence and not c.passed(alpha)]
     if weak:
         return verdict(UNDERPOWERED, "; ".join(
-            f"the {100 * (1 - 2 * alpha):.0f} % interval of the difference from {c.against} [{_fmt(c.result.lo)}, "
-            f"{_fmt(c.result.hi)}] is as wide as the margin (smallest detectable {_fmt(c.result.mde)})"
-            for c in weak), "interval wider than the margin")
+            (f"the {100 * (1 - 2 * alpha):.0f} % interval of the difference from {c.against} [{_fmt(c.result.lo)}, "
+             f"{_fmt(c.result.hi)}] is as wide as the margin" if c.result.underpowered else
+             f"neither within {c.against} (adjusted p {_p(c.p_adj)}) nor beyond it (adjusted p "
+             f"{_p(c.p_opposite_adj)}): difference {_fmt(c.result.diff)}, {100 * (1 - 2 * alpha):.0f} % interval "
+             f"[{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]") + f" (smallest detectable {_fmt(c.result.mde)})"
+            for c in weak), "inconclusive: neither equivalence nor a departure shown")
     failed = [c for c in claims if not c.passed(alpha)]
     if failed:
         return verdict(NOT_REPRODUCED, "; ".join(

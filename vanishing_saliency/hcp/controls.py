@@ -25,15 +25,16 @@ CONTROL_RUNS = ("permuted", "untrained", "timeshuffled")
 CLAIM_CONTROLS = {"on_off": ("permuted", "untrained")}
 
 
-def control_runs(controls, seeds: int, kind: str) -> list[str]:
+def control_runs(controls, seeds: int, kind: str, which: str = "claims") -> list[str]:
     """The run names of an experiment's controls (``permuted0``, ``permuted1``, ..., then the next control).
 
     The training run is the replicate of a claim (SPEC section 10), so a control a claim compares against gets
     as many runs as the trained model has seeds: the permuted and untrained controls of an on_off experiment.
-    The other control runs (the time-shuffled classifier, and every control of the on_task and off_task
-    experiments) are read by the accuracy, confound and ground-truth tables only, as descriptive floors, and
-    get one run each."""
-    claimed = CLAIM_CONTROLS.get(kind, ())
+    With ``which = "claims"`` (``hcp.analysis.control_runs``, the default) the other controls (the time-shuffled
+    classifier, and every control of the on_task and off_task experiments), which the accuracy, confound and
+    ground-truth tables read as descriptive floors and no claim compares against, get one run each; with
+    ``"all"`` every control gets ``seeds`` runs."""
+    claimed = CONTROL_RUNS if which == "all" else CLAIM_CONTROLS.get(kind, ())
     return [f"{c}{k}" for c in controls for k in range(int(seeds) if c in claimed else 1)]
 
 
