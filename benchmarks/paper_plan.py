@@ -82,7 +82,8 @@ def main():
     rows = [("preprocessing (check + preprocess)", groups, args.subjects * subj_cpu / 3600,
              subj_mem * min(args.cores_per_job, args.subjects_per_job), math.ceil(groups / at_once) * group_wall / 3600)]
     for stage in ANALYSIS_STAGES:
-        g = jobs[jobs.rule.isin(stage)]
+        # hcp_train and hcp_saliency are rule classes, one per set of runs (hcp_train_controls<k>, ...)
+        g = jobs[jobs.rule.str.replace(r"_controls\d+$", "", regex=True).isin(stage)]
         if g.empty:
             continue
         stage_waves = math.ceil(len(g) / cores)
