@@ -217,18 +217,28 @@ def _scores_by_position(cells: Cells, model: str, metric: str, starts: dict, kin
     return out
 
 
+def _moving(cells: Cells, model: str, starts: dict, claim: tuple) -> tuple:
+    """(scope, model checks at every start, None) of a moving-box claim about ``model``, or (None, None, the
+    claim not testable) where the model is not trained on two or more positions.  ``claim``: (id, text, paper,
+    metric)."""
+    if len(starts) < 2 or not all((d, model) in cells for d in starts):
+        return None, None, _untestable(*claim, f"{_label(model)} is not trained on two or more moving-box positions "
+                                       "(synthetic.moving)")
+    scope = f"{_label(model)}, starts {min(starts.values())}-{max(starts.values())}"
+    checks = [cells.check(d, model, scope, f"{_label(model)} at start {start}") for d, start in starts.items()]
+    return scope, checks, None
+
+
 def claim_4a(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
     """4a: the LSTM's score rises as the box moves later: its change from the first to the last start (an OLS
     line through every run's mean) beats a noise map's change and its untrained twin's, the LSTM above its
     permutation null at every start."""
     metric = cells.settings["deciding_metric"]["4a"]
     direction = 1 if HIGHER_IS_BETTER[metric] else -1
-    text, paper = "4a LSTM saliency improves as the box moves later", "rises (Fig. 5)"
-    if len(starts) < 2 or not all((d, LSTM) in cells for d in starts):
-        return _untestable("4a", text, paper, metric, "the LSTM is not trained on two or more moving-box positions "
-                           "(synthetic.moving)")
-    scope, s = f"{_label(LSTM)}, starts {min(starts.values())}-{max(starts.values())}", cells.settings
-    models = [cells.check(d, LSTM, scope, f"{_label(LSTM)} at start {start}") for d, start in starts.items()]
+    text, paper, s = "4a LSTM saliency improves as the box moves later", "rises (Fig. 5)", cells.settings
+    scope, models, untestable = _moving(cells, LSTM, starts, ("4a", text, paper, metric))
+    if untestable:
+        return untestable
     seed = derive_seed(cells.seed, "4a")
     comparisons = [
         Comparison(scope, "noise map's change", "floor", metric,
@@ -260,12 +270,10 @@ def claim_4b(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
     metric = cells.settings["deciding_metric"]["4b"]
     direction = 1 if HIGHER_IS_BETTER[metric] else -1
     margin = cells.settings["flat_margin"][metric]
-    text, paper = "4b input-cell attention is flat across box positions", "flat (Fig. 5)"
-    if len(starts) < 2 or not all((d, INPUTCELL) in cells for d in starts):
-        return _untestable("4b", text, paper, metric, "input-cell attention is not trained on two or more moving-box "
-                           "positions (synthetic.moving)")
-    scope, s = f"{_label(INPUTCELL)}, starts {min(starts.values())}-{max(starts.values())}", cells.settings
-    models = [cells.check(d, INPUTCELL, scope, f"{_label(INPUTCELL)} at start {start}") for d, start in starts.items()]
+    text, paper, s = "4b input-cell attention is flat across box positions", "flat (Fig. 5)", cells.settings
+    scope, models, untestable = _moving(cells, INPUTCELL, starts, ("4b", text, paper, metric))
+    if untestable:
+        return untestable
     comparisons = []
     for d, start in starts.items():
         comparisons += cells.floors(d, INPUTCELL, metric, direction, scope, noise[d], f" at start {start}")
