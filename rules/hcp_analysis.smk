@@ -98,7 +98,7 @@ rule hcp_accuracy:
         "logs/benchmark/hcp/accuracy_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=on_attempt(700),
+        mem_mb=on_attempt(500),
         runtime=on_attempt(1),
     conda:
         "../envs/hcp_analysis.yaml"

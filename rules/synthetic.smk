@@ -81,7 +81,7 @@ rule synthetic_noise:
         "logs/benchmark/synthetic/noise/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=on_attempt(800),
+        mem_mb=on_attempt(500),
         runtime=on_attempt(1),
     conda:
         "../envs/synthetic.yaml"
