@@ -48,6 +48,8 @@ def verdict_table(claims) -> pd.DataFrame:
                      "metric": claim.metric, "paper": claim.paper, "subjects": claim.n_subjects,
                      "reason": claim.reason})
         for s in claim.scopes:
+            if s.scope == "all":      # a claim with nothing to decide per scope: its one line says why
+                continue
             voting = _voting(claim, s.scope)
             mdes = [c.result.mde for c in voting if np.isfinite(c.result.mde)]
             rows.append({"claim": claim.id, "part": claim.text, "scope": s.scope, "verdict": s.verdict,
