@@ -8,7 +8,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce smoke test venv lock lint dryrun bench memory clean rulegraph report
+.PHONY: reproduce smoke test venv lock lint format dryrun bench memory clean rulegraph report
 
 venv: $(VENV)/.installed
 
@@ -42,8 +42,18 @@ smoke: venv
 test: venv
 	$(BIN)/python -m pytest -q tests
 
+# Style and static checks (pyproject.toml configures ruff and snakefmt); CI fails on any finding.
+# make format rewrites the files the way make lint wants them.
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules/
 	$(BIN)/snakemake --lint
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile rules/
 
 dryrun: venv
 	$(BIN)/snakemake -n --cores 2

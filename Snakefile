@@ -62,10 +62,10 @@ onstart:
 
 
 rule all:
+    default_target: True
     input:
         synthetic_targets(),
         hcp_targets(),
         mnist_targets(),
         dynamics_targets(),
         provenance_targets(),
-    default_target: True

@@ -85,9 +85,25 @@ def dry_run(n_subjects: int, workdir: Path):
     seconds = []
     for quiet in (["-q"], []):
         t = time.perf_counter()
-        res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n", *quiet,
-                              "--cores", "2", "--configfile", str(config)], cwd=run_dir, capture_output=True,
-                             text=True, env=env)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(ROOT / "Snakefile"),
+                "-n",
+                *quiet,
+                "--cores",
+                "2",
+                "--configfile",
+                str(config),
+            ],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         seconds.append(time.perf_counter() - t)
         if res.returncode != 0:
             sys.exit(f"dry run failed:\n{res.stderr[-3000:]}")
@@ -105,9 +121,11 @@ def main():
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         quiet, listing, counts, readers = dry_run(args.subjects, work)
-    print(f"DAG of the whole default workflow, {args.subjects} raw subjects, {sum(counts.values())} jobs: "
-          f"{quiet:.1f} s (snakemake -n -q; target <= {TARGET_S:.0f} s: {'met' if quiet <= TARGET_S else 'NOT met'}), "
-          f"{listing:.1f} s with the job listing")
+    print(
+        f"DAG of the whole default workflow, {args.subjects} raw subjects, {sum(counts.values())} jobs: "
+        f"{quiet:.1f} s (snakemake -n -q; target <= {TARGET_S:.0f} s: {'met' if quiet <= TARGET_S else 'NOT met'}), "
+        f"{listing:.1f} s with the job listing"
+    )
     for rule in ("hcp_check", "hcp_preprocess"):
         print(f"  {rule}: {counts.get(rule, 0)} jobs")
     widest = max((len(s) for jobs in readers.values() for s in jobs), default=0)

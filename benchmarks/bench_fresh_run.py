@@ -83,14 +83,18 @@ def main():
     tmp = None if args.into else tempfile.TemporaryDirectory(prefix="fresh-run-")
     clone = args.into or Path(tmp.name) / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     install = timed(["make", "venv"], clone)
     run = timed(["make", "reproduce", f"CORES={args.cores}"], clone)
-    print(f"\nfresh clone of {commit.strip()[:12]} on {started:%Y-%m-%d %H:%M} UTC, {platform.processor() or 'cpu'} "
-          f"x {os.cpu_count()} logical CPUs, cores={args.cores}")
+    print(
+        f"\nfresh clone of {commit.strip()[:12]} on {started:%Y-%m-%d %H:%M} UTC, {platform.processor() or 'cpu'} "
+        f"x {os.cpu_count()} logical CPUs, cores={args.cores}"
+    )
     print(f"  make venv:      {install / 60:6.1f} min")
-    print(f"  make reproduce: {run / 60:6.1f} min   (target <= {TARGET_MIN:.0f} min: "
-          f"{'met' if run / 60 <= TARGET_MIN else 'NOT met'})")
+    print(
+        f"  make reproduce: {run / 60:6.1f} min   (target <= {TARGET_MIN:.0f} min: "
+        f"{'met' if run / 60 <= TARGET_MIN else 'NOT met'})"
+    )
     print("\nper branch (job wall and CPU summed over the branch's jobs; start/end: minutes into the run):")
     print(branch_table(clone).to_string())
     if tmp is not None:

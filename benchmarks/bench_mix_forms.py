@@ -22,15 +22,14 @@ difference of each form's outputs and gradients from dense (floating-point order
 import argparse
 
 import torch
+from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 from vanishing_saliency.models import _DenseCausalMix, causal_mix
-
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 
 def cumsum_form(left, right, values):
     """out[t] = sum_k left[t, k] * cumsum_s(right[s, k] values[s])[t], through a (B, T, r, V) tensor."""
-    state = (right.unsqueeze(-1) * values.unsqueeze(-2)).cumsum(1)           # (B, T, r, V)
+    state = (right.unsqueeze(-1) * values.unsqueeze(-2)).cumsum(1)  # (B, T, r, V)
     return torch.einsum("btk,btkv->btv", left, state)
 
 
@@ -121,10 +120,12 @@ def bench(width, dtype, reps, scan, B=64, T=100, r=20):
     right = torch.rand(B, T, r, dtype=dtype, requires_grad=True)
     values = torch.randn(B, T, width, dtype=dtype, requires_grad=True)
     grad = torch.randn(B, T, width, dtype=dtype)
-    forms = {"dense": _DenseCausalMix.apply,
-             "chunk 25": lambda a, b, c: causal_mix(a, b, c, chunk=25),
-             "chunk 50": lambda a, b, c: causal_mix(a, b, c, chunk=50),
-             "cumsum (PyTorch)": cumsum_form}
+    forms = {
+        "dense": _DenseCausalMix.apply,
+        "chunk 25": lambda a, b, c: causal_mix(a, b, c, chunk=25),
+        "chunk 50": lambda a, b, c: causal_mix(a, b, c, chunk=50),
+        "cumsum (PyTorch)": cumsum_form,
+    }
     if scan is not None:
         forms[f"scan (numba {scan[1]})"] = scan[0]
 
@@ -135,14 +136,18 @@ def bench(width, dtype, reps, scan, B=64, T=100, r=20):
         return [out.detach(), left.grad, right.grad, values.grad]
 
     reference = run(forms["dense"])
-    errors = {name: max(((a - b).abs().max() / b.abs().max()).item() for a, b in zip(run(form), reference))
-              for name, form in forms.items()}                          # numba compiles here
+    errors = {
+        name: max(((a - b).abs().max() / b.abs().max()).item() for a, b in zip(run(form), reference, strict=True))
+        for name, form in forms.items()
+    }  # numba compiles here
     seconds = median_times({name: (lambda form=form: run(form)) for name, form in forms.items()}, reps)
     base = seconds["dense"]
     print(f"\nV={width}  B={B} T={T} r={r} {str(dtype)[6:]} threads={torch.get_num_threads()}")
     for name, med in seconds.items():
-        print(f"  {name:22s} median {1000 * med:8.2f} ms   {med / base:6.2f}x dense   "
-              f"largest relative difference {errors[name]:.1e}")
+        print(
+            f"  {name:22s} median {1000 * med:8.2f} ms   {med / base:6.2f}x dense   "
+            f"largest relative difference {errors[name]:.1e}"
+        )
 
 
 def main():

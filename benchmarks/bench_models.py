@@ -18,11 +18,10 @@ import statistics
 import time
 
 import torch
+from timing import median_times  # benchmarks/timing.py (this script's folder)
 from torch import nn
 
 from vanishing_saliency.models import InputCellAttention, ModelConfig, build_model
-
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 
 def fwd_bwd(fn, x):
@@ -39,11 +38,12 @@ def per_step_loop(att: InputCellAttention, cell: nn.LSTMCell):
         outs = []
         for step in range(t):
             prefix = x[:, : step + 1]
-            a = torch.softmax(att.scores(prefix), dim=1)               # (B, s, r)
+            a = torch.softmax(att.scores(prefix), dim=1)  # (B, s, r)
             m = torch.einsum("bsk,bsn->bn", a, prefix) / att.r
             h, c = cell(m, (h, c))
             outs.append(h)
         return torch.stack(outs, 1)
+
     return run
 
 
@@ -66,12 +66,12 @@ def bench(hidden: int, reps: int, loop: bool, dtype=torch.float32, B=64, T=100, 
     if loop:
         candidates["input-cell (per-step loop)"] = per_step_loop(att, nn.LSTMCell(N, hidden).to(dtype))
     times = {k: [] for k in candidates}
-    for name, fn in candidates.items():                                # warm-up
+    for fn in candidates.values():  # warm-up
         fwd_bwd(fn, x)
     for i in range(reps):
         for name, fn in candidates.items():
             if name.endswith("loop)") and i >= 3:
-                continue                                               # slow: three runs are plenty
+                continue  # slow: three runs are plenty
             t0 = time.perf_counter()
             fwd_bwd(fn, x)
             times[name].append(time.perf_counter() - t0)
@@ -105,12 +105,15 @@ def parts(reps: int, dtype=torch.float32, B=64, T=100, N=100, hidden=5):
         def run():
             x.grad = gate_inputs.grad = None
             fn().sum().backward()
+
         return run
 
     seconds = median_times({name: forward_backward(fn) for name, fn in candidates.items()}, reps)
     med = {name: 1000 * s for name, s in seconds.items()}
-    print(f"\nparts of the input-cell model, hidden={hidden} B={B} T={T} N={N} {str(dtype)[6:]} "
-          f"threads={torch.get_num_threads()}, forward+backward, median of {reps}:")
+    print(
+        f"\nparts of the input-cell model, hidden={hidden} B={B} T={T} N={N} {str(dtype)[6:]} "
+        f"threads={torch.get_num_threads()}, forward+backward, median of {reps}:"
+    )
     for name, ms in med.items():
         print(f"  {name:28s} {ms:8.2f} ms")
     rest = med["  attention, all"] - med["  attention scores"] - med["  projection x W_ih^T"]
@@ -129,12 +132,16 @@ def main():
     torch.set_num_threads(args.threads)
     if args.parts:
         parts(args.reps)
-    ratios = {(h, dt): bench(h, args.reps, args.loop, dtype)
-              for dt, dtype in (("float32", torch.float32), ("float64", torch.float64)) for h in TARGETS}
+    ratios = {
+        (h, dt): bench(h, args.reps, args.loop, dtype)
+        for dt, dtype in (("float32", torch.float32), ("float64", torch.float64))
+        for h in TARGETS
+    }
     print(f"\nfused input-cell / nn.LSTM, forward+backward, {args.threads} threads:")
     for (h, dt), ratio in ratios.items():
-        print(f"  H={h:<3d} {dt}: {ratio:5.2f}x   target <= {TARGETS[h]}x   "
-              f"{'met' if ratio <= TARGETS[h] else 'NOT met'}")
+        print(
+            f"  H={h:<3d} {dt}: {ratio:5.2f}x   target <= {TARGETS[h]}x   {'met' if ratio <= TARGETS[h] else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

@@ -45,9 +45,12 @@ def main():
             # read into memory: with the default memory map nothing would be read here
             return np.asarray(nib.load(str(paths["dtseries"]), mmap=False).dataobj)
 
-        variants = {"paper": {}, "24P": {"strategy": "24P"}, "24P+GS": {"strategy": "24P+GS"},
-                    "24P+GS, censoring, band-pass": {"strategy": "24P+GS", "fd_threshold": 0.3,
-                                                      "bandpass": (0.01, 0.08)}}
+        variants = {
+            "paper": {},
+            "24P": {"strategy": "24P"},
+            "24P+GS": {"strategy": "24P+GS"},
+            "24P+GS, censoring, band-pass": {"strategy": "24P+GS", "fd_threshold": 0.3, "bandpass": (0.01, 0.08)},
+        }
 
         def whole(options):
             d, m = load_run(paths, "bench", "WM", "LR", 0.72, 405)
@@ -58,9 +61,13 @@ def main():
         plain(), whole({})
         t_plain, t_whole = [], {k: [] for k in variants}
         for _ in range(args.reps):
-            t0 = time.perf_counter(); plain(); t_plain.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            plain()
+            t_plain.append(time.perf_counter() - t0)
             for name, options in variants.items():
-                t0 = time.perf_counter(); whole(options); t_whole[name].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                whole(options)
+                t_whole[name].append(time.perf_counter() - t0)
         tracemalloc.start()
         whole(variants["24P+GS, censoring, band-pass"])
         _, peak = tracemalloc.get_traced_memory()

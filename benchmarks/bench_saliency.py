@@ -18,14 +18,14 @@ Timings are medians of interleaved repeats.
 """
 
 import argparse
+from functools import partial
 
 import numpy as np
 import torch
+from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import attribute
-
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 
 
 def floor_pass(model, x, lengths):
@@ -66,32 +66,49 @@ def main():
         for name in args.models.split(","):
             torch.manual_seed(0)
             model = build_model(name, ModelConfig(n_features=100, hidden=5)).eval()
-            t = median_times({"floor": lambda: floor_pass(model, x, lengths),
-                              "gradient": lambda: attribute("gradient", model, x, y, lengths, options=opts)},
-                             args.reps)
+            t = median_times(
+                {
+                    "floor": partial(floor_pass, model, x, lengths),
+                    "gradient": partial(attribute, "gradient", model, x, y, lengths, options=opts),
+                },
+                args.reps,
+            )
             rows.append((threads, name, "gradient", args.n, t["gradient"], t["floor"], 1.0))
             if args.methods:
                 m = 100
                 xs, ys, ls = x[:m], y[:m], lengths[:m]
-                t = median_times({
-                    "floor": lambda: floor_pass(model, xs, ls),
-                    "forward": lambda: forward_pass(model, xs, ls),
-                    "integrated_gradients": lambda: attribute("integrated_gradients", model, xs, ys, ls, options=opts),
-                    "smoothgrad": lambda: attribute("smoothgrad", model, xs, ys, ls, options=opts),
-                    "occlusion": lambda: attribute("occlusion", model, xs, ys, ls, options=opts),
-                }, max(1, args.reps // 2))
-                ideal = {"integrated_gradients": 32 * t["floor"], "smoothgrad": 10 * t["floor"],
-                         "occlusion": 101 * t["forward"]}
+                t = median_times(
+                    {
+                        "floor": partial(floor_pass, model, xs, ls),
+                        "forward": partial(forward_pass, model, xs, ls),
+                        **{
+                            method: partial(attribute, method, model, xs, ys, ls, options=opts)
+                            for method in ("integrated_gradients", "smoothgrad", "occlusion")
+                        },
+                    },
+                    max(1, args.reps // 2),
+                )
+                ideal = {
+                    "integrated_gradients": 32 * t["floor"],
+                    "smoothgrad": 10 * t["floor"],
+                    "occlusion": 101 * t["forward"],
+                }
                 for method, ideal_s in ideal.items():
                     rows.append((threads, name, method, m, t[method], t["floor"], ideal_s / t["floor"]))
-    print(f"saliency vs one batched forward + backward of the same samples (100 x 100, float32, hidden 5), "
-          f"max_batch_mb={args.max_batch_mb:g}")
-    print(f"{'threads':>7s}  {'model':15s} {'method':21s} {'n':>4s} {'time':>9s} {'floor':>9s} {'ratio':>7s} "
-          f"{'ideal':>7s}")
+    print(
+        f"saliency vs one batched forward + backward of the same samples (100 x 100, float32, hidden 5), "
+        f"max_batch_mb={args.max_batch_mb:g}"
+    )
+    print(
+        f"{'threads':>7s}  {'model':15s} {'method':21s} {'n':>4s} {'time':>9s} {'floor':>9s} {'ratio':>7s} "
+        f"{'ideal':>7s}"
+    )
     for threads, name, method, n, t_m, t_f, ideal in rows:
         target = "  (target <= 1.3x)" if method == "gradient" else f"  ({t_m / (ideal * t_f):.2f}x of ideal)"
-        print(f"{threads:7d}  {name:15s} {method:21s} {n:4d} {t_m:8.3f}s {t_f:8.3f}s {t_m / t_f:6.2f}x "
-              f"{ideal:6.1f}x{target}")
+        print(
+            f"{threads:7d}  {name:15s} {method:21s} {n:4d} {t_m:8.3f}s {t_f:8.3f}s {t_m / t_f:6.2f}x "
+            f"{ideal:6.1f}x{target}"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from memory_table import ROOT, collect
 
 RUNTIME_FLOOR_MIN = 1.0
@@ -75,13 +74,17 @@ def main():
     print("| rule | jobs | mem_mb | peak RSS (MB) | ratio | runtime (min) | longest job (s) | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for rule, n, req_mb, peak_mb, mr, mok, req_min, peak_s, rr, rok in rows:
-        print(f"| `{rule}` | {n} | {req_mb:.0f} | {peak_mb:.0f} | {mr:.2f}{'' if mok else ' ✗'} | {req_min:g} | "
-              f"{peak_s:.0f} | {rr:.2f}{'' if rok else ' ✗'} |")
+        print(
+            f"| `{rule}` | {n} | {req_mb:.0f} | {peak_mb:.0f} | {mr:.2f}{'' if mok else ' ✗'} | {req_min:g} | "
+            f"{peak_s:.0f} | {rr:.2f}{'' if rok else ' ✗'} |"
+        )
     bad = [r[0] for r in rows if not (r[5] and r[9])]
     mem = np.array([r[4] for r in rows])
     run = np.array([r[8] for r in rows])
-    print(f"\nmemory ratios {mem.min():.2f}-{mem.max():.2f}x, runtime ratios {run.min():.2f}-{run.max():.2f}x; "
-          f"{len(rows) - len(bad)} of {len(rows)} rules within bounds")
+    print(
+        f"\nmemory ratios {mem.min():.2f}-{mem.max():.2f}x, runtime ratios {run.min():.2f}-{run.max():.2f}x; "
+        f"{len(rows) - len(bad)} of {len(rows)} rules within bounds"
+    )
     if args.suggest and bad:
         print("\n# for the profile's config.yaml: memory at twice this run's peaks, runtime within 3x its longest jobs")
         print("set-resources:")

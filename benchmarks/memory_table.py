@@ -33,8 +33,20 @@ def job_blocks(listing: str):
 def planned_jobs(run_dir: Path, configfile: Path | None = None) -> pd.DataFrame:
     """Every job of the run's workflow as Snakemake plans it from scratch (``snakemake -n --forceall``): rule,
     benchmark file, and the ``mem_mb`` / ``runtime`` (minutes) it would ask a cluster for."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n", "--forceall", "--nolock",
-           "--cores", "2", "--directory", str(run_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-n",
+        "--forceall",
+        "--nolock",
+        "--cores",
+        "2",
+        "--directory",
+        str(run_dir),
+    ]
     if configfile is not None:
         cmd += ["--configfile", str(configfile)]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -47,8 +59,14 @@ def planned_jobs(run_dir: Path, configfile: Path | None = None) -> pd.DataFrame:
             continue
         res_line = re.search(r"^\s+resources: (.*)$", block, re.M)
         resources = dict(kv.split("=", 1) for kv in res_line.group(1).split(", ")) if res_line else {}
-        rows.append({"rule": rule, "file": bench.group(1),
-                     "mem_mb": float(resources.get("mem_mb", "nan")), "runtime_min": float(resources.get("runtime", "nan"))})
+        rows.append(
+            {
+                "rule": rule,
+                "file": bench.group(1),
+                "mem_mb": float(resources.get("mem_mb", "nan")),
+                "runtime_min": float(resources.get("runtime", "nan")),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,25 +78,40 @@ def collect(run_dir: Path, configfile: Path | None = None) -> pd.DataFrame:
         rel = str(path.relative_to(run_dir))
         bench = pd.read_csv(path, sep="\t")
         job = planned.loc[rel] if rel in planned.index else None
-        rows.append({"rule": "?" if job is None else job["rule"], "file": rel, "s": float(bench["s"].max()),
-                     "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").max()),
-                     "mem_mb": float("nan") if job is None else job["mem_mb"],
-                     "runtime_min": float("nan") if job is None else job["runtime_min"]})
+        rows.append(
+            {
+                "rule": "?" if job is None else job["rule"],
+                "file": rel,
+                "s": float(bench["s"].max()),
+                "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").max()),
+                "mem_mb": float("nan") if job is None else job["mem_mb"],
+                "runtime_min": float("nan") if job is None else job["runtime_min"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def summarize(jobs: pd.DataFrame) -> pd.DataFrame:
-    table = (jobs.groupby("rule")
-             .agg(jobs=("file", "size"), peak_rss_mb=("max_rss_mb", "max"), median_s=("s", "median"),
-                  max_s=("s", "max"), total_s=("s", "sum"))
-             .reset_index())
+    table = (
+        jobs.groupby("rule")
+        .agg(
+            jobs=("file", "size"),
+            peak_rss_mb=("max_rss_mb", "max"),
+            median_s=("s", "median"),
+            max_s=("s", "max"),
+            total_s=("s", "sum"),
+        )
+        .reset_index()
+    )
     table.insert(0, "branch", table.rule.str.split("_").str[0])
     return table.sort_values(["branch", "peak_rss_mb"], ascending=[True, False])
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    lines = ["| branch | rule | jobs | peak RSS (MB) | median wall (s) | max wall (s) |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| branch | rule | jobs | peak RSS (MB) | median wall (s) | max wall (s) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in table.itertuples():
         lines.append(f"| {r.branch} | `{r.rule}` | {r.jobs} | {r.peak_rss_mb:.0f} | {r.median_s:.1f} | {r.max_s:.1f} |")
     return "\n".join(lines)
@@ -96,8 +129,10 @@ def main():
     table = summarize(jobs)
     print(to_markdown(table))
     worst = jobs.loc[jobs.max_rss_mb.idxmax()]
-    print(f"\n{len(jobs)} jobs; largest peak RSS {worst.max_rss_mb:.0f} MB ({worst.file}); "
-          f"sum of job wall times {jobs.s.sum() / 60:.1f} min")
+    print(
+        f"\n{len(jobs)} jobs; largest peak RSS {worst.max_rss_mb:.0f} MB ({worst.file}); "
+        f"sum of job wall times {jobs.s.sum() / 60:.1f} min"
+    )
     unknown = jobs[jobs.rule == "?"]
     if len(unknown):
         sys.exit(f"benchmark files of no job the config plans (an older run's?): {', '.join(unknown.file)}")

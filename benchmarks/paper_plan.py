@@ -35,14 +35,32 @@ from memory_table import collect  # noqa: E402
 from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES  # noqa: E402
 
 PER_SUBJECT = ("hcp_check", "hcp_preprocess")
-ANALYSIS_STAGES = [("hcp_blocks", "hcp_split"), ("hcp_train",), ("hcp_saliency",),
-                   ("hcp_accuracy", "hcp_feature_drop", "hcp_onoff", "hcp_saliency_maps", "hcp_truth",
-                    "hcp_brain_maps", "hcp_qcfc", "hcp_qc_table"), ("hcp_summary",)]
+ANALYSIS_STAGES = [
+    ("hcp_blocks", "hcp_split"),
+    ("hcp_train",),
+    ("hcp_saliency",),
+    (
+        "hcp_accuracy",
+        "hcp_feature_drop",
+        "hcp_onoff",
+        "hcp_saliency_maps",
+        "hcp_truth",
+        "hcp_brain_maps",
+        "hcp_qcfc",
+        "hcp_qc_table",
+    ),
+    ("hcp_summary",),
+]
 
 
 def cpu_times(run_dir: Path, jobs: pd.DataFrame) -> pd.Series:
-    return pd.Series([float(pd.to_numeric(pd.read_csv(run_dir / f, sep="\t")["cpu_time"], errors="coerce").max())
-                      for f in jobs.file], index=jobs.index)
+    return pd.Series(
+        [
+            float(pd.to_numeric(pd.read_csv(run_dir / f, sep="\t")["cpu_time"], errors="coerce").max())
+            for f in jobs.file
+        ],
+        index=jobs.index,
+    )
 
 
 def raw_bytes_per_subject(cfg: dict) -> int:
@@ -79,30 +97,52 @@ def main():
     # a group job runs cores-per-job subjects at a time; as many group jobs run at once as the nodes hold
     group_wall = math.ceil(args.subjects_per_job / args.cores_per_job) * subj_wall
     at_once = max(1, cores // args.cores_per_job)
-    rows = [("preprocessing (check + preprocess)", groups, args.subjects * subj_cpu / 3600,
-             subj_mem * min(args.cores_per_job, args.subjects_per_job), math.ceil(groups / at_once) * group_wall / 3600)]
+    rows = [
+        (
+            "preprocessing (check + preprocess)",
+            groups,
+            args.subjects * subj_cpu / 3600,
+            subj_mem * min(args.cores_per_job, args.subjects_per_job),
+            math.ceil(groups / at_once) * group_wall / 3600,
+        )
+    ]
     for stage in ANALYSIS_STAGES:
         # hcp_train and hcp_saliency are rule classes, one per set of runs (hcp_train_controls<k>, ...)
         g = jobs[jobs.rule.str.replace(r"_controls\d+$", "", regex=True).isin(stage)]
         if g.empty:
             continue
         stage_waves = math.ceil(len(g) / cores)
-        rows.append((" + ".join(sorted(set(g.rule))), len(g), g.cpu_s.sum() * scale / 3600, g.max_rss_mb.max(),
-                     stage_waves * g.s.max() * scale / 3600))
+        rows.append(
+            (
+                " + ".join(sorted(set(g.rule))),
+                len(g),
+                g.cpu_s.sum() * scale / 3600,
+                g.max_rss_mb.max(),
+                stage_waves * g.s.max() * scale / 3600,
+            )
+        )
     table = pd.DataFrame(rows, columns=["stage", "Slurm jobs", "core-hours", "peak RSS per job (MB)", "wall (h)"])
 
     out_dir = args.run_dir / "results" / "hcp"
-    written = sum(p.stat().st_size for pat in ("timeseries/sub-*", "qc/sub-*", "check/sub-*")
-                  for p in out_dir.glob(pat)) / measured
+    written = (
+        sum(p.stat().st_size for pat in ("timeseries/sub-*", "qc/sub-*", "check/sub-*") for p in out_dir.glob(pat))
+        / measured
+    )
     raw = raw_bytes_per_subject(cfg)
-    print(f"Paper-size plan: {args.subjects} subjects on {args.nodes} nodes x {args.cores_per_node} cores, "
-          f"{args.subjects_per_job} subjects per preprocessing job (measured on {measured} subjects; analysis "
-          f"scaled x{scale:.1f})")
+    print(
+        f"Paper-size plan: {args.subjects} subjects on {args.nodes} nodes x {args.cores_per_node} cores, "
+        f"{args.subjects_per_job} subjects per preprocessing job (measured on {measured} subjects; analysis "
+        f"scaled x{scale:.1f})"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
-    print(f"\ntotal: {table['Slurm jobs'].sum()} Slurm jobs, {table['core-hours'].sum():,.1f} core-hours, "
-          f"{table['wall (h)'].sum():,.2f} h wall; largest job {table['peak RSS per job (MB)'].max():,.0f} MB")
-    print(f"disk: raw input {raw / 1e9:.2f} GB per subject = {args.subjects * raw / 1e12:.2f} TB (read in place); "
-          f"the workflow writes {written / 1e6:.1f} MB per subject = {args.subjects * written / 1e9:.2f} GB")
+    print(
+        f"\ntotal: {table['Slurm jobs'].sum()} Slurm jobs, {table['core-hours'].sum():,.1f} core-hours, "
+        f"{table['wall (h)'].sum():,.2f} h wall; largest job {table['peak RSS per job (MB)'].max():,.0f} MB"
+    )
+    print(
+        f"disk: raw input {raw / 1e9:.2f} GB per subject = {args.subjects * raw / 1e12:.2f} TB (read in place); "
+        f"the workflow writes {written / 1e6:.1f} MB per subject = {args.subjects * written / 1e9:.2f} GB"
+    )
     print("assumptions: per-subject cost as measured; analysis cost proportional to subjects, epochs unchanged")
 
 

@@ -28,27 +28,37 @@ def check_config(cfg):
             if name not in syn["datasets"]:
                 raise ConfigError(
                     f"synthetic.{group}.datasets names {name!r}, which is not defined under "
-                    f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})")
+                    f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})"
+                )
     for name in syn["heatmap_datasets"]:
         if name not in heatmap_pairs_datasets(cfg):
             raise ConfigError(
-                f"synthetic.heatmap_datasets names {name!r}, which no table or moving-box experiment trains on")
+                f"synthetic.heatmap_datasets names {name!r}, which no table or moving-box experiment trains on"
+            )
     curve = syn["epoch_curve"]
     if curve["dataset"] not in syn["datasets"]:
-        raise ConfigError(f"synthetic.epoch_curve.dataset names {curve['dataset']!r}, which is not defined under "
-                          f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})")
+        raise ConfigError(
+            f"synthetic.epoch_curve.dataset names {curve['dataset']!r}, which is not defined under "
+            f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})"
+        )
     if syn["table2"]["seeds"] > syn["seeds"]:
-        raise ConfigError(f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
-                          f"{syn['seeds']} (Table 2 shares its first seeds with Table 1)")
+        raise ConfigError(
+            f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
+            f"{syn['seeds']} (Table 2 shares its first seeds with Table 1)"
+        )
     sal = cfg["saliency"]
     methods = set(sal["methods"]) | set(syn["method_table"]["methods"])
     if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
-        raise ConfigError("saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
-                          "(allowed: train, zeros)")
+        raise ConfigError(
+            "saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
+            "(allowed: train, zeros)"
+        )
     flat = syn["summary"]["deciding_metric"]["4b"]
     if flat not in syn["summary"]["flat_margin"]:
-        raise ConfigError(f"synthetic.summary.flat_margin has no margin for {flat!r}, the metric that decides claim 4b "
-                          "(synthetic.summary.deciding_metric.4b)")
+        raise ConfigError(
+            f"synthetic.summary.flat_margin has no margin for {flat!r}, the metric that decides claim 4b "
+            "(synthetic.summary.deciding_metric.4b)"
+        )
 
 
 def heatmap_pairs_datasets(cfg):
@@ -112,12 +122,19 @@ def dataset_settings(name):
     that is not defined (a target asked for on the command line) is a config error naming the defined ones."""
     syn = config["synthetic"]
     if name not in syn["datasets"]:
-        raise ConfigError(f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
-                          f"(defined: {', '.join(sorted(syn['datasets']))})")
+        raise ConfigError(
+            f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
+            f"(defined: {', '.join(sorted(syn['datasets']))})"
+        )
     ds = syn["datasets"][name]
-    return {"patterns": ds["patterns"], "n_time": syn["n_time"], "n_features": syn["n_features"],
-            "n_train": ds.get("n_train", syn["n_train"]), "n_test": ds.get("n_test", syn["n_test"]),
-            "standardize": syn["standardize"]}
+    return {
+        "patterns": ds["patterns"],
+        "n_time": syn["n_time"],
+        "n_features": syn["n_features"],
+        "n_train": ds.get("n_train", syn["n_train"]),
+        "n_test": ds.get("n_test", syn["n_test"]),
+        "standardize": syn["standardize"],
+    }
 
 
 SYN = config["synthetic"]
@@ -156,8 +173,12 @@ def models_for_dataset(dataset):
 
 def metric_keys(group, methods=None):
     """(dataset, model, run, method) of every per-sample metrics file of a group."""
-    return [(d, m, run, meth) for d, m in synthetic_pairs(group) for run in synthetic_runs(group)
-            for meth in (methods or METHODS)]
+    return [
+        (d, m, run, meth)
+        for d, m in synthetic_pairs(group)
+        for run in synthetic_runs(group)
+        for meth in (methods or METHODS)
+    ]
 
 
 def metric_file(dataset, model, run, method):
@@ -214,11 +235,18 @@ def synthetic_targets():
     return (
         expand("results/synthetic/{table}{part}.{ext}", table=["table1", "table2"], part=["", "_runs"], ext=["tsv"])
         + expand("results/synthetic/{table}.md", table=["table1", "table2"])
-        + ["results/synthetic/moving_box.tsv", "results/synthetic/method_table.tsv", "results/synthetic/method_table.md",
-           "results/synthetic/summary.md", "results/synthetic/summary.tsv", "results/synthetic/epoch_curve.tsv"]
+        + [
+            "results/synthetic/moving_box.tsv",
+            "results/synthetic/method_table.tsv",
+            "results/synthetic/method_table.md",
+            "results/synthetic/summary.md",
+            "results/synthetic/summary.tsv",
+            "results/synthetic/epoch_curve.tsv",
+        ]
         + expand("results/synthetic/figures/{fig}.{ext}", fig=["moving_box", "epoch_curve"], ext=["png", "pdf"])
-        + expand("results/synthetic/figures/saliency_{dataset}.{ext}",
-                 dataset=SYN["heatmap_datasets"], ext=["png", "pdf"])
+        + expand(
+            "results/synthetic/figures/saliency_{dataset}.{ext}", dataset=SYN["heatmap_datasets"], ext=["png", "pdf"]
+        )
     )
 
 
@@ -245,8 +273,10 @@ def hcp_subjects(cfg):
     else:
         subjects, skipped = discover_subjects(hcp["root"])
         if skipped:
-            logger.warning(f"hcp.root {hcp['root']}: skipping {len(skipped)} folder(s) whose names are not subject "
-                           f"IDs (letters and digits only): {', '.join(skipped)}")
+            logger.warning(
+                f"hcp.root {hcp['root']}: skipping {len(skipped)} folder(s) whose names are not subject "
+                f"IDs (letters and digits only): {', '.join(skipped)}"
+            )
     seen = set()
     for s in subjects:
         if s in seen:
@@ -258,8 +288,10 @@ def hcp_subjects(cfg):
         missing = [s for s in subjects if not (Path(hcp["root"]) / s).is_dir()]
         if missing:
             key = "hcp.subjects" if hcp.get("subjects") else f"hcp.subjects_sheet ({hcp['subjects_sheet']})"
-            raise ConfigError(f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
-                              f"{', '.join(missing)}")
+            raise ConfigError(
+                f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
+                f"{', '.join(missing)}"
+            )
     return [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
 
 
@@ -277,8 +309,10 @@ def _has_folder(subject):
 with reported(CONFIG_SOURCE):
     HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
     if HCP["enabled"] and len(HCP_SUBJECTS) < 3:
-        raise ConfigError(f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test "
-                          "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)")
+        raise ConfigError(
+            f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test "
+            "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)"
+        )
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
 HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
@@ -288,12 +322,20 @@ def check_hcp_config(cfg):
     hcp = cfg["hcp"]
     for name in hcp["analysis"]["experiments"]:
         if name not in hcp["experiments"]:
-            raise ConfigError(f"hcp.analysis.experiments names {name!r}, which is not defined under hcp.experiments "
-                              f"(defined: {', '.join(hcp['experiments'])})")
+            raise ConfigError(
+                f"hcp.analysis.experiments names {name!r}, which is not defined under hcp.experiments "
+                f"(defined: {', '.join(hcp['experiments'])})"
+            )
     for name in hcp["analysis"]["experiments"]:
         exp = hcp["experiments"][name]
-        check_experiment(name, exp, hcp["tr"], exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"]),
-                         hcp["blocks"]["on_frames"], hcp["tasks"])
+        check_experiment(
+            name,
+            exp,
+            hcp["tr"],
+            exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"]),
+            hcp["blocks"]["on_frames"],
+            hcp["tasks"],
+        )
 
 
 if HCP["enabled"]:
@@ -309,8 +351,9 @@ def hcp_runs(experiment):
     """The runs of every model of an experiment: its training seeds, then its control runs (control_runs: as many
     runs as seeds for the controls a claim compares against in this experiment, one run of the others; or, with
     hcp.analysis.control_runs: all, as many runs of every control)."""
-    return HCP_SEED_RUNS + control_runs(HCPA["controls"], HCPA["seeds"], experiment_kind(experiment),
-                                        HCPA["control_runs"])
+    return HCP_SEED_RUNS + control_runs(
+        HCPA["controls"], HCPA["seeds"], experiment_kind(experiment), HCPA["control_runs"]
+    )
 
 
 def hcp_saliency_run_names(experiment):
@@ -342,10 +385,16 @@ def hcp_experiments(*kinds):
 def experiment_blocks(experiment):
     """Everything hcp_blocks needs to build an experiment's samples."""
     exp = HCP_EXPERIMENTS[experiment]
-    return {"kind": exp["kind"], "tasks": exp["tasks"], "frames": exp.get("frames"),
-            "hrf_shift_s": exp.get("hrf_shift_s", HCP["blocks"]["hrf_shift_s"]), "baseline": exp.get("baseline", "run"),
-            "on_frames": HCP["blocks"]["on_frames"], "off_frames": HCP["blocks"]["off_frames"],
-            "max_censored": HCP["cleaning"]["max_censored_fraction"]}
+    return {
+        "kind": exp["kind"],
+        "tasks": exp["tasks"],
+        "frames": exp.get("frames"),
+        "hrf_shift_s": exp.get("hrf_shift_s", HCP["blocks"]["hrf_shift_s"]),
+        "baseline": exp.get("baseline", "run"),
+        "on_frames": HCP["blocks"]["on_frames"],
+        "off_frames": HCP["blocks"]["off_frames"],
+        "max_censored": HCP["cleaning"]["max_censored_fraction"],
+    }
 
 
 def simulated_raw_output():
@@ -393,26 +442,44 @@ def _existing_raw_files(subject):
 
 def subject_timeseries(subject, suffix=".npz", tasks=None):
     """A subject's cleaned series of every run (of ``tasks`` only, e.g. an experiment's)."""
-    return [f"results/hcp/timeseries/{timeseries_name(subject, t, d)}{suffix}"
-            for t in HCP["tasks"] if tasks is None or t in tasks for d in HCP["directions"]]
+    return [
+        f"results/hcp/timeseries/{timeseries_name(subject, t, d)}{suffix}"
+        for t in HCP["tasks"]
+        if tasks is None or t in tasks
+        for d in HCP["directions"]
+    ]
 
 
 def hcp_targets():
     if not HCP["enabled"]:
         return []
     sal = hcp_experiments("on_task", "on_off")
-    return (["results/hcp/qc.tsv", "results/hcp/split.tsv", "results/hcp/summary.md", "results/hcp/summary.tsv",
-             "results/hcp/qc/strategies.md", "results/hcp/qc/qcfc.png"]
-            + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
-            + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
-            + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)
-            + expand("results/hcp/{experiment}/figures/{fig}.{ext}", experiment=sal,
-                     fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"], ext=["png", "pdf"])
-            + expand("results/hcp/{experiment}/onoff_share.md", experiment=hcp_experiments("on_off"))
-            + expand("results/hcp/{experiment}/figures/onoff_buckets.{ext}", experiment=hcp_experiments("on_off"),
-                     ext=["png", "pdf"])
-            + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=sal)
-               if HCP["source"] == "simulated" else []))
+    return (
+        [
+            "results/hcp/qc.tsv",
+            "results/hcp/split.tsv",
+            "results/hcp/summary.md",
+            "results/hcp/summary.tsv",
+            "results/hcp/qc/strategies.md",
+            "results/hcp/qc/qcfc.png",
+        ]
+        + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
+        + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
+        + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)
+        + expand(
+            "results/hcp/{experiment}/figures/{fig}.{ext}",
+            experiment=sal,
+            fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"],
+            ext=["png", "pdf"],
+        )
+        + expand("results/hcp/{experiment}/onoff_share.md", experiment=hcp_experiments("on_off"))
+        + expand(
+            "results/hcp/{experiment}/figures/onoff_buckets.{ext}",
+            experiment=hcp_experiments("on_off"),
+            ext=["png", "pdf"],
+        )
+        + (expand("results/hcp/{experiment}/truth_recovery.md", experiment=sal) if HCP["source"] == "simulated" else [])
+    )
 
 
 def hcp_model_file(experiment, model, run, ext="pt"):
@@ -427,9 +494,18 @@ def hcp_saliency_runs(experiment, methods=None, runs=None):
     """Every (model, run, method) saliency file of an experiment (``runs``: all with saliency, by default), with its
     file (``path``); ``seed`` is the seed index of a training seed (None for a control)."""
     runs = hcp_saliency_run_names(experiment) if runs is None else runs
-    return [{"model": m, "run": r, "seed": int(r[4:]) if r.startswith("seed") else None, "method": meth,
-             "path": hcp_saliency_file(experiment, m, r, meth)}
-            for meth in (methods or METHODS) for r in runs for m in HCPA["models"]]
+    return [
+        {
+            "model": m,
+            "run": r,
+            "seed": int(r[4:]) if r.startswith("seed") else None,
+            "method": meth,
+            "path": hcp_saliency_file(experiment, m, r, meth),
+        }
+        for meth in (methods or METHODS)
+        for r in runs
+        for m in HCPA["models"]
+    ]
 
 
 def hcp_untrained_runs(experiment):
@@ -451,9 +527,9 @@ MNIST = config["mnist"]
 def mnist_targets():
     if not MNIST["enabled"]:
         return []
-    return (["results/mnist/table.tsv", "results/mnist/table.md", "results/mnist/temporal_profile.tsv"]
-            + expand("results/mnist/figures/{fig}.{ext}", fig=["saliency_examples", "temporal_profile"],
-                     ext=["png", "pdf"]))
+    return ["results/mnist/table.tsv", "results/mnist/table.md", "results/mnist/temporal_profile.tsv"] + expand(
+        "results/mnist/figures/{fig}.{ext}", fig=["saliency_examples", "temporal_profile"], ext=["png", "pdf"]
+    )
 
 
 # ---- cell dynamics -----------------------------------------------------------
@@ -464,29 +540,42 @@ def dynamics_networks():
     """Audited networks: name -> model, test data and (HCP samples) subject split; disabled branches skipped."""
     nets = {}
     for n in DYN["task"]["hidden_sizes"]:
-        nets[f"seqmnist_h{n}"] = {"model": f"results/dynamics/models/seqmnist_h{n}.pt",
-                                  "data": "resources/dynamics/seqmnist.npz", "split": []}
+        nets[f"seqmnist_h{n}"] = {
+            "model": f"results/dynamics/models/seqmnist_h{n}.pt",
+            "data": "resources/dynamics/seqmnist.npz",
+            "split": [],
+        }
     for entry in DYN["audit"]:
         parts = entry.split("/")
         if parts[0] == "mnist" and MNIST["enabled"]:
             if parts[1] not in MNIST["models"]:
                 raise ConfigError(f"dynamics.audit {entry}: {parts[1]} is not in mnist.models {MNIST['models']}")
-            nets[f"mnist_{parts[1]}"] = {"model": f"results/mnist/models/{parts[1]}.pt",
-                                         "data": "resources/mnist/digits.npz", "split": []}
+            nets[f"mnist_{parts[1]}"] = {
+                "model": f"results/mnist/models/{parts[1]}.pt",
+                "data": "resources/mnist/digits.npz",
+                "split": [],
+            }
         elif parts[0] == "synthetic" and SYN["enabled"]:
             if parts[1] not in SYN["datasets"] or parts[2] not in models_for_dataset(parts[1]):
-                raise ConfigError(f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
-                                  f"{parts[1]} (see synthetic.table1/table2/moving)")
-            nets[f"synthetic_{parts[1]}_{parts[2]}"] = {"model": synthetic_model(parts[1], parts[2], "seed0"),
-                                                        "data": f"resources/synthetic/{parts[1]}.npz",
-                                                        "split": []}
+                raise ConfigError(
+                    f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
+                    f"{parts[1]} (see synthetic.table1/table2/moving)"
+                )
+            nets[f"synthetic_{parts[1]}_{parts[2]}"] = {
+                "model": synthetic_model(parts[1], parts[2], "seed0"),
+                "data": f"resources/synthetic/{parts[1]}.npz",
+                "split": [],
+            }
         elif parts[0] == "hcp" and HCP["enabled"]:
             if parts[1] not in HCPA["experiments"] or parts[2] not in HCPA["models"]:
-                raise ConfigError(f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on "
-                                  f"{HCPA['experiments']}")
-            nets[f"hcp_{parts[1]}_{parts[2]}"] = {"model": hcp_model_file(parts[1], parts[2], "seed0"),
-                                                  "data": f"results/hcp/samples/{parts[1]}.npz",
-                                                  "split": ["results/hcp/split.tsv"]}
+                raise ConfigError(
+                    f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on " f"{HCPA['experiments']}"
+                )
+            nets[f"hcp_{parts[1]}_{parts[2]}"] = {
+                "model": hcp_model_file(parts[1], parts[2], "seed0"),
+                "data": f"results/hcp/samples/{parts[1]}.npz",
+                "split": ["results/hcp/split.tsv"],
+            }
     return nets
 
 
@@ -497,15 +586,25 @@ with reported(CONFIG_SOURCE):
 def dynamics_targets():
     if not DYN["enabled"]:
         return []
-    return (expand("results/dynamics/{table}.{ext}", table=["table1", "capacity"], ext=["tsv", "md"])
-            + expand("results/dynamics/figures/{fig}.{ext}", fig=["distributions", "capacity"], ext=["png", "pdf"])
-            + expand("results/dynamics/{network}/figures/{fig}.{ext}", network=list(DYN_NETWORKS),
-                     fig=["heatmap", "ablation"], ext=["png", "pdf"]))
+    return (
+        expand("results/dynamics/{table}.{ext}", table=["table1", "capacity"], ext=["tsv", "md"])
+        + expand("results/dynamics/figures/{fig}.{ext}", fig=["distributions", "capacity"], ext=["png", "pdf"])
+        + expand(
+            "results/dynamics/{network}/figures/{fig}.{ext}",
+            network=list(DYN_NETWORKS),
+            fig=["heatmap", "ablation"],
+            ext=["png", "pdf"],
+        )
+    )
 
 
 # ---- provenance --------------------------------------------------------------
-BRANCH_TARGETS = {"synthetic": synthetic_targets, "hcp": hcp_targets, "mnist": mnist_targets,
-                  "dynamics": dynamics_targets}
+BRANCH_TARGETS = {
+    "synthetic": synthetic_targets,
+    "hcp": hcp_targets,
+    "mnist": mnist_targets,
+    "dynamics": dynamics_targets,
+}
 
 
 def provenance_targets():

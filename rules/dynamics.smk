@@ -5,23 +5,23 @@
 rule dynamics_prepare:
     output:
         "resources/dynamics/seqmnist.npz",
+    log:
+        "logs/dynamics/prepare.log",
+    benchmark:
+        "logs/benchmark/dynamics/prepare.tsv"
+    priority: 30
+    conda:
+        "../envs/dynamics.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(1),
     params:
         source=MNIST["source"],
         idx_folder=MNIST["idx_folder"],
         verify=MNIST["verify"],
         task=DYN["task"],
         seed=job_seed("dynamics_prepare"),
-    log:
-        "logs/dynamics/prepare.log",
-    benchmark:
-        "logs/benchmark/dynamics/prepare.tsv"
-    priority: 30
-    threads: 1
-    resources:
-        mem_mb=on_attempt(1000),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_prepare.py"
 
@@ -32,23 +32,23 @@ rule dynamics_train:
     output:
         model="results/dynamics/models/seqmnist_h{hidden}.pt",
         sidecar="results/dynamics/models/seqmnist_h{hidden}.json",
-    wildcard_constraints:
-        hidden=r"\d+",
-    params:
-        models=lambda wc: {**config["models"], **DYN["task"]["model_overrides"], "hidden": int(wc.hidden)},
-        training={**config["training"], **DYN["task"]["training_overrides"]},
-        seed=job_seed("dynamics_train"),
     log:
         "logs/dynamics/train/seqmnist_h{hidden}.log",
     benchmark:
         "logs/benchmark/dynamics/train/seqmnist_h{hidden}.tsv"
+    wildcard_constraints:
+        hidden=r"\d+",
     priority: 30
+    conda:
+        "../envs/dynamics.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=on_attempt(1100),
         runtime=on_attempt(3),
-    conda:
-        "../envs/dynamics.yaml"
+    params:
+        models=lambda wc: {**config["models"], **DYN["task"]["model_overrides"], "hidden": int(wc.hidden)},
+        training={**config["training"], **DYN["task"]["training_overrides"]},
+        seed=job_seed("dynamics_train"),
     script:
         "../workflow_scripts/dynamics_train.py"
 
@@ -62,28 +62,37 @@ rule dynamics_audit:
         cells="results/dynamics/{network}/cells.tsv",
         probes="results/dynamics/{network}/probes.tsv",
         summary="results/dynamics/{network}/summary.json",
-        heatmap_png=report("results/dynamics/{network}/figures/heatmap.png", caption="../report/dynamics_heatmap.rst",
-                           category="Cell dynamics", subcategory="{network}", labels={"figure": "hidden-state heat-map"}),
+        heatmap_png=report(
+            "results/dynamics/{network}/figures/heatmap.png",
+            caption="../report/dynamics_heatmap.rst",
+            category="Cell dynamics",
+            subcategory="{network}",
+            labels={"figure": "hidden-state heat-map"},
+        ),
         heatmap_pdf="results/dynamics/{network}/figures/heatmap.pdf",
-        ablation_png=report("results/dynamics/{network}/figures/ablation.png",
-                            caption="../report/dynamics_ablation.rst", category="Cell dynamics",
-                            subcategory="{network}", labels={"figure": "single-cell ablation"}),
+        ablation_png=report(
+            "results/dynamics/{network}/figures/ablation.png",
+            caption="../report/dynamics_ablation.rst",
+            category="Cell dynamics",
+            subcategory="{network}",
+            labels={"figure": "single-cell ablation"},
+        ),
         ablation_pdf="results/dynamics/{network}/figures/ablation.pdf",
-    wildcard_constraints:
-        network="|".join(DYN_NETWORKS) or "no-network",
-    params:
-        dynamics=DYN,
-        seed=job_seed("dynamics_audit"),
     log:
         "logs/dynamics/audit/{network}.log",
     benchmark:
         "logs/benchmark/dynamics/audit/{network}.tsv"
+    wildcard_constraints:
+        network="|".join(DYN_NETWORKS) or "no-network",
+    conda:
+        "../envs/dynamics.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=on_attempt(1700),
         runtime=on_attempt(1),
-    conda:
-        "../envs/dynamics.yaml"
+    params:
+        dynamics=DYN,
+        seed=job_seed("dynamics_audit"),
     script:
         "../workflow_scripts/dynamics_audit.py"
 
@@ -93,22 +102,30 @@ rule dynamics_table:
         cells=[f"results/dynamics/{n}/cells.tsv" for n in DYN_NETWORKS],
         summaries=[f"results/dynamics/{n}/summary.json" for n in DYN_NETWORKS],
     output:
-        tsv=report("results/dynamics/table1.tsv", caption="../report/dynamics_table.rst", category="Cell dynamics",
-                   labels={"table": "metrics per network (Table 1)"}),
+        tsv=report(
+            "results/dynamics/table1.tsv",
+            caption="../report/dynamics_table.rst",
+            category="Cell dynamics",
+            labels={"table": "metrics per network (Table 1)"},
+        ),
         md="results/dynamics/table1.md",
-        png=report("results/dynamics/figures/distributions.png", caption="../report/dynamics_distributions.rst",
-                   category="Cell dynamics", labels={"figure": "metric distributions"}),
+        png=report(
+            "results/dynamics/figures/distributions.png",
+            caption="../report/dynamics_distributions.rst",
+            category="Cell dynamics",
+            labels={"figure": "metric distributions"},
+        ),
         pdf="results/dynamics/figures/distributions.pdf",
     log:
         "logs/dynamics/table.log",
     benchmark:
         "logs/benchmark/dynamics/table.tsv"
+    conda:
+        "../envs/dynamics.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(800),
         runtime=on_attempt(1),
-    conda:
-        "../envs/dynamics.yaml"
     script:
         "../workflow_scripts/dynamics_table.py"
 
@@ -117,23 +134,31 @@ rule dynamics_capacity:
     input:
         cells=expand("results/dynamics/seqmnist_h{hidden}/cells.tsv", hidden=DYN["task"]["hidden_sizes"]),
     output:
-        tsv=report("results/dynamics/capacity.tsv", caption="../report/dynamics_capacity.rst",
-                   category="Cell dynamics", labels={"table": "capacity"}),
+        tsv=report(
+            "results/dynamics/capacity.tsv",
+            caption="../report/dynamics_capacity.rst",
+            category="Cell dynamics",
+            labels={"table": "capacity"},
+        ),
         md="results/dynamics/capacity.md",
-        png=report("results/dynamics/figures/capacity.png", caption="../report/dynamics_capacity.rst",
-                   category="Cell dynamics", labels={"figure": "capacity"}),
+        png=report(
+            "results/dynamics/figures/capacity.png",
+            caption="../report/dynamics_capacity.rst",
+            category="Cell dynamics",
+            labels={"figure": "capacity"},
+        ),
         pdf="results/dynamics/figures/capacity.pdf",
-    params:
-        sizes=DYN["task"]["hidden_sizes"],
     log:
         "logs/dynamics/capacity.log",
     benchmark:
         "logs/benchmark/dynamics/capacity.tsv"
+    conda:
+        "../envs/dynamics.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(800),
         runtime=on_attempt(1),
-    conda:
-        "../envs/dynamics.yaml"
+    params:
+        sizes=DYN["task"]["hidden_sizes"],
     script:
         "../workflow_scripts/dynamics_capacity.py"

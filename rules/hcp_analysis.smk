@@ -21,23 +21,23 @@ for _runs, _experiments in hcp_run_classes().items():
         output:
             models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=_runs),
             sidecars=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.json", run=_runs),
-        params:
-            models={**config["models"], **HCPA["model_overrides"]},
-            runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in _runs],
-            seeds=lambda wc, runs=_runs: run_seeds("hcp_train", runs, [wc.experiment, wc.model]),
-        wildcard_constraints:
-            experiment="|".join(_experiments),
         log:
             "logs/hcp/train/{experiment}_{model}.log",
         benchmark:
             "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
+        wildcard_constraints:
+            experiment="|".join(_experiments),
         priority: 40
+        conda:
+            "../envs/hcp_analysis.yaml"
         threads: config["training"]["threads"]
         resources:
             mem_mb=on_attempt(900),
             runtime=on_attempt(2),
-        conda:
-            "../envs/hcp_analysis.yaml"
+        params:
+            models={**config["models"], **HCPA["model_overrides"]},
+            runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in _runs],
+            seeds=lambda wc, runs=_runs: run_seeds("hcp_train", runs, [wc.experiment, wc.model]),
         script:
             "../workflow_scripts/hcp_train.py"
 
@@ -49,29 +49,36 @@ for _runs, _experiments in hcp_run_classes().items():
             split="results/hcp/split.tsv",
             models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=_saliency_runs),
         output:
-            [hcp_saliency_file("{experiment}", "{model}", r, "{method}") for r in _saliency_runs
-             if r.startswith("seed")]
-            + [temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}")) for r in _saliency_runs
-               if not r.startswith("seed")],
-        params:
-            saliency=config["saliency"],
-            runs=_saliency_runs,
-            seeds=lambda wc, runs=_saliency_runs: run_seeds("hcp_saliency", runs, [wc.experiment, wc.model],
-                                                            [wc.method]),
-        wildcard_constraints:
-            experiment="|".join(e for e in _experiments if experiment_kind(e) in ("on_task", "on_off"))
-            or "no-experiment",
+            [
+                hcp_saliency_file("{experiment}", "{model}", r, "{method}")
+                for r in _saliency_runs
+                if r.startswith("seed")
+            ]
+            + [
+                temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}"))
+                for r in _saliency_runs
+                if not r.startswith("seed")
+            ],
         log:
             "logs/hcp/saliency/{experiment}_{model}_{method}.log",
         benchmark:
             "logs/benchmark/hcp/saliency/{experiment}_{model}_{method}.tsv"
+        wildcard_constraints:
+            experiment="|".join(e for e in _experiments if experiment_kind(e) in ("on_task", "on_off"))
+            or "no-experiment",
         priority: 35
+        conda:
+            "../envs/hcp_analysis.yaml"
         threads: config["training"]["threads"]
         resources:
             mem_mb=on_attempt(900),
             runtime=on_attempt(1),
-        conda:
-            "../envs/hcp_analysis.yaml"
+        params:
+            saliency=config["saliency"],
+            runs=_saliency_runs,
+            seeds=lambda wc, runs=_saliency_runs: run_seeds(
+                "hcp_saliency", runs, [wc.experiment, wc.model], [wc.method]
+            ),
         script:
             "../workflow_scripts/hcp_saliency.py"
 
@@ -80,28 +87,34 @@ rule hcp_accuracy:
     input:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
-        sidecars=lambda wc: [hcp_model_file(wc.experiment, m, r, "json") for r in hcp_runs(wc.experiment)
-                             for m in HCPA["models"]],
+        sidecars=lambda wc: [
+            hcp_model_file(wc.experiment, m, r, "json") for r in hcp_runs(wc.experiment) for m in HCPA["models"]
+        ],
     output:
-        tsv=report("results/hcp/{experiment}/accuracy.tsv", caption="../report/hcp_accuracy.rst", category="HCP",
-                   subcategory="{experiment}", labels={"table": "test accuracy", "experiment": "{experiment}"}),
+        tsv=report(
+            "results/hcp/{experiment}/accuracy.tsv",
+            caption="../report/hcp_accuracy.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"table": "test accuracy", "experiment": "{experiment}"},
+        ),
         md="results/hcp/{experiment}/accuracy.md",
-    params:
-        permutations=HCPA["permutations"],
-        level=HCPA["level"],
-        seed=job_seed("hcp_accuracy"),
-    wildcard_constraints:
-        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
     log:
         "logs/hcp/accuracy_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/accuracy_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(500),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
+    params:
+        permutations=HCPA["permutations"],
+        level=HCPA["level"],
+        seed=job_seed("hcp_accuracy"),
     script:
         "../workflow_scripts/hcp_accuracy.py"
 
@@ -111,43 +124,53 @@ rule hcp_feature_drop:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
         # one model and one saliency file per run, in the order of params.runs
-        models=lambda wc: [hcp_model_file(wc.experiment, r["model"], r["run"])
-                           for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
+        models=lambda wc: [
+            hcp_model_file(wc.experiment, r["model"], r["run"])
+            for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)
+        ],
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
         # the untrained maps of the same replicates: the floor of every map's drop
-        untrained=lambda wc: [r["path"]
-                              for r in hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))],
+        untrained=lambda wc: [
+            r["path"] for r in hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))
+        ],
     output:
-        tsv=report("results/hcp/{experiment}/feature_drop.tsv", caption="../report/hcp_feature_drop.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"table": "feature drop", "experiment": "{experiment}"}),
+        tsv=report(
+            "results/hcp/{experiment}/feature_drop.tsv",
+            caption="../report/hcp_feature_drop.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"table": "feature drop", "experiment": "{experiment}"},
+        ),
         md="results/hcp/{experiment}/feature_drop.md",
         subjects="results/hcp/{experiment}/feature_drop_subjects.tsv",
-        png=report("results/hcp/{experiment}/figures/feature_drop.png", caption="../report/hcp_feature_drop.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"figure": "feature drop (Fig. 7a)", "experiment": "{experiment}"}),
+        png=report(
+            "results/hcp/{experiment}/figures/feature_drop.png",
+            caption="../report/hcp_feature_drop.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"figure": "feature drop (Fig. 7a)", "experiment": "{experiment}"},
+        ),
         pdf="results/hcp/{experiment}/figures/feature_drop.pdf",
+    log:
+        "logs/hcp/feature_drop_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/feature_drop_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=on_attempt(1200),
+        runtime=on_attempt(1),
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)),
-        untrained_runs=lambda wc: run_keys(
-            hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))),
+        untrained_runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))),
         random_draws=HCPA["random_drop_draws"],
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],
         baseline=HCPA["drop_baseline"],
         seed=job_seed("hcp_feature_drop"),
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
-    log:
-        "logs/hcp/feature_drop_{experiment}.log",
-    benchmark:
-        "logs/benchmark/hcp/feature_drop_{experiment}.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=on_attempt(1200),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_feature_drop.py"
 
@@ -156,31 +179,40 @@ rule hcp_onoff:
     input:
         lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment)],
     output:
-        tsv=report("results/hcp/{experiment}/onoff_share.tsv", caption="../report/hcp_onoff.rst", category="HCP",
-                   subcategory="{experiment}", labels={"table": "on/off-task share", "experiment": "{experiment}"}),
+        tsv=report(
+            "results/hcp/{experiment}/onoff_share.tsv",
+            caption="../report/hcp_onoff.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"table": "on/off-task share", "experiment": "{experiment}"},
+        ),
         md="results/hcp/{experiment}/onoff_share.md",
         subjects="results/hcp/{experiment}/onoff_share_subjects.tsv",
-        png=report("results/hcp/{experiment}/figures/onoff_buckets.png", caption="../report/hcp_onoff.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"figure": "on/off-task buckets (Fig. 7b, 12)", "experiment": "{experiment}"}),
+        png=report(
+            "results/hcp/{experiment}/figures/onoff_buckets.png",
+            caption="../report/hcp_onoff.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"figure": "on/off-task buckets (Fig. 7b, 12)", "experiment": "{experiment}"},
+        ),
         pdf="results/hcp/{experiment}/figures/onoff_buckets.pdf",
+    log:
+        "logs/hcp/onoff_{experiment}.log",
+    benchmark:
+        "logs/benchmark/hcp/onoff_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_off")) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(1),
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
         fraction=HCPA["top_fraction"],
         n_buckets=HCPA["on_buckets"],
         seed=job_seed("hcp_onoff"),
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_off")) or "no-experiment",
-    log:
-        "logs/hcp/onoff_{experiment}.log",
-    benchmark:
-        "logs/benchmark/hcp/onoff_{experiment}.tsv"
-    threads: 1
-    resources:
-        mem_mb=on_attempt(500),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_onoff.py"
 
@@ -191,29 +223,37 @@ rule hcp_saliency_maps:
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD], HCP_SEED_RUNS)],
     output:
         npz="results/hcp/{experiment}/saliency_maps.npz",
-        png=report("results/hcp/{experiment}/figures/saliency_maps.png", caption="../report/hcp_maps.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"figure": "saliency maps (Fig. 1)", "experiment": "{experiment}"}),
+        png=report(
+            "results/hcp/{experiment}/figures/saliency_maps.png",
+            caption="../report/hcp_maps.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"figure": "saliency maps (Fig. 1)", "experiment": "{experiment}"},
+        ),
         pdf="results/hcp/{experiment}/figures/saliency_maps.pdf",
-        sorted_png=report("results/hcp/{experiment}/figures/saliency_maps_sorted.png",
-                          caption="../report/hcp_maps.rst", category="HCP", subcategory="{experiment}",
-                          labels={"figure": "saliency maps by network", "experiment": "{experiment}"}),
+        sorted_png=report(
+            "results/hcp/{experiment}/figures/saliency_maps_sorted.png",
+            caption="../report/hcp_maps.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"figure": "saliency maps by network", "experiment": "{experiment}"},
+        ),
         sorted_pdf="results/hcp/{experiment}/figures/saliency_maps_sorted.pdf",
-    params:
-        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD], HCP_SEED_RUNS)),
-        on_frames=lambda wc: HCP["blocks"]["on_frames"] if experiment_kind(wc.experiment) == "on_off" else None,
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/saliency_maps_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/saliency_maps_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(600),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
+    params:
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, [PRIMARY_METHOD], HCP_SEED_RUNS)),
+        on_frames=lambda wc: HCP["blocks"]["on_frames"] if experiment_kind(wc.experiment) == "on_off" else None,
     script:
         "../workflow_scripts/hcp_saliency_maps.py"
 
@@ -222,29 +262,36 @@ rule hcp_brain_maps:
     input:
         maps="results/hcp/{experiment}/saliency_maps.npz",
         # a simulated cohort's planted areas are outlined (the same for every subject: one truth file)
-        truth=[f"resources/hcp/simulated_truth/sub-{s}_truth.npz" for s in HCP_SUBJECTS[:1]
-               if HCP["source"] == "simulated"],
+        truth=[
+            f"resources/hcp/simulated_truth/sub-{s}_truth.npz"
+            for s in HCP_SUBJECTS[:1]
+            if HCP["source"] == "simulated"
+        ],
     output:
-        png=report("results/hcp/{experiment}/figures/brain_maps.png", caption="../report/hcp_brain_maps.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"figure": "most salient areas on the cortex", "experiment": "{experiment}"}),
+        png=report(
+            "results/hcp/{experiment}/figures/brain_maps.png",
+            caption="../report/hcp_brain_maps.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"figure": "most salient areas on the cortex", "experiment": "{experiment}"},
+        ),
         pdf="results/hcp/{experiment}/figures/brain_maps.pdf",
-    params:
-        n_top=HCPA["brain_map_areas"],
-        tasks=lambda wc: HCP_EXPERIMENTS[wc.experiment]["tasks"],
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/brain_maps_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/brain_maps_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     priority: 30
+    conda:
+        "../envs/hcp_analysis.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(2100),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
+    params:
+        n_top=HCPA["brain_map_areas"],
+        tasks=lambda wc: HCP_EXPERIMENTS[wc.experiment]["tasks"],
     script:
         "../workflow_scripts/hcp_brain_maps.py"
 
@@ -254,26 +301,30 @@ rule hcp_truth:
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment)],
         truth=expand("resources/hcp/simulated_truth/sub-{subject}_truth.npz", subject=HCP_SUBJECTS),
     output:
-        tsv=report("results/hcp/{experiment}/truth_recovery.tsv", caption="../report/hcp_truth.rst",
-                   category="HCP", subcategory="{experiment}",
-                   labels={"table": "ground-truth recovery", "experiment": "{experiment}"}),
+        tsv=report(
+            "results/hcp/{experiment}/truth_recovery.tsv",
+            caption="../report/hcp_truth.rst",
+            category="HCP",
+            subcategory="{experiment}",
+            labels={"table": "ground-truth recovery", "experiment": "{experiment}"},
+        ),
         md="results/hcp/{experiment}/truth_recovery.md",
-    params:
-        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
-        spec=lambda wc: experiment_blocks(wc.experiment),
-        fraction=HCPA["top_fraction"],
-    wildcard_constraints:
-        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
     log:
         "logs/hcp/truth_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/truth_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(hcp_experiments("on_task", "on_off")) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(400),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
+    params:
+        runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment)),
+        spec=lambda wc: experiment_blocks(wc.experiment),
+        fraction=HCPA["top_fraction"],
     script:
         "../workflow_scripts/hcp_truth.py"
 
@@ -283,14 +334,31 @@ rule hcp_summary:
         accuracy=expand("results/hcp/{experiment}/accuracy.tsv", experiment=HCPA["experiments"]),
         onoff=expand("results/hcp/{experiment}/onoff_share.tsv", experiment=hcp_experiments("on_off")),
         drop=expand("results/hcp/{experiment}/feature_drop.tsv", experiment=hcp_experiments("on_off")),
-        truth=[f"results/hcp/{e}/truth_recovery.tsv" for e in hcp_experiments("on_task", "on_off")
-               if HCP["source"] == "simulated"],
+        truth=[
+            f"results/hcp/{e}/truth_recovery.tsv"
+            for e in hcp_experiments("on_task", "on_off")
+            if HCP["source"] == "simulated"
+        ],
         split="results/hcp/split.tsv",
     output:
-        md=report("results/hcp/summary.md", caption="../report/hcp_summary.rst", category="HCP",
-                  labels={"table": "paper claims"}),
+        md=report(
+            "results/hcp/summary.md",
+            caption="../report/hcp_summary.rst",
+            category="HCP",
+            labels={"table": "paper claims"},
+        ),
         tsv="results/hcp/summary.tsv",
         tests="results/hcp/summary_tests.tsv",
+    log:
+        "logs/hcp/summary.log",
+    benchmark:
+        "logs/benchmark/hcp/summary.tsv"
+    conda:
+        "../envs/hcp_analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
     params:
         experiments={e: experiment_blocks(e) for e in HCPA["experiments"]},
         controls=HCPA["controls"],
@@ -302,15 +370,5 @@ rule hcp_summary:
         min_test_subjects=HCPA["min_test_subjects"],
         level=HCPA["level"],
         seed=job_seed("hcp_summary"),
-    log:
-        "logs/hcp/summary.log",
-    benchmark:
-        "logs/benchmark/hcp/summary.tsv"
-    threads: 1
-    resources:
-        mem_mb=on_attempt(300),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_analysis.yaml"
     script:
         "../workflow_scripts/hcp_summary.py"

@@ -12,12 +12,12 @@ rule hcp_atlas:
     benchmark:
         "logs/benchmark/hcp/atlas.tsv"
     priority: 50
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(600),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_atlas.py"
 
@@ -31,20 +31,20 @@ localrules:
 rule hcp_hrf:
     output:
         "resources/hcp/hrf.npz",
-    params:
-        tr=HCP["tr"],
-        simulate_hrf=HCP["simulate"]["hrf"] if HCP["source"] == "simulated" else None,
     log:
         "logs/hcp/hrf.log",
     benchmark:
         "logs/benchmark/hcp/hrf.tsv"
     priority: 50
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(500),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        tr=HCP["tr"],
+        simulate_hrf=HCP["simulate"]["hrf"] if HCP["source"] == "simulated" else None,
     script:
         "../workflow_scripts/hcp_hrf.py"
 
@@ -56,25 +56,25 @@ rule hcp_simulate:
     output:
         raw=simulated_raw_output(),
         truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
+    log:
+        "logs/hcp/simulate/sub-{subject}.log",
+    benchmark:
+        "logs/benchmark/hcp/simulate/sub-{subject}.tsv"
+    priority: 40
+    group:
+        "hcp_subject"
+    conda:
+        "../envs/hcp_preprocess.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(1400),
+        runtime=on_attempt(1),
     params:
         tasks=HCP["tasks"],
         directions=HCP["directions"],
         settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
         seed=job_seed("hcp_simulate"),
         area_seed=job_seed("hcp_simulate.area_seed", per_job=False),
-    log:
-        "logs/hcp/simulate/sub-{subject}.log",
-    benchmark:
-        "logs/benchmark/hcp/simulate/sub-{subject}.tsv"
-    group:
-        "hcp_subject"
-    priority: 40
-    threads: 1
-    resources:
-        mem_mb=on_attempt(1400),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
     script:
         "../workflow_scripts/hcp_simulate.py"
 
@@ -86,9 +86,6 @@ rule hcp_check:
         raw_subject_input,
     output:
         "results/hcp/check/sub-{subject}.json",
-    params:
-        runs=hcp_subject_runs,
-        tr=HCP["tr"],
     log:
         "logs/hcp/check/sub-{subject}.log",
     benchmark:
@@ -96,12 +93,15 @@ rule hcp_check:
     priority: 45
     group:
         "hcp_subject"
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(900),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        runs=hcp_subject_runs,
+        tr=HCP["tr"],
     script:
         "../workflow_scripts/hcp_check.py"
 
@@ -116,12 +116,13 @@ rule hcp_preprocess:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),
         fc="results/hcp/qc/sub-{subject}_fc.npz",
-        qc_png=report("results/hcp/qc/sub-{subject}_qc.png", caption="../report/hcp_run_qc.rst", category="HCP",
-                      subcategory="per-subject QC", labels={"subject": "{subject}", "figure": "run QC"}),
-    params:
-        runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
-        tr=HCP["tr"],
-        cleaning=HCP["cleaning"],
+        qc_png=report(
+            "results/hcp/qc/sub-{subject}_qc.png",
+            caption="../report/hcp_run_qc.rst",
+            category="HCP",
+            subcategory="per-subject QC",
+            labels={"subject": "{subject}", "figure": "run QC"},
+        ),
     log:
         "logs/hcp/preprocess/sub-{subject}.log",
     benchmark:
@@ -129,12 +130,16 @@ rule hcp_preprocess:
     priority: 45
     group:
         "hcp_subject"
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(1000),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
+        tr=HCP["tr"],
+        cleaning=HCP["cleaning"],
     script:
         "../workflow_scripts/hcp_preprocess.py"
 
@@ -144,42 +149,44 @@ rule hcp_qc_table:
         expand("results/hcp/check/sub-{subject}.json", subject=hcp_check_subjects(config) if HCP["enabled"] else []),
     output:
         report("results/hcp/qc.tsv", caption="../report/hcp_qc.rst", category="HCP", labels={"table": "run QC"}),
-    params:
-        excluded=HCP["exclude"],
     log:
         "logs/hcp/qc_table.log",
     benchmark:
         "logs/benchmark/hcp/qc_table.tsv"
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(256),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        excluded=HCP["exclude"],
     script:
         "../workflow_scripts/hcp_qc_table.py"
 
 
 rule hcp_blocks:
     input:
-        lambda wc: [p for s in HCP_SUBJECTS for p in subject_timeseries(s, tasks=HCP_EXPERIMENTS[wc.experiment]["tasks"])],
+        lambda wc: [
+            p for s in HCP_SUBJECTS for p in subject_timeseries(s, tasks=HCP_EXPERIMENTS[wc.experiment]["tasks"])
+        ],
     output:
         "results/hcp/samples/{experiment}.npz",
-    params:
-        spec=lambda wc: experiment_blocks(wc.experiment),
-    wildcard_constraints:
-        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
     log:
         "logs/hcp/blocks_{experiment}.log",
     benchmark:
         "logs/benchmark/hcp/blocks_{experiment}.tsv"
+    wildcard_constraints:
+        experiment="|".join(HCP_EXPERIMENTS) or "no-experiment",
     priority: 45
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(400),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        spec=lambda wc: experiment_blocks(wc.experiment),
     script:
         "../workflow_scripts/hcp_blocks.py"
 
@@ -187,22 +194,22 @@ rule hcp_blocks:
 rule hcp_split:
     output:
         "results/hcp/split.tsv",
-    params:
-        subjects=HCP_SUBJECTS,
-        seed=job_seed("hcp_split"),
-        ratio=HCP["split"]["ratio"],
-        val_fraction=HCP["split"]["val_fraction"],
     log:
         "logs/hcp/split.log",
     benchmark:
         "logs/benchmark/hcp/split.tsv"
     priority: 45
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(256),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        subjects=HCP_SUBJECTS,
+        seed=job_seed("hcp_split"),
+        ratio=HCP["split"]["ratio"],
+        val_fraction=HCP["split"]["val_fraction"],
     script:
         "../workflow_scripts/hcp_split.py"
 
@@ -214,25 +221,35 @@ rule hcp_qcfc:
         samples=expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"]),
         atlas="resources/hcp/atlas.npz",
     output:
-        tsv=report("results/hcp/qc/strategies.tsv", caption="../report/hcp_qcfc.rst", category="HCP",
-                   subcategory="denoising QC", labels={"table": "confound strategies (QC-FC)"}),
+        tsv=report(
+            "results/hcp/qc/strategies.tsv",
+            caption="../report/hcp_qcfc.rst",
+            category="HCP",
+            subcategory="denoising QC",
+            labels={"table": "confound strategies (QC-FC)"},
+        ),
         md="results/hcp/qc/strategies.md",
         censoring="results/hcp/qc/censoring.tsv",
-        png=report("results/hcp/qc/qcfc.png", caption="../report/hcp_qcfc.rst", category="HCP",
-                   subcategory="denoising QC", labels={"figure": "QC-FC"}),
+        png=report(
+            "results/hcp/qc/qcfc.png",
+            caption="../report/hcp_qcfc.rst",
+            category="HCP",
+            subcategory="denoising QC",
+            labels={"figure": "QC-FC"},
+        ),
         pdf="results/hcp/qc/qcfc.pdf",
-    params:
-        strategy=HCP["cleaning"]["strategy"],
-        experiments=HCPA["experiments"],
     log:
         "logs/hcp/qcfc.log",
     benchmark:
         "logs/benchmark/hcp/qcfc.tsv"
+    conda:
+        "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(500),
         runtime=on_attempt(1),
-    conda:
-        "../envs/hcp_preprocess.yaml"
+    params:
+        strategy=HCP["cleaning"]["strategy"],
+        experiments=HCPA["experiments"],
     script:
         "../workflow_scripts/hcp_qcfc.py"

@@ -5,19 +5,19 @@
 rule synthetic_generate:
     output:
         "resources/synthetic/{dataset}.npz",
-    params:
-        settings=lambda wc: dataset_settings(wc.dataset),
-        seed=job_seed("synthetic_generate"),
     log:
         "logs/synthetic/generate/{dataset}.log",
     benchmark:
         "logs/benchmark/synthetic/generate/{dataset}.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(500),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        settings=lambda wc: dataset_settings(wc.dataset),
+        seed=job_seed("synthetic_generate"),
     script:
         "../workflow_scripts/synthetic_generate.py"
 
@@ -42,6 +42,18 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             # one per (run, method), runs outer
             metrics=[f"results/synthetic/metrics/{{pair}}_{r}_{m}.tsv" for r in _runs for m in METHODS],
             examples=[f"results/synthetic/saliency/{{pair}}_{r}_{m}_examples.npz" for r in _runs for m in METHODS],
+        log:
+            "logs/synthetic/train/{pair}.log",
+        benchmark:
+            "logs/benchmark/synthetic/train/{pair}.tsv"
+        wildcard_constraints:
+            pair=pair_constraint(_pairs),
+        conda:
+            "../envs/synthetic.yaml"
+        threads: config["training"]["threads"]
+        resources:
+            mem_mb=on_attempt(1300),
+            runtime=on_attempt(1),
         params:
             models=config["models"],
             runs=[{"run": r, "training": run_training(config["training"], r)} for r in _runs],
@@ -50,20 +62,12 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             # {run: training seed} and {"<method>/<run>": saliency seed}
             seeds=lambda wc, runs=_runs: {
                 **run_seeds("synthetic_train", runs, wc.pair.split("/")),
-                **{f"{m}/{r}": v for m in METHODS
-                   for r, v in run_seeds("synthetic_saliency", runs, wc.pair.split("/"), [m]).items()}},
-        wildcard_constraints:
-            pair=pair_constraint(_pairs),
-        log:
-            "logs/synthetic/train/{pair}.log",
-        benchmark:
-            "logs/benchmark/synthetic/train/{pair}.tsv"
-        threads: config["training"]["threads"]
-        resources:
-            mem_mb=on_attempt(1300),
-            runtime=on_attempt(1),
-        conda:
-            "../envs/synthetic.yaml"
+                **{
+                    f"{m}/{r}": v
+                    for m in METHODS
+                    for r, v in run_seeds("synthetic_saliency", runs, wc.pair.split("/"), [m]).items()
+                },
+            },
         script:
             "../workflow_scripts/synthetic_train.py"
 
@@ -73,18 +77,18 @@ rule synthetic_noise:
         "resources/synthetic/{dataset}.npz",
     output:
         "results/synthetic/metrics/{dataset}/noise.tsv",
-    params:
-        seed=job_seed("synthetic_noise"),
     log:
         "logs/synthetic/noise/{dataset}.log",
     benchmark:
         "logs/benchmark/synthetic/noise/{dataset}.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(500),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        seed=job_seed("synthetic_noise"),
     script:
         "../workflow_scripts/synthetic_noise.py"
 
@@ -96,31 +100,37 @@ rule synthetic_table:
         sidecars=lambda wc: [synthetic_model(d, m, run, "json") for d, m, run, _ in metric_keys(wc.table)],
         noise=lambda wc: [noise_file(d) for d in group_datasets(wc.table)],
     output:
-        tsv=report("results/synthetic/{table}.tsv", caption="../report/synthetic_table.rst",
-                   category="Synthetic boxes", labels={"table": "{table}", "format": "tsv"}),
+        tsv=report(
+            "results/synthetic/{table}.tsv",
+            caption="../report/synthetic_table.rst",
+            category="Synthetic boxes",
+            labels={"table": "{table}", "format": "tsv"},
+        ),
         runs="results/synthetic/{table}_runs.tsv",
         md="results/synthetic/{table}.md",
-    params:
-        runs=lambda wc: metric_keys(wc.table),
-        datasets=lambda wc: group_datasets(wc.table),
-        title=lambda wc: {"table1": "Table 1: saliency quality on the synthetic boxes",
-                          "table2": "Table 2: all nine architectures"}[wc.table],
-        bootstrap=SYN["summary"]["bootstrap"],
-        level=SYN["summary"]["level"],
-        permutations=SYN["summary"]["permutations"],
-        seed=job_seed("synthetic_table"),
-    wildcard_constraints:
-        table="table1|table2",
     log:
         "logs/synthetic/{table}.log",
     benchmark:
         "logs/benchmark/synthetic/{table}.tsv"
+    wildcard_constraints:
+        table="table1|table2",
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(400),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        runs=lambda wc: metric_keys(wc.table),
+        datasets=lambda wc: group_datasets(wc.table),
+        title=lambda wc: {
+            "table1": "Table 1: saliency quality on the synthetic boxes",
+            "table2": "Table 2: all nine architectures",
+        }[wc.table],
+        bootstrap=SYN["summary"]["bootstrap"],
+        level=SYN["summary"]["level"],
+        permutations=SYN["summary"]["permutations"],
+        seed=job_seed("synthetic_table"),
     script:
         "../workflow_scripts/synthetic_table.py"
 
@@ -131,22 +141,22 @@ rule synthetic_methods:
         model="results/synthetic/models/{dataset}/{model}_seed0.pt",
     output:
         "results/synthetic/methods/{dataset}/{model}.tsv",
-    params:
-        methods=SYN["method_table"]["methods"],
-        max_test=SYN["method_table"]["max_test"],
-        saliency=config["saliency"],
-        seed=job_seed("synthetic_methods"),
     log:
         "logs/synthetic/methods/{dataset}_{model}.log",
     benchmark:
         "logs/benchmark/synthetic/methods/{dataset}_{model}.tsv"
     priority: 10
+    conda:
+        "../envs/synthetic.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=on_attempt(1200),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        methods=SYN["method_table"]["methods"],
+        max_test=SYN["method_table"]["max_test"],
+        saliency=config["saliency"],
+        seed=job_seed("synthetic_methods"),
     script:
         "../workflow_scripts/synthetic_methods.py"
 
@@ -156,25 +166,29 @@ rule synthetic_method_table:
         methods=[f"results/synthetic/methods/{d}/{m}.tsv" for d, m in synthetic_pairs("table1")],
         noise=[noise_file(d) for d in group_datasets("table1")],
     output:
-        tsv=report("results/synthetic/method_table.tsv", caption="../report/synthetic_methods.rst",
-                   category="Synthetic boxes", labels={"table": "method table"}),
+        tsv=report(
+            "results/synthetic/method_table.tsv",
+            caption="../report/synthetic_methods.rst",
+            category="Synthetic boxes",
+            labels={"table": "method table"},
+        ),
         md="results/synthetic/method_table.md",
+    log:
+        "logs/synthetic/method_table.log",
+    benchmark:
+        "logs/benchmark/synthetic/method_table.tsv"
+    conda:
+        "../envs/synthetic.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
     params:
         pairs=synthetic_pairs("table1"),
         datasets=group_datasets("table1"),
         bootstrap=SYN["summary"]["bootstrap"],
         level=SYN["summary"]["level"],
         seed=job_seed("synthetic_table"),
-    log:
-        "logs/synthetic/method_table.log",
-    benchmark:
-        "logs/benchmark/synthetic/method_table.tsv"
-    threads: 1
-    resources:
-        mem_mb=on_attempt(300),
-        runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_method_table.py"
 
@@ -184,25 +198,30 @@ rule synthetic_epoch_curve:
         f"resources/synthetic/{SYN['epoch_curve']['dataset']}.npz",
     output:
         "results/synthetic/epoch_curve/{model}.tsv",
-    params:
-        models=config["models"],
-        # every epoch is trained and scored: no stopping rule, and "last" so a perfect validation score stops nothing
-        training={**config["training"], "max_epochs": SYN["epoch_curve"]["max_epochs"], "selection": "last",
-                  "stop_at_train_accuracy": None, "patience": SYN["epoch_curve"]["max_epochs"] + 1},
-        max_test=SYN["epoch_curve"]["max_test"],
-        dataset=SYN["epoch_curve"]["dataset"],
-        saliency=config["saliency"],
-        seed=job_seed("synthetic_epoch_curve"),
     log:
         "logs/synthetic/epoch_curve/{model}.log",
     benchmark:
         "logs/benchmark/synthetic/epoch_curve/{model}.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=on_attempt(1000),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        models=config["models"],
+        # every epoch is trained and scored: no stopping rule, and "last" so a perfect validation score stops nothing
+        training={
+            **config["training"],
+            "max_epochs": SYN["epoch_curve"]["max_epochs"],
+            "selection": "last",
+            "stop_at_train_accuracy": None,
+            "patience": SYN["epoch_curve"]["max_epochs"] + 1,
+        },
+        max_test=SYN["epoch_curve"]["max_test"],
+        dataset=SYN["epoch_curve"]["dataset"],
+        saliency=config["saliency"],
+        seed=job_seed("synthetic_epoch_curve"),
     script:
         "../workflow_scripts/synthetic_epoch_curve.py"
 
@@ -212,19 +231,23 @@ rule synthetic_epoch_figure:
         [f"results/synthetic/epoch_curve/{m}.tsv" for m in SYN["epoch_curve"]["models"]],
     output:
         tsv="results/synthetic/epoch_curve.tsv",
-        png=report("results/synthetic/figures/epoch_curve.png", caption="../report/synthetic_epoch_curve.rst",
-                   category="Synthetic boxes", labels={"figure": "saliency quality through training"}),
+        png=report(
+            "results/synthetic/figures/epoch_curve.png",
+            caption="../report/synthetic_epoch_curve.rst",
+            category="Synthetic boxes",
+            labels={"figure": "saliency quality through training"},
+        ),
         pdf="results/synthetic/figures/epoch_curve.pdf",
     log:
         "logs/synthetic/epoch_figure.log",
     benchmark:
         "logs/benchmark/synthetic/epoch_figure.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(300),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_epoch_figure.py"
 
@@ -235,49 +258,60 @@ rule synthetic_moving_figure:
         noise=[noise_file(d) for d in group_datasets("moving")],
     output:
         tsv="results/synthetic/moving_box.tsv",
-        png=report("results/synthetic/figures/moving_box.png", caption="../report/moving_box.rst",
-                   category="Synthetic boxes", labels={"figure": "moving box (Fig. 5)"}),
+        png=report(
+            "results/synthetic/figures/moving_box.png",
+            caption="../report/moving_box.rst",
+            category="Synthetic boxes",
+            labels={"figure": "moving box (Fig. 5)"},
+        ),
         pdf="results/synthetic/figures/moving_box.pdf",
-    params:
-        runs=metric_keys("moving", [PRIMARY_METHOD]),
-        datasets=group_datasets("moving"),
-        starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
-                for d in SYN["moving"]["datasets"]},
-        level=SYN["summary"]["level"],
-        permutations=SYN["summary"]["permutations"],
-        seed=job_seed("synthetic_table", per_job=False),
     log:
         "logs/synthetic/moving_box.log",
     benchmark:
         "logs/benchmark/synthetic/moving_box.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(400),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        runs=metric_keys("moving", [PRIMARY_METHOD]),
+        datasets=group_datasets("moving"),
+        starts={
+            d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p) for d in SYN["moving"]["datasets"]
+        },
+        level=SYN["summary"]["level"],
+        permutations=SYN["summary"]["permutations"],
+        seed=job_seed("synthetic_table", per_job=False),
     script:
         "../workflow_scripts/synthetic_moving_figure.py"
 
 
 rule synthetic_heatmaps:
     input:
-        lambda wc: [f"results/synthetic/saliency/{wc.dataset}/{m}_seed0_{PRIMARY_METHOD}_examples.npz"
-                    for m in models_for_dataset(wc.dataset)],
+        lambda wc: [
+            f"results/synthetic/saliency/{wc.dataset}/{m}_seed0_{PRIMARY_METHOD}_examples.npz"
+            for m in models_for_dataset(wc.dataset)
+        ],
     output:
-        png=report("results/synthetic/figures/saliency_{dataset}.png", caption="../report/heatmaps.rst",
-                   category="Synthetic boxes", labels={"figure": "saliency maps (Fig. 3)", "dataset": "{dataset}"}),
+        png=report(
+            "results/synthetic/figures/saliency_{dataset}.png",
+            caption="../report/heatmaps.rst",
+            category="Synthetic boxes",
+            labels={"figure": "saliency maps (Fig. 3)", "dataset": "{dataset}"},
+        ),
         pdf="results/synthetic/figures/saliency_{dataset}.pdf",
     log:
         "logs/synthetic/heatmaps_{dataset}.log",
     benchmark:
         "logs/benchmark/synthetic/heatmaps_{dataset}.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(600),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
     script:
         "../workflow_scripts/synthetic_heatmaps.py"
 
@@ -289,30 +323,37 @@ rule synthetic_summary:
         noise=[noise_file(d) for d in dict.fromkeys(group_datasets("table1") + group_datasets("moving"))],
         method_table="results/synthetic/method_table.tsv",
     output:
-        md=report("results/synthetic/summary.md", caption="../report/synthetic_summary.rst",
-                  category="Synthetic boxes", labels={"table": "paper claims 3 and 4"}),
+        md=report(
+            "results/synthetic/summary.md",
+            caption="../report/synthetic_summary.rst",
+            category="Synthetic boxes",
+            labels={"table": "paper claims 3 and 4"},
+        ),
         tsv="results/synthetic/summary.tsv",
         tests="results/synthetic/summary_tests.tsv",
-    params:
-        table1=metric_keys("table1", [PRIMARY_METHOD]),
-        moving=metric_keys("moving", [PRIMARY_METHOD]),
-        noise_datasets=list(dict.fromkeys(group_datasets("table1") + group_datasets("moving"))),
-        starts={d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p)
-                for d in SYN["moving"]["datasets"]},
-        box_ends={d: (max(b["time"][1] for p in SYN["datasets"][d]["patterns"] for b in p), SYN["n_time"])
-                  for d in SYN["table1"]["datasets"]},
-        method=PRIMARY_METHOD,
-        summary=SYN["summary"],
-        seed=job_seed("synthetic_summary"),
     log:
         "logs/synthetic/summary.log",
     benchmark:
         "logs/benchmark/synthetic/summary.tsv"
+    conda:
+        "../envs/synthetic.yaml"
     threads: 1
     resources:
         mem_mb=on_attempt(400),
         runtime=on_attempt(1),
-    conda:
-        "../envs/synthetic.yaml"
+    params:
+        table1=metric_keys("table1", [PRIMARY_METHOD]),
+        moving=metric_keys("moving", [PRIMARY_METHOD]),
+        noise_datasets=list(dict.fromkeys(group_datasets("table1") + group_datasets("moving"))),
+        starts={
+            d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p) for d in SYN["moving"]["datasets"]
+        },
+        box_ends={
+            d: (max(b["time"][1] for p in SYN["datasets"][d]["patterns"] for b in p), SYN["n_time"])
+            for d in SYN["table1"]["datasets"]
+        },
+        method=PRIMARY_METHOD,
+        summary=SYN["summary"],
+        seed=job_seed("synthetic_summary"),
     script:
         "../workflow_scripts/synthetic_summary.py"

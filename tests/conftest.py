@@ -25,7 +25,11 @@ if "SLURM_CONF" not in os.environ:
 def tiny_run(tmp_path_factory):
     """`snakemake --cores 2` with the tiny config in a fresh directory, uninterrupted."""
     work = tmp_path_factory.mktemp("tiny")
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
-                          "--configfile", str(TINY)], cwd=work, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile", str(TINY)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-5000:]
     return work

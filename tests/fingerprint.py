@@ -48,16 +48,21 @@ def fingerprint(workdir: Path) -> dict[str, str]:
     out = {}
     for top in ("results", "resources"):
         for path in sorted((workdir / top).rglob("*")):
-            if path.is_file() and path.name not in VOLATILE and path.suffix in {
-                    ".tsv", ".md", ".npz", ".pt", ".json", ".png"}:
+            if (
+                path.is_file()
+                and path.name not in VOLATILE
+                and path.suffix in {".tsv", ".md", ".npz", ".pt", ".json", ".png"}
+            ):
                 out[str(path.relative_to(workdir))] = file_digest(path)
     return out
 
 
 def differences(a: dict, b: dict) -> list[str]:
-    return ([f"only in first run: {k}" for k in sorted(a.keys() - b.keys())]
-            + [f"only in second run: {k}" for k in sorted(b.keys() - a.keys())]
-            + [f"differs: {k}" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]])
+    return (
+        [f"only in first run: {k}" for k in sorted(a.keys() - b.keys())]
+        + [f"only in second run: {k}" for k in sorted(b.keys() - a.keys())]
+        + [f"differs: {k}" for k in sorted(a.keys() & b.keys()) if a[k] != b[k]]
+    )
 
 
 # ---- the committed table of the tiny all-branch run's hashes ----------------------------------------
@@ -75,12 +80,17 @@ def versions() -> dict:
 
 # Floating-point results depend on the vector instructions each library picks for the CPU at hand: AVX2 and
 # AVX-512 kernels sum in other orders (the same commit gave other hashes on another machine than on an
-# AVX2-only one, every package version alike).  The runs compared with the committed table pin every library of the stack to its AVX2 path,
-# which every x86-64 machine this project runs on has: torch's own kernels, MKL (its conditional numerical
-# reproducibility mode), oneDNN, OpenBLAS (numpy's and scipy's) and numpy's SIMD loops.  A user's run is not
-# pinned; the README says how to pin one.
-PINNED_ISA = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
-              "OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+# AVX2-only one, every package version alike).  The runs compared with the committed table pin every library of
+# the stack to its AVX2 path, which every x86-64 machine this project runs on has: torch's own kernels, MKL (its
+# conditional numerical reproducibility mode), oneDNN, OpenBLAS (numpy's and scipy's) and numpy's SIMD loops.
+# A user's run is not pinned; the README says how to pin one.
+PINNED_ISA = {
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_CBWR": "AVX2",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+}
 
 
 def run_tiny_all(workdir: Path):
@@ -89,17 +99,33 @@ def run_tiny_all(workdir: Path):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
-                           "--configfile", str(TINY_ALL)], cwd=workdir, capture_output=True, text=True,
-                          env={**os.environ, **PINNED_ISA})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--cores",
+            "2",
+            "--configfile",
+            str(TINY_ALL),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **PINNED_ISA},
+    )
 
 
 def write_expected(prints: dict, path: Path = EXPECTED) -> None:
-    lines = ["# SHA-256 content hashes (tests/fingerprint.py) of every result of tests/tiny_all_config.yaml.",
-             "# Regenerate only on purpose, when a change is meant to move results:  python tests/fingerprint.py --update",
-             "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-             "# on: " + " ".join(f"{k}={v!r}" for k, v in PINNED_ISA.items()),
-             "path\tsha256"] + [f"{k}\t{v}" for k, v in sorted(prints.items())]
+    lines = [
+        "# SHA-256 content hashes (tests/fingerprint.py) of every result of tests/tiny_all_config.yaml.",
+        "# Regenerate only on purpose, when a change is meant to move results:  python tests/fingerprint.py --update",
+        "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        "# on: " + " ".join(f"{k}={v!r}" for k, v in PINNED_ISA.items()),
+        "path\tsha256",
+    ] + [f"{k}\t{v}" for k, v in sorted(prints.items())]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -116,8 +142,9 @@ if __name__ == "__main__":
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", action="store_true", help="run the tiny all-branch config and rewrite "
-                        f"{EXPECTED.relative_to(ROOT)}")
+    parser.add_argument(
+        "--update", action="store_true", help=f"run the tiny all-branch config and rewrite {EXPECTED.relative_to(ROOT)}"
+    )
     args = parser.parse_args()
     if not args.update:
         parser.error("nothing to do: pass --update to rewrite the committed table")

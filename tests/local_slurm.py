@@ -41,8 +41,11 @@ def ensure_installed(timeout: int = 600) -> None:
     if not shutil.which("apt-get"):
         raise SlurmUnavailable("Slurm is not installed and there is no apt-get to install it")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-q", *PACKAGES], ["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", *PACKAGES]):
+    for cmd in (
+        ["apt-get", "install", "-y", "-q", *PACKAGES],
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", *PACKAGES],
+    ):
         try:
             res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -51,8 +54,10 @@ def ensure_installed(timeout: int = 600) -> None:
             break
     missing = [b for b in BINARIES if not _which(b)]
     if missing:
-        raise SlurmUnavailable(f"apt-get could not install {', '.join(PACKAGES)} (still missing: "
-                               f"{', '.join(missing)}): {res.stderr[-500:]}")
+        raise SlurmUnavailable(
+            f"apt-get could not install {', '.join(PACKAGES)} (still missing: "
+            f"{', '.join(missing)}): {res.stderr[-500:]}"
+        )
 
 
 def _free_port() -> int:
@@ -100,8 +105,10 @@ class LocalSlurm:
         if not MUNGE_SOCKET.exists():
             return False
         enc = subprocess.run(["munge", "-n"], capture_output=True, timeout=10)
-        return enc.returncode == 0 and subprocess.run(["unmunge"], input=enc.stdout, capture_output=True,
-                                                      timeout=10).returncode == 0
+        return (
+            enc.returncode == 0
+            and subprocess.run(["unmunge"], input=enc.stdout, capture_output=True, timeout=10).returncode == 0
+        )
 
     def _start_munge(self) -> None:
         if self._munge_ok():  # somebody's munged already serves the default socket: use it, never stop it
@@ -119,9 +126,21 @@ class LocalSlurm:
             shutil.chown(key, "munge", "munge")
             key.chmod(0o600)
         pidfile = mdir / "munged.pid"
-        res = subprocess.run(["runuser", "-u", "munge", "--", _which("munged"), f"--pid-file={pidfile}",
-                              f"--log-file={mdir / 'munged.log'}", f"--seed-file={mdir / 'munged.seed'}"],
-                             capture_output=True, text=True, timeout=30)
+        res = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "munge",
+                "--",
+                _which("munged"),
+                f"--pid-file={pidfile}",
+                f"--log-file={mdir / 'munged.log'}",
+                f"--seed-file={mdir / 'munged.seed'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if res.returncode != 0:
             raise SlurmUnavailable(f"munged did not start: {res.stderr.strip()}")
         _wait(pidfile.exists, 10, "munged's pid file")
@@ -143,12 +162,12 @@ AuthType=auth/munge
 CredType=cred/munge
 SlurmctldPort={self.ctld_port}
 SlurmdPort={self.slurmd_port}
-StateSaveLocation={f / 'state'}
-SlurmdSpoolDir={f / 'spool'}
-SlurmctldPidFile={f / 'slurmctld.pid'}
-SlurmdPidFile={f / 'slurmd.pid'}
-SlurmctldLogFile={f / 'slurmctld.log'}
-SlurmdLogFile={f / 'slurmd.log'}
+StateSaveLocation={f / "state"}
+SlurmdSpoolDir={f / "spool"}
+SlurmctldPidFile={f / "slurmctld.pid"}
+SlurmdPidFile={f / "slurmd.pid"}
+SlurmctldLogFile={f / "slurmctld.log"}
+SlurmdLogFile={f / "slurmd.log"}
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -168,7 +187,7 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 
     @staticmethod
     def _memory_mb() -> int:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
         return max(1000, int(total * 0.8))
 
     def _daemon(self, name: str, cmd: list, pidfile: Path) -> None:
@@ -179,7 +198,7 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         _wait(lambda: pidfile.read_text().strip() != "", 5, f"{name}'s pid")
         self.pids[name] = int(pidfile.read_text().split()[0])
 
-    def start(self) -> "LocalSlurm":
+    def start(self) -> LocalSlurm:
         ensure_installed()
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
@@ -187,10 +206,10 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
             self._write_config()
             self._daemon("slurmctld", [_which("slurmctld"), "-f", str(self.conf)], self.folder / "slurmctld.pid")
             _wait(lambda: self.run(["sinfo", "-h"]).returncode == 0, 30, "slurmctld to answer sinfo")
-            self._daemon("slurmd", [_which("slurmd"), "--conf-server", f"127.0.0.1:{self.ctld_port}"],
-                         self.folder / "slurmd.pid")
-            _wait(lambda: self.run(["sinfo", "-h", "-o", "%t"]).stdout.strip() == "idle", 60,
-                  "the node to become idle")
+            self._daemon(
+                "slurmd", [_which("slurmd"), "--conf-server", f"127.0.0.1:{self.ctld_port}"], self.folder / "slurmd.pid"
+            )
+            _wait(lambda: self.run(["sinfo", "-h", "-o", "%t"]).stdout.strip() == "idle", 60, "the node to become idle")
         except Exception:
             self.stop()
             raise
@@ -214,7 +233,7 @@ PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         if "slurmctld" in self.pids:
             try:
                 self.run(["scancel", "--user", "root"], timeout=15)
-            except Exception:  # noqa: BLE001 - tear-down goes on whatever happens
+            except Exception:  # tear-down goes on whatever happens
                 pass
         for name in ("slurmd", "slurmctld", "munged"):
             pid = self.pids.pop(name, None)

@@ -21,9 +21,24 @@ class _Tags(HTMLParser):
 
 def check_report(workdir: Path, configfile, results: str, categories, tables=(), extra_args=()) -> str:
     """Build report.html in ``workdir`` and check it against the files under ``results``."""
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *extra_args,
-                          "--report", "report.html", "--configfile", str(configfile)],
-                         cwd=workdir, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            *extra_args,
+            "--report",
+            "report.html",
+            "--configfile",
+            str(configfile),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     html = (workdir / "report.html").read_text(errors="replace")
     parser = _Tags()

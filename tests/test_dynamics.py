@@ -14,9 +14,20 @@ import yaml
 from report_check import check_report
 from torch import nn
 
-from vanishing_saliency.dynamics import (DynamicsError, ProbeSettings, ablation_errors, characterize,
-                                         input_directions, masked_hidden_states, moving_average, one_cell_systems,
-                                         power_law_slope, simulate, sine_metrics, step_metrics)
+from vanishing_saliency.dynamics import (
+    DynamicsError,
+    ProbeSettings,
+    ablation_errors,
+    characterize,
+    input_directions,
+    masked_hidden_states,
+    moving_average,
+    one_cell_systems,
+    power_law_slope,
+    simulate,
+    sine_metrics,
+    step_metrics,
+)
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.mnist import sequences
 from vanishing_saliency.models import ModelConfig, build_model
@@ -39,8 +50,17 @@ def one_cell(a_cell=1.0, b_input=BIG, b_forget=-BIG, b_output=BIG, b_cell=0.0, w
 
 
 def probe(**kw):
-    return ProbeSettings(**{"step_amplitudes": (1.0,), "step_steps": 100, "sine_amplitudes": (1.0,),
-                            "sine_frequencies": (0.05,), "sine_steps": 200, "sine_transient": 100, **kw})
+    return ProbeSettings(
+        **{
+            "step_amplitudes": (1.0,),
+            "step_steps": 100,
+            "sine_amplitudes": (1.0,),
+            "sine_frequencies": (0.05,),
+            "sine_steps": 200,
+            "sine_transient": 100,
+            **kw,
+        }
+    )
 
 
 def test_memoryless_cell_has_closed_form_responses():
@@ -83,8 +103,8 @@ def test_output_gate_near_zero_gives_near_zero_responses():
 def test_settling_time_on_hand_made_traces():
     change, post = 10, np.ones(40)
     h = np.concatenate([np.zeros(change), post])[None].repeat(3, 0)
-    h[1, change:change + 7] = np.linspace(0, 0.85, 7)   # enters the 10 % band (>= 0.9) at step 7
-    h[2, change:] = 1 + 0.5 * (-1) ** np.arange(40)      # oscillates forever
+    h[1, change : change + 7] = np.linspace(0, 0.85, 7)  # enters the 10 % band (>= 0.9) at step 7
+    h[2, change:] = 1 + 0.5 * (-1) ** np.arange(40)  # oscillates forever
     m = step_metrics(h, change, band=0.9, abs_tol=1e-3, final_window=5)
     assert list(m["settling_time"][:2]) == [0, 7] and list(m["settled"]) == [True, True, False]
     assert m["settling_time"][2] == 40
@@ -158,15 +178,15 @@ def test_ablating_a_disconnected_cell_changes_nothing():
     rng = np.random.default_rng(0)
     x, lengths = rng.standard_normal((200, 10, 3)), np.full(200, 10)
     with torch.no_grad():
-        model.rnn.weight_hh_l0[:, 1] = 0             # cell 1 reaches nobody: no recurrent outflow...
-        model.classifier.weight[:, 1] = 0            # ...and no readout weight
+        model.rnn.weight_hh_l0[:, 1] = 0  # cell 1 reaches nobody: no recurrent outflow...
+        model.classifier.weight[:, 1] = 0  # ...and no readout weight
         y = model(torch.tensor(x)).argmax(1).numpy()  # labels the intact model gets right
-        y[:40] = 1 - y[:40]                          # and some it gets wrong: error 0.2
+        y[:40] = 1 - y[:40]  # and some it gets wrong: error 0.2
     errors = ablation_errors(model, x, y, lengths, batch_size=64, masks_per_pass=2)
     assert errors.shape == (5,) and errors[0] == pytest.approx(0.2)
     assert errors[2] == errors[0]
     with torch.no_grad():
-        model.classifier.weight[:, 3] *= 50          # a cell the readout leans on
+        model.classifier.weight[:, 3] *= 50  # a cell the readout leans on
     y = model(torch.tensor(x)).argmax(1).numpy()
     assert ablation_errors(model, x, y, lengths)[4] > 0.05
 
@@ -194,16 +214,31 @@ def test_dynamics_audit_end_to_end(tmp_path):
     cfg = yaml.safe_load((ROOT / "tests" / "tiny_config.yaml").read_text())
     cfg["dynamics"]["enabled"] = True
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
-                          "results/dynamics/table1.md", "results/dynamics/capacity.md", "--configfile", "config.yaml"],
-                         cwd=tmp_path, capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--cores",
+            "2",
+            "results/dynamics/table1.md",
+            "results/dynamics/capacity.md",
+            "--configfile",
+            "config.yaml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     out = tmp_path / "results/dynamics"
     sizes = cfg["dynamics"]["task"]["hidden_sizes"]
     networks = [f"seqmnist_h{n}" for n in sizes] + ["synthetic_latter_lstm"]
     table = pd.read_csv(out / "table1.tsv", sep="\t")
     assert list(table.network) == networks
-    for n, net in zip(sizes + [cfg["models"]["hidden"]], networks):
+    for n, net in zip(sizes + [cfg["models"]["hidden"]], networks, strict=True):
         cells = pd.read_csv(out / net / "cells.tsv", sep="\t")
         assert len(cells) == n and cells.settling_time.between(0, 50).all()
         assert cells.amplitude.ge(0).all() and cells.ablation_error.between(0, 1).all()
@@ -214,5 +249,11 @@ def test_dynamics_audit_end_to_end(tmp_path):
     capacity = pd.read_csv(out / "capacity.tsv", sep="\t")
     assert list(capacity.hidden) == sorted(sizes) and np.isfinite(capacity.amplitude_slope_loglog).all()
     assert "| seqmnist_h" in (out / "table1.md").read_text()
-    check_report(tmp_path, tmp_path / "config.yaml", "results/dynamics", ["Cell dynamics"],
-                 ["table1.tsv", "capacity.tsv"], ["results/dynamics/table1.md", "results/dynamics/capacity.md"])
+    check_report(
+        tmp_path,
+        tmp_path / "config.yaml",
+        "results/dynamics",
+        ["Cell dynamics"],
+        ["table1.tsv", "capacity.tsv"],
+        ["results/dynamics/table1.md", "results/dynamics/capacity.md"],
+    )

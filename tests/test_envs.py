@@ -44,8 +44,14 @@ def _rules() -> list[dict]:
             name = block.split(":", 1)[0].strip()
             conda = re.search(r'conda:\s*\n\s*"\.\./([^"]+)"', block)
             script = re.search(r'script:\s*\n\s*"\.\./([^"]+)"', block)
-            out.append({"name": name, "file": smk.name, "conda": conda and conda.group(1),
-                        "script": script and script.group(1)})
+            out.append(
+                {
+                    "name": name,
+                    "file": smk.name,
+                    "conda": conda and conda.group(1),
+                    "script": script and script.group(1),
+                }
+            )
     return out
 
 
@@ -159,7 +165,9 @@ def test_import_scan_sees_lazy_imports():
 
 @pytest.mark.parametrize("env", sorted(p.name for p in (ROOT / "envs").glob("*.yaml")))
 def test_env_installs_the_cpu_build_of_torch(env):
-    pip = next(d["pip"] for d in yaml.safe_load((ROOT / "envs" / env).read_text())["dependencies"] if isinstance(d, dict))
+    pip = next(
+        d["pip"] for d in yaml.safe_load((ROOT / "envs" / env).read_text())["dependencies"] if isinstance(d, dict)
+    )
     has_torch = any(line.split(">")[0].split("=")[0].strip() == "torch" for line in pip)
     has_cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
     # torch's CPU index wherever torch is installed, and nowhere else (it would only slow the solve)

@@ -8,13 +8,17 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from vanishing_saliency.errors import HCPDataError
 from vanishing_saliency.hcp.blocks import block_frames, on_off_samples, split_subjects
 from vanishing_saliency.hcp.clean import clean_parcellated, confounds, regress_out, zscore
 from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES, Parcellator, brain_model_axis, build_atlas
-from vanishing_saliency.errors import HCPDataError
 from vanishing_saliency.hcp.io import load_run, read_ev, run_paths, subject_runs
 from vanishing_saliency.hcp.simulate import (
-    DtseriesWriter, SimulationSettings, simulate_run, simulate_subject, write_dtseries,
+    DtseriesWriter,
+    SimulationSettings,
+    simulate_run,
+    simulate_subject,
+    write_dtseries,
 )
 from vanishing_saliency.steps import hcp_preprocess
 from vanishing_saliency.workflow import Job
@@ -33,8 +37,17 @@ def cohort(tmp_path_factory, atlas):
     """One simulated subject, every task, LR only."""
     root = tmp_path_factory.mktemp("raw")
     truth = root / "truth.npz"
-    simulate_subject(root, "900001", atlas, list(FRAMES), ["LR"], seed=3, settings=SimulationSettings(),
-                     truth_path=truth, area_seed=1)
+    simulate_subject(
+        root,
+        "900001",
+        atlas,
+        list(FRAMES),
+        ["LR"],
+        seed=3,
+        settings=SimulationSettings(),
+        truth_path=truth,
+        area_seed=1,
+    )
     return root, truth
 
 
@@ -55,11 +68,22 @@ def test_simulated_files_have_the_hcp_formats(cohort):
         assert np.all(motion[0, 6:] == 0)
         assert np.allclose(motion[1:, 6:], np.diff(motion[:, :6], axis=0), atol=2e-6)
     assert {p.name for p in run_paths(root, "900001", "WM", "LR")["evs"].iterdir()} >= {
-        "0bk_body.txt", "2bk_tools.txt", "0bk_cor.txt", "all_bk_err.txt"}
+        "0bk_body.txt",
+        "2bk_tools.txt",
+        "0bk_cor.txt",
+        "all_bk_err.txt",
+    }
     assert {p.name for p in run_paths(root, "900001", "GAMBLING", "LR")["evs"].iterdir()} == {
-        "win.txt", "loss.txt", "win_event.txt", "loss_event.txt", "neut_event.txt"}
+        "win.txt",
+        "loss.txt",
+        "win_event.txt",
+        "loss_event.txt",
+        "neut_event.txt",
+    }
     ev = np.loadtxt(run_paths(root, "900001", "RELATIONAL", "LR")["evs"] / "relation.txt")
-    assert ev.shape == (3, 3) and "\t" in (run_paths(root, "900001", "RELATIONAL", "LR")["evs"] / "match.txt").read_text()
+    assert (
+        ev.shape == (3, 3) and "\t" in (run_paths(root, "900001", "RELATIONAL", "LR")["evs"] / "match.txt").read_text()
+    )
 
 
 @needs_shared
@@ -96,14 +120,16 @@ def test_read_dtseries_agrees_with_nibabels_cifti2_image(cohort):
 def test_geometry_matches_the_real_hcp_grayordinates(atlas):
     real = nib.load(str(SHARED / "91282_Greyordinates.dscalar.nii")).header.get_axis(1)
     ours = brain_model_axis(atlas)
-    assert np.array_equal(real.name, ours.name)                      # same structures, same order and counts
-    assert np.array_equal(real.vertex[:59412], ours.vertex[:59412])   # same cortical vertices
+    assert np.array_equal(real.name, ours.name)  # same structures, same order and counts
+    assert np.array_equal(real.vertex[:59412], ours.vertex[:59412])  # same cortical vertices
     assert len(np.unique(ours.voxel[59412:], axis=0)) == 31870
 
 
 @needs_shared
 def test_parcellation_agrees_with_the_official_glasser_dlabel(atlas):
-    dlabel = nib.load(str(SHARED / "Q1-Q6_RelatedValidation210.CorticalAreas_dil_Final_Final_Areas_Group_Colors.32k_fs_LR.dlabel.nii"))
+    dlabel = nib.load(
+        str(SHARED / "Q1-Q6_RelatedValidation210.CorticalAreas_dil_Final_Final_Areas_Group_Colors.32k_fs_LR.dlabel.nii")
+    )
     keys = np.asarray(dlabel.get_fdata()[0], dtype=int)
     table = dlabel.header.get_axis(0).label[0]
     # the same key on every cortical grayordinate, and each key's name spelled as the dlabel does
@@ -119,7 +145,7 @@ def test_parcellator_averages_within_areas(atlas):
     labels = atlas["labels"]
     for area in (1, 180, 181, 360):
         assert np.allclose(out[:, area - 1], data[:, labels == area].mean(1), atol=1e-6)
-    assert str(atlas["names"][0]) == "R_V1_ROI" and str(atlas["names"][180]) == "L_V1_ROI"   # official order
+    assert str(atlas["names"][0]) == "R_V1_ROI" and str(atlas["names"][180]) == "L_V1_ROI"  # official order
 
 
 def test_parcellate_then_clean_equals_clean_then_parcellate_on_a_real_size_run(atlas):
@@ -151,13 +177,15 @@ def test_cleaning_removes_planted_motion_and_drift_but_keeps_the_task(atlas):
     responsive = truth["areas"] - 1
     r = [np.corrcoef(ts[:, a], truth["response"])[0, 1] for a in responsive]
     silent = [np.corrcoef(ts[:, a], truth["response"])[0, 1] for a in range(300, 310)]
-    assert np.mean(r) > 0.4 and np.max(np.abs(silent)) < 0.3          # measured: 0.57 vs < 0.3
+    assert np.mean(r) > 0.4 and np.max(np.abs(silent)) < 0.3  # measured: 0.57 vs < 0.3
     # without motion regression the artefact stays
     _, _, qc_nomotion = clean_parcellated(areas, motion, 0.72, motion_regression=False)
     assert qc_nomotion["max_abs_corr_with_motion_after"] > 0.3
     # and without the low-frequency regression the drift stays
     _, _, qc_nodrift = clean_parcellated(areas, motion, 0.72, lowfreq_regression=False)
-    assert qc_nodrift["lowfreq_power_fraction_after"] > 0.03 > 100 * qc["lowfreq_power_fraction_after"]  # measured 0.078
+    assert (
+        qc_nodrift["lowfreq_power_fraction_after"] > 0.03 > 100 * qc["lowfreq_power_fraction_after"]
+    )  # measured 0.078
 
 
 def test_block_frames_and_on_off_samples():
@@ -244,14 +272,21 @@ def test_nan_values(cohort, tmp_path):
     _expect(paths, "non-finite values .*frame 17, grayordinate 4242")
 
 
-@pytest.mark.parametrize("content, match", [
-    ("12.0\tabc\t1\n", "malformed EV file"), ("", "empty EV file"),
-    ("170.0\t28.0\t1\n", r"row 1 \(onset 170 s, duration 28 s\): ends at 198.00 s, after the end of the run \(182.16 s\)"),
-    ("8.0\t-28.0\t1\n", r"row 1 \(onset 8 s, duration -28 s\): duration is not positive"),
-    ("8.0\t0.0\t1\n", "duration is not positive"),
-    ("8.0\t28.0\t1\n-2.0\t28.0\t1\n", r"row 2 \(onset -2 s, duration 28 s\): onset before the start of the run"),
-    ("8.0\t28.0\n", "has 2 columns, expected 3"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("12.0\tabc\t1\n", "malformed EV file"),
+        ("", "empty EV file"),
+        (
+            "170.0\t28.0\t1\n",
+            r"row 1 \(onset 170 s, duration 28 s\): ends at 198.00 s, after the end of the run \(182.16 s\)",
+        ),
+        ("8.0\t-28.0\t1\n", r"row 1 \(onset 8 s, duration -28 s\): duration is not positive"),
+        ("8.0\t0.0\t1\n", "duration is not positive"),
+        ("8.0\t28.0\t1\n-2.0\t28.0\t1\n", r"row 2 \(onset -2 s, duration 28 s\): onset before the start of the run"),
+        ("8.0\t28.0\n", "has 2 columns, expected 3"),
+    ],
+)
 def test_bad_ev_files(cohort, tmp_path, content, match):
     paths = _copy_run(cohort, tmp_path)
     ev = paths["evs"] / "win.txt"
@@ -261,10 +296,13 @@ def test_bad_ev_files(cohort, tmp_path, content, match):
     assert "subject 900001" in str(err.value) and str(ev) in str(err.value)
 
 
-@pytest.mark.parametrize("win, loss, match", [
-    ("8.0\t28.0\t1\n8.0\t28.0\t1\n", "51.0\t28.0\t1\n", r"the win block at 8 s repeats the win block at 8 s"),
-    ("8.0\t28.0\t1\n", "30.0\t28.0\t1\n", r"and .*loss.txt: the loss block at 30 s overlaps the win block at 8 s"),
-])
+@pytest.mark.parametrize(
+    "win, loss, match",
+    [
+        ("8.0\t28.0\t1\n8.0\t28.0\t1\n", "51.0\t28.0\t1\n", r"the win block at 8 s repeats the win block at 8 s"),
+        ("8.0\t28.0\t1\n", "30.0\t28.0\t1\n", r"and .*loss.txt: the loss block at 30 s overlaps the win block at 8 s"),
+    ],
+)
 def test_repeated_or_overlapping_blocks(cohort, tmp_path, win, loss, match):
     from vanishing_saliency.hcp.io import read_blocks
 
@@ -286,9 +324,14 @@ def test_missing_ev_file(cohort, tmp_path):
         read_blocks(subject_runs(tmp_path, "900001", ["GAMBLING"], ["LR"])[0], "900001", 253, 0.72)
 
 
-@pytest.mark.parametrize("content, match", [("1 2 3\n" * 253, "has 3 columns, expected 12"),
-                                            ("a b c d e f g h i j k l\n" * 253, "is not a numeric table"),
-                                            ("", "is empty")])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("1 2 3\n" * 253, "has 3 columns, expected 12"),
+        ("a b c d e f g h i j k l\n" * 253, "is not a numeric table"),
+        ("", "is empty"),
+    ],
+)
 def test_bad_motion_files(cohort, tmp_path, content, match):
     paths = _copy_run(cohort, tmp_path)
     paths["motion"].write_text(content)
@@ -308,12 +351,21 @@ def test_wrong_brain_model_layout(cohort, tmp_path, atlas):
     axis = brain_model_axis(atlas)
     names = np.array(axis.name)
     amyg = np.flatnonzero(names == "CIFTI_STRUCTURE_AMYGDALA_LEFT")
-    names[amyg] = "CIFTI_STRUCTURE_AMYGDALA_RIGHT"         # the same count, the wrong structure
-    bad = nib.cifti2.BrainModelAxis(name=names, vertex=axis.vertex, voxel=axis.voxel, affine=axis.affine,
-                                    volume_shape=axis.volume_shape, nvertices=axis.nvertices)
+    names[amyg] = "CIFTI_STRUCTURE_AMYGDALA_RIGHT"  # the same count, the wrong structure
+    bad = nib.cifti2.BrainModelAxis(
+        name=names,
+        vertex=axis.vertex,
+        voxel=axis.voxel,
+        affine=axis.affine,
+        volume_shape=axis.volume_shape,
+        nvertices=axis.nvertices,
+    )
     _rewrite(paths, np.asarray(nib.load(str(paths["dtseries"])).dataobj), axis=bad)
-    _expect(paths, r"brain-model layout differs from the HCP 91k grayordinates: \('AMYGDALA_RIGHT', \d+\) where "
-                   r"\('AMYGDALA_LEFT', 315\) was expected")
+    _expect(
+        paths,
+        r"brain-model layout differs from the HCP 91k grayordinates: \('AMYGDALA_RIGHT', \d+\) where "
+        r"\('AMYGDALA_LEFT', 315\) was expected",
+    )
 
 
 def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
@@ -324,20 +376,26 @@ def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
     motion = run_paths(tmp_path, "900001", "WM", "LR")["motion"]
     motion.write_text("\n".join(motion.read_text().splitlines()[:-5]) + "\n")
     runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
-    check = hcp_preprocess.check(Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72},
-                                          wildcards={"subject": "900001"}))
+    check = hcp_preprocess.check(
+        Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72}, wildcards={"subject": "900001"})
+    )
     wm = [r for r in check["runs"] if r["task"] == "WM"][0]
     assert wm["file"] == str(motion) and wm["problem"] == "has 400 rows but the dense time series has 405 frames"
     from vanishing_saliency.io import save_npz
 
     save_npz(tmp_path / "atlas.npz", **atlas)
-    job = Job.make(input={"check": tmp_path / "check.json", "atlas": tmp_path / "atlas.npz"},
-                   output={"timeseries": [], "qc": [], "fc": tmp_path / "fc.npz", "qc_png": tmp_path / "qc.png"},
-                   params={"runs": runs, "tr": 0.72, "cleaning": {}}, wildcards={"subject": "900001"})
+    job = Job.make(
+        input={"check": tmp_path / "check.json", "atlas": tmp_path / "atlas.npz"},
+        output={"timeseries": [], "qc": [], "fc": tmp_path / "fc.npz", "qc_png": tmp_path / "qc.png"},
+        params={"runs": runs, "tr": 0.72, "cleaning": {}},
+        wildcards={"subject": "900001"},
+    )
     with pytest.raises(HCPDataError) as err:
         hcp_preprocess.preprocess(job)
-    assert str(err.value) == (f"subject 900001, task WM, run LR: {motion}: has 400 rows but the dense time series has "
-                              "405 frames  (add the subject to hcp.exclude to skip it)")
+    assert str(err.value) == (
+        f"subject 900001, task WM, run LR: {motion}: has 400 rows but the dense time series has "
+        "405 frames  (add the subject to hcp.exclude to skip it)"
+    )
 
 
 def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
@@ -345,8 +403,9 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
     shutil.copytree(root / "900001", tmp_path / "900001")
     shutil.rmtree(run_paths(tmp_path, "900001", "WM", "LR")["dir"])
     runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
-    result = hcp_preprocess.check(Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72},
-                                           wildcards={"subject": "900001"}))
+    result = hcp_preprocess.check(
+        Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72}, wildcards={"subject": "900001"})
+    )
     status = {r["task"]: r["status"] for r in result["runs"]}
     assert status == {"GAMBLING": "ok", "RELATIONAL": "ok", "WM": "error"}
     wm = [r for r in result["runs"] if r["task"] == "WM"][0]
@@ -357,24 +416,46 @@ def test_blocks_step_labels_and_masks(tmp_path):
     from vanishing_saliency.io import save_npz
 
     def blocks_step(paths, kind, tasks, shift, on_frames, off_frames, out, frames=None, baseline="run"):
-        hcp_preprocess.blocks(Job.make(input=paths, output=[out], wildcards={"experiment": kind},
-                                       params={"spec": {"kind": kind, "tasks": tasks, "hrf_shift_s": shift,
-                                                        "on_frames": on_frames, "off_frames": off_frames,
-                                                        "frames": frames, "baseline": baseline,
-                                                        "max_censored": 0.25}}))
+        hcp_preprocess.blocks(
+            Job.make(
+                input=paths,
+                output=[out],
+                wildcards={"experiment": kind},
+                params={
+                    "spec": {
+                        "kind": kind,
+                        "tasks": tasks,
+                        "hrf_shift_s": shift,
+                        "on_frames": on_frames,
+                        "off_frames": off_frames,
+                        "frames": frames,
+                        "baseline": baseline,
+                        "max_censored": 0.25,
+                    }
+                },
+            )
+        )
 
     paths = []
     for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):
         p = tmp_path / f"{task}.npz"
-        save_npz(p, timeseries=np.random.default_rng(0).standard_normal((100, 360)).astype(np.float32), tr=0.72,
-                 subject="1", task=task, run="LR", block_onset_s=np.array(onsets), block_duration_s=np.array(durs))
+        save_npz(
+            p,
+            timeseries=np.random.default_rng(0).standard_normal((100, 360)).astype(np.float32),
+            tr=0.72,
+            subject="1",
+            task=task,
+            run="LR",
+            block_onset_s=np.array(onsets),
+            block_duration_s=np.array(durs),
+        )
         paths.append(p)
     blocks_step(paths, "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "on_task.npz")
     with np.load(tmp_path / "on_task.npz") as f:
         assert list(f["labels"]) == [0, 0, 1] and list(f["lengths"]) == [30, 30, 20]
         assert list(f["block_start_frame"]) == [10, 60, 10]
         assert np.array_equal(f["on_mask"].sum(1), f["lengths"])
-        assert np.all(f["data"][2, 20:] == 0)                         # padding
+        assert np.all(f["data"][2, 20:] == 0)  # padding
     blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "off.npz")
     with np.load(tmp_path / "off.npz") as f:
         assert list(f["lengths"]) == [10, 10, 10] and not f["on_mask"].any()
@@ -396,6 +477,7 @@ def test_blocks_step_labels_and_masks(tmp_path):
 
 # ---- confound strategies, censoring, QC-FC: hand computations ------------------------------------------
 
+
 def _small_run(seed=0, n=120, areas=6):
     rng = np.random.default_rng(seed)
     motion = np.cumsum(rng.normal(0, 0.05, (n, 12)), 0)
@@ -409,7 +491,7 @@ def test_paper_and_24p_designs_equal_a_hand_computation():
     y, motion = _small_run()
     n = len(y)
     m = motion - motion.mean(0)
-    sq = m ** 2 - (m ** 2).mean(0)
+    sq = m**2 - (m**2).mean(0)
     trend = np.linspace(-1, 1, n)[:, None]
     for strategy, cols in (("paper", [m]), ("24P", [m, sq])):
         hand = np.hstack([np.ones((n, 1)), *cols, trend, cosine_basis(n, 0.72, 0.008)])
@@ -429,9 +511,16 @@ def test_regression_equals_nilearns_signal_clean():
     design = confounds(motion, 0.72, 0.008, strategy="24P")
     ours = regress_out(y, design)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # nilearn's notices about its future defaults
-        theirs = clean(y, confounds=design[:, 1:], detrend=False, standardize=False, standardize_confounds=False,
-                       filter=False, t_r=0.72)
+        warnings.simplefilter("ignore")  # nilearn's notices about its future defaults
+        theirs = clean(
+            y,
+            confounds=design[:, 1:],
+            detrend=False,
+            standardize=False,
+            standardize_confounds=False,
+            filter=False,
+            t_r=0.72,
+        )
     # our columns (but the intercept) have mean 0, so nilearn's projection equals least squares up to the mean
     assert np.allclose(ours - ours.mean(0), theirs - theirs.mean(0), atol=1e-8)
 
@@ -448,13 +537,13 @@ def test_framewise_displacement_and_censoring_by_hand():
     from vanishing_saliency.hcp.clean import framewise_displacement
 
     motion = np.zeros((6, 12))
-    motion[2, 0] = 0.3                     # a 0.3 mm step at frame 2 and back at frame 3
-    motion[4, 3] = 1.0                     # a 1 degree rotation at frame 4: 50 mm x pi / 180 = 0.873 mm
+    motion[2, 0] = 0.3  # a 0.3 mm step at frame 2 and back at frame 3
+    motion[4, 3] = 1.0  # a 1 degree rotation at frame 4: 50 mm x pi / 180 = 0.873 mm
     fd = framewise_displacement(motion)
     assert np.allclose(fd, [0, 0, 0.3, 0.3, np.pi / 180 * 50, np.pi / 180 * 50])
     y, m = _small_run(2, n=60)
     m[:, :6] = 0
-    m[[10, 11, 40], 0] = [2.0, 0.0, 3.0]    # spikes: FD > 0.5 at frames 10, 11, 40, 41
+    m[[10, 11, 40], 0] = [2.0, 0.0, 3.0]  # spikes: FD > 0.5 at frames 10, 11, 40, 41
     ts, censored, qc = clean_parcellated(y, m, 0.72, fd_threshold=0.5)
     assert list(np.flatnonzero(censored)) == [10, 11, 40, 41] and qc["n_censored"] == 4
     design = confounds(m, 0.72, 0.008)
@@ -473,7 +562,7 @@ def test_qcfc_by_hand():
     rng = np.random.default_rng(4)
     fd = rng.random(30)
     fc = rng.normal(size=(30, 3))
-    fc[:, 0] += 5 * fd                         # edge 0 tracks motion
+    fc[:, 0] += 5 * fd  # edge 0 tracks motion
     r, p = qcfc(fc, fd)
     for k in range(3):
         assert r[k] == pytest.approx(np.corrcoef(fd, fc[:, k])[0, 1])

@@ -8,8 +8,10 @@ import pytest
 
 from vanishing_saliency.claims.hcp import hcp_claims
 
-EXPERIMENTS = {"on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"},
-               "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"}}
+EXPERIMENTS = {
+    "on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"},
+    "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"], "hrf_shift_s": 5.0, "baseline": "run"},
+}
 MODELS = ("lstm", "inputcell_lstm")
 CONTROLS = ("permuted", "untrained")
 SETTINGS = {"level": 0.95, "equivalence_margin": 0.1, "min_test_subjects": 5}
@@ -22,13 +24,30 @@ def _accuracy(on_off=0.95, off_task=(0.50, 0.51, 0.49), seeds=3, on_off_above=Tr
         for m in MODELS:
             accs = [on_off] * seeds if e == "on_off" else list(off_task)[:seeds]
             above = on_off_above if e == "on_off" else False
-            for kind, values, p in (("seed", accs, 0.001 if above else 0.5), ("permuted", [0.5] * seeds, 0.5),
-                                    ("untrained", [0.5] * seeds, 0.5)):
+            for kind, values, p in (
+                ("seed", accs, 0.001 if above else 0.5),
+                ("permuted", [0.5] * seeds, 0.5),
+                ("untrained", [0.5] * seeds, 0.5),
+            ):
                 for k, acc in enumerate(values):
-                    rows.append({"experiment": e, "model": m, "run": f"{kind}{k}", "test_accuracy": acc,
-                                 "chance": 0.5, "group_accuracy": float(np.mean(values)), "group_null_hi": 0.6,
-                                 "group_p_perm": p, "group_runs": len(values), "group_above_null": p <= 0.05,
-                                 "null_lo": 0.4, "null_hi": 0.6, "p_perm": p, "above_null": p <= 0.05})
+                    rows.append(
+                        {
+                            "experiment": e,
+                            "model": m,
+                            "run": f"{kind}{k}",
+                            "test_accuracy": acc,
+                            "chance": 0.5,
+                            "group_accuracy": float(np.mean(values)),
+                            "group_null_hi": 0.6,
+                            "group_p_perm": p,
+                            "group_runs": len(values),
+                            "group_above_null": p <= 0.05,
+                            "null_lo": 0.4,
+                            "null_hi": 0.6,
+                            "p_perm": p,
+                            "above_null": p <= 0.05,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -39,8 +58,16 @@ def _shares(lstm_on=0.05, ic_on=0.97, untrained=(0.5, 0.79), permuted=(0.5, 0.79
     rows = []
 
     def add(model, run, on):
-        rows.append({"experiment": "on_off", "model": model, "run": run, "method": "gradient", "on_task_share": on,
-                     "off_task_share": 1 - on})
+        rows.append(
+            {
+                "experiment": "on_off",
+                "model": model,
+                "run": run,
+                "method": "gradient",
+                "on_task_share": on,
+                "off_task_share": 1 - on,
+            }
+        )
 
     for i, (m, on) in enumerate((("lstm", lstm_on), ("inputcell_lstm", ic_on))):
         for k in range(seeds):
@@ -60,26 +87,48 @@ def _drops(ic_own=0.4, lstm_own=0.1, cross=0.3, random=0.05, untrained=0.05, see
     for k in range(seeds):
         for target, own in (("lstm", lstm_own), ("inputcell_lstm", ic_own)):
             other = "inputcell_lstm" if target == "lstm" else "lstm"
-            for source, kind, value in ((target, "own", own), (other, "cross", cross if target == "lstm" else 0.1),
-                                        ("random", "random", random), ("lstm", "untrained", untrained),
-                                        ("inputcell_lstm", "untrained", untrained)):
-                rows.append({"experiment": "on_off", "seed": k, "method": "gradient", "target": target,
-                             "source": source, "kind": kind, "fraction": 0.1,
-                             "relative_drop": value + rng.normal(0, 0.01)})
+            for source, kind, value in (
+                (target, "own", own),
+                (other, "cross", cross if target == "lstm" else 0.1),
+                ("random", "random", random),
+                ("lstm", "untrained", untrained),
+                ("inputcell_lstm", "untrained", untrained),
+            ):
+                rows.append(
+                    {
+                        "experiment": "on_off",
+                        "seed": k,
+                        "method": "gradient",
+                        "target": target,
+                        "source": source,
+                        "kind": kind,
+                        "fraction": 0.1,
+                        "relative_drop": value + rng.normal(0, 0.01),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def _verdicts(accuracy=None, shares=None, drops=None, controls=CONTROLS, n_subjects=10):
-    claims = hcp_claims(_accuracy() if accuracy is None else accuracy, {"on_off": _shares() if shares is None else shares},
-                        {"on_off": _drops() if drops is None else drops}, EXPERIMENTS, controls, "gradient", 0.1,
-                        n_subjects, SETTINGS)
+    claims = hcp_claims(
+        _accuracy() if accuracy is None else accuracy,
+        {"on_off": _shares() if shares is None else shares},
+        {"on_off": _drops() if drops is None else drops},
+        EXPERIMENTS,
+        controls,
+        "gradient",
+        0.1,
+        n_subjects,
+        SETTINGS,
+    )
     return {c.id: c for c in claims}
 
 
 def test_planted_effects_reproduce_every_hcp_claim():
     v = _verdicts()
-    assert {k: c.verdict for k, c in v.items()} == {k: "reproduced" for k in ("6a", "6b", "6c", "6d", "6e")}, \
-        {k: c.reason for k, c in v.items()}
+    assert {k: c.verdict for k, c in v.items()} == {k: "reproduced" for k in ("6a", "6b", "6c", "6d", "6e")}, {
+        k: c.reason for k, c in v.items()
+    }
     # every null of a share is there, each with its value, test and Holm-adjusted p
     against = {c.against for c in v["6a"].comparisons}
     assert against == {"uniform map", "time-shuffled map", "untrained LSTM", "permuted LSTM", "threshold 0.70"}
@@ -89,18 +138,18 @@ def test_planted_effects_reproduce_every_hcp_claim():
 
 @pytest.mark.parametrize("case", ["models at chance", "maps as untrained", "uniform maps", "drops as random"])
 def test_no_knowledge_never_reproduces_an_hcp_claim(case):
-    if case == "models at chance":         # label-permuted models in place of the trained ones
+    if case == "models at chance":  # label-permuted models in place of the trained ones
         v = _verdicts(accuracy=_accuracy(on_off=0.5, on_off_above=False))
         assert {c.verdict for c in v.values()} == {"not testable"}
         assert "not above its permutation null" in v["6a"].scopes[0].reason
         assert "not all above chance" in v["6e"].scopes[0].reason
         return
-    if case == "maps as untrained":        # the share the architecture gives with any weights
+    if case == "maps as untrained":  # the share the architecture gives with any weights
         v, affected = _verdicts(shares=_shares(lstm_on=0.02, ic_on=0.86, untrained=(0.02, 0.86))), ("6a", "6b")
         assert "untrained LSTM" in v["6a"].scopes[0].cause
-    elif case == "uniform maps":           # every entry as salient as every other
+    elif case == "uniform maps":  # every entry as salient as every other
         v, affected = _verdicts(shares=_shares(lstm_on=UNIFORM_ON, ic_on=UNIFORM_ON)), ("6a", "6b")
-    else:                                   # removing the salient entries hurts no more than removing random ones
+    else:  # removing the salient entries hurts no more than removing random ones
         v, affected = _verdicts(drops=_drops(ic_own=0.05, lstm_own=0.05, cross=0.05)), ("6c", "6d")
         assert "random entries" in v["6c"].scopes[0].cause
     assert {v[k].verdict for k in affected} == {"not testable"}, {k: v[k].reason for k in affected}
@@ -113,15 +162,15 @@ def test_an_untrained_map_that_drops_as_much_is_not_evidence():
 
 
 def test_effects_against_the_claims_fail_them():
-    v = _verdicts(shares=_shares(lstm_on=0.45))            # off-task 55 %: beyond every floor, short of 70 %
+    v = _verdicts(shares=_shares(lstm_on=0.45))  # off-task 55 %: beyond every floor, short of 70 %
     assert v["6a"].verdict == "not reproduced" and "threshold 0.70" in v["6a"].scopes[0].cause
-    v = _verdicts(shares=_shares(ic_on=0.6))               # input-cell less on-task than a uniform map
+    v = _verdicts(shares=_shares(ic_on=0.6))  # input-cell less on-task than a uniform map
     assert v["6b"].verdict == "not reproduced"
     v = _verdicts(drops=_drops(ic_own=0.15, lstm_own=0.4))  # its own entries hurt the LSTM more
     assert v["6c"].verdict == "not reproduced"
     v = _verdicts(drops=_drops(cross=0.12, lstm_own=0.4))  # input-cell's entries hurt the LSTM less than its own
     assert v["6d"].verdict == "not reproduced"
-    v = _verdicts(accuracy=_accuracy(off_task=(0.90, 0.92, 0.91)))   # the off-task frames carry the task
+    v = _verdicts(accuracy=_accuracy(off_task=(0.90, 0.92, 0.91)))  # the off-task frames carry the task
     assert v["6e"].verdict == "not reproduced"
 
 

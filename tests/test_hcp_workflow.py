@@ -32,7 +32,7 @@ def _benchmark(name):
     """A module of benchmarks/ (not a package: loaded from its file)."""
     import importlib.util
 
-    if str(ROOT / "benchmarks") not in sys.path:        # bench_dag imports its sibling memory_table
+    if str(ROOT / "benchmarks") not in sys.path:  # bench_dag imports its sibling memory_table
         sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -49,12 +49,14 @@ def test_simulated_cohort_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr[-4000:]
     qc = pd.read_csv(tmp_path / "results/hcp/qc.tsv", sep="\t")
     assert len(qc) == 3 * 3 * 2 and set(qc.status) == {"ok"}
-    assert not (tmp_path / "resources/hcp/simulated").exists() or not any((tmp_path / "resources/hcp/simulated").iterdir())
+    assert not (tmp_path / "resources/hcp/simulated").exists() or not any(
+        (tmp_path / "resources/hcp/simulated").iterdir()
+    )
     split = pd.read_csv(tmp_path / "results/hcp/split.tsv", sep="\t", dtype=str)
     assert split.subject.is_unique and set(split.set) == {"train", "val", "test"}
     with np.load(tmp_path / "results/hcp/samples/on_task.npz") as f:
         assert set(f["labels"]) == {0, 1} and f["data"].shape[2] == 360
-        assert len(set(f["lengths"])) > 1                          # gambling and relational blocks differ
+        assert len(set(f["lengths"])) > 1  # gambling and relational blocks differ
         assert set(f["subjects"]) == set(split.subject)
     with np.load(tmp_path / "results/hcp/samples/on_off.npz") as f:
         assert set(f["lengths"]) == {48} and f["on_mask"][:, :38].all() and not f["on_mask"][:, 38:].any()
@@ -68,11 +70,11 @@ def test_simulated_cohort_end_to_end(tmp_path):
     acc = pd.read_csv(hcp / "off_task/accuracy.tsv", sep="\t")
     runs = acc[acc.run != "logistic control"]
     assert sorted(runs.model) == ["inputcell_lstm"] * 4 + ["lstm"] * 4
-    assert set(runs.run) == {"seed0", "permuted0", "untrained0", "timeshuffled0"}       # as many control runs as seeds
+    assert set(runs.run) == {"seed0", "permuted0", "untrained0", "timeshuffled0"}  # as many control runs as seeds
     assert set(acc[acc.run == "logistic control"].model) == {"length_only", "mean_only"}
     assert (acc.null_lo <= acc.null_hi).all() and acc.p_perm.between(0, 1).all()
     on_task = pd.read_csv(hcp / "on_task/accuracy.tsv", sep="\t").set_index("model")
-    assert on_task.loc["length_only", "test_accuracy"] > 0.9      # gambling and relational blocks differ in length
+    assert on_task.loc["length_only", "test_accuracy"] > 0.9  # gambling and relational blocks differ in length
     test_subjects = set(split.subject[split.set == "test"])
     with np.load(hcp / "on_off/saliency/lstm_seed0_gradient.npz") as f:
         assert set(f["subjects"]) == test_subjects and f["saliency"].shape[1:] == (48, 360)
@@ -81,7 +83,9 @@ def test_simulated_cohort_end_to_end(tmp_path):
     assert not list((hcp / "on_off/saliency").glob("*permuted*"))
     drop = pd.read_csv(hcp / "on_off/feature_drop.tsv", sep="\t")
     assert set(drop.source) == {"lstm", "inputcell_lstm", "random"} and set(drop.fraction) == {0.0, 0.1, 0.3}
-    assert set(drop.kind) == {"own", "cross", "untrained", "random"} and set(drop[drop.kind == "untrained"].fraction) == {0.1}
+    assert set(drop.kind) == {"own", "cross", "untrained", "random"} and set(
+        drop[drop.kind == "untrained"].fraction
+    ) == {0.1}
     random = drop[drop.kind == "random"]
     assert (random[random.fraction == 0.1].draws == 20).all() and (random[random.fraction != 0.1].draws == 5).all()
     assert drop.headroom.notna().all()
@@ -101,34 +105,60 @@ def test_simulated_cohort_end_to_end(tmp_path):
         for fig in ("feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"):
             assert (hcp / exp / "figures" / f"{fig}.png").stat().st_size > 10_000
     summary = (hcp / "summary.md").read_text()
-    for claim in ("6a LSTM top saliency mostly off-task", "6c own top entries hurt input-cell attention",
-                  "6e off-task frames alone are at chance", "## Each verdict with its numbers",
-                  "## Confound controls", "## Ground truth of the simulated cohort",
-                  "Where the off-task information comes from"):
+    for claim in (
+        "6a LSTM top saliency mostly off-task",
+        "6c own top entries hurt input-cell attention",
+        "6e off-task frames alone are at chance",
+        "## Each verdict with its numbers",
+        "## Confound controls",
+        "## Ground truth of the simulated cohort",
+        "Where the off-task information comes from",
+    ):
         assert claim in summary, claim
     verdicts = pd.read_csv(hcp / "summary.tsv", sep="\t")
     # one run of each model and control in the tiny cohort (and one test subject): no claim can be tested
     assert set(verdicts.verdict) == {"not testable"}
     reasons = " ".join(verdicts.reason)
     assert "a run-level test needs at least 2 on each side" in reasons or "over 1 run(s)" in reasons
-    check_report(tmp_path, tmp_path / "config.yaml", "results/hcp", ["HCP"],
-                 ["summary.md", "qc.tsv", "accuracy.tsv", "feature_drop.tsv", "onoff_share.tsv", "truth_recovery.tsv"])
+    check_report(
+        tmp_path,
+        tmp_path / "config.yaml",
+        "results/hcp",
+        ["HCP"],
+        ["summary.md", "qc.tsv", "accuracy.tsv", "feature_drop.tsv", "onoff_share.tsv", "truth_recovery.tsv"],
+    )
 
 
 def test_a_cohort_without_task_signal_reproduces_no_claim(tmp_path):
     # SPEC section 10: simulated with no task response at all (amplitude 0), every claim must stay unreproduced;
     # with 5 test subjects and 2 runs of every model and control, it is the gates that stop them, not the design
     base = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]
-    experiments = {"on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"]},
-                   "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}}
-    config = _config(tmp_path, tasks=["GAMBLING", "WM"], directions=["LR"], experiments=experiments,
-                     split={"ratio": [1, 1], "val_fraction": 0.1},
-                     cleaning={**base["cleaning"], "compare_strategies": ["paper"]},
-                     simulate={**base["simulate"], "n_subjects": 10, "amplitude": 0.0},
-                     analysis={**base["analysis"], "experiments": ["on_off", "off_task"], "seeds": 2,
-                               "controls": ["permuted", "untrained"], "min_test_subjects": 5})
-    res = subprocess.run([*SNAKEMAKE, "results/hcp/summary.tsv", "--configfile", str(config)], cwd=tmp_path,
-                         capture_output=True, text=True)
+    experiments = {
+        "on_off": {"kind": "on_off", "tasks": ["GAMBLING", "WM"]},
+        "off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]},
+    }
+    config = _config(
+        tmp_path,
+        tasks=["GAMBLING", "WM"],
+        directions=["LR"],
+        experiments=experiments,
+        split={"ratio": [1, 1], "val_fraction": 0.1},
+        cleaning={**base["cleaning"], "compare_strategies": ["paper"]},
+        simulate={**base["simulate"], "n_subjects": 10, "amplitude": 0.0},
+        analysis={
+            **base["analysis"],
+            "experiments": ["on_off", "off_task"],
+            "seeds": 2,
+            "controls": ["permuted", "untrained"],
+            "min_test_subjects": 5,
+        },
+    )
+    res = subprocess.run(
+        [*SNAKEMAKE, "results/hcp/summary.tsv", "--configfile", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     hcp = tmp_path / "results/hcp"
     verdicts = pd.read_csv(hcp / "summary.tsv", sep="\t")
@@ -136,7 +166,7 @@ def test_a_cohort_without_task_signal_reproduces_no_claim(tmp_path):
     assert "reproduced" not in set(verdicts.verdict), verdicts[["claim", "scope", "verdict", "reason"]].to_string()
     assert "| **reproduced** |" not in (hcp / "summary.md").read_text()
     assert (pd.read_csv(hcp / "split.tsv", sep="\t").set == "test").sum() == 5
-    assert not verdicts.reason.str.contains("test subjects").any()      # enough subjects: the gates decide
+    assert not verdicts.reason.str.contains("test subjects").any()  # enough subjects: the gates decide
     accuracy = pd.read_csv(hcp / "on_off/accuracy.tsv", sep="\t")
     assert (accuracy[accuracy.kind != "logistic control"].group_runs == 2).all()
 
@@ -145,21 +175,35 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     raw = tmp_path / "hcp_raw"
     atlas = build_atlas()
     for i, subject in enumerate(("100307", "100408", "101915", "102311")):
-        simulate_subject(raw, subject, atlas, ["GAMBLING", "WM"], ["LR"], seed=i, settings=SimulationSettings(),
-                         truth_path=tmp_path / f"truth_{subject}.npz", area_seed=0)
+        simulate_subject(
+            raw,
+            subject,
+            atlas,
+            ["GAMBLING", "WM"],
+            ["LR"],
+            seed=i,
+            settings=SimulationSettings(),
+            truth_path=tmp_path / f"truth_{subject}.npz",
+            area_seed=0,
+        )
     broken = run_paths(raw, "100408", "WM", "LR")["dtseries"]
     broken.unlink()
     analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
-    common = dict(source="raw", root=str(raw), tasks=["GAMBLING", "WM"], directions=["LR"],
-                  experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
-                  analysis={**analysis, "experiments": ["off_task"], "models": ["lstm"], "seeds": 1})
+    common = dict(
+        source="raw",
+        root=str(raw),
+        tasks=["GAMBLING", "WM"],
+        directions=["LR"],
+        experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
+        analysis={**analysis, "experiments": ["off_task"], "models": ["lstm"], "seeds": 1},
+    )
     work = tmp_path / "work"
     work.mkdir()
     res = _run(work, _config(tmp_path, **common), "--keep-going")
     assert res.returncode != 0
     log = (work / "logs/hcp/preprocess/sub-100408.log").read_text()
     assert "subject 100408" in log and str(broken) in log and "hcp.exclude" in log
-    for subject in ("100307", "101915", "102311"):                          # the others still finished
+    for subject in ("100307", "101915", "102311"):  # the others still finished
         assert (work / f"results/hcp/timeseries/sub-{subject}_task-WM_dir-LR_atlas-MMP360_timeseries.npz").exists()
     qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
     bad = qc[qc.status == "error"]
@@ -173,7 +217,7 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
     assert "100408" not in set(qc[qc.status == "ok"].subject)
     excluded = qc[qc.subject == "100408"]
-    assert set(excluded.status) == {"excluded"}                               # ... and keeps what its check found
+    assert set(excluded.status) == {"excluded"}  # ... and keeps what its check found
     assert excluded.message.str.contains("listed in hcp.exclude; check: error").any()
     assert excluded.message.str.contains("missing dense time series").any()
     with np.load(work / "results/hcp/samples/off_task.npz") as f:
@@ -185,9 +229,11 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
         f.write("\n")
     res = _run(work, _config(tmp_path, **common, exclude=["100408"]), "-n")
     assert res.returncode == 0, res.stderr[-4000:]
-    planned = [(rule, re.search(r"subject=(\w+)", block).group(1))
-               for rule, block in _benchmark("memory_table").job_blocks(res.stdout + res.stderr)
-               if rule in ("hcp_check", "hcp_preprocess")]
+    planned = [
+        (rule, re.search(r"subject=(\w+)", block).group(1))
+        for rule, block in _benchmark("memory_table").job_blocks(res.stdout + res.stderr)
+        if rule in ("hcp_check", "hcp_preprocess")
+    ]
     assert sorted(planned) == [("hcp_check", "101915"), ("hcp_preprocess", "101915")], res.stdout[-3000:]
 
 
@@ -200,21 +246,36 @@ def test_subject_listed_twice_is_a_config_error(tmp_path):
 def test_listed_subjects_missing_under_the_root_are_named_in_one_error(tmp_path):
     root = tmp_path / "hcp_raw"
     (root / "100307" / "MNINonLinear" / "Results").mkdir(parents=True)
-    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(root),
-                                 subjects=["100307", "100408", "101915", "102311"]), "-n")
+    res = _run(
+        tmp_path,
+        _config(tmp_path, source="raw", root=str(root), subjects=["100307", "100408", "101915", "102311"]),
+        "-n",
+    )
     assert res.returncode != 0
     assert f"hcp.subjects: 3 listed subject(s) have no folder under hcp.root {root}: 100408, 101915, 102311" in (
-        res.stderr + res.stdout)
+        res.stderr + res.stdout
+    )
 
 
 def test_folders_that_are_not_subject_ids_are_skipped_with_a_warning(tmp_path):
     root = tmp_path / "hcp_raw"
     for name in ("100307", "100408", "101915", "100002_v2"):
         (root / name / "MNINonLinear" / "Results").mkdir(parents=True)
-    res = _run(tmp_path, _config(tmp_path, source="raw", root=str(root), tasks=["GAMBLING", "WM"],
-                                 experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
-                                 analysis={**yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())[
-                                     "hcp"]["analysis"], "experiments": ["off_task"]}), "-n")
+    res = _run(
+        tmp_path,
+        _config(
+            tmp_path,
+            source="raw",
+            root=str(root),
+            tasks=["GAMBLING", "WM"],
+            experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
+            analysis={
+                **yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"],
+                "experiments": ["off_task"],
+            },
+        ),
+        "-n",
+    )
     out = res.stderr + res.stdout
     assert res.returncode == 0, out[-3000:]
     assert "skipping 1 folder(s) whose names are not subject IDs (letters and digits only): 100002_v2" in out
@@ -222,12 +283,23 @@ def test_folders_that_are_not_subject_ids_are_skipped_with_a_warning(tmp_path):
 
 
 def test_too_few_subjects_is_a_config_error(tmp_path):
-    res = _run(tmp_path, _config(tmp_path, simulate={**yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml")
-                                                                      .read_text())["hcp"]["simulate"],
-                                                     "n_subjects": 3}, exclude=["900001"]), "-n")
+    res = _run(
+        tmp_path,
+        _config(
+            tmp_path,
+            simulate={
+                **yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["simulate"],
+                "n_subjects": 3,
+            },
+            exclude=["900001"],
+        ),
+        "-n",
+    )
     assert res.returncode != 0
-    assert "hcp: 2 subject(s) after hcp.exclude, but the train / validation / test split (hcp.split) needs at least 3" \
+    assert (
+        "hcp: 2 subject(s) after hcp.exclude, but the train / validation / test split (hcp.split) needs at least 3"
         in res.stderr + res.stdout
+    )
 
 
 def test_subjects_sheet_is_validated(tmp_path):
@@ -249,9 +321,13 @@ def test_raw_files_are_read_one_subject_per_job(tmp_path):
     res = _run(tmp_path, cfg, "-n")
     assert res.returncode == 0, res.stderr[-3000:]
     readers = bench_dag.jobs_reading_raw(res.stdout + res.stderr, tree)
-    assert set(readers) == {"hcp_check"}             # hcp_preprocess follows the check's report
+    assert set(readers) == {"hcp_check"}  # hcp_preprocess follows the check's report
     for rule, jobs in readers.items():
         assert sorted(s for subject_set in jobs for s in subject_set) == subjects, rule
-    declared = [f for line in re.findall(r"^\s+input: (.*)$", res.stdout + res.stderr, re.M)
-                for f in line.split(", ") if f.startswith(str(tree))]
+    declared = [
+        f
+        for line in re.findall(r"^\s+input: (.*)$", res.stdout + res.stderr, re.M)
+        for f in line.split(", ")
+        if f.startswith(str(tree))
+    ]
     assert len(declared) == n_files and len(set(declared)) == n_files  # every raw file, once

@@ -3,13 +3,25 @@
 import numpy as np
 import pytest
 
-from vanishing_saliency.metrics import at_chance, euclidean, minmax_scale, saliency_scores, weighted_jaccard
+from vanishing_saliency.metrics import (
+    all_scores,
+    area_under_precision_recall,
+    at_chance,
+    auroc,
+    average_precision,
+    bootstrap_mean_ci,
+    euclidean,
+    minmax_scale,
+    noise_maps,
+    saliency_scores,
+    weighted_jaccard,
+)
 
 
 def test_perfect_map_scores_one_and_zero():
     mask = np.zeros((1, 4, 5), bool)
     mask[0, 1:3, 2:4] = True
-    maps = np.where(mask, -7.0, 0.0)          # sign is ignored: |R|
+    maps = np.where(mask, -7.0, 0.0)  # sign is ignored: |R|
     s = saliency_scores(maps, mask)
     assert s["wjac"][0] == pytest.approx(1.0)
     assert s["euc"][0] == pytest.approx(0.0)
@@ -19,7 +31,7 @@ def test_known_values_of_a_half_right_map():
     # 2 box cells, 2 outside; saliency 1 on one box cell and one outside cell, 0 elsewhere
     ref = np.array([[1.0, 1.0, 0.0, 0.0]])
     s = np.array([[1.0, 0.0, 1.0, 0.0]])
-    assert weighted_jaccard(ref, s)[0] == pytest.approx(1 / 3)        # min sums to 1, max to 3
+    assert weighted_jaccard(ref, s)[0] == pytest.approx(1 / 3)  # min sums to 1, max to 3
     assert euclidean(ref, s)[0] == pytest.approx(np.sqrt(2) / np.sqrt(2))
 
 
@@ -34,7 +46,7 @@ def test_minmax_is_per_sample_over_all_entries():
     maps = np.array([[[2.0, 4.0], [-6.0, 3.0]], [[1.0, 1.0], [1.0, 1.0]]])
     s = minmax_scale(maps)
     assert np.allclose(s[0], [[0.0, 0.5], [1.0, 0.25]])
-    assert np.all(s[1] == 0.0)                                          # constant map: nothing salient
+    assert np.all(s[1] == 0.0)  # constant map: nothing salient
 
 
 def test_zero_saliency_gives_zero_jaccard_and_unit_euclidean():
@@ -47,19 +59,17 @@ def test_zero_saliency_gives_zero_jaccard_and_unit_euclidean():
 
 def test_chance_flag():
     assert at_chance(0.5, 300)
-    assert at_chance(0.53, 300)              # 159/300 is not significant
+    assert at_chance(0.53, 300)  # 159/300 is not significant
     assert not at_chance(0.6, 300)
     assert not at_chance(1.0, 20)
 
 
 # ---- calibrated metrics: AUROC, average precision, AUP / AUR, noise floor, bootstrap -----------------
-from vanishing_saliency.metrics import (all_scores, area_under_precision_recall, auroc, average_precision,  # noqa: E402
-                                        bootstrap_mean_ci, noise_maps)
 
 
 def _box(n=1, t=20, f=10):
     m = np.zeros((n, t, f), bool)
-    m[:, :5, :4] = True                                                   # 20 of 200 entries: share 0.1
+    m[:, :5, :4] = True  # 20 of 200 entries: share 0.1
     return m
 
 
@@ -69,8 +79,8 @@ def test_calibrated_metrics_of_perfect_inverted_and_constant_maps():
     for key in ("auroc", "ap", "aup", "aur"):
         assert perfect[key][0] == pytest.approx(1.0), key
     assert inverted["auroc"][0] == pytest.approx(0.0) and inverted["aup"][0] == 0 and inverted["aur"][0] == 0
-    assert inverted["ap"][0] == pytest.approx(0.1)                       # everything selected at the last threshold
-    assert constant["auroc"][0] == pytest.approx(0.5)                    # a map with no knowledge
+    assert inverted["ap"][0] == pytest.approx(0.1)  # everything selected at the last threshold
+    assert constant["auroc"][0] == pytest.approx(0.5)  # a map with no knowledge
     assert constant["ap"][0] == pytest.approx(0.1) and constant["aup"][0] == 0 and constant["aur"][0] == 0
 
 
@@ -78,7 +88,7 @@ def test_noise_maps_score_the_floor():
     m = _box(200, 30, 20)
     noise = all_scores(noise_maps(m.shape, 0), m)
     assert np.mean(noise["auroc"]) == pytest.approx(0.5, abs=0.02)
-    assert np.mean(noise["ap"]) == pytest.approx(m[0].mean(), abs=0.02)   # the box's share of the entries
+    assert np.mean(noise["ap"]) == pytest.approx(m[0].mean(), abs=0.02)  # the box's share of the entries
     uniform = np.random.default_rng(1).random(m.shape)
     aup, aur = area_under_precision_recall(uniform, m)
     assert np.mean(aup) == pytest.approx(m[0].mean(), abs=0.02) and np.mean(aur) == pytest.approx(0.5, abs=0.02)
@@ -92,9 +102,9 @@ def test_graded_map_known_values():
     # 4 entries, 2 true; scores 3 (true), 2 (false), 1 (true), 0 (false)
     maps = np.array([[3.0, 2.0, 1.0, 0.0]])
     truth = np.array([[True, False, True, False]])
-    assert auroc(maps, truth)[0] == pytest.approx(0.75)                  # 3 of 4 (true, false) pairs in order
+    assert auroc(maps, truth)[0] == pytest.approx(0.75)  # 3 of 4 (true, false) pairs in order
     assert average_precision(maps, truth)[0] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
-    aup, aur = area_under_precision_recall(maps, truth)                  # scaled: 1, 2/3, 1/3, 0
+    aup, aur = area_under_precision_recall(maps, truth)  # scaled: 1, 2/3, 1/3, 0
     assert aup[0] == pytest.approx((1 / 3) * (2 / 3) + (1 / 3) * (1 / 2) + (1 / 3) * 1)
     assert aur[0] == pytest.approx((1 / 3) * 1 + (1 / 3) * (1 / 2) + (1 / 3) * (1 / 2))
     ties = np.array([[1.0, 1.0, 0.0, 0.0]])
@@ -117,8 +127,8 @@ def test_auroc_is_the_mann_whitney_u_of_average_ranks_exactly():
     from scipy.stats import rankdata
 
     rng = np.random.default_rng(4)
-    maps = np.round(rng.standard_normal((40, 6, 50)), 1)               # many ties
-    maps[:3] = 0.0                                                     # constant maps
+    maps = np.round(rng.standard_normal((40, 6, 50)), 1)  # many ties
+    maps[:3] = 0.0  # constant maps
     maps[3, 0, 0] = np.nan
     masks = rng.random((40, 6, 50)) < rng.uniform(0.05, 0.95, (40, 1, 1))
     masks[4], masks[5] = False, True
@@ -130,5 +140,5 @@ def test_auroc_is_the_mann_whitney_u_of_average_ranks_exactly():
     got = auroc(maps, masks)
     assert np.isnan(got[[3, 4, 5]]).all()
     keep = np.setdiff1d(np.arange(40), [3, 4, 5])
-    assert np.array_equal(got[keep], expected[keep])                   # bit for bit, not approximately
+    assert np.array_equal(got[keep], expected[keep])  # bit for bit, not approximately
     assert np.allclose(got[:3], 0.5)

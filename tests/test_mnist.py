@@ -12,8 +12,17 @@ import pytest
 import yaml
 from report_check import check_report
 
-from vanishing_saliency.mnist import (SPLITS, MNISTDataError, idx_bytes, last_rows_fraction, load_arrays, read_idx,
-                                      select_digits, temporal_profile, verify)
+from vanishing_saliency.mnist import (
+    SPLITS,
+    MNISTDataError,
+    idx_bytes,
+    last_rows_fraction,
+    load_arrays,
+    read_idx,
+    select_digits,
+    temporal_profile,
+    verify,
+)
 from vanishing_saliency.steps import mnist as steps
 from vanishing_saliency.steps.mnist import pick_examples
 from vanishing_saliency.workflow import Job
@@ -49,12 +58,15 @@ def test_idx_round_trip(tmp_path, gz):
     assert idx_bytes(labels)[:8] == bytes([0, 0, 8, 1, 0, 0, 0, 7])  # magic 0x00000801, count 7
 
 
-@pytest.mark.parametrize("content,message", [
-    (idx_bytes(np.zeros((3, 28, 28), np.uint8))[:-10], "truncated or corrupt"),
-    (b"\x1f\x00\x08\x03" + bytes(20), "not an idx file"),
-    (bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + bytes(4), "expected 0x08"),
-    (bytes([0, 0, 8, 3, 0, 0]), "header truncated"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (idx_bytes(np.zeros((3, 28, 28), np.uint8))[:-10], "truncated or corrupt"),
+        (b"\x1f\x00\x08\x03" + bytes(20), "not an idx file"),
+        (bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + bytes(4), "expected 0x08"),
+        (bytes([0, 0, 8, 3, 0, 0]), "header truncated"),
+    ],
+)
 def test_bad_idx_files_name_the_file(tmp_path, content, message):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(content)
@@ -112,9 +124,19 @@ def test_idx_folder_source_equals_package(tmp_path, mnist, gz):
 
 
 def _prepare_job(tmp_path, verify):
-    return Job.make(output=[tmp_path / "d.npz"], params={
-        "source": "idx", "idx_folder": tmp_path / "idx", "verify": verify, "digits": [1, 6, 7], "max_train": 30,
-        "max_test": 30, "ink_threshold": 0.5, "seed": 0})
+    return Job.make(
+        output=[tmp_path / "d.npz"],
+        params={
+            "source": "idx",
+            "idx_folder": tmp_path / "idx",
+            "verify": verify,
+            "digits": [1, 6, 7],
+            "max_train": 30,
+            "max_test": 30,
+            "ink_threshold": 0.5,
+            "seed": 0,
+        },
+    )
 
 
 def test_prepare_fails_on_altered_files_and_says_how_to_override(tmp_path, mnist):
@@ -136,9 +158,9 @@ def test_prepare_fails_on_altered_files_and_says_how_to_override(tmp_path, mnist
 
 def test_temporal_profile_known_answers():
     maps = np.zeros((4, 28, 28))
-    maps[0, 27, :] = 1.0                  # all mass in the last row
-    maps[1] = -2.0                        # uniform, negative sign ignored
-    maps[2, 0, 3] = 5.0                   # all mass in the first row
+    maps[0, 27, :] = 1.0  # all mass in the last row
+    maps[1] = -2.0  # uniform, negative sign ignored
+    maps[2, 0, 3] = 5.0  # all mass in the first row
     # sample 3 is all zero: uniform by convention (no division by zero)
     maps[3] = 0.0
     p = temporal_profile(maps)
@@ -174,18 +196,23 @@ def test_pick_examples_fixed_per_digit():
 
 def test_table_step_uses_correct_samples_only(tmp_path):
     prof = np.zeros((3, 28))
-    prof[0, 27] = 1.0   # correct, all mass in the last row
-    prof[1, 0] = 1.0    # correct, all mass in the first row
-    prof[2, 27] = 1.0   # misclassified, ignored by the saliency columns
-    t = pd.DataFrame({"sample": range(3), "digit": [1, 6, 7], "correct": [1, 1, 0], "wjac": [0.2, 0.4, 0.9],
-                      "euc": [1.0, 2.0, 9.0]})
+    prof[0, 27] = 1.0  # correct, all mass in the last row
+    prof[1, 0] = 1.0  # correct, all mass in the first row
+    prof[2, 27] = 1.0  # misclassified, ignored by the saliency columns
+    t = pd.DataFrame(
+        {"sample": range(3), "digit": [1, 6, 7], "correct": [1, 1, 0], "wjac": [0.2, 0.4, 0.9], "euc": [1.0, 2.0, 9.0]}
+    )
     for r in range(28):
         t[f"row_{r:02d}"] = prof[:, r]
     t.to_csv(tmp_path / "m.tsv", sep="\t", index=False)
     (tmp_path / "m.json").write_text('{"epochs_run": 4}')
-    table = steps.table(Job.make(input={"metrics": [tmp_path / "m.tsv"], "sidecars": [tmp_path / "m.json"]},
-                                 output={"tsv": tmp_path / "t.tsv", "md": tmp_path / "t.md"},
-                                 params={"runs": [("lstm", "gradient")], "last_rows": 7}))
+    table = steps.table(
+        Job.make(
+            input={"metrics": [tmp_path / "m.tsv"], "sidecars": [tmp_path / "m.json"]},
+            output={"tsv": tmp_path / "t.tsv", "md": tmp_path / "t.md"},
+            params={"runs": [("lstm", "gradient")], "last_rows": 7},
+        )
+    )
     row = table.iloc[0]
     assert row.test_accuracy == pytest.approx(2 / 3) and row.last_7_rows_fraction == pytest.approx(0.5)
     assert row.first_half_fraction == pytest.approx(0.5) and row.wjac_vs_ink == pytest.approx(0.3)
@@ -199,8 +226,22 @@ def test_mnist_branch_end_to_end(tmp_path):
     cfg["synthetic"]["enabled"] = False
     cfg["mnist"]["enabled"] = True
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2",
-                          "--configfile", "config.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--cores",
+            "2",
+            "--configfile",
+            "config.yaml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     out = tmp_path / "results/mnist"
     table = pd.read_csv(out / "table.tsv", sep="\t")

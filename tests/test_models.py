@@ -5,7 +5,13 @@ import torch
 
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import (
-    LABELS, REGISTRY, InputCellAttention, ModelConfig, build_model, causal_mix, length_mask,
+    LABELS,
+    REGISTRY,
+    InputCellAttention,
+    ModelConfig,
+    build_model,
+    causal_mix,
+    length_mask,
 )
 
 
@@ -21,10 +27,10 @@ def reference_inputcell_lstm(model, x, lengths):
         h = torch.zeros(hid, dtype=x.dtype)
         c = torch.zeros(hid, dtype=x.dtype)
         for t in range(xi.shape[0]):
-            prefix = xi[: t + 1]                                     # (t+1, N)
-            e = att.w2(torch.tanh(att.w1(prefix)))                   # (t+1, r)
-            a = torch.softmax(e, dim=0)                              # over the prefix, per hop
-            mixed = a.T @ prefix                                     # (r, N)
+            prefix = xi[: t + 1]  # (t+1, N)
+            e = att.w2(torch.tanh(att.w1(prefix)))  # (t+1, r)
+            a = torch.softmax(e, dim=0)  # over the prefix, per hop
+            mixed = a.T @ prefix  # (r, N)
             m = mixed.mean(0) if att.variant == "vector" else mixed.reshape(-1)
             gates = w_ih @ m + w_hh @ h + b
             ig, fg, gg, og = gates.chunk(4)
@@ -34,9 +40,17 @@ def reference_inputcell_lstm(model, x, lengths):
     return torch.stack(outputs)
 
 
-@pytest.mark.parametrize("name, chunk, hidden", [("inputcell_lstm", 32, 4), ("inputcell_lstm", 4, 4),
-                                                 ("inputcell_lstm", 2, 4), ("inputcell_lstm", 32, 1),
-                                                 ("inputcell_lstm", 4, 1), ("inputcell_lstm_matrix", 32, 4)])
+@pytest.mark.parametrize(
+    "name, chunk, hidden",
+    [
+        ("inputcell_lstm", 32, 4),
+        ("inputcell_lstm", 4, 4),
+        ("inputcell_lstm", 2, 4),
+        ("inputcell_lstm", 32, 1),
+        ("inputcell_lstm", 4, 1),
+        ("inputcell_lstm_matrix", 32, 4),
+    ],
+)
 def test_fused_inputcell_matches_step_by_step_reference(name, chunk, hidden):
     """chunk 32: one T x T matrix for the 9 steps; 4 and 2: the running state carries earlier chunks
     (3 x 3 and 5 x 2 steps, the last chunk padded).  hidden 1: 4 gates < 6 features, so the model
@@ -62,8 +76,8 @@ def test_fused_inputcell_matches_step_by_step_reference(name, chunk, hidden):
     g_ref = torch.autograd.grad((ref * weights).sum(), [x, *model.parameters()], allow_unused=True)
     valid = length_mask(lengths, 9).unsqueeze(-1)
     assert torch.allclose(g_fused[0] * valid, g_ref[0] * valid, atol=1e-10, rtol=0)
-    for a, b in zip(g_fused[1:], g_ref[1:]):
-        assert b is not None                    # every parameter lies on the reference's path too
+    for a, b in zip(g_fused[1:], g_ref[1:], strict=True):
+        assert b is not None  # every parameter lies on the reference's path too
         assert torch.allclose(a, b, atol=1e-10, rtol=0)
     # padding positions get exactly zero gradient
     assert torch.count_nonzero(g_fused[0] * ~valid) == 0
@@ -85,7 +99,7 @@ def test_mixing_the_input_projection_equals_mixing_the_inputs(name, monkeypatch)
     plain = model(x, lengths)
     g_plain = torch.autograd.grad(plain.sum(), [x, *model.parameters()])
     assert torch.allclose(projected, plain, atol=1e-12, rtol=0)
-    for a, b in zip(g_projected, g_plain):
+    for a, b in zip(g_projected, g_plain, strict=True):
         assert torch.allclose(a, b, atol=1e-12, rtol=0)
 
 
@@ -105,7 +119,7 @@ def test_exact_and_factorised_paths_agree_and_wide_scores_stay_finite_in_float32
     att = InputCellAttention(n_features=8, r=4, d_a=6)
     x = torch.randn(3, 30, 8)
     lengths = torch.tensor([30, 12, 25])
-    with torch.no_grad():                       # blow the scores up to span hundreds
+    with torch.no_grad():  # blow the scores up to span hundreds
         att.w2.weight.mul_(scale)
     e = att.scores(x)
     span = (e.amax(1) - e.amin(1)).max().item()
@@ -145,8 +159,8 @@ def test_no_nan_for_score_spans_of_ten_thousand(variant, dtype):
     ed = att.scores(x.detach()).double()
     for b in range(3):
         for t in range(int(lengths[b])):
-            a = torch.softmax(ed[b, : t + 1], dim=0)            # (t+1, r)
-            mixed = a.T @ xd[b, : t + 1]                         # (r, N)
+            a = torch.softmax(ed[b, : t + 1], dim=0)  # (t+1, r)
+            mixed = a.T @ xd[b, : t + 1]  # (r, N)
             want = mixed.mean(0) if variant == "vector" else mixed.reshape(-1)
             assert torch.allclose(out[b, t].double(), want, atol=1e-5 if dtype == torch.float32 else 1e-10)
 
@@ -156,7 +170,7 @@ def test_prefix_weights_are_causal_softmaxes():
     att = InputCellAttention(n_features=5, r=3, d_a=4).double()
     x = torch.randn(2, 7, 5, dtype=torch.float64)
     lengths = torch.tensor([7, 4])
-    w = att.prefix_weights(x, lengths)                   # (B, t, s, r)
+    w = att.prefix_weights(x, lengths)  # (B, t, s, r)
     sums = w.sum(2)
     assert torch.allclose(sums[0], torch.ones(7, 3, dtype=torch.float64))
     assert torch.allclose(sums[1, :4], torch.ones(4, 3, dtype=torch.float64))
@@ -218,11 +232,17 @@ def test_building_the_dag_does_not_import_torch(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    probe = ("import sys\nfrom snakemake.cli import main\nsys.argv = ['snakemake', '-s', sys.argv[1], '-n', '--cores', '1',"
-             " '--configfile', sys.argv[2]]\ntry:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-             "print('exit', code, 'torch' in sys.modules)\n")
-    res = subprocess.run([sys.executable, "-c", probe, str(root / "Snakefile"), str(root / "tests" / "tiny_all_config.yaml")],
-                         cwd=tmp_path, capture_output=True, text=True)
+    probe = (
+        "import sys\nfrom snakemake.cli import main\nsys.argv = ['snakemake', '-s', sys.argv[1], '-n', '--cores', '1',"
+        " '--configfile', sys.argv[2]]\ntry:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "print('exit', code, 'torch' in sys.modules)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", probe, str(root / "Snakefile"), str(root / "tests" / "tiny_all_config.yaml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert res.stdout.strip().splitlines()[-1] == "exit 0 False", res.stdout[-2000:] + res.stderr[-2000:]
 
 

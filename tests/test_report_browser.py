@@ -12,8 +12,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 DECODE = """async (uris) => {
   const out = [];
@@ -28,13 +36,28 @@ DECODE = """async (uris) => {
 
 @pytest.mark.workflow
 def test_report_opens_in_chromium_and_every_figure_decodes(tiny_run, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+    )
     if CHROMIUM is None:
         pytest.skip("no Chromium (apt-get install chromium); Playwright cannot fetch its own browser here")
     report = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile",
-                          str(ROOT / "tests" / "tiny_config.yaml"), "--report", str(report)], cwd=tiny_run,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            str(ROOT / "tests" / "tiny_config.yaml"),
+            "--report",
+            str(report),
+        ],
+        cwd=tiny_run,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "WARNING/2" not in res.stderr and "ERROR/3" not in res.stderr, res.stderr[-3000:]  # captions are valid RST
     html = report.read_text()
@@ -48,11 +71,12 @@ def test_report_opens_in_chromium_and_every_figure_decodes(tiny_run, tmp_path):
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(report.as_uri())
-        page.wait_for_function("document.querySelector('#app') && document.querySelector('#app').innerText.length > 0",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#app') && document.querySelector('#app').innerText.length > 0", timeout=30_000
+        )
         text = page.inner_text("#app")
         sizes = page.evaluate(DECODE, uris)
         browser.close()
     assert not errors, errors
     assert "Vanishing saliency of recurrent networks" in text and "System Message" not in text
-    assert all(w > 100 and h > 100 for w, h in sizes), sizes          # every figure decodes to a real image
+    assert all(w > 100 and h > 100 for w, h in sizes), sizes  # every figure decodes to a real image

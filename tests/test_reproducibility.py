@@ -33,8 +33,9 @@ def snakemake(args, cwd, **kw):
 
 def temp_files(workdir: Path) -> list[str]:
     """Files an atomic write left behind (hidden .<name>.tmp-* siblings)."""
-    return sorted(str(p.relative_to(workdir)) for top in ("results", "resources")
-                  for p in (workdir / top).rglob(".*.tmp-*"))
+    return sorted(
+        str(p.relative_to(workdir)) for top in ("results", "resources") for p in (workdir / top).rglob(".*.tmp-*")
+    )
 
 
 @pytest.mark.workflow
@@ -61,9 +62,11 @@ def test_a_fresh_run_of_every_branch_matches_the_committed_hashes(tmp_path):
         again = differences(first, fresh("second"))
         assert not again, "two fresh runs differ (the run is not deterministic):\n" + "\n".join(again)
     now = "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items())
-    assert not diff, ("results differ from tests/expected_hashes.tsv, and a second fresh run reproduces the new "
-                      "ones: a change moved results (if on purpose: python tests/fingerprint.py --update)\n"
-                      f"{made_with}\n{now}\n" + "\n".join(diff))
+    assert not diff, (
+        "results differ from tests/expected_hashes.tsv, and a second fresh run reproduces the new "
+        "ones: a change moved results (if on purpose: python tests/fingerprint.py --update)\n"
+        f"{made_with}\n{now}\n" + "\n".join(diff)
+    )
 
 
 def _training_pairs():
@@ -93,21 +96,26 @@ def _training_in_progress(work: Path) -> list[tuple[str, str, str]]:
 def test_killed_mid_training_then_rerun_matches_uninterrupted_run(tiny_run, tmp_path):
     # Table 1 of the tiny config (its datasets, trainings of 2 seeds and the untrained floors, saliency, noise)
     target = "results/synthetic/table1.tsv"
-    proc = subprocess.Popen([*SNAKEMAKE, target, "--cores", "2", "--configfile", str(TINY)], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, target, "--cores", "2", "--configfile", str(TINY)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     interrupted, deadline = [], time.monotonic() + 600
     try:
         while not interrupted and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
             if not (tmp_path / "logs/synthetic/train").is_dir():
                 continue
-            os.killpg(proc.pid, signal.SIGSTOP)           # freeze the whole run, then look
+            os.killpg(proc.pid, signal.SIGSTOP)  # freeze the whole run, then look
             interrupted = _training_in_progress(tmp_path)
             if not interrupted:
                 os.killpg(proc.pid, signal.SIGCONT)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)           # like a lost node: no handler runs
+            os.killpg(proc.pid, signal.SIGKILL)  # like a lost node: no handler runs
             proc.wait()
     assert interrupted, "the run finished before any training job could be interrupted"
     assert not (tmp_path / "results/synthetic/table1.tsv").exists()
@@ -117,7 +125,7 @@ def test_killed_mid_training_then_rerun_matches_uninterrupted_run(tiny_run, tmp_
     assert res.returncode == 0, res.stderr[-3000:]
     res = snakemake([target, "--configfile", str(TINY)], tmp_path)
     assert res.returncode == 0, res.stderr[-4000:]
-    for dataset, model, run in interrupted:                 # trained again from the start, to the end
+    for dataset, model, run in interrupted:  # trained again from the start, to the end
         log = (tmp_path / f"logs/synthetic/train/{dataset}/{model}.log").read_text()
         assert re.search(rf"{model} on {dataset} {run}: \d+ epochs \(best", log), log[-2000:]
 
@@ -172,4 +180,4 @@ def test_provenance_in_every_result_folder(tiny_run):
     assert re.fullmatch(r"[0-9a-f]{64}", record["config_sha256"])
     assert record["config_sha256"] != record["branch_config_sha256"]
     assert config_hash({"a": 1, "b": [2]}) == config_hash({"b": [2], "a": 1}) != config_hash({"a": 2, "b": [2]})
-    assert not (tiny_run / "results/hcp").exists()          # disabled branches get no folder
+    assert not (tiny_run / "results/hcp").exists()  # disabled branches get no folder

@@ -7,7 +7,12 @@ import torch
 from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import (
-    METHODS, attribute, gradient_saliency, gradient_saliency_per_sample, samples_per_pass, top_entries,
+    METHODS,
+    attribute,
+    gradient_saliency,
+    gradient_saliency_per_sample,
+    samples_per_pass,
+    top_entries,
 )
 from vanishing_saliency.training import predict_logits
 
@@ -35,8 +40,7 @@ def test_batched_gradient_equals_per_sample(setup):
 def test_gradient_is_of_the_true_class_probability(setup):
     model, x, y, lengths = setup
     # for two classes d p_0/dx = -d p_1/dx, so |.| agrees whichever class is asked for
-    assert np.allclose(gradient_saliency(model, x, y, lengths), gradient_saliency(model, x, 1 - y, lengths),
-                       atol=1e-7)
+    assert np.allclose(gradient_saliency(model, x, y, lengths), gradient_saliency(model, x, 1 - y, lengths), atol=1e-7)
     xt = torch.tensor(x[:1], requires_grad=True)
     p = torch.softmax(model(xt, torch.tensor(lengths[:1])), -1)[0, y[0]]
     p.backward()
@@ -48,7 +52,7 @@ def test_every_method_runs_batched_and_ignores_padding(setup, method):
     model, x, y, lengths = setup
     maps = attribute(method, model, x, y, lengths, options={"ig_steps": 8}, max_samples=4)
     assert maps.shape == x.shape and np.isfinite(maps).all()
-    assert np.all(maps[3, 3:] == 0) and np.all(maps[7, 5:] == 0)      # padding gets nothing
+    assert np.all(maps[3, 3:] == 0) and np.all(maps[7, 5:] == 0)  # padding gets nothing
     assert np.abs(maps[0]).sum() > 0
 
 
@@ -58,8 +62,10 @@ def test_the_memory_cap_changes_no_number(setup, method):
     each sample's draws are its own), up to floating-point order."""
     model, x, y, lengths = setup
     opts = {"ig_steps": 8, "smoothgrad_samples": 4, "gradient_shap_samples": 4, "dynamask_steps": 10}
-    maps = [attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=x[::-1].copy(), max_samples=k)
-            for k in (1, 3, 10_000)]
+    maps = [
+        attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=x[::-1].copy(), max_samples=k)
+        for k in (1, 3, 10_000)
+    ]
     for other in maps[1:]:
         assert np.allclose(maps[0], other, atol=1e-6, rtol=1e-4)
 
@@ -69,14 +75,14 @@ def test_gradient_predictions_come_from_the_same_pass(setup):
     maps, pred = gradient_saliency(model, x, y, lengths, with_predictions=True)
     assert np.array_equal(maps, gradient_saliency(model, x, y, lengths))
     assert np.array_equal(pred, predict_logits(model, x, lengths).argmax(1).numpy())
-    assert all(p.requires_grad for p in model.parameters())             # the model is left as it was
+    assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
 
 
 def test_samples_per_pass_follows_the_cap():
     one = samples_per_pass(100, 100, 4, 1000)
-    assert one == int(1000 * 2 ** 20 // (12 * 100 * 200 * 4))
+    assert one == int(1000 * 2**20 // (12 * 100 * 200 * 4))
     assert samples_per_pass(100, 100, 8, 1000) == one // 2 or samples_per_pass(100, 100, 8, 1000) == (one - 1) // 2
-    assert samples_per_pass(100, 100, 4, 0.001) == 1                    # never below one sample
+    assert samples_per_pass(100, 100, 4, 0.001) == 1  # never below one sample
 
 
 def test_integrated_gradients_completeness(setup):
@@ -118,8 +124,17 @@ def box():
     return BoxModel(), x, y, np.full(n, t), mask
 
 
-@pytest.mark.parametrize("method, floor", [("gradient", 0.99), ("integrated_gradients", 0.99), ("tsr", 0.99),
-                                           ("occlusion", 0.85), ("occlusion_features", 0.8), ("dynamask", 0.85)])
+@pytest.mark.parametrize(
+    "method, floor",
+    [
+        ("gradient", 0.99),
+        ("integrated_gradients", 0.99),
+        ("tsr", 0.99),
+        ("occlusion", 0.85),
+        ("occlusion_features", 0.8),
+        ("dynamask", 0.85),
+    ],
+)
 def test_methods_find_a_known_box(box, method, floor):
     from vanishing_saliency.metrics import auroc
 
@@ -131,7 +146,7 @@ def test_methods_find_a_known_box(box, method, floor):
 def test_tsr_keeps_only_the_relevant_steps(box):
     model, x, y, lengths, mask = box
     maps = attribute("tsr", model, x[:4], y[:4], lengths[:4], options={"tsr_quantile": 0.55})
-    kept = (np.abs(maps) > 0).any(2)                                    # (n, T)
+    kept = (np.abs(maps) > 0).any(2)  # (n, T)
     assert kept[:, 5:10].all() and not kept[:, :5].any() and not kept[:, 10:].any()
 
 
@@ -140,7 +155,7 @@ def test_dynamask_is_a_mask_and_is_seeded(box):
     a = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
     b = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
     assert a.min() >= 0 and a.max() <= 1 and np.array_equal(a, b)
-    assert all(p.requires_grad for p in model.parameters())             # the model is left as it was
+    assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
 
 
 def test_top_entries_are_the_places_the_sort_gives(box):
@@ -154,8 +169,8 @@ def test_top_entries_are_the_places_the_sort_gives(box):
     order = torch.sort(values, dim=1).indices
     expected = torch.zeros_like(values)
     for i, k in enumerate(n_keep.tolist()):
-        expected[i, order[i, 500 - k:]] = 1
-    assert (values[4:] == 1).sum(1).min() > 100                      # the clamped rows do tie across the boundary
+        expected[i, order[i, 500 - k :]] = 1
+    assert (values[4:] == 1).sum(1).min() > 100  # the clamped rows do tie across the boundary
     assert torch.equal(top_entries(values, n_keep), expected)
     assert torch.equal(top_entries(values.double(), n_keep), expected.double())
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from local_slurm import LocalSlurm, SlurmUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,19 +46,31 @@ def test_tiny_config_runs_through_slurm(cluster, tmp_path):
     syn["datasets"] = {k: v for k, v in syn["datasets"].items() if k in ("latter", *syn["moving"]["datasets"])}
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    dry = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
+    dry = subprocess.run(
+        [*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert dry.returncode == 0, dry.stderr[-3000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.M))
     n_cluster_jobs = int(stats.pop("total")) - int(stats.pop("all"))  # `all` is a local rule
 
     try:
-        res = subprocess.run([*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
-                              str(config)], cwd=tmp_path, capture_output=True, text=True, env=cluster.env,
-                             timeout=RUN_TIMEOUT_S)
+        res = subprocess.run(
+            [*SNAKEMAKE, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile", str(config)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=cluster.env,
+            timeout=RUN_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"snakemake --profile profiles/slurm-squeue did not finish in {RUN_TIMEOUT_S} s: "
-                    f"{(exc.stderr or b'')[-3000:]}")
+        pytest.fail(
+            f"snakemake --profile profiles/slurm-squeue did not finish in {RUN_TIMEOUT_S} s: "
+            f"{(exc.stderr or b'')[-3000:]}"
+        )
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-5000:]
 
@@ -70,11 +81,21 @@ def test_tiny_config_runs_through_slurm(cluster, tmp_path):
     assert all(done.get(j) == "COMPLETED" for j in submitted), {j: done.get(j) for j in submitted}
 
     # every final output exists and is up to date
-    for name in ("table1.md", "table2.md", "moving_box.tsv", "figures/moving_box.png",
-                 *[f"figures/saliency_{d}.png" for d in cfg["synthetic"]["heatmap_datasets"]]):
+    for name in (
+        "table1.md",
+        "table2.md",
+        "moving_box.tsv",
+        "figures/moving_box.png",
+        *[f"figures/saliency_{d}.png" for d in cfg["synthetic"]["heatmap_datasets"]],
+    ):
         assert (tmp_path / "results/synthetic" / name).stat().st_size > 0, name
-    again = subprocess.run([*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [*SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -86,12 +107,26 @@ def test_subjects_preprocessing_is_grouped_into_few_cluster_jobs(cluster, tmp_pa
     cfg["mnist"]["enabled"] = cfg["dynamics"]["enabled"] = False
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    target = "results/hcp/samples/on_task.npz"          # every subject's preprocessing, then one hcp_blocks job
+    target = "results/hcp/samples/on_task.npz"  # every subject's preprocessing, then one hcp_blocks job
     try:
         # the target goes first: --group-components takes any number of values
-        res = subprocess.run([*SNAKEMAKE, target, "--profile", str(ROOT / "profiles/slurm-squeue"), "--configfile",
-                              str(config), "--group-components", "hcp_subject=2"], cwd=tmp_path,
-                             capture_output=True, text=True, env=cluster.env, timeout=RUN_TIMEOUT_S)
+        res = subprocess.run(
+            [
+                *SNAKEMAKE,
+                target,
+                "--profile",
+                str(ROOT / "profiles/slurm-squeue"),
+                "--configfile",
+                str(config),
+                "--group-components",
+                "hcp_subject=2",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=cluster.env,
+            timeout=RUN_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"grouped run did not finish in {RUN_TIMEOUT_S} s: {(exc.stderr or b'')[-3000:]}")
     log = res.stdout + res.stderr

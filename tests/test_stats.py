@@ -6,9 +6,19 @@ import pytest
 from scipy import stats as sps
 
 from vanishing_saliency.hcp.controls import permutation_null as one_run_null
-from vanishing_saliency.stats import (change, change_difference, change_equivalence, equivalence,
-                                      hierarchical_bootstrap, hierarchical_bootstrap_change, holm, one_sample, paired,
-                                      permutation_null, two_sample)
+from vanishing_saliency.stats import (
+    change,
+    change_difference,
+    change_equivalence,
+    equivalence,
+    hierarchical_bootstrap,
+    hierarchical_bootstrap_change,
+    holm,
+    one_sample,
+    paired,
+    permutation_null,
+    two_sample,
+)
 
 
 def _cohort(rng, n_runs, n_subjects, run_sd, subject_effects, noise_sd=0.3):
@@ -27,11 +37,11 @@ def test_the_run_level_test_holds_its_false_positive_rate_where_subjects_as_unit
         trained = _cohort(rng, 3, 10, run_sd, subjects)
         control = _cohort(rng, 3, 10, control_sd, subjects)
         by_runs += two_sample(trained.mean(1), control.mean(1), 1).p <= alpha
-        diff = trained.mean(0) - control.mean(0)     # the old design: per-subject means compared over subjects
+        diff = trained.mean(0) - control.mean(0)  # the old design: per-subject means compared over subjects
         by_subjects += sps.ttest_1samp(diff, 0, alternative="greater").pvalue <= alpha
     rate_runs, rate_subjects = by_runs / reps, by_subjects / reps
     assert 0.02 <= rate_runs <= 0.07, rate_runs
-    assert rate_subjects > 0.10, rate_subjects       # 12-47 %: every subject shares its run's offset
+    assert rate_subjects > 0.10, rate_subjects  # 12-47 %: every subject shares its run's offset
 
 
 def test_the_run_level_test_has_power_for_a_real_difference():
@@ -85,7 +95,7 @@ def test_equivalence_is_two_one_sided_tests_and_knows_when_it_is_underpowered():
     assert not r.underpowered and r.lo > -0.1 and r.hi < 0.1
     far = equivalence(np.array([0.9, 0.92, 0.88]), 0.5, 0.1)
     assert far.p > 0.99 and far.p_opposite < 0.01 and not far.underpowered
-    wide = equivalence(np.array([0.2, 0.8, 0.5]), 0.5, 0.1)     # centred on chance, but 3 runs this spread say nothing
+    wide = equivalence(np.array([0.2, 0.8, 0.5]), 0.5, 0.1)  # centred on chance, but 3 runs this spread say nothing
     assert wide.underpowered and wide.p > 0.05
 
 
@@ -96,7 +106,7 @@ def test_change_is_the_ols_line_through_every_run():
     flat = {0: [0.80, 0.82, 0.78], 20: [0.81, 0.79, 0.80], 40: [0.80, 0.81, 0.79]}
     assert change_equivalence(flat, 0.05).p < 0.01
     assert change_equivalence(runs, 0.05).p > 0.99
-    same = {k: [v + 0.3 for v in vs] for k, vs in runs.items()}     # the same rise, higher up: no difference of changes
+    same = {k: [v + 0.3 for v in vs] for k, vs in runs.items()}  # the same rise, higher up: no difference of changes
     d = change_difference(same, runs, 1)
     assert d.diff == pytest.approx(0.0, abs=1e-12) and d.p > 0.4
     steeper = change_difference({k: [2 * v for v in vs] for k, vs in runs.items()}, runs, 1)

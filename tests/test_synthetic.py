@@ -1,7 +1,6 @@
 """Synthetic box generator."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from vanishing_saliency.errors import ConfigError
@@ -18,7 +17,7 @@ def test_box_values_follow_the_class():
     assert np.mean(x[y == 0][m[y == 0]]) == pytest.approx(-1.0, abs=0.02)
     assert np.mean(x[~m]) == pytest.approx(0.0, abs=0.01)
     assert np.std(x[~m]) == pytest.approx(1.0, abs=0.01)
-    assert (y == 1).sum() == 200                                        # balanced classes
+    assert (y == 1).sum() == 200  # balanced classes
 
 
 def test_seeded_and_standardised_on_train_only():
@@ -41,13 +40,19 @@ def test_mixed_patterns_are_drawn_per_sample():
 
 
 def test_three_boxes_mask():
-    three = [[{"time": [0, 40], "features": [0, 30]}, {"time": [0, 40], "features": [35, 65]},
-              {"time": [0, 40], "features": [70, 100]}]]
+    three = [
+        [
+            {"time": [0, 40], "features": [0, 30]},
+            {"time": [0, 40], "features": [35, 65]},
+            {"time": [0, 40], "features": [70, 100]},
+        ]
+    ]
     assert pattern_mask(three[0], 100, 100).sum() == 40 * 90
 
 
-@pytest.mark.parametrize("box, key", [({"time": [90, 120], "features": [0, 5]}, "time"),
-                                      ({"time": [0, 5], "features": [5, 5]}, "features")])
+@pytest.mark.parametrize(
+    "box, key", [({"time": [90, 120], "features": [0, 5]}, "time"), ({"time": [0, 5], "features": [5, 5]}, "features")]
+)
 def test_box_outside_the_sequence_names_the_key(box, key):
     with pytest.raises(ConfigError, match=rf"synthetic\.datasets\.late\.patterns\[0\]\[0\]\.{key}"):
         check_patterns("late", [[box]], 100, 100)

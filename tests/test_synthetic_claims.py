@@ -12,9 +12,15 @@ from vanishing_saliency.claims.synthetic import synthetic_claims
 from vanishing_saliency.metrics import all_scores, noise_maps, saliency_scores
 
 T, F, N, RUNS = 20, 10, 80, 3
-SETTINGS = {"deciding_metric": {"3a": "auroc", "3b": "auroc", "4a": "auroc", "4b": "auroc"},
-            "reported_metrics": ["wjac", "euc"], "flat_margin": {"auroc": 0.05, "wjac": 0.02},
-            "paper_tolerance": 0.02, "permutations": 200, "bootstrap": 200, "level": 0.95}
+SETTINGS = {
+    "deciding_metric": {"3a": "auroc", "3b": "auroc", "4a": "auroc", "4b": "auroc"},
+    "reported_metrics": ["wjac", "euc"],
+    "flat_margin": {"auroc": 0.05, "wjac": 0.02},
+    "paper_tolerance": 0.02,
+    "permutations": 200,
+    "bootstrap": 200,
+    "level": 0.95,
+}
 # small boxes (a noise map's WJac ~0.05, far from the paper's input-cell 0.103 / 0.110), and a large one on which
 # a noise map lands near the paper's 0.124
 BOXES = {"earlier": ((0, 4), (2, 5)), "latter": ((16, 20), (2, 5))}
@@ -29,12 +35,15 @@ def _mask(box) -> np.ndarray:
     return m
 
 
-MASKS = {**{d: _mask(b) for d, b in {**BOXES, **LARGE}.items()},
-         **{d: _mask(((s, s + 4), (2, 8))) for d, s in MOVING.items()}}
+MASKS = {
+    **{d: _mask(b) for d, b in {**BOXES, **LARGE}.items()},
+    **{d: _mask(((s, s + 4), (2, 8))) for d, s in MOVING.items()},
+}
 LABELS = np.random.default_rng(0).integers(0, 2, N)
 
 
 # ---- maps of every kind ---------------------------------------------------------------------
+
 
 def noise(rng, mask):
     """A map with no knowledge."""
@@ -108,40 +117,50 @@ def _planted(trained_override=None, accuracy=0.95, moving_override=None):
     input-cell curve on the moving box.  ``trained_override``: model -> map replacing every trained map."""
     over, mover = trained_override or {}, moving_override or {}
     t1 = {}
-    for d in BOXES:   # (on the Latter box, which 3a leaves out, the LSTMs' maps are noise: input-cell is best)
+    for d in BOXES:  # (on the Latter box, which 3a leaves out, the LSTMs' maps are noise: input-cell is best)
         lstm_map = vanishing(1.0) if d == "earlier" else noise
         t1[(d, "lstm")] = (over.get("lstm", lstm_map), vanishing(30.0), accuracy)
         t1[(d, "bilstm")] = (over.get("bilstm", lstm_map), vanishing(30.0), accuracy)
-        t1[(d, "inputcell_lstm")] = (over.get("inputcell_lstm", wjac_of({"earlier": 0.103, "latter": 0.110}[d], d)),
-                                     noise, accuracy)
+        t1[(d, "inputcell_lstm")] = (
+            over.get("inputcell_lstm", wjac_of({"earlier": 0.103, "latter": 0.110}[d], d)),
+            noise,
+            accuracy,
+        )
     mv = {}
     for d in MOVING:
         mv[(d, "lstm")] = (mover.get("lstm", over.get("lstm", vanishing(2.0))), noise, accuracy)
-        mv[(d, "inputcell_lstm")] = (mover.get("inputcell_lstm", over.get("inputcell_lstm", finder())), noise,
-                                     accuracy)
+        mv[(d, "inputcell_lstm")] = (mover.get("inputcell_lstm", over.get("inputcell_lstm", finder())), noise, accuracy)
     return t1, mv
 
 
 def test_a_planted_signal_reproduces_every_synthetic_claim():
     v = _verdicts(*_planted())
-    assert {k: c.verdict for k, c in v.items()} == {k: "reproduced" for k in ("3a", "3b", "3c", "4a", "4b")}, \
-        {k: c.reason for k, c in v.items()}
+    assert {k: c.verdict for k, c in v.items()} == {k: "reproduced" for k in ("3a", "3b", "3c", "4a", "4b")}, {
+        k: c.reason for k, c in v.items()
+    }
     # each verdict line carries the numbers: value, every null's value, the adjusted p and the design's power
     c3b = v["3b"].comparisons
-    assert {c.against for c in c3b if c.scope == "earlier"} >= {"noise map", "untrained LSTM+In.Cell At.", "LSTM",
-                                                                "Bi-LSTM", "paper"}
+    assert {c.against for c in c3b if c.scope == "earlier"} >= {
+        "noise map",
+        "untrained LSTM+In.Cell At.",
+        "LSTM",
+        "Bi-LSTM",
+        "paper",
+    }
     assert all(np.isfinite(c.p_adj) and c.result.mde > 0 for c in c3b if c.role != "reported")
-    assert all(c.p_adj >= c.result.p for c in c3b if c.role != "reported")          # Holm never lowers a p-value
+    assert all(c.p_adj >= c.result.p for c in c3b if c.role != "reported")  # Holm never lowers a p-value
 
 
 @pytest.mark.parametrize("kind", ["noise maps", "untrained maps", "permuted labels"])
 def test_no_knowledge_never_reproduces_a_synthetic_claim(kind):
-    if kind == "noise maps":         # every model accurate, every map a noise map
+    if kind == "noise maps":  # every model accurate, every map a noise map
         t1, mv = _planted({"lstm": noise, "bilstm": noise, "inputcell_lstm": noise})
-    elif kind == "untrained maps":   # every trained map as its untrained twin makes them
-        t1, mv = _planted({"lstm": vanishing(30.0), "bilstm": vanishing(30.0), "inputcell_lstm": noise},
-                          moving_override={"lstm": noise, "inputcell_lstm": noise})
-    else:                            # the planted maps, from models that learned nothing (accuracy at chance)
+    elif kind == "untrained maps":  # every trained map as its untrained twin makes them
+        t1, mv = _planted(
+            {"lstm": vanishing(30.0), "bilstm": vanishing(30.0), "inputcell_lstm": noise},
+            moving_override={"lstm": noise, "inputcell_lstm": noise},
+        )
+    else:  # the planted maps, from models that learned nothing (accuracy at chance)
         t1, mv = _planted(accuracy=0.5)
     v = _verdicts(t1, mv)
     assert not [k for k, c in v.items() if c.verdict == "reproduced"], {k: c.reason for k, c in v.items()}
@@ -149,7 +168,7 @@ def test_no_knowledge_never_reproduces_a_synthetic_claim(kind):
     if kind == "permuted labels":
         assert "not above its permutation null" in v["3b"].scopes[0].reason
     else:
-        assert "the map is at its floor" in v["4b"].scopes[0].reason   # a map at chance is flat: no evidence
+        assert "the map is at its floor" in v["4b"].scopes[0].reason  # a map at chance is flat: no evidence
 
 
 def test_a_map_with_knowledge_against_a_claim_fails_it():
@@ -184,13 +203,13 @@ def test_matching_a_number_a_noise_map_also_matches_is_no_evidence():
     middle = next(s for s in v["3c"].scopes if s.scope == "middle")
     assert abs(NOISE["middle"]["wjac"].mean() - 0.124) <= 0.02 and middle.verdict == "not testable"
     assert "a noise map also lands within ±0.02 of the paper" in middle.reason
-    assert v["3c"].verdict == "not testable"      # 2 of 3 matched, 3 needed
+    assert v["3c"].verdict == "not testable"  # 2 of 3 matched, 3 needed
 
 
 def test_an_equivalence_the_design_cannot_show_is_underpowered_not_reproduced():
     _, mv = _planted()
     rng = np.random.default_rng(3)
-    for d in MOVING:   # every run finds the box, but runs scatter so much that 3 per position say nothing
+    for d in MOVING:  # every run finds the box, but runs scatter so much that 3 per position say nothing
         mv[(d, "inputcell_lstm")] = (lambda r, m, s=rng: finder(float(s.uniform(0.2, 6)))(r, m), noise, 0.95)
     v = _verdicts(_planted()[0], mv)
     assert v["4b"].verdict == "not testable (underpowered)", v["4b"].reason

@@ -8,12 +8,17 @@ import pytest
 import torch
 
 from vanishing_saliency.errors import ConfigError
-from vanishing_saliency.models import StructuredSelfAttention, build_model
-
-from vanishing_saliency.models import ModelConfig
+from vanishing_saliency.models import ModelConfig, StructuredSelfAttention, build_model
 from vanishing_saliency.synthetic import generate_dataset
-from vanishing_saliency.training import (TrainConfig, evaluate, load_model, save_model, select_epoch, split_validation,
-                                         train_model)
+from vanishing_saliency.training import (
+    TrainConfig,
+    evaluate,
+    load_model,
+    save_model,
+    select_epoch,
+    split_validation,
+    train_model,
+)
 
 BOX = [[{"time": [0, 5], "features": [0, 4]}]]
 
@@ -25,8 +30,13 @@ def _data():
 def _train(d, seed=5, epochs=4):
     cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=epochs, patience=50, stop_at_train_accuracy=None)
-    return train_model("inputcell_lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"],
-                       seed=seed, progress=False), cfg, tcfg
+    return (
+        train_model(
+            "inputcell_lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=seed, progress=False
+        ),
+        cfg,
+        tcfg,
+    )
 
 
 def test_same_seed_same_weights_other_seed_differs():
@@ -34,7 +44,7 @@ def test_same_seed_same_weights_other_seed_differs():
     (m1, h1), _, _ = _train(d)
     (m2, h2), _, _ = _train(d)
     (m3, _), _, _ = _train(d, seed=6)
-    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert h1["history"] == h2["history"]
     assert not torch.equal(m1.classifier.weight, m3.classifier.weight)
@@ -73,12 +83,22 @@ def test_first_best_stops_at_a_perfect_validation_score_and_keeps_the_same_model
     d = _data()
     cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=15, patience=50, stop_at_train_accuracy=None)
-    model, info = train_model("inputcell_lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=5,
-                              progress=False)
+    model, info = train_model(
+        "inputcell_lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=5, progress=False
+    )
     states = {}
     full_cfg = TrainConfig(**{**tcfg.__dict__, "selection": "last"})
-    _, full = train_model("inputcell_lstm", cfg, full_cfg, d["x_train"], d["y_train"], d["lengths_train"], seed=5,
-                          progress=False, on_epoch=lambda e, m: states.__setitem__(e, copy.deepcopy(m.state_dict())))
+    _, full = train_model(
+        "inputcell_lstm",
+        cfg,
+        full_cfg,
+        d["x_train"],
+        d["y_train"],
+        d["lengths_train"],
+        seed=5,
+        progress=False,
+        on_epoch=lambda e, m: states.__setitem__(e, copy.deepcopy(m.state_dict())),
+    )
     assert full["epochs_run"] == 15 and info["epochs_run"] < 15
     assert info["history"][-1]["val_accuracy"] == 1.0
     assert info["history"] == full["history"][: info["epochs_run"]]
@@ -87,16 +107,20 @@ def test_first_best_stops_at_a_perfect_validation_score_and_keeps_the_same_model
         assert torch.equal(value, states[info["best_epoch"]][key])
 
 
-HISTORY = [{"epoch": 1, "val_accuracy": 0.7, "val_loss": 0.60}, {"epoch": 2, "val_accuracy": 1.0, "val_loss": 0.30},
-           {"epoch": 3, "val_accuracy": 0.9, "val_loss": 0.20}, {"epoch": 4, "val_accuracy": 1.0, "val_loss": 0.05},
-           {"epoch": 5, "val_accuracy": 1.0, "val_loss": 0.10}]
+HISTORY = [
+    {"epoch": 1, "val_accuracy": 0.7, "val_loss": 0.60},
+    {"epoch": 2, "val_accuracy": 1.0, "val_loss": 0.30},
+    {"epoch": 3, "val_accuracy": 0.9, "val_loss": 0.20},
+    {"epoch": 4, "val_accuracy": 1.0, "val_loss": 0.05},
+    {"epoch": 5, "val_accuracy": 1.0, "val_loss": 0.10},
+]
 
 
 def test_selection_rules_on_a_scripted_history():
-    assert select_epoch(HISTORY, "first_best") == 2            # first to reach the best accuracy
+    assert select_epoch(HISTORY, "first_best") == 2  # first to reach the best accuracy
     assert select_epoch(HISTORY, "best_loss") == 4
     assert select_epoch(HISTORY, "last") == 5
-    assert select_epoch(HISTORY, "accuracy_then_loss") == 4    # the old rule: a later epoch
+    assert select_epoch(HISTORY, "accuracy_then_loss") == 4  # the old rule: a later epoch
     with pytest.raises(ConfigError, match="unknown training.selection 'best'"):
         select_epoch(HISTORY, "best")
 
@@ -107,42 +131,54 @@ def test_training_keeps_the_epoch_its_rule_selects(rule):
     cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=6, patience=50, stop_at_train_accuracy=None, selection=rule)
     seen = {}
-    model, info = train_model("lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=1,
-                              progress=False, on_epoch=lambda e, m: seen.__setitem__(e, copy.deepcopy(m.state_dict())))
+    model, info = train_model(
+        "lstm",
+        cfg,
+        tcfg,
+        d["x_train"],
+        d["y_train"],
+        d["lengths_train"],
+        seed=1,
+        progress=False,
+        on_epoch=lambda e, m: seen.__setitem__(e, copy.deepcopy(m.state_dict())),
+    )
     assert info["best_epoch"] == select_epoch(info["history"], rule) and info["selection"] == rule
-    assert sorted(seen) == list(range(7))                      # epoch 0 = the initial weights
-    for name, value in model.state_dict().items():              # the model returned is that epoch's
+    assert sorted(seen) == list(range(7))  # epoch 0 = the initial weights
+    for name, value in model.state_dict().items():  # the model returned is that epoch's
         assert torch.equal(value, seen[info["best_epoch"]][name])
 
 
 def test_zero_epochs_is_the_untrained_model():
     d = _data()
     cfg = ModelConfig(n_features=6, hidden=4, r=3, d_a=5)
-    model, info = train_model("lstm", cfg, TrainConfig(max_epochs=0), d["x_train"], d["y_train"], d["lengths_train"],
-                              seed=2, progress=False)
+    model, info = train_model(
+        "lstm", cfg, TrainConfig(max_epochs=0), d["x_train"], d["y_train"], d["lengths_train"], seed=2, progress=False
+    )
     torch.manual_seed(2)
     fresh = build_model("lstm", cfg)
     assert info["epochs_run"] == 0 and info["best_epoch"] == 0 and 0 <= info["val_accuracy"] <= 1
-    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
 def test_lin_penalty_against_a_hand_computation():
     att = StructuredSelfAttention(hidden=2, d_a=3, hops=2, flatten=True)
-    with torch.no_grad():                    # scores: hop 0 follows h[:, 0], hop 1 is flat
+    with torch.no_grad():  # scores: hop 0 follows h[:, 0], hop 1 is flat
         att.ws1.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]) * 50)
         att.ws2.weight.copy_(torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]) * 50)
     h = torch.tensor([[[1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]])
     mask = torch.tensor([[True, True, True, False]])
     att(h, mask)
     # A: hop 0 = (1, 0, 0) (all on step 0), hop 1 = (1/3, 1/3, 1/3); A A^T = [[1, 1/3], [1/3, 1/3]]
-    want = 0.0 ** 2 + 2 * (1 / 3) ** 2 + (1 / 3 - 1) ** 2
+    want = 0.0**2 + 2 * (1 / 3) ** 2 + (1 / 3 - 1) ** 2
     assert att.last_penalty.item() == pytest.approx(want, abs=1e-6)
-    model = build_model("lstm_selfattn", ModelConfig(n_features=3, selfattn_form="lin2017", selfattn_penalty=0.5,
-                                                     selfattn_hops=2, selfattn_d_a=4))
+    model = build_model(
+        "lstm_selfattn",
+        ModelConfig(n_features=3, selfattn_form="lin2017", selfattn_penalty=0.5, selfattn_hops=2, selfattn_d_a=4),
+    )
     model(torch.randn(2, 5, 3), torch.tensor([5, 3]))
     assert model.regularization().item() == pytest.approx(0.5 * model.selfattn.last_penalty.item())
-    assert build_model("lstm_selfattn", ModelConfig(n_features=3)).regularization() is None   # the "mean" form
+    assert build_model("lstm_selfattn", ModelConfig(n_features=3)).regularization() is None  # the "mean" form
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -158,7 +194,7 @@ def test_our_adam_is_torch_adam_bit_for_bit(dtype):
     y = torch.arange(8) % 2
     lengths = torch.tensor([7, 5, 7, 3, 7, 6, 2, 7])
     for step in range(12):
-        torch.manual_seed(step)                      # the same dropout masks for both
+        torch.manual_seed(step)  # the same dropout masks for both
         loss_ours = torch.nn.functional.cross_entropy(ours(x, lengths), y)
         torch.manual_seed(step)
         loss_theirs = torch.nn.functional.cross_entropy(theirs(x, lengths), y)
@@ -166,5 +202,5 @@ def test_our_adam_is_torch_adam_bit_for_bit(dtype):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
         assert torch.equal(a, b)

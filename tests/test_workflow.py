@@ -23,17 +23,31 @@ def run(args, cwd):
 @pytest.mark.workflow
 def test_every_final_output_exists_and_is_sane(tiny_run):
     syn = tiny_run / "results" / "synthetic"
-    for name in ("table1.tsv", "table1_runs.tsv", "table1.md", "table2.tsv", "table2.md", "moving_box.tsv",
-                 "method_table.tsv", "method_table.md", "summary.md", "summary.tsv", "epoch_curve.tsv",
-                 "figures/moving_box.png", "figures/moving_box.pdf", "figures/epoch_curve.png",
-                 "figures/saliency_earlier.png", "figures/saliency_earlier.pdf"):
+    for name in (
+        "table1.tsv",
+        "table1_runs.tsv",
+        "table1.md",
+        "table2.tsv",
+        "table2.md",
+        "moving_box.tsv",
+        "method_table.tsv",
+        "method_table.md",
+        "summary.md",
+        "summary.tsv",
+        "epoch_curve.tsv",
+        "figures/moving_box.png",
+        "figures/moving_box.pdf",
+        "figures/epoch_curve.png",
+        "figures/saliency_earlier.png",
+        "figures/saliency_earlier.pdf",
+    ):
         assert (syn / name).stat().st_size > 0, name
     t1 = pd.read_csv(syn / "table1.tsv", sep="\t")
     trained = t1[t1.kind == "trained"]
     assert set(trained.method) == {"gradient", "integrated_gradients"}
-    assert len(trained) == 2 * 2 * 2 and (trained.n_seeds == 2).all()           # datasets x models x methods
+    assert len(trained) == 2 * 2 * 2 and (trained.n_seeds == 2).all()  # datasets x models x methods
     assert len(t1[t1.kind == "untrained"]) == 8 and len(t1[t1.kind == "noise"]) == 2
-    assert (t1[t1.kind == "untrained"].n_seeds == 2).all()                     # as many untrained runs as seeds
+    assert (t1[t1.kind == "untrained"].n_seeds == 2).all()  # as many untrained runs as seeds
     assert t1.wjac.between(0, 1).all() and (t1.euc >= 0).all() and t1.auroc.between(0, 1).all()
     assert set(t1.wjac_mark.dropna()) <= {"▲", "≈", "▼"}
     grad = trained[trained.method == "gradient"].set_index(["dataset", "model"])
@@ -54,7 +68,7 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
     moving = pd.read_csv(syn / "moving_box.tsv", sep="\t")
     lstm = moving[(moving.model == "lstm") & (moving.kind == "trained")].sort_values("box_start")
     assert list(lstm.box_start) == [0, 20]
-    assert lstm.wjac.iloc[1] > lstm.wjac.iloc[0]                 # LSTM saliency improves as the box moves later
+    assert lstm.wjac.iloc[1] > lstm.wjac.iloc[0]  # LSTM saliency improves as the box moves later
     methods = pd.read_csv(syn / "method_table.tsv", sep="\t")
     assert set(methods.method.dropna()) >= {"gradient", "tsr", "dynamask", "noise map"}
     claims = pd.read_csv(syn / "summary.tsv", sep="\t")
@@ -64,20 +78,33 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
     assert {"noise map", "untrained LSTM+In.Cell At."} <= set(tests.against)
     assert (tests.dropna(subset=["p_adjusted"]).p_adjusted >= tests.dropna(subset=["p_adjusted"]).p - 1e-12).all()
     curve = pd.read_csv(syn / "epoch_curve.tsv", sep="\t")
-    assert set(curve.epoch) == {0, 1, 2, 3} and curve.kept_by_first_best.sum() == 2   # one kept epoch per model
+    assert set(curve.epoch) == {0, 1, 2, 3} and curve.kept_by_first_best.sum() == 2  # one kept epoch per model
 
 
 @pytest.mark.workflow
 def test_models_have_sidecars_and_logs(tiny_run):
     meta = json.loads((tiny_run / "results/synthetic/models/earlier/inputcell_lstm_seed0.json").read_text())
-    for key in ("architecture", "model_config", "train_config", "seed", "epochs_run", "train_accuracy",
-                "val_accuracy", "test_accuracy", "versions", "selection", "best_epoch"):
+    for key in (
+        "architecture",
+        "model_config",
+        "train_config",
+        "seed",
+        "epochs_run",
+        "train_accuracy",
+        "val_accuracy",
+        "test_accuracy",
+        "versions",
+        "selection",
+        "best_epoch",
+    ):
         assert key in meta
     assert meta["selection"] == meta["train_config"]["selection"] == "first_best"
-    untrained = [json.loads((tiny_run / f"results/synthetic/models/earlier/inputcell_lstm_untrained{k}.json")
-                            .read_text()) for k in (0, 1)]
+    untrained = [
+        json.loads((tiny_run / f"results/synthetic/models/earlier/inputcell_lstm_untrained{k}.json").read_text())
+        for k in (0, 1)
+    ]
     assert all(u["epochs_run"] == 0 for u in untrained)
-    assert len({meta["seed"], untrained[0]["seed"], untrained[1]["seed"]}) == 3        # each run its own seed
+    assert len({meta["seed"], untrained[0]["seed"], untrained[1]["seed"]}) == 3  # each run its own seed
     # one job trains every run of a (dataset, model) pair, and its log has each run's line
     log = (tiny_run / "logs/synthetic/train/earlier/inputcell_lstm.log").read_text()
     assert "inputcell_lstm on earlier seed0" in log and "inputcell_lstm on earlier untrained1" in log
@@ -101,8 +128,9 @@ def test_default_config_dry_run(tmp_path):
     # one training job per pair: Table 1's 24 pairs and the moving box's 20 train 3 seeds (every moving-box position
     # is a replicate of claim 4), the 39 other pairs of Table 2 1 (the first, shared), each with as many untrained
     # floors: 171 trained models and 171 floors in 83 jobs
-    assert re.search(r"^synthetic_train_seeds3\s+44$", out, re.M) and re.search(r"^synthetic_train_seeds1\s+39$",
-                                                                                 out, re.M)
+    assert re.search(r"^synthetic_train_seeds3\s+44$", out, re.M) and re.search(
+        r"^synthetic_train_seeds1\s+39$", out, re.M
+    )
     # one training job per experiment and model (6 x 4): on the two on_off experiments 3 seeds and 3 runs of the
     # permuted and untrained controls a claim compares against, 1 time-shuffled (9 runs); elsewhere 3 seeds and one
     # run of each control (6 runs)
@@ -115,8 +143,17 @@ def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):
     # step must then run the edited code, not the package installed in the venv (another checkout).
     copy = tmp_path / "checkout"
     copy.mkdir()
-    for item in ("Snakefile", "config.yaml", "rules", "workflow_scripts", "vanishing_saliency", "schemas", "envs",
-                 "report", "profiles"):
+    for item in (
+        "Snakefile",
+        "config.yaml",
+        "rules",
+        "workflow_scripts",
+        "vanishing_saliency",
+        "schemas",
+        "envs",
+        "report",
+        "profiles",
+    ):
         if (ROOT / item).is_dir():
             shutil.copytree(ROOT / item, copy / item, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -125,9 +162,21 @@ def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):
     step.write_text(step.read_text().replace('log.info("wrote %s', 'log.info("the copied checkout wrote %s'))
     work = tmp_path / "work"
     work.mkdir()
-    res = subprocess.run([*SNAKEMAKE[:3], "-s", str(copy / "Snakefile"), "resources/synthetic/earlier.npz",
-                          "--cores", "1", "--configfile", str(ROOT / "tests" / "tiny_config.yaml")],
-                         cwd=work, capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            *SNAKEMAKE[:3],
+            "-s",
+            str(copy / "Snakefile"),
+            "resources/synthetic/earlier.npz",
+            "--cores",
+            "1",
+            "--configfile",
+            str(ROOT / "tests" / "tiny_config.yaml"),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "the copied checkout wrote" in (work / "logs/synthetic/generate/earlier.log").read_text()
     record = json.loads((work / "logs/synthetic/generate/earlier.job.json").read_text())
@@ -150,6 +199,11 @@ def test_paper_config_dry_run(tmp_path):
 
 @pytest.mark.workflow
 def test_report_bundles_tables_and_figures(tiny_run):
-    html = check_report(tiny_run, ROOT / "tests" / "tiny_config.yaml", "results/synthetic", ["Synthetic boxes"],
-                        ["table1.tsv", "table2.tsv"])
+    html = check_report(
+        tiny_run,
+        ROOT / "tests" / "tiny_config.yaml",
+        "results/synthetic",
+        ["Synthetic boxes"],
+        ["table1.tsv", "table2.tsv"],
+    )
     assert "saliency_earlier.png" in html and "moving_box.png" in html

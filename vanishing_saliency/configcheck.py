@@ -84,15 +84,20 @@ def schema_problem(config: dict, schema: dict) -> str | None:
         key = unknown[0] if unknown else "?"
         close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
         hint = f"; did you mean `{close[0]}`?" if close else ""
-        return (f"{where}: unknown key `{key}`{hint} Allowed here: {', '.join(allowed)}" if allowed else
-                f"{where}: unknown key `{key}`")
+        return (
+            f"{where}: unknown key `{key}`{hint} Allowed here: {', '.join(allowed)}"
+            if allowed
+            else f"{where}: unknown key `{key}`"
+        )
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         prop = _resolve(sub.get("properties", {}).get(missing, {}), schema)
         return f"{where}: the key `{missing}` is missing{_described(prop)}"
     if kind == "enum":
-        return (f"{where}: {error.instance!r} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
-                f"{_described(sub)}")
+        return (
+            f"{where}: {error.instance!r} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
+            f"{_described(sub)}"
+        )
     if kind == "pattern" and error.absolute_path:
         return f"{where}: {error.instance!r} does not match {error.validator_value}{_described(sub)}"
     if kind == "propertyNames":

@@ -22,8 +22,15 @@ from .errors import DataError
 
 CORE = ("x", "y", "lengths")
 # HCP per-sample arrays carried into each split, under these names
-_HCP_FIELDS = {"data": "x", "labels": "y", "lengths": "lengths", "on_mask": "on_mask", "subjects": "subjects",
-               "runs": "runs", "block_start_frame": "block_start_frame"}
+_HCP_FIELDS = {
+    "data": "x",
+    "labels": "y",
+    "lengths": "lengths",
+    "on_mask": "on_mask",
+    "subjects": "subjects",
+    "runs": "runs",
+    "block_start_frame": "block_start_frame",
+}
 
 
 def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
@@ -40,10 +47,12 @@ def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
         for split in splits:
             missing = [k for k in CORE if f"{k}_{split}" not in f.files]
             if missing:
-                raise DataError(f"{path}: no {', '.join(f'{k}_{split}' for k in missing)} "
-                                f"(expected the arrays x_{split}, y_{split}, lengths_{split})")
+                raise DataError(
+                    f"{path}: no {', '.join(f'{k}_{split}' for k in missing)} "
+                    f"(expected the arrays x_{split}, y_{split}, lengths_{split})"
+                )
             suffix = f"_{split}"
-            out[split] = {k[:-len(suffix)]: f[k] for k in f.files if k.endswith(suffix)}
+            out[split] = {k[: -len(suffix)]: f[k] for k in f.files if k.endswith(suffix)}
     out["n_classes"] = int(out["train"]["y"].max()) + 1 if "train" in out else None
     out["label_names"] = None
     return out
@@ -51,13 +60,15 @@ def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
 
 def _hcp_splits(path, split_table, splits) -> dict:
     split = pd.read_csv(split_table, sep="\t", dtype=str)
-    sets = dict(zip(split.subject, split.set))
+    sets = dict(zip(split.subject, split.set, strict=True))
     with np.load(path) as f:
         data = {k: f[k] for k in f.files}
     missing = sorted(set(data["subjects"]) - set(sets))
     if missing:
-        raise DataError(f"{path}: subjects {', '.join(missing[:5])} are not in the split {split_table}; "
-                        "re-run hcp_split (delete the split file)")
+        raise DataError(
+            f"{path}: subjects {', '.join(missing[:5])} are not in the split {split_table}; "
+            "re-run hcp_split (delete the split file)"
+        )
     which = np.array([sets[s] for s in data["subjects"]])
     out = {"label_names": [str(x) for x in data["label_names"]], "experiment": str(data["experiment"])}
     out["n_classes"] = len(out["label_names"])

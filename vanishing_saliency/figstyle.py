@@ -12,10 +12,18 @@ matplotlib.use("Agg")
 
 MIN_FONT_PT = 8
 
-matplotlib.rcParams.update({
-    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
-    "legend.fontsize": 8, "legend.title_fontsize": 8, "figure.titlesize": 10,
-})
+matplotlib.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.titlesize": 9,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+        "legend.title_fontsize": 8,
+        "figure.titlesize": 10,
+    }
+)
 
 
 def colorbar(fig, mappable, ax, label: str, **kw):

@@ -22,8 +22,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix or "".join(path.suffixes),
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix or "".join(path.suffixes), dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

@@ -4,16 +4,31 @@ preprocessing and report environments nor building the DAG import torch.  ``mode
 and ``saliency.METHODS`` hold the same names (tests/test_models.py checks it)."""
 
 LABELS = {
-    "lstm": "LSTM", "bilstm": "Bi-LSTM", "lstm_maxpool": "LSTM+Max pl.",
-    "lstm_meanpool": "LSTM+Mean pl.", "lstm_selfattn": "LSTM+Self-At.",
-    "inputcell_lstm": "LSTM+In.Cell At.", "inputcell_lstm_maxpool": "LSTM+Max pl.+In.Cell At.",
+    "lstm": "LSTM",
+    "bilstm": "Bi-LSTM",
+    "lstm_maxpool": "LSTM+Max pl.",
+    "lstm_meanpool": "LSTM+Mean pl.",
+    "lstm_selfattn": "LSTM+Self-At.",
+    "inputcell_lstm": "LSTM+In.Cell At.",
+    "inputcell_lstm_maxpool": "LSTM+Max pl.+In.Cell At.",
     "inputcell_lstm_meanpool": "LSTM+Mean pl.+In.Cell At.",
     "inputcell_lstm_selfattn": "LSTM+Self-At.+In.Cell At.",
-    "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)", "inputcell_gru": "GRU+In.Cell At.",
+    "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)",
+    "inputcell_gru": "GRU+In.Cell At.",
 }
 
 # every architecture of models.REGISTRY
 ARCHITECTURES = tuple(LABELS)
 
-SALIENCY_METHODS = ("gradient", "integrated_gradients", "deeplift", "gradient_shap", "input_x_gradient", "smoothgrad",
-                    "occlusion", "occlusion_features", "tsr", "dynamask")
+SALIENCY_METHODS = (
+    "gradient",
+    "integrated_gradients",
+    "deeplift",
+    "gradient_shap",
+    "input_x_gradient",
+    "smoothgrad",
+    "occlusion",
+    "occlusion_features",
+    "tsr",
+    "dynamask",
+)

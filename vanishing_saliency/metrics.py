@@ -91,21 +91,22 @@ def auroc(maps: np.ndarray, masks: np.ndarray, order: np.ndarray | None = None) 
     steps = np.arange(k)
     twice_u = np.zeros(n, np.int64)
     for lo in range(0, n, _AUROC_ROWS):
-        o = order[lo:lo + _AUROC_ROWS]
-        v = np.take_along_axis(a[lo:lo + _AUROC_ROWS], o, 1)
-        pos = np.take_along_axis(m[lo:lo + _AUROC_ROWS], o, 1)
-        cum_neg = np.cumsum(~pos, axis=1)                              # outside entries at or above each rank
+        o = order[lo : lo + _AUROC_ROWS]
+        v = np.take_along_axis(a[lo : lo + _AUROC_ROWS], o, 1)
+        pos = np.take_along_axis(m[lo : lo + _AUROC_ROWS], o, 1)
+        cum_neg = np.cumsum(~pos, axis=1)  # outside entries at or above each rank
         same_as_next = np.zeros(v.shape, bool)
         same_as_next[:, :-1] = v[:, 1:] == v[:, :-1]
         # the last and the first rank of each entry's tie group
         last = np.minimum.accumulate(np.where(same_as_next, k, steps)[:, ::-1], axis=1)[:, ::-1]
-        first = np.maximum.accumulate(np.where(np.c_[np.zeros((len(v), 1), bool), same_as_next[:, :-1]], -1,
-                                               steps), axis=1)
+        first = np.maximum.accumulate(
+            np.where(np.c_[np.zeros((len(v), 1), bool), same_as_next[:, :-1]], -1, steps), axis=1
+        )
         neg_to_last = np.take_along_axis(cum_neg, last, 1)
         neg_before_first = np.take_along_axis(cum_neg, first, 1) - ~np.take_along_axis(pos, first, 1)
-        below = cum_neg[:, -1:] - neg_to_last                          # outside entries ranked lower
-        tied = neg_to_last - neg_before_first                          # outside entries in the tie group
-        twice_u[lo:lo + _AUROC_ROWS] = np.where(pos, 2 * below + tied, 0).sum(1)
+        below = cum_neg[:, -1:] - neg_to_last  # outside entries ranked lower
+        tied = neg_to_last - neg_before_first  # outside entries in the tie group
+        twice_u[lo : lo + _AUROC_ROWS] = np.where(pos, 2 * below + tied, 0).sum(1)
     n_pos = m.sum(1)
     denom = (n_pos * (m.shape[1] - n_pos)).astype(np.float64)
     ok = (denom > 0) & np.isfinite(a).all(1)
@@ -119,7 +120,7 @@ def _threshold_curves(scores: np.ndarray, truth: np.ndarray, order: np.ndarray |
     at the end of each group of equal scores do not depend on the order within it)."""
     order = np.argsort(-scores, kind="stable") if order is None else order
     s, t = scores[order], truth[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]   # last index of each distinct value
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each distinct value
     tp = np.cumsum(t)[last]
     return s[last], tp, last + 1
 
@@ -139,8 +140,9 @@ def average_precision(maps: np.ndarray, masks: np.ndarray, order: np.ndarray | N
     return out
 
 
-def area_under_precision_recall(maps: np.ndarray, masks: np.ndarray,
-                                order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def area_under_precision_recall(
+    maps: np.ndarray, masks: np.ndarray, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample (AUP, AUR): areas under precision and recall as functions of the threshold on the
     min-max scaled map (see the module docstring).  ``order``: :func:`_descending` of ``|maps|``
     (min-max scaling keeps it)."""
@@ -150,9 +152,9 @@ def area_under_precision_recall(maps: np.ndarray, masks: np.ndarray,
     for i in range(len(s)):
         n_true = m[i].sum()
         values, tp, selected = _threshold_curves(s[i], m[i], None if order is None else order[i])
-        keep = values > 0                                  # thresholds in (0, 1]; 0 selects everything
+        keep = values > 0  # thresholds in (0, 1]; 0 selects everything
         values, tp, selected = values[keep][::-1], tp[keep][::-1], selected[keep][::-1]
-        widths = np.diff(np.r_[0.0, values])               # tau in (v_{k-1}, v_k] selects {s >= v_k}
+        widths = np.diff(np.r_[0.0, values])  # tau in (v_{k-1}, v_k] selects {s >= v_k}
         aup[i] = float(np.sum(widths * tp / selected))
         aur[i] = float(np.sum(widths * tp / n_true)) if n_true else np.nan
     return aup, aur
@@ -161,7 +163,7 @@ def area_under_precision_recall(maps: np.ndarray, masks: np.ndarray,
 def all_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS`, per sample."""
     out = saliency_scores(maps, masks)
-    order = _descending(_abs_rows(maps))                # one sort of every map serves the three ranked scores
+    order = _descending(_abs_rows(maps))  # one sort of every map serves the three ranked scores
     out["auroc"] = auroc(maps, masks, order)
     out["ap"] = average_precision(maps, masks, order)
     out["aup"], out["aur"] = area_under_precision_recall(maps, masks, order)

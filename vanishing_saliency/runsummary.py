@@ -34,11 +34,13 @@ def lines(run: Path) -> list[str]:
         claims = folder / "summary.tsv"
         if claims.exists():
             table = pd.read_csv(claims, sep="\t")
-            verdicts = table[table.scope == "all"].verdict.value_counts()     # one line per claim
+            verdicts = table[table.scope == "all"].verdict.value_counts()  # one line per claim
             out.append("    claims: " + ", ".join(f"{n} {v}" for v, n in verdicts.items()))
-    out += [f"  logs (one per job): {run / 'logs'}",
-            "  the report (every table and figure with its caption): snakemake --report report.html "
-            "(same --configfile, in this folder)"]
+    out += [
+        f"  logs (one per job): {run / 'logs'}",
+        "  the report (every table and figure with its caption): snakemake --report report.html "
+        "(same --configfile, in this folder)",
+    ]
     return out
 
 

@@ -51,9 +51,20 @@ from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
 from .training import Adam
 
-DEFAULTS = {"max_batch_mb": 256, "ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2,
-            "gradient_shap_samples": 10, "gradient_shap_stdev": 0.1, "tsr_quantile": 0.55, "dynamask_area": 0.2,
-            "dynamask_steps": 100, "dynamask_lr": 0.1, "dynamask_area_weight": 1.0, "dynamask_smooth_weight": 0.05}
+DEFAULTS = {
+    "max_batch_mb": 256,
+    "ig_steps": 32,
+    "smoothgrad_samples": 10,
+    "smoothgrad_stdev": 0.2,
+    "gradient_shap_samples": 10,
+    "gradient_shap_stdev": 0.1,
+    "tsr_quantile": 0.55,
+    "dynamask_area": 0.2,
+    "dynamask_steps": 100,
+    "dynamask_lr": 0.1,
+    "dynamask_area_weight": 1.0,
+    "dynamask_smooth_weight": 0.05,
+}
 
 # Peak memory of one forward + backward pass per input sample, as a multiple of T (N + T)
 # values: the models' measured peaks are 6-11 x the T x N input (100 x 100 and 48 x 360,
@@ -65,7 +76,7 @@ _PASS_VALUES_PER_STEP = 12
 def samples_per_pass(n_time: int, n_features: int, itemsize: int, max_mb: float) -> int:
     """How many ``(n_time, n_features)`` inputs one forward + backward pass may hold under ``max_mb``."""
     per_sample = _PASS_VALUES_PER_STEP * n_time * (n_features + n_time) * itemsize
-    return max(1, int(max_mb * 2 ** 20 // per_sample))
+    return max(1, int(max_mb * 2**20 // per_sample))
 
 
 class ProbabilityModel(nn.Module):
@@ -83,8 +94,11 @@ class ProbabilityModel(nn.Module):
 
 def _as_tensors(model, x, y, lengths):
     dtype = next(model.parameters()).dtype
-    return (torch.as_tensor(np.asarray(x), dtype=dtype), torch.as_tensor(np.asarray(y), dtype=torch.long),
-            torch.as_tensor(np.asarray(lengths), dtype=torch.long))
+    return (
+        torch.as_tensor(np.asarray(x), dtype=dtype),
+        torch.as_tensor(np.asarray(y), dtype=torch.long),
+        torch.as_tensor(np.asarray(lengths), dtype=torch.long),
+    )
 
 
 @contextmanager
@@ -98,7 +112,7 @@ def _inputs_only(model: nn.Module):
     try:
         yield ProbabilityModel(model)
     finally:
-        for p, flag in zip(model.parameters(), flags):
+        for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
 
 
@@ -120,8 +134,15 @@ def _gradients(prob, x, y, lengths, cap: int) -> torch.Tensor:
     return torch.cat([_gradient_pass(prob, x[sl], y[sl], lengths[sl])[0] for sl in _slices(len(x), cap)])
 
 
-def gradient_saliency(model: nn.Module, x, y, lengths, max_samples: int | None = None,
-                      with_predictions: bool = False, max_mb: float = DEFAULTS["max_batch_mb"]):
+def gradient_saliency(
+    model: nn.Module,
+    x,
+    y,
+    lengths,
+    max_samples: int | None = None,
+    with_predictions: bool = False,
+    max_mb: float = DEFAULTS["max_batch_mb"],
+):
     """|d p_y / d x| for every sample, one backward per pass of up to ``max_samples`` samples
     (default: as many as ``max_mb`` holds); with ``with_predictions`` also each sample's
     predicted class, from the same forward pass."""
@@ -142,8 +163,17 @@ def gradient_saliency_per_sample(model: nn.Module, x, y, lengths) -> np.ndarray:
     return gradient_saliency(model, x, y, lengths, max_samples=1)
 
 
-def attribute(method: str, model: nn.Module, x, y, lengths, options: dict | None = None, seed: int = 0,
-              baselines=None, max_samples: int | None = None) -> np.ndarray:
+def attribute(
+    method: str,
+    model: nn.Module,
+    x,
+    y,
+    lengths,
+    options: dict | None = None,
+    seed: int = 0,
+    baselines=None,
+    max_samples: int | None = None,
+) -> np.ndarray:
     """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
 
     options: max_batch_mb, ig_steps, smoothgrad_samples, smoothgrad_stdev, gradient_shap_samples,
@@ -189,8 +219,9 @@ def _smoothgrad(prob, x, y, lengths, cap, opts, seed) -> torch.Tensor:
     n, shape = len(x), x.shape[1:]
     out = []
     for sl in _slices(n, max(1, cap // k)):
-        noise = np.stack([_sample_rng(seed, i, 0).standard_normal((k, *shape), dtype=_np_dtype(x))
-                          for i in range(sl.start, sl.stop)])
+        noise = np.stack(
+            [_sample_rng(seed, i, 0).standard_normal((k, *shape), dtype=_np_dtype(x)) for i in range(sl.start, sl.stop)]
+        )
         noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype)).reshape(-1, *shape)
         grads = _gradients(prob, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
         out.append(grads.abs_().reshape(-1, k, *shape).mean(1))
@@ -203,15 +234,18 @@ def _gradient_shap(prob, x, y, lengths, cap, opts, seed, baselines) -> torch.Ten
     the map is the mean of d p_y / d z at z = b + a (x + e - b), times (x + e - b)."""
     k, sd = int(opts["gradient_shap_samples"]), float(opts["gradient_shap_stdev"])
     n, shape = len(x), x.shape[1:]
-    pool = (torch.zeros((1, *shape), dtype=x.dtype) if baselines is None
-            else torch.as_tensor(np.asarray(baselines), dtype=x.dtype))
+    pool = (
+        torch.zeros((1, *shape), dtype=x.dtype)
+        if baselines is None
+        else torch.as_tensor(np.asarray(baselines), dtype=x.dtype)
+    )
     out = []
     for sl in _slices(n, max(1, cap // k)):
         draws = [_sample_rng(seed, i, 1) for i in range(sl.start, sl.stop)]
-        idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]))           # (b, k)
-        alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype)          # (b, k)
+        idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]))  # (b, k)
+        alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype)  # (b, k)
         noise = torch.as_tensor(np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]))
-        delta = x[sl, None] + sd * noise - pool[idx]                                             # (b, k, T, N)
+        delta = x[sl, None] + sd * noise - pool[idx]  # (b, k, T, N)
         points = (pool[idx] + alpha[..., None, None] * delta).reshape(-1, *shape)
         grads = _gradients(prob, points, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
         out.append((grads.reshape(delta.shape) * delta).mean(1))
@@ -226,7 +260,7 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
     n, n_time, n_feat = xt.shape
     expansion = {"integrated_gradients": int(opts["ig_steps"]), "input_x_gradient": 1}
     if method in ("occlusion", "occlusion_features"):
-        window = (1, n_feat) if method == "occlusion" else (n_time, 1)   # one step, or one feature's steps
+        window = (1, n_feat) if method == "occlusion" else (n_time, 1)  # one step, or one feature's steps
         n_windows = n_time if method == "occlusion" else n_feat
         size = min(n, cap)
         per_eval = max(1, min(n_windows, cap // size))
@@ -241,15 +275,28 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
         xb, yb, lb = xt[sl], yt[sl], lt[sl]
         base = torch.zeros_like(xb)
         if method == "integrated_gradients":
-            a = ca.IntegratedGradients(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,),
-                                                       n_steps=opts["ig_steps"], internal_batch_size=cap)
+            a = ca.IntegratedGradients(prob).attribute(
+                xb,
+                baselines=base,
+                target=yb,
+                additional_forward_args=(lb,),
+                n_steps=opts["ig_steps"],
+                internal_batch_size=cap,
+            )
         elif method == "deeplift":
             a = ca.DeepLift(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,))
         elif method == "input_x_gradient":
             a = ca.InputXGradient(prob).attribute(xb, target=yb, additional_forward_args=(lb,))
         else:
-            a = ca.Occlusion(prob).attribute(xb, sliding_window_shapes=window, strides=window, baselines=0.0,
-                                             target=yb, additional_forward_args=(lb,), perturbations_per_eval=per_eval)
+            a = ca.Occlusion(prob).attribute(
+                xb,
+                sliding_window_shapes=window,
+                strides=window,
+                baselines=0.0,
+                target=yb,
+                additional_forward_args=(lb,),
+                perturbations_per_eval=per_eval,
+            )
         out.append(a.detach())
     return torch.cat(out)
 
@@ -277,35 +324,40 @@ def _temporal_saliency_rescaling(prob, x, y, lengths, cap, quantile) -> torch.Te
         valid = length_mask(lb, n_time)
         base = _gradients(prob, xb, yb, lb, cap).abs_()
 
-        def one_step(steps):                                   # copy j: step steps[j] of every sample
+        def one_step(steps, n_time=n_time):  # copy j: step steps[j] of every sample
             hit = torch.zeros(len(steps), 1, n_time, 1, dtype=torch.bool)
             hit[torch.arange(len(steps)), 0, list(steps)] = True
             return hit
 
-        time_rel = _masked_relevance(prob, xb, yb, lb, base, n_time, one_step, cap)        # (n, T)
+        time_rel = _masked_relevance(prob, xb, yb, lb, base, n_time, one_step, cap)  # (n, T)
         time_rel = time_rel.masked_fill(~valid, float("nan"))
         cut = torch.nanquantile(time_rel, quantile, dim=1, keepdim=True)
-        keep = (time_rel > cut) & valid                                                    # (n, T)
+        keep = (time_rel > cut) & valid  # (n, T)
 
-        def one_feature(features):                             # copy j: feature features[j] at the kept steps
+        def one_feature(features, n_feat=n_feat, keep=keep):  # copy j: feature features[j] at the kept steps
             hit = torch.zeros(len(features), 1, 1, n_feat, dtype=torch.bool)
             hit[torch.arange(len(features)), 0, 0, list(features)] = True
             return hit & keep[None, :, :, None]
 
-        feat_rel = _masked_relevance(prob, xb, yb, lb, base, n_feat, one_feature, cap)     # (n, N)
-        out.append(torch.where(keep[:, :, None], torch.nan_to_num(time_rel)[:, :, None] * feat_rel[:, None, :],
-                               torch.zeros_like(xb)))
+        feat_rel = _masked_relevance(prob, xb, yb, lb, base, n_feat, one_feature, cap)  # (n, N)
+        out.append(
+            torch.where(
+                keep[:, :, None], torch.nan_to_num(time_rel)[:, :, None] * feat_rel[:, None, :], torch.zeros_like(xb)
+            )
+        )
     return torch.cat(out)
 
 
-def temporal_saliency_rescaling(model: nn.Module, x, y, lengths, max_samples: int | None = None,
-                                quantile: float = 0.55) -> np.ndarray:
+def temporal_saliency_rescaling(
+    model: nn.Module, x, y, lengths, max_samples: int | None = None, quantile: float = 0.55
+) -> np.ndarray:
     """Temporal saliency rescaling of the gradient map (see the module docstring)."""
     return attribute("tsr", model, x, y, lengths, {"tsr_quantile": quantile}, max_samples=max_samples)
 
 
-def dynamask(model: nn.Module, x, y, lengths, max_samples: int | None = None, options: dict | None = None,
-             seed: int = 0) -> np.ndarray:
+def dynamask(
+    model: nn.Module, x, y, lengths, max_samples: int | None = None, options: dict | None = None, seed: int = 0
+) -> np.ndarray:
     """Dynamask-style preservation masks (see the module docstring), ``(n, time, features)`` in [0, 1]."""
     return attribute("dynamask", model, x, y, lengths, options, seed, max_samples=max_samples)
 
@@ -314,8 +366,9 @@ def _dynamask(model, x, y, lengths, cap, opts, seed) -> torch.Tensor:
     # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
     # each mask's loss and Adam update are its own, so passes do not mix samples
     start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
-    return torch.cat([_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts)
-                      for sl in _slices(len(x), cap)])
+    return torch.cat(
+        [_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts) for sl in _slices(len(x), cap)]
+    )
 
 
 def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:
@@ -340,18 +393,18 @@ def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:
             target[rows] = 1
             continue
         part = np.partition(values[rows], (m - k - 1, m - k), axis=1)
-        low, high = part[:, m - k - 1], part[:, m - k]      # the largest value outside the top k, the smallest in it
+        low, high = part[:, m - k - 1], part[:, m - k]  # the largest value outside the top k, the smallest in it
         clear = low < high
         target[rows[clear]] = values[rows[clear]] >= high[clear, None]
-        for row in rows[~clear]:                            # a tie across the boundary: the sort's own order
-            order = torch.sort(flat[row].detach()).indices[m - k:]
+        for row in rows[~clear]:  # a tie across the boundary: the sort's own order
+            order = torch.sort(flat[row].detach()).indices[m - k :]
             target[row, order.numpy()] = 1
     return torch.from_numpy(target)
 
 
 def _dynamask_batch(model, x, y, lengths, start, opts):
     n, n_time, n_feat = x.shape
-    valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)          # (n, T, 1)
+    valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)  # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
     mask = start.clone().requires_grad_(True)
     opt = Adam([mask], lr=opts["dynamask_lr"])
@@ -361,7 +414,7 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
     steps = int(opts["dynamask_steps"])
     for step in range(steps):
         m = mask.clamp(0, 1) * valid
-        perturbed = m * x                     # fade to the reference 0 (the standardised data's mean)
+        perturbed = m * x  # fade to the reference 0 (the standardised data's mean)
         loss = nn.functional.cross_entropy(model(perturbed, lengths), y, reduction="sum")
         flat = m.reshape(n, -1)
         area = ((flat - top_entries(flat, n_keep)) ** 2).sum(1) / n_valid
@@ -375,4 +428,4 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
         opt.step()
         with torch.no_grad():
             mask.clamp_(0, 1)
-    return (mask.detach().clamp(0, 1) * valid)
+    return mask.detach().clamp(0, 1) * valid

@@ -78,22 +78,58 @@ def _from_t(test, value, compared_with, diff, se, df, direction, level, n, n_oth
     from scipy import stats
 
     alpha = 1 - level
-    if se == 0:   # no spread: the difference is exact
+    if se == 0:  # no spread: the difference is exact
         signed = direction * diff
-        return RunTest(test, value, compared_with, diff, diff, diff, 0.0 if signed > 0 else 1.0,
-                       0.0 if signed < 0 else 1.0, math.inf, 0.0, n, n_other)
+        return RunTest(
+            test,
+            value,
+            compared_with,
+            diff,
+            diff,
+            diff,
+            0.0 if signed > 0 else 1.0,
+            0.0 if signed < 0 else 1.0,
+            math.inf,
+            0.0,
+            n,
+            n_other,
+        )
     t = direction * diff / se
     half = stats.t.ppf(1 - alpha / 2, df) * se
     mde = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(POWER, df)) * se
-    return RunTest(test, value, compared_with, diff, diff - half, diff + half, float(stats.t.sf(t, df)),
-                   float(stats.t.cdf(t, df)), float(df), float(mde), n, n_other)
+    return RunTest(
+        test,
+        value,
+        compared_with,
+        diff,
+        diff - half,
+        diff + half,
+        float(stats.t.sf(t, df)),
+        float(stats.t.cdf(t, df)),
+        float(df),
+        float(mde),
+        n,
+        n_other,
+    )
 
 
 def _not_computable(test, a, b=None, compared_with=np.nan) -> RunTest:
     value = float(np.mean(a)) if len(a) else np.nan
     other = float(np.mean(b)) if b is not None and len(b) else compared_with
-    return RunTest(test, value, other, value - other, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, len(a),
-                   None if b is None else len(b))
+    return RunTest(
+        test,
+        value,
+        other,
+        value - other,
+        np.nan,
+        np.nan,
+        np.nan,
+        np.nan,
+        np.nan,
+        np.nan,
+        len(a),
+        None if b is None else len(b),
+    )
 
 
 def two_sample(runs, other_runs, direction: int = 1, level: float = 0.95) -> RunTest:
@@ -105,13 +141,15 @@ def two_sample(runs, other_runs, direction: int = 1, level: float = 0.95) -> Run
         return _not_computable(test, a, b)
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else math.inf
-    return _from_t(test, float(a.mean()), float(b.mean()), float(a.mean() - b.mean()), se, df, direction, level,
-                   len(a), len(b))
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else math.inf
+    return _from_t(
+        test, float(a.mean()), float(b.mean()), float(a.mean() - b.mean()), se, df, direction, level, len(a), len(b)
+    )
 
 
-def one_sample(runs, value0: float = 0.0, direction: int = 1, level: float = 0.95,
-               test: str = "one-sample t-test on run means") -> RunTest:
+def one_sample(
+    runs, value0: float = 0.0, direction: int = 1, level: float = 0.95, test: str = "one-sample t-test on run means"
+) -> RunTest:
     """t-test of the run means ``runs`` against the constant ``value0`` (a uniform map's share, the
     paper's threshold); with per-run differences and ``value0 = 0`` it is the paired test of two
     quantities measured on the same run (a map against its own time-shuffled copy)."""
@@ -119,8 +157,9 @@ def one_sample(runs, value0: float = 0.0, direction: int = 1, level: float = 0.9
     if len(a) < 2:
         return _not_computable(test, a, compared_with=value0)
     se = float(a.std(ddof=1) / math.sqrt(len(a)))
-    return _from_t(test, float(a.mean()), float(value0), float(a.mean() - value0), se, len(a) - 1, direction,
-                   level, len(a), None)
+    return _from_t(
+        test, float(a.mean()), float(value0), float(a.mean() - value0), se, len(a) - 1, direction, level, len(a), None
+    )
 
 
 def paired(runs, other_runs, direction: int = 1, level: float = 0.95) -> RunTest:
@@ -131,9 +170,20 @@ def paired(runs, other_runs, direction: int = 1, level: float = 0.95) -> RunTest
     a, b = np.asarray(runs, np.float64), np.asarray(other_runs, np.float64)
     keep = np.isfinite(a) & np.isfinite(b)
     r = one_sample(a[keep] - b[keep], 0.0, direction, level, "paired t-test on run means")
-    return RunTest(r.test, float(a[keep].mean()) if keep.any() else np.nan,
-                   float(b[keep].mean()) if keep.any() else np.nan, r.diff, r.lo, r.hi, r.p, r.p_opposite, r.df, r.mde,
-                   r.n, int(keep.sum()))
+    return RunTest(
+        r.test,
+        float(a[keep].mean()) if keep.any() else np.nan,
+        float(b[keep].mean()) if keep.any() else np.nan,
+        r.diff,
+        r.lo,
+        r.hi,
+        r.p,
+        r.p_opposite,
+        r.df,
+        r.mde,
+        r.n,
+        int(keep.sum()),
+    )
 
 
 def equivalence(runs, center: float, margin: float, level: float = 0.95) -> RunTest:
@@ -156,15 +206,39 @@ def equivalence(runs, center: float, margin: float, level: float = 0.95) -> RunT
     df = len(a) - 1
     if se == 0:
         inside = abs(diff) < margin
-        return RunTest(test, float(a.mean()), center, diff, diff, diff, 0.0 if inside else 1.0,
-                       0.0 if not inside else 1.0, math.inf, 0.0, len(a))
-    p_low = stats.t.sf((diff + margin) / se, df)         # H0: diff <= -margin
-    p_high = stats.t.cdf((diff - margin) / se, df)       # H0: diff >= +margin
+        return RunTest(
+            test,
+            float(a.mean()),
+            center,
+            diff,
+            diff,
+            diff,
+            0.0 if inside else 1.0,
+            0.0 if not inside else 1.0,
+            math.inf,
+            0.0,
+            len(a),
+        )
+    p_low = stats.t.sf((diff + margin) / se, df)  # H0: diff <= -margin
+    p_high = stats.t.cdf((diff - margin) / se, df)  # H0: diff >= +margin
     half = stats.t.ppf(1 - alpha, df) * se
-    beyond = stats.t.sf((abs(diff) - margin) / se, df)   # H1: |diff| > margin on the estimate's side
+    beyond = stats.t.sf((abs(diff) - margin) / se, df)  # H1: |diff| > margin on the estimate's side
     mde = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(POWER, df)) * se
-    return RunTest(test, float(a.mean()), center, diff, diff - half, diff + half, float(max(p_low, p_high)),
-                   float(beyond), float(df), float(mde), len(a), None, underpowered=bool(2 * half >= 2 * margin))
+    return RunTest(
+        test,
+        float(a.mean()),
+        center,
+        diff,
+        diff - half,
+        diff + half,
+        float(max(p_low, p_high)),
+        float(beyond),
+        float(df),
+        float(mde),
+        len(a),
+        None,
+        underpowered=bool(2 * half >= 2 * margin),
+    )
 
 
 def _ols_change(positions, values, groups=None):
@@ -216,18 +290,30 @@ def change_equivalence(runs_by_position: dict, margin: float, level: float = 0.9
     c, se, df = _ols_change(x, y)
     if se == 0:
         inside = abs(c) < margin
-        return RunTest(test, c, 0.0, c, c, c, 0.0 if inside else 1.0, 0.0 if not inside else 1.0, math.inf, 0.0,
-                       len(y))
+        return RunTest(test, c, 0.0, c, c, c, 0.0 if inside else 1.0, 0.0 if not inside else 1.0, math.inf, 0.0, len(y))
     half = stats.t.ppf(1 - alpha, df) * se
     p = max(stats.t.sf((c + margin) / se, df), stats.t.cdf((c - margin) / se, df))
     beyond = stats.t.sf((abs(c) - margin) / se, df)
     mde = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(POWER, df)) * se
-    return RunTest(test, c, 0.0, c, c - half, c + half, float(p), float(beyond), df, float(mde), len(y),
-                   underpowered=bool(2 * half >= 2 * margin))
+    return RunTest(
+        test,
+        c,
+        0.0,
+        c,
+        c - half,
+        c + half,
+        float(p),
+        float(beyond),
+        df,
+        float(mde),
+        len(y),
+        underpowered=bool(2 * half >= 2 * margin),
+    )
 
 
-def change_difference(runs_by_position: dict, other_by_position: dict, direction: int = 1,
-                      level: float = 0.95) -> RunTest:
+def change_difference(
+    runs_by_position: dict, other_by_position: dict, direction: int = 1, level: float = 0.95
+) -> RunTest:
     """The change of ``runs_by_position`` minus the change of ``other_by_position`` (e.g. trained against
     untrained runs at the same positions): the interaction of one OLS fit through every run of both."""
     x1, y1, f1 = _runs_by_position(runs_by_position)
@@ -235,8 +321,9 @@ def change_difference(runs_by_position: dict, other_by_position: dict, direction
     test = "OLS of run means on position x (trained vs other)"
     if min(f1, f0) < 2 or len(runs_by_position) < 2 or len(other_by_position) < 2:
         return _not_computable(test, y1, y0)
-    d, se, df = _ols_change(np.concatenate([x0, x1]), np.concatenate([y0, y1]),
-                            np.r_[np.zeros(len(y0)), np.ones(len(y1))])
+    d, se, df = _ols_change(
+        np.concatenate([x0, x1]), np.concatenate([y0, y1]), np.r_[np.zeros(len(y0)), np.ones(len(y1))]
+    )
     own = _ols_change(x1, y1)[0]
     return _from_t(test, own, own - d, d, se, df, direction, level, len(y1), len(y0))
 
@@ -268,8 +355,13 @@ def permutation_null(predictions, y, n_permutations: int, seed: int, level: floa
     null = np.array([(pred == rng.permutation(y)[None, :]).mean() for _ in range(int(n_permutations))])
     acc = float((pred == y[None, :]).mean())
     alpha = (1 - level) / 2
-    return {"accuracy": acc, "null_lo": float(np.quantile(null, alpha)), "null_hi": float(np.quantile(null, 1 - alpha)),
-            "null_mean": float(null.mean()), "p_perm": float((1 + (null >= acc).sum()) / (1 + len(null)))}
+    return {
+        "accuracy": acc,
+        "null_lo": float(np.quantile(null, alpha)),
+        "null_hi": float(np.quantile(null, 1 - alpha)),
+        "null_mean": float(null.mean()),
+        "p_perm": float((1 + (null >= acc).sum()) / (1 + len(null))),
+    }
 
 
 def _boot_means(scores: np.ndarray, run_idx: np.ndarray, sample_idx: np.ndarray) -> np.ndarray:
@@ -277,7 +369,7 @@ def _boot_means(scores: np.ndarray, run_idx: np.ndarray, sample_idx: np.ndarray)
     (``sample_idx``: (replicates, samples)), one value per bootstrap replicate."""
     import warnings
 
-    picked = scores[:, sample_idx]                           # (runs, replicates, samples)
+    picked = scores[:, sample_idx]  # (runs, replicates, samples)
     if np.isnan(scores).any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a replicate that drew only NaN samples of a run
@@ -286,8 +378,9 @@ def _boot_means(scores: np.ndarray, run_idx: np.ndarray, sample_idx: np.ndarray)
     return np.take_along_axis(picked.mean(axis=2).T, run_idx, axis=1).mean(axis=1)
 
 
-def hierarchical_bootstrap(scores, seed: int, n_boot: int = 2000, level: float = 0.95, floor=None,
-                           other=None) -> tuple[float, float, float]:
+def hierarchical_bootstrap(
+    scores, seed: int, n_boot: int = 2000, level: float = 0.95, floor=None, other=None
+) -> tuple[float, float, float]:
     """(estimate, low, high): percentile interval of mean(scores) - mean(floor) - mean(other) that
     resamples runs, then test samples.
 
@@ -314,8 +407,9 @@ def hierarchical_bootstrap(scores, seed: int, n_boot: int = 2000, level: float =
     return estimate, float(np.quantile(stat, alpha)), float(np.quantile(stat, 1 - alpha))
 
 
-def hierarchical_bootstrap_change(scores_by_position: dict, seed: int, n_boot: int = 2000, level: float = 0.95,
-                                  other_by_position: dict | None = None) -> tuple[float, float, float]:
+def hierarchical_bootstrap_change(
+    scores_by_position: dict, seed: int, n_boot: int = 2000, level: float = 0.95, other_by_position: dict | None = None
+) -> tuple[float, float, float]:
     """(change, low, high): the change of the mean score from the first to the last position along the
     least-squares line through the position means, with a percentile interval that resamples runs,
     then samples, at every position (``scores_by_position``: position -> (runs, samples)); with
@@ -323,7 +417,7 @@ def hierarchical_bootstrap_change(scores_by_position: dict, seed: int, n_boot: i
     minus theirs."""
     positions = np.array(sorted(scores_by_position), np.float64)
     weights = positions - positions.mean()
-    weights = weights / (weights ** 2).sum() * (positions[-1] - positions[0])
+    weights = weights / (weights**2).sum() * (positions[-1] - positions[0])
     rng = np.random.default_rng(seed)
 
     def changes(by_position):
@@ -331,8 +425,11 @@ def hierarchical_bootstrap_change(scores_by_position: dict, seed: int, n_boot: i
         for p in sorted(by_position):
             s = np.atleast_2d(np.asarray(by_position[p], np.float64))
             means.append(np.nanmean(s))
-            boots.append(_boot_means(s, rng.integers(0, len(s), (n_boot, len(s))),
-                                     rng.integers(0, s.shape[1], (n_boot, s.shape[1]))))
+            boots.append(
+                _boot_means(
+                    s, rng.integers(0, len(s), (n_boot, len(s))), rng.integers(0, s.shape[1], (n_boot, s.shape[1]))
+                )
+            )
         return float(np.array(means) @ weights), np.column_stack(boots) @ weights
 
     estimate, stat = changes(scores_by_position)

@@ -36,11 +36,11 @@ def check_patterns(name: str, patterns, n_time: int, n_features: int) -> None:
                     size = "n_time" if axis == "time" else "n_features"
                     raise ConfigError(
                         f"{key}.{axis} = [{start}, {end}) is outside the sequence: expected "
-                        f"0 <= start < end <= synthetic.{size} = {limit}")
+                        f"0 <= start < end <= synthetic.{size} = {limit}"
+                    )
 
 
-def generate_split(patterns, n_samples: int, n_time: int, n_features: int,
-                   rng: np.random.Generator):
+def generate_split(patterns, n_samples: int, n_time: int, n_features: int, rng: np.random.Generator):
     """Draw one split: returns x (n, T, N) float32, y (n,), mask (n, T, N) bool, pattern index (n,)."""
     labels = np.arange(n_samples) % 2
     rng.shuffle(labels)
@@ -53,8 +53,9 @@ def generate_split(patterns, n_samples: int, n_time: int, n_features: int,
     return x.astype(np.float32), labels.astype(np.int64), mask, which.astype(np.int64)
 
 
-def generate_dataset(patterns, *, n_time: int, n_features: int, n_train: int, n_test: int,
-                     seed: int, standardize: bool = True) -> dict:
+def generate_dataset(
+    patterns, *, n_time: int, n_features: int, n_train: int, n_test: int, seed: int, standardize: bool = True
+) -> dict:
     """Train and test splits as a dict of arrays, ready for ``np.savez``.
 
     With ``standardize`` every (time, feature) entry is z-scored with the
@@ -72,11 +73,18 @@ def generate_dataset(patterns, *, n_time: int, n_features: int, n_train: int, n_
         x_tr = (x_tr - mean) / std
         x_te = (x_te - mean) / std
     return {
-        "x_train": x_tr.astype(np.float32), "y_train": y_tr, "mask_train": m_tr, "pattern_train": p_tr,
+        "x_train": x_tr.astype(np.float32),
+        "y_train": y_tr,
+        "mask_train": m_tr,
+        "pattern_train": p_tr,
         "lengths_train": np.full(n_train, n_time, np.int64),
-        "x_test": x_te.astype(np.float32), "y_test": y_te, "mask_test": m_te, "pattern_test": p_te,
+        "x_test": x_te.astype(np.float32),
+        "y_test": y_te,
+        "mask_test": m_te,
+        "pattern_test": p_te,
         "lengths_test": np.full(n_test, n_time, np.int64),
-        "feature_mean": mean, "feature_std": std,
+        "feature_mean": mean,
+        "feature_std": std,
     }
 
 
@@ -84,12 +92,16 @@ def dataset_settings(config: dict, name: str) -> dict:
     """Merge a dataset's own sizes over the synthetic defaults."""
     syn = config["synthetic"]
     if name not in syn["datasets"]:
-        raise ConfigError(f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
-                          f"(defined: {', '.join(sorted(syn['datasets']))})")
+        raise ConfigError(
+            f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
+            f"(defined: {', '.join(sorted(syn['datasets']))})"
+        )
     ds = syn["datasets"][name]
     return {
         "patterns": ds["patterns"],
-        "n_time": syn["n_time"], "n_features": syn["n_features"],
-        "n_train": ds.get("n_train", syn["n_train"]), "n_test": ds.get("n_test", syn["n_test"]),
+        "n_time": syn["n_time"],
+        "n_features": syn["n_features"],
+        "n_train": ds.get("n_train", syn["n_train"]),
+        "n_test": ds.get("n_test", syn["n_test"]),
         "standardize": syn["standardize"],
     }

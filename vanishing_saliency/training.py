@@ -7,7 +7,8 @@ ever evaluated, never used to choose.
 Training stops once the training accuracy of an epoch reaches ``stop_at_train_accuracy``
 (the original study's rule), after ``max_epochs``, after ``patience`` epochs in which
 the selection criterion did not improve, or (``first_best``) once the validation accuracy
-is 1: no later epoch could be kept, so training on would change nothing but the time.  The checkpoint kept (``selection``):
+is 1: no later epoch could be kept, so training on would change nothing but the time.  The checkpoint
+kept (``selection``):
 
 - ``first_best`` (default, the original study's): the first epoch that reached the best
   validation accuracy;
@@ -100,7 +101,7 @@ class Adam:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            if i not in self.state:     # torch's state: a float step count (its default scalar dtype) and moments
+            if i not in self.state:  # torch's state: a float step count (its default scalar dtype) and moments
                 step_dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
                 self.state[i] = (torch.tensor(0.0, dtype=step_dtype), torch.zeros_like(p), torch.zeros_like(p))
             step_t, exp_avg, exp_avg_sq = self.state[i]
@@ -109,8 +110,8 @@ class Adam:
             exp_avg.lerp_(grad, 1 - self.beta1)
             exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
             step = step_t.item()
-            bias_correction1 = 1 - self.beta1 ** step
-            bias_correction2_sqrt = (1 - self.beta2 ** step) ** 0.5
+            bias_correction1 = 1 - self.beta1**step
+            bias_correction2_sqrt = (1 - self.beta2**step) ** 0.5
             denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
             p.addcdiv_(exp_avg, denom, value=-(self.lr / bias_correction1))
 
@@ -147,8 +148,11 @@ def split_validation(y: np.ndarray, fraction: float, seed: int):
 
 
 def _tensors(x, y, lengths, dtype):
-    return (torch.as_tensor(np.asarray(x), dtype=dtype), torch.as_tensor(np.asarray(y), dtype=torch.long),
-            torch.as_tensor(np.asarray(lengths), dtype=torch.long))
+    return (
+        torch.as_tensor(np.asarray(x), dtype=dtype),
+        torch.as_tensor(np.asarray(y), dtype=torch.long),
+        torch.as_tensor(np.asarray(lengths), dtype=torch.long),
+    )
 
 
 @torch.no_grad()
@@ -157,8 +161,7 @@ def predict_logits(model: nn.Module, x, lengths, batch_size: int = 256) -> torch
     dtype = next(model.parameters()).dtype
     x = torch.as_tensor(np.asarray(x), dtype=dtype)
     lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.long)
-    return torch.cat([model(x[i:i + batch_size], lengths[i:i + batch_size])
-                      for i in range(0, len(x), batch_size)])
+    return torch.cat([model(x[i : i + batch_size], lengths[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def evaluate(model: nn.Module, x, y, lengths, batch_size: int = 256) -> tuple[float, float]:
@@ -169,8 +172,19 @@ def evaluate(model: nn.Module, x, y, lengths, batch_size: int = 256) -> tuple[fl
     return (logits.argmax(1) == y).double().mean().item(), loss
 
 
-def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y, lengths,
-                seed: int, progress: bool = True, desc: str | None = None, val=None, on_epoch=None):
+def train_model(
+    name: str,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    x,
+    y,
+    lengths,
+    seed: int,
+    progress: bool = True,
+    desc: str | None = None,
+    val=None,
+    on_epoch=None,
+):
     """Train architecture ``name``; returns (model at the epoch ``train_cfg.selection`` keeps, history dict).
 
     ``val``: an explicit validation set ``(x, y, lengths)`` (e.g. held-out subjects); without
@@ -193,21 +207,20 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
     opt = Adam(model.parameters(), lr=train_cfg.lr)
     gen = torch.Generator().manual_seed(seed)
     rule = train_cfg.selection
-    _improves(rule, 0.0, 0.0, {"val_accuracy": 0.0, "val_loss": 0.0})          # an unknown rule fails first
+    _improves(rule, 0.0, 0.0, {"val_accuracy": 0.0, "val_loss": 0.0})  # an unknown rule fails first
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     history = []
     stale = 0
     start = time.perf_counter()
     if on_epoch is not None:
         on_epoch(0, model)
-    bar = tqdm(range(1, train_cfg.max_epochs + 1), desc=desc or name, disable=not progress,
-               mininterval=1.0, leave=True)
+    bar = tqdm(range(1, train_cfg.max_epochs + 1), desc=desc or name, disable=not progress, mininterval=1.0, leave=True)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x_tr), generator=gen)
         correct, total_loss = 0, 0.0
         for i in range(0, len(order), train_cfg.batch_size):
-            batch = order[i:i + train_cfg.batch_size]
+            batch = order[i : i + train_cfg.batch_size]
             logits = model(x_tr[batch], l_tr[batch])
             loss = nn.functional.cross_entropy(logits, y_tr[batch])
             penalty = model.regularization()
@@ -221,14 +234,25 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
             val_acc, val_loss = evaluate(model, x_val, y_val, l_val)
         else:
             val_acc, val_loss = train_acc, total_loss / len(x_tr)
-        history.append({"epoch": epoch, "train_loss": total_loss / len(x_tr), "train_accuracy": train_acc,
-                        "val_loss": val_loss, "val_accuracy": val_acc})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / len(x_tr),
+                "train_accuracy": train_acc,
+                "val_loss": val_loss,
+                "val_accuracy": val_acc,
+            }
+        )
         bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}", val_loss=f"{val_loss:.3f}")
         if on_epoch is not None:
             on_epoch(epoch, model)
         if _improves(rule, val_acc, val_loss, best):
-            best = {"val_accuracy": val_acc, "val_loss": val_loss, "epoch": epoch,
-                    "state": copy.deepcopy(model.state_dict())}
+            best = {
+                "val_accuracy": val_acc,
+                "val_loss": val_loss,
+                "epoch": epoch,
+                "state": copy.deepcopy(model.state_dict()),
+            }
             stale = 0
         else:
             stale += 1
@@ -237,28 +261,41 @@ def train_model(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, x, y,
         if stale >= train_cfg.patience:
             break
         if rule == "first_best" and best["val_accuracy"] >= 1.0:
-            break           # no later epoch can be kept: the rest would change nothing but the time taken
+            break  # no later epoch can be kept: the rest would change nothing but the time taken
     bar.close()
     model.load_state_dict(best["state"])
     model.eval()
     if not history:  # max_epochs = 0: the initial weights, scored on the validation set
-        best["val_accuracy"], best["val_loss"] = (evaluate(model, x_val, y_val, l_val) if len(val_idx)
-                                                  else (float("nan"), float("nan")))
-    info = {"epochs_run": len(history), "best_epoch": best["epoch"], "selection": rule,
-            "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"],
-            "n_train": int(len(tr_idx)), "n_val": int(len(val_idx)),
-            "train_seconds": time.perf_counter() - start, "history": history}
+        best["val_accuracy"], best["val_loss"] = (
+            evaluate(model, x_val, y_val, l_val) if len(val_idx) else (float("nan"), float("nan"))
+        )
+    info = {
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "selection": rule,
+        "val_accuracy": best["val_accuracy"],
+        "val_loss": best["val_loss"],
+        "n_train": int(len(tr_idx)),
+        "n_val": int(len(val_idx)),
+        "train_seconds": time.perf_counter() - start,
+        "history": history,
+    }
     return model, info
 
 
-def save_model(path, model, name: str, model_cfg: ModelConfig, train_cfg: TrainConfig,
-               seed: int, extra: dict) -> None:
+def save_model(path, model, name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, seed: int, extra: dict) -> None:
     """``state_dict`` at ``path`` plus a JSON sidecar at ``path`` with suffix ``.json``."""
     path = Path(path)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(model.state_dict(), tmp)
-    meta = {"architecture": name, "model_config": asdict(model_cfg), "train_config": asdict(train_cfg),
-            "seed": seed, "versions": package_versions(), **extra}
+    meta = {
+        "architecture": name,
+        "model_config": asdict(model_cfg),
+        "train_config": asdict(train_cfg),
+        "seed": seed,
+        "versions": package_versions(),
+        **extra,
+    }
     save_json(path.with_suffix(".json"), meta)
 
 

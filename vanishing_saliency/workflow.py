@@ -34,7 +34,7 @@ class Named:
         self._names = dict(names or {})
 
     @classmethod
-    def of(cls, value) -> "Named":
+    def of(cls, value) -> Named:
         """From a dict (names, in order), a list (no names) or a Snakemake Namedlist."""
         if isinstance(value, Named):
             return value
@@ -95,16 +95,31 @@ class Job:
     rule: str = ""
 
     @classmethod
-    def make(cls, input=None, output=None, params=None, wildcards=None, threads: int = 1, log=None,
-             rule: str = "") -> "Job":
+    def make(
+        cls, input=None, output=None, params=None, wildcards=None, threads: int = 1, log=None, rule: str = ""
+    ) -> Job:
         """A job from dicts or lists (for calling a step outside Snakemake, e.g. in a test)."""
-        return cls(Named.of(input), Named.of(output), Named.of(params), Named.of(wildcards), int(threads),
-                   None if log is None else str(log), rule)
+        return cls(
+            Named.of(input),
+            Named.of(output),
+            Named.of(params),
+            Named.of(wildcards),
+            int(threads),
+            None if log is None else str(log),
+            rule,
+        )
 
     @classmethod
-    def from_snakemake(cls, smk) -> "Job":
-        return cls.make(smk.input, smk.output, smk.params, smk.wildcards, smk.threads,
-                        smk.log[0] if len(smk.log) else None, smk.rule)
+    def from_snakemake(cls, smk) -> Job:
+        return cls.make(
+            smk.input,
+            smk.output,
+            smk.params,
+            smk.wildcards,
+            smk.threads,
+            smk.log[0] if len(smk.log) else None,
+            smk.rule,
+        )
 
     def seeds(self) -> dict:
         """Every seed this job was given: params named ``seed`` or ``*_seed``, and the ``{run: seed}`` of a
@@ -116,8 +131,13 @@ class Job:
 
     def record(self) -> dict:
         """The job record written beside the log after the step succeeded."""
-        return {"rule": self.rule, "wildcards": {k: str(v) for k, v in self.wildcards.items()},
-                "seeds": self.seeds(), "threads": self.threads, "outputs": [str(p) for p in self.output]}
+        return {
+            "rule": self.rule,
+            "wildcards": {k: str(v) for k, v in self.wildcards.items()},
+            "seeds": self.seeds(),
+            "threads": self.threads,
+            "outputs": [str(p) for p in self.output],
+        }
 
 
 def job_record_path(log_path) -> Path:

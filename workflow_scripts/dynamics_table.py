@@ -1,5 +1,6 @@
 """Rule dynamics_table: metric mean and sd per network (their Table 1) and the sorted distributions."""
+
 from vanishing_saliency.steps import dynamics
 from vanishing_saliency.workflow import run_step
 
-run_step(dynamics.table, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(dynamics.table, snakemake)

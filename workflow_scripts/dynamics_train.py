@@ -1,5 +1,6 @@
 """Rule dynamics_train: one sequential-MNIST LSTM of the capacity series."""
+
 from vanishing_saliency.steps import dynamics
 from vanishing_saliency.workflow import run_step
 
-run_step(dynamics.train, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(dynamics.train, snakemake)

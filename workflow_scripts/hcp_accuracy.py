@@ -1,5 +1,6 @@
 """Rule hcp_accuracy: test accuracy of every model and seed, with a binomial test against chance."""
+
 from vanishing_saliency.steps import hcp_analysis
 from vanishing_saliency.workflow import run_step
 
-run_step(hcp_analysis.accuracy, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(hcp_analysis.accuracy, snakemake)

@@ -1,5 +1,6 @@
 """Rule hcp_preprocess: motion + low-frequency regression, 360-area parcellation, z-scoring."""
+
 from vanishing_saliency.steps import hcp_preprocess
 from vanishing_saliency.workflow import run_step
 
-run_step(hcp_preprocess.preprocess, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(hcp_preprocess.preprocess, snakemake)

@@ -1,5 +1,6 @@
 """Rule hcp_qcfc: the confound strategies compared on the cohort (QC-FC, tDOF lost) and motion censoring counts."""
+
 from vanishing_saliency.steps import hcp_preprocess
 from vanishing_saliency.workflow import run_step
 
-run_step(hcp_preprocess.qcfc, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(hcp_preprocess.qcfc, snakemake)

@@ -1,5 +1,6 @@
 """Rule hcp_saliency: saliency of every test sample for one trained HCP model."""
+
 from vanishing_saliency.steps import hcp_analysis
 from vanishing_saliency.workflow import run_step
 
-run_step(hcp_analysis.saliency, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(hcp_analysis.saliency, snakemake)

@@ -1,5 +1,6 @@
 """Rule hcp_train: train one architecture with one seed on one HCP experiment."""
+
 from vanishing_saliency.steps import hcp_analysis
 from vanishing_saliency.workflow import run_step
 
-run_step(hcp_analysis.train, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(hcp_analysis.train, snakemake)

@@ -1,5 +1,6 @@
 """Rule mnist_figures: example images with each model's saliency, and the temporal saliency profile."""
+
 from vanishing_saliency.steps import mnist
 from vanishing_saliency.workflow import run_step
 
-run_step(mnist.figures, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(mnist.figures, snakemake)

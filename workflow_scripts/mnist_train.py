@@ -1,5 +1,6 @@
 """Rule mnist_train: train one architecture on the MNIST digits."""
+
 from vanishing_saliency.steps import mnist
 from vanishing_saliency.workflow import run_step
 
-run_step(mnist.train, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(mnist.train, snakemake)

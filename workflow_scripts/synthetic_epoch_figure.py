@@ -1,5 +1,6 @@
 """Rule synthetic_epoch_figure: the epoch-curve figure."""
+
 from vanishing_saliency.steps import synthetic
 from vanishing_saliency.workflow import run_step
 
-run_step(synthetic.epoch_figure, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(synthetic.epoch_figure, snakemake)

@@ -1,5 +1,6 @@
 """Rule synthetic_generate: one seeded box dataset (.npz with ground-truth masks)."""
+
 from vanishing_saliency.steps import synthetic
 from vanishing_saliency.workflow import run_step
 
-run_step(synthetic.generate, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(synthetic.generate, snakemake)

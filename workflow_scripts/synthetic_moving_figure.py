@@ -1,5 +1,6 @@
 """Rule synthetic_moving_figure: WJac and Euc against box start (paper Fig. 5)."""
+
 from vanishing_saliency.steps import synthetic
 from vanishing_saliency.workflow import run_step
 
-run_step(synthetic.moving_figure, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(synthetic.moving_figure, snakemake)

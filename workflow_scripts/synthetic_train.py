@@ -1,5 +1,6 @@
 """Rule synthetic_train_seeds<k>: train every run of one architecture on one dataset and score its test saliency."""
+
 from vanishing_saliency.steps import synthetic
 from vanishing_saliency.workflow import run_step
 
-run_step(synthetic.train, snakemake)  # noqa: F821 (snakemake is set by Snakemake's script preamble)
+run_step(synthetic.train, snakemake)

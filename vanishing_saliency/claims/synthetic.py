@@ -28,14 +28,35 @@ import pandas as pd
 
 from ..labels import LABELS
 from ..metrics import HIGHER_IS_BETTER
-from ..stats import (change, change_difference, change_equivalence, equivalence, hierarchical_bootstrap,
-                     hierarchical_bootstrap_change, one_sample, permutation_null, two_sample)
+from ..stats import (
+    change,
+    change_difference,
+    change_equivalence,
+    equivalence,
+    hierarchical_bootstrap,
+    hierarchical_bootstrap_change,
+    one_sample,
+    permutation_null,
+    two_sample,
+)
 from ..workflow import derive_seed
-from .verdicts import (NOT_REPRODUCED, NOT_TESTABLE, PAPER_TABLE1, REPRODUCED, Claim, Comparison, ModelCheck,
-                       ScopeVerdict, adjust, combine, decide, summarise)
+from .verdicts import (
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    PAPER_TABLE1,
+    REPRODUCED,
+    Claim,
+    Comparison,
+    ModelCheck,
+    ScopeVerdict,
+    adjust,
+    combine,
+    decide,
+    summarise,
+)
 
 LSTM, BILSTM, INPUTCELL = "lstm", "bilstm", "inputcell_lstm"
-PAPER_MATCHES_NEEDED = 5   # 3c: of the paper's 6 Table 1 datasets
+PAPER_MATCHES_NEEDED = 5  # 3c: of the paper's 6 Table 1 datasets
 
 
 def _label(model: str) -> str:
@@ -62,40 +83,79 @@ class Cells:
         return np.stack([t[metric].to_numpy(np.float64) for t in self.runs[(dataset, model)][kind]])
 
     def run_means(self, dataset: str, model: str, metric: str, kind: str = "trained") -> np.ndarray:
-        return np.nanmean(self.scores(dataset, model, metric, kind), axis=1) if self.runs[(dataset, model)][kind] \
+        return (
+            np.nanmean(self.scores(dataset, model, metric, kind), axis=1)
+            if self.runs[(dataset, model)][kind]
             else np.array([])
+        )
 
     def check(self, dataset: str, model: str, scope: str, name: str | None = None) -> ModelCheck:
         """The model above its label-permutation null on ``dataset`` (accuracy averaged over its runs)?"""
         key = (dataset, model)
         if key not in self._checks:
             t = self.runs[key]["trained"]
-            null = permutation_null(np.stack([x["pred"].to_numpy() for x in t]), t[0]["label"].to_numpy(),
-                                    self.settings["permutations"], derive_seed(self.seed, "null", dataset, model),
-                                    self.level)
+            null = permutation_null(
+                np.stack([x["pred"].to_numpy() for x in t]),
+                t[0]["label"].to_numpy(),
+                self.settings["permutations"],
+                derive_seed(self.seed, "null", dataset, model),
+                self.level,
+            )
             self._checks[key] = null
         null = self._checks[key]
-        return ModelCheck(name or _label(model), scope, null["accuracy"], null["null_hi"], null["p_perm"],
-                          len(self.runs[key]["trained"]), 1 - self.level, dataset)
+        return ModelCheck(
+            name or _label(model),
+            scope,
+            null["accuracy"],
+            null["null_hi"],
+            null["p_perm"],
+            len(self.runs[key]["trained"]),
+            1 - self.level,
+            dataset,
+        )
 
-    def floors(self, dataset: str, model: str, metric: str, direction: int, scope: str, noise: pd.DataFrame,
-               what: str = "") -> list[Comparison]:
+    def floors(
+        self, dataset: str, model: str, metric: str, direction: int, scope: str, noise: pd.DataFrame, what: str = ""
+    ) -> list[Comparison]:
         """The map of ``model`` on ``dataset`` against a noise map and against the same architecture untrained."""
         s, n_boot, seed = self.settings, self.settings["bootstrap"], derive_seed(self.seed, "floors", dataset, model)
         scores, floor = self.scores(dataset, model, metric), noise[metric].to_numpy(np.float64)
-        out = [Comparison(scope, f"noise map{what}", "floor", metric,
-                          one_sample(np.nanmean(scores, 1), float(np.nanmean(floor)), direction, s["level"]),
-                          direction=direction, noise=True,
-                          boot=hierarchical_bootstrap(scores, seed, n_boot, s["level"], floor=floor)[1:])]
+        out = [
+            Comparison(
+                scope,
+                f"noise map{what}",
+                "floor",
+                metric,
+                one_sample(np.nanmean(scores, 1), float(np.nanmean(floor)), direction, s["level"]),
+                direction=direction,
+                noise=True,
+                boot=hierarchical_bootstrap(scores, seed, n_boot, s["level"], floor=floor)[1:],
+            )
+        ]
         if not self.runs[(dataset, model)]["untrained"]:
-            out.append(Comparison(scope, f"untrained {_label(model)}{what}", "floor", metric, direction=direction,
-                                  missing=f"no untrained runs of {_label(model)} on {dataset}"))
+            out.append(
+                Comparison(
+                    scope,
+                    f"untrained {_label(model)}{what}",
+                    "floor",
+                    metric,
+                    direction=direction,
+                    missing=f"no untrained runs of {_label(model)} on {dataset}",
+                )
+            )
             return out
         other = self.scores(dataset, model, metric, "untrained")
-        out.append(Comparison(scope, f"untrained {_label(model)}{what}", "floor", metric,
-                              two_sample(np.nanmean(scores, 1), np.nanmean(other, 1), direction, s["level"]),
-                              direction=direction,
-                              boot=hierarchical_bootstrap(scores, seed + 1, n_boot, s["level"], other=other)[1:]))
+        out.append(
+            Comparison(
+                scope,
+                f"untrained {_label(model)}{what}",
+                "floor",
+                metric,
+                two_sample(np.nanmean(scores, 1), np.nanmean(other, 1), direction, s["level"]),
+                direction=direction,
+                boot=hierarchical_bootstrap(scores, seed + 1, n_boot, s["level"], other=other)[1:],
+            )
+        )
         return out
 
     def reported(self, dataset: str, model: str, scope: str) -> list[Comparison]:
@@ -113,8 +173,17 @@ def _decided(claim_id, text, paper, metric, scopes, models, comparisons, level, 
     """Holm across the claim's comparisons, then each scope's verdict, then the claim's."""
     adjust(comparisons)
     verdicts = [decide(s, models, comparisons, level, (preconditions or {}).get(s, [])) for s in scopes]
-    return Claim(claim_id, text, paper, metric, combine(v.verdict for v in verdicts), summarise(verdicts), verdicts,
-                 comparisons, models)
+    return Claim(
+        claim_id,
+        text,
+        paper,
+        metric,
+        combine(v.verdict for v in verdicts),
+        summarise(verdicts),
+        verdicts,
+        comparisons,
+        models,
+    )
 
 
 def _untestable(claim_id, text, paper, metric, why) -> Claim:
@@ -130,8 +199,9 @@ def claim_3a(cells: Cells, noise: dict, early: list[str], level: float) -> Claim
     text, paper = "3a LSTM / Bi-LSTM saliency misses early and middle boxes", "WJac .000 (Table 1)"
     pairs = [(d, m) for d in early for m in (LSTM, BILSTM) if (d, m) in cells]
     if not pairs:
-        return _untestable("3a", text, paper, metric, "no LSTM or Bi-LSTM of synthetic.table1 on a box that ends "
-                           "before the last step")
+        return _untestable(
+            "3a", text, paper, metric, "no LSTM or Bi-LSTM of synthetic.table1 on a box that ends before the last step"
+        )
     models, comparisons, scopes = [], [], []
     for d, m in pairs:
         scope = f"{d}, {_label(m)}"
@@ -148,8 +218,9 @@ def claim_3b(cells: Cells, noise: dict, datasets: list[str], level: float) -> Cl
     direction = 1 if HIGHER_IS_BETTER[metric] else -1
     text, paper = "3b input-cell attention scores best on every dataset", "best WJac on all 6 (Table 1)"
     if not any((d, INPUTCELL) in cells for d in datasets):
-        return _untestable("3b", text, paper, metric, f"{INPUTCELL} ({_label(INPUTCELL)}) is not among "
-                           "synthetic.table1.models")
+        return _untestable(
+            "3b", text, paper, metric, f"{INPUTCELL} ({_label(INPUTCELL)}) is not among synthetic.table1.models"
+        )
     models, comparisons = [], []
     for d in datasets:
         others = [m for (dd, m) in cells.runs if dd == d and m != INPUTCELL and (d, m) in cells]
@@ -158,10 +229,19 @@ def claim_3b(cells: Cells, noise: dict, datasets: list[str], level: float) -> Cl
         mine = cells.scores(d, INPUTCELL, metric)
         for m in others:
             theirs = cells.scores(d, m, metric)
-            comparisons.append(Comparison(
-                d, _label(m), "claim", metric, two_sample(np.nanmean(mine, 1), np.nanmean(theirs, 1), direction, level),
-                direction=direction, boot=hierarchical_bootstrap(mine, derive_seed(cells.seed, "3b", d, m),
-                                                                 cells.settings["bootstrap"], level, other=theirs)[1:]))
+            comparisons.append(
+                Comparison(
+                    d,
+                    _label(m),
+                    "claim",
+                    metric,
+                    two_sample(np.nanmean(mine, 1), np.nanmean(theirs, 1), direction, level),
+                    direction=direction,
+                    boot=hierarchical_bootstrap(
+                        mine, derive_seed(cells.seed, "3b", d, m), cells.settings["bootstrap"], level, other=theirs
+                    )[1:],
+                )
+            )
         comparisons += cells.reported(d, INPUTCELL, d)
     return _decided("3b", text, paper, metric, datasets, models, comparisons, level)
 
@@ -175,29 +255,52 @@ def claim_3c(cells: Cells, noise: dict, datasets: list[str], level: float) -> Cl
     paper_wjac = PAPER_TABLE1[INPUTCELL]
     scopes = [d for d in datasets if d in paper_wjac and (d, INPUTCELL) in cells]
     if not scopes:
-        return _untestable("3c", text, paper, metric, f"no dataset of the paper's Table 1 has {_label(INPUTCELL)} "
-                           "in synthetic.table1")
+        return _untestable(
+            "3c", text, paper, metric, f"no dataset of the paper's Table 1 has {_label(INPUTCELL)} in synthetic.table1"
+        )
     models, comparisons, pre = [], [], {}
     for d in scopes:
         models.append(cells.check(d, INPUTCELL, d))
         comparisons += cells.floors(d, INPUTCELL, metric, 1, d, noise[d])
         runs, ref = cells.run_means(d, INPUTCELL, metric), paper_wjac[d][0]
-        est = hierarchical_bootstrap(cells.scores(d, INPUTCELL, metric), derive_seed(cells.seed, "3c", d),
-                                     cells.settings["bootstrap"], level)
-        comparisons.append(Comparison(d, f"the paper (±{tol:g})", "claim", metric, equivalence(runs, ref, tol, level),
-                                      equivalence=True, paper=ref, boot=(est[1] - ref, est[2] - ref)))
+        est = hierarchical_bootstrap(
+            cells.scores(d, INPUTCELL, metric), derive_seed(cells.seed, "3c", d), cells.settings["bootstrap"], level
+        )
+        comparisons.append(
+            Comparison(
+                d,
+                f"the paper (±{tol:g})",
+                "claim",
+                metric,
+                equivalence(runs, ref, tol, level),
+                equivalence=True,
+                paper=ref,
+                boot=(est[1] - ref, est[2] - ref),
+            )
+        )
         noise_wjac = float(np.nanmean(noise[d][metric]))
         if abs(noise_wjac - ref) <= tol:
-            pre[d] = [f"a noise map also lands within ±{tol:g} of the paper ({noise_wjac:.3f} vs {ref:.3f}): "
-                      "matching the number is no evidence"]
+            pre[d] = [
+                f"a noise map also lands within ±{tol:g} of the paper ({noise_wjac:.3f} vs {ref:.3f}): "
+                "matching the number is no evidence"
+            ]
     adjust(comparisons)
     verdicts = [decide(d, models, comparisons, level, pre.get(d, [])) for d in scopes]
     need = min(PAPER_MATCHES_NEEDED, len(scopes))
     ok = sum(v.verdict == REPRODUCED for v in verdicts)
     open_ = sum(v.verdict.startswith(NOT_TESTABLE) for v in verdicts)
     verdict = REPRODUCED if ok >= need else (NOT_REPRODUCED if ok + open_ < need else NOT_TESTABLE)
-    return Claim("3c", text, paper, metric, verdict, f"matched on {ok} of {len(scopes)} datasets (needed: {need}); "
-                 + summarise(verdicts), verdicts, comparisons, models)
+    return Claim(
+        "3c",
+        text,
+        paper,
+        metric,
+        verdict,
+        f"matched on {ok} of {len(scopes)} datasets (needed: {need}); " + summarise(verdicts),
+        verdicts,
+        comparisons,
+        models,
+    )
 
 
 def _by_position(cells: Cells, model: str, metric: str, starts: dict, kind: str = "trained", noise=None) -> dict:
@@ -222,8 +325,13 @@ def _moving(cells: Cells, model: str, starts: dict, claim: tuple) -> tuple:
     claim not testable) where the model is not trained on two or more positions.  ``claim``: (id, text, paper,
     metric)."""
     if len(starts) < 2 or not all((d, model) in cells for d in starts):
-        return None, None, _untestable(*claim, f"{_label(model)} is not trained on two or more moving-box positions "
-                                       "(synthetic.moving)")
+        return (
+            None,
+            None,
+            _untestable(
+                *claim, f"{_label(model)} is not trained on two or more moving-box positions (synthetic.moving)"
+            ),
+        )
     scope = f"{_label(model)}, starts {min(starts.values())}-{max(starts.values())}"
     checks = [cells.check(d, model, scope, f"{_label(model)} at start {start}") for d, start in starts.items()]
     return scope, checks, None
@@ -241,25 +349,56 @@ def claim_4a(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
         return untestable
     seed = derive_seed(cells.seed, "4a")
     comparisons = [
-        Comparison(scope, "noise map's change", "floor", metric,
-                   change(_by_position(cells, LSTM, metric, starts, noise=noise), direction, level),
-                   direction=direction, noise=True,
-                   boot=hierarchical_bootstrap_change(_scores_by_position(cells, LSTM, metric, starts, noise=noise),
-                                                      seed, s["bootstrap"], level)[1:])]
+        Comparison(
+            scope,
+            "noise map's change",
+            "floor",
+            metric,
+            change(_by_position(cells, LSTM, metric, starts, noise=noise), direction, level),
+            direction=direction,
+            noise=True,
+            boot=hierarchical_bootstrap_change(
+                _scores_by_position(cells, LSTM, metric, starts, noise=noise), seed, s["bootstrap"], level
+            )[1:],
+        )
+    ]
     if all(cells.runs[(d, LSTM)]["untrained"] for d in starts):
-        comparisons.append(Comparison(
-            scope, f"untrained {_label(LSTM)}'s change", "floor", metric,
-            change_difference(_by_position(cells, LSTM, metric, starts),
-                              _by_position(cells, LSTM, metric, starts, "untrained"), direction, level),
-            direction=direction, boot=hierarchical_bootstrap_change(
-                _scores_by_position(cells, LSTM, metric, starts), seed + 1, s["bootstrap"], level,
-                _scores_by_position(cells, LSTM, metric, starts, "untrained"))[1:]))
+        comparisons.append(
+            Comparison(
+                scope,
+                f"untrained {_label(LSTM)}'s change",
+                "floor",
+                metric,
+                change_difference(
+                    _by_position(cells, LSTM, metric, starts),
+                    _by_position(cells, LSTM, metric, starts, "untrained"),
+                    direction,
+                    level,
+                ),
+                direction=direction,
+                boot=hierarchical_bootstrap_change(
+                    _scores_by_position(cells, LSTM, metric, starts),
+                    seed + 1,
+                    s["bootstrap"],
+                    level,
+                    _scores_by_position(cells, LSTM, metric, starts, "untrained"),
+                )[1:],
+            )
+        )
     else:
-        comparisons.append(Comparison(scope, f"untrained {_label(LSTM)}'s change", "floor", metric,
-                                      missing="no untrained LSTM runs at every moving-box position"))
-    comparisons += [Comparison(scope, "change (not voted)", "reported", m,
-                               change(_by_position(cells, LSTM, m, starts), 1, level))
-                    for m in s["reported_metrics"]]
+        comparisons.append(
+            Comparison(
+                scope,
+                f"untrained {_label(LSTM)}'s change",
+                "floor",
+                metric,
+                missing="no untrained LSTM runs at every moving-box position",
+            )
+        )
+    comparisons += [
+        Comparison(scope, "change (not voted)", "reported", m, change(_by_position(cells, LSTM, m, starts), 1, level))
+        for m in s["reported_metrics"]
+    ]
     return _decided("4a", text, paper, metric, [scope], models, comparisons, level)
 
 
@@ -277,19 +416,34 @@ def claim_4b(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
     comparisons = []
     for d, start in starts.items():
         comparisons += cells.floors(d, INPUTCELL, metric, direction, scope, noise[d], f" at start {start}")
-    comparisons.append(Comparison(
-        scope, f"no change (±{margin:g})", "claim", metric,
-        change_equivalence(_by_position(cells, INPUTCELL, metric, starts), margin, level), equivalence=True,
-        boot=hierarchical_bootstrap_change(_scores_by_position(cells, INPUTCELL, metric, starts),
-                                           derive_seed(cells.seed, "4b"), s["bootstrap"], level)[1:]))
-    comparisons += [Comparison(scope, "change (not voted)", "reported", m,
-                               change(_by_position(cells, INPUTCELL, m, starts), 1, level))
-                    for m in s["reported_metrics"]]
+    comparisons.append(
+        Comparison(
+            scope,
+            f"no change (±{margin:g})",
+            "claim",
+            metric,
+            change_equivalence(_by_position(cells, INPUTCELL, metric, starts), margin, level),
+            equivalence=True,
+            boot=hierarchical_bootstrap_change(
+                _scores_by_position(cells, INPUTCELL, metric, starts),
+                derive_seed(cells.seed, "4b"),
+                s["bootstrap"],
+                level,
+            )[1:],
+        )
+    )
+    comparisons += [
+        Comparison(
+            scope, "change (not voted)", "reported", m, change(_by_position(cells, INPUTCELL, m, starts), 1, level)
+        )
+        for m in s["reported_metrics"]
+    ]
     return _decided("4b", text, paper, metric, [scope], models, comparisons, level)
 
 
-def synthetic_claims(table1: dict, moving: dict, noise: dict, starts: dict, settings: dict, seed: int,
-                     box_ends: dict | None = None) -> list[Claim]:
+def synthetic_claims(
+    table1: dict, moving: dict, noise: dict, starts: dict, settings: dict, seed: int, box_ends: dict | None = None
+) -> list[Claim]:
     """Every claim of points 3 and 4.  ``table1`` / ``moving``: {(dataset, model, run, method): per-sample
     table}; ``noise``: dataset -> per-sample scores of the noise map; ``starts``: moving dataset -> box start;
     ``box_ends``: Table 1 dataset -> (last box step, n_time) (None: every box counts as early or middle);
@@ -300,6 +454,10 @@ def synthetic_claims(table1: dict, moving: dict, noise: dict, starts: dict, sett
     early = [d for d in datasets if box_ends is None or box_ends[d][0] < box_ends[d][1]]
     mv = Cells(moving, settings, seed)
     positions = {d: starts[d] for d in dict.fromkeys(d for d, *_ in moving)}
-    return [claim_3a(t1, noise, early, level), claim_3b(t1, noise, datasets, level),
-            claim_3c(t1, noise, datasets, level), claim_4a(mv, noise, positions, level),
-            claim_4b(mv, noise, positions, level)]
+    return [
+        claim_3a(t1, noise, early, level),
+        claim_3b(t1, noise, datasets, level),
+        claim_3c(t1, noise, datasets, level),
+        claim_4a(mv, noise, positions, level),
+        claim_4b(mv, noise, positions, level),
+    ]

@@ -42,16 +42,38 @@ UNDERPOWERED = "not testable (underpowered)"
 
 # Paper Table 1 (SPEC section 5): WJac / Euc / accuracy % per model and dataset.
 PAPER_TABLE1 = {
-    "lstm": {"earlier": (.000, 1.006, 53.4), "middle": (.000, 1.003, 98.6), "latter": (.019, .985, 100),
-             "mixed": (.000, 1.003, 49.1), "three_earlier": (.000, 1.003, 52.2), "three_middle": (.000, 1.004, 51.8)},
-    "bilstm": {"earlier": (.000, 1.004, 50.7), "middle": (.000, 1.003, 53.2), "latter": (.013, .990, 100),
-               "mixed": (.000, 1.002, 51.5), "three_earlier": (.000, 1.003, 51.3), "three_middle": (.000, 1.003, 51.3)},
-    "lstm_selfattn": {"earlier": (.048, .973, 100), "middle": (.048, .963, 100), "latter": (.045, .973, 100),
-                      "mixed": (.060, .953, 100), "three_earlier": (.025, .985, 100),
-                      "three_middle": (.075, .939, 99.9)},
-    "inputcell_lstm": {"earlier": (.103, .914, 100), "middle": (.124, .891, 100), "latter": (.110, .903, 100),
-                       "mixed": (.104, .912, 77.6), "three_earlier": (.108, .903, 100),
-                       "three_middle": (.106, .905, 100)},
+    "lstm": {
+        "earlier": (0.000, 1.006, 53.4),
+        "middle": (0.000, 1.003, 98.6),
+        "latter": (0.019, 0.985, 100),
+        "mixed": (0.000, 1.003, 49.1),
+        "three_earlier": (0.000, 1.003, 52.2),
+        "three_middle": (0.000, 1.004, 51.8),
+    },
+    "bilstm": {
+        "earlier": (0.000, 1.004, 50.7),
+        "middle": (0.000, 1.003, 53.2),
+        "latter": (0.013, 0.990, 100),
+        "mixed": (0.000, 1.002, 51.5),
+        "three_earlier": (0.000, 1.003, 51.3),
+        "three_middle": (0.000, 1.003, 51.3),
+    },
+    "lstm_selfattn": {
+        "earlier": (0.048, 0.973, 100),
+        "middle": (0.048, 0.963, 100),
+        "latter": (0.045, 0.973, 100),
+        "mixed": (0.060, 0.953, 100),
+        "three_earlier": (0.025, 0.985, 100),
+        "three_middle": (0.075, 0.939, 99.9),
+    },
+    "inputcell_lstm": {
+        "earlier": (0.103, 0.914, 100),
+        "middle": (0.124, 0.891, 100),
+        "latter": (0.110, 0.903, 100),
+        "mixed": (0.104, 0.912, 77.6),
+        "three_earlier": (0.108, 0.903, 100),
+        "three_middle": (0.106, 0.905, 100),
+    },
 }
 
 
@@ -67,7 +89,7 @@ class ModelCheck:
     p: float
     n_runs: int
     alpha: float = 0.05
-    where: str = ""       # the data the model is tested on, when the scope does not say it
+    where: str = ""  # the data the model is tested on, when the scope does not say it
 
     @property
     def above(self) -> bool:
@@ -76,9 +98,11 @@ class ModelCheck:
     def reason(self) -> str:
         if not self.n_runs:
             return f"{self.model} has no trained runs{' on ' + self.where if self.where else ''}"
-        return (f"{self.model} is not above its permutation null{' on ' + self.where if self.where else ''} "
-                f"(accuracy {self.accuracy:.3f} over {self.n_runs} run(s), null up to {self.null_hi:.3f}, "
-                f"p = {self.p:.3g})")
+        return (
+            f"{self.model} is not above its permutation null{' on ' + self.where if self.where else ''} "
+            f"(accuracy {self.accuracy:.3f} over {self.n_runs} run(s), null up to {self.null_hi:.3f}, "
+            f"p = {self.p:.3g})"
+        )
 
 
 @dataclass
@@ -90,13 +114,13 @@ class Comparison:
     role: str
     metric: str
     result: RunTest | None = None
-    direction: int = 1                 # +1: the claim says higher than what it is compared with, -1: lower
+    direction: int = 1  # +1: the claim says higher than what it is compared with, -1: lower
     noise: bool = False
     equivalence: bool = False
-    boot: tuple | None = None          # (lo, hi) hierarchical-bootstrap interval of the difference
+    boot: tuple | None = None  # (lo, hi) hierarchical-bootstrap interval of the difference
     paper: object = None
-    value: float | None = None         # a reported number without a test
-    missing: str = ""                  # why the comparison could not be made
+    value: float | None = None  # a reported number without a test
+    missing: str = ""  # why the comparison could not be made
     p_adj: float = np.nan
     p_opposite_adj: float = np.nan
 
@@ -113,8 +137,12 @@ class Comparison:
         return bool(np.isfinite(self.p_adj) and self.p_adj <= alpha and self._boot_agrees(self.direction))
 
     def contradicted(self, alpha: float) -> bool:
-        return bool(self.noise and np.isfinite(self.p_opposite_adj) and self.p_opposite_adj <= alpha
-                    and self._boot_agrees(-self.direction))
+        return bool(
+            self.noise
+            and np.isfinite(self.p_opposite_adj)
+            and self.p_opposite_adj <= alpha
+            and self._boot_agrees(-self.direction)
+        )
 
     @property
     def shown_value(self) -> float:
@@ -127,7 +155,7 @@ class ScopeVerdict:
     verdict: str
     reason: str
     value: float = np.nan
-    cause: str = ""       # the reason in a few words, for the claim's one-line summary
+    cause: str = ""  # the reason in a few words, for the claim's one-line summary
 
 
 @dataclass
@@ -150,10 +178,10 @@ def adjust(comparisons: list[Comparison]) -> None:
     """Holm-adjust, as one family, every p-value the claim's floor and claim comparisons carry (and,
     separately, the opposite-direction p-values of its noise floors and equivalence tests)."""
     voting = [c for c in comparisons if c.role in ("floor", "claim") and c.result is not None]
-    for c, p in zip(voting, holm([c.result.p for c in voting])):
+    for c, p in zip(voting, holm([c.result.p for c in voting]), strict=True):
         c.p_adj = float(p)
     against = [c for c in voting if c.noise or c.equivalence]
-    for c, p in zip(against, holm([c.result.p_opposite for c in against])):
+    for c, p in zip(against, holm([c.result.p_opposite for c in against]), strict=True):
         c.p_opposite_adj = float(p)
 
 
@@ -174,8 +202,9 @@ def _names(comparisons) -> str:
     return ", ".join(c.against for c in comparisons)
 
 
-def decide(scope: str, models: list[ModelCheck], comparisons: list[Comparison], level: float,
-           preconditions: list[str] = ()) -> ScopeVerdict:
+def decide(
+    scope: str, models: list[ModelCheck], comparisons: list[Comparison], level: float, preconditions: list[str] = ()
+) -> ScopeVerdict:
     """The verdict of one scope of a claim (the rules of the module docstring), after :func:`adjust`."""
     alpha = 1 - level
     mine = [c for c in comparisons if c.scope == scope and c.role in ("floor", "claim")]
@@ -190,43 +219,80 @@ def decide(scope: str, models: list[ModelCheck], comparisons: list[Comparison], 
         return verdict(NOT_TESTABLE, "; ".join(missing), missing[0])
     low = [m for m in models if m.scope == scope and not m.above]
     if low:
-        return verdict(NOT_TESTABLE, "; ".join(m.reason() for m in low), ", ".join(
-            f"{m.model} {'not above chance' if m.n_runs else 'not trained'}" for m in low))
+        return verdict(
+            NOT_TESTABLE,
+            "; ".join(m.reason() for m in low),
+            ", ".join(f"{m.model} {'not above chance' if m.n_runs else 'not trained'}" for m in low),
+        )
     few = [c for c in mine if not c.result.computable]
     if few:
-        return verdict(NOT_TESTABLE, "; ".join(
-            f"{c.against}: {c.result.n} run(s) against {c.result.n_other if c.result.n_other is not None else '-'}; "
-            "a run-level test needs at least 2 on each side" for c in few), "fewer than 2 runs")
+        return verdict(
+            NOT_TESTABLE,
+            "; ".join(
+                f"{c.against}: {c.result.n} run(s) against "
+                f"{c.result.n_other if c.result.n_other is not None else '-'}; "
+                "a run-level test needs at least 2 on each side"
+                for c in few
+            ),
+            "fewer than 2 runs",
+        )
     floors = [c for c in mine if c.role == "floor"]
     against = [c for c in floors if c.contradicted(alpha)]
     if against:
-        return verdict(NOT_REPRODUCED, "the map is beyond its no-knowledge floor the other way: " + "; ".join(
-            _short(c) for c in against), f"the map is on the wrong side of {_names(against)}")
+        return verdict(
+            NOT_REPRODUCED,
+            "the map is beyond its no-knowledge floor the other way: " + "; ".join(_short(c) for c in against),
+            f"the map is on the wrong side of {_names(against)}",
+        )
     at_floor = [c for c in floors if not c.passed(alpha)]
     if at_floor:
-        return verdict(NOT_TESTABLE, "the map is at its floor: not beyond " + "; ".join(_short(c) for c in at_floor),
-                       f"map not beyond {_names(at_floor)}")
+        return verdict(
+            NOT_TESTABLE,
+            "the map is at its floor: not beyond " + "; ".join(_short(c) for c in at_floor),
+            f"map not beyond {_names(at_floor)}",
+        )
     beyond = [c for c in claims if c.equivalence and np.isfinite(c.p_opposite_adj) and c.p_opposite_adj <= alpha]
     if beyond:
-        return verdict(NOT_REPRODUCED, "; ".join(
-            f"outside its margin: {c.against}, difference {_fmt(c.result.diff)} (adjusted p of a departure beyond the "
-            f"margin {_p(c.p_opposite_adj)})" for c in beyond), f"outside the margin of {_names(beyond)}")
+        return verdict(
+            NOT_REPRODUCED,
+            "; ".join(
+                f"outside its margin: {c.against}, difference {_fmt(c.result.diff)} "
+                f"(adjusted p of a departure beyond the margin {_p(c.p_opposite_adj)})"
+                for c in beyond
+            ),
+            f"outside the margin of {_names(beyond)}",
+        )
     weak = [c for c in claims if c.equivalence and not c.passed(alpha)]
     if weak:
-        return verdict(UNDERPOWERED, "; ".join(
-            (f"the {100 * (1 - 2 * alpha):.0f} % interval of the difference from {c.against} [{_fmt(c.result.lo)}, "
-             f"{_fmt(c.result.hi)}] is as wide as the margin" if c.result.underpowered else
-             f"neither within {c.against} (adjusted p {_p(c.p_adj)}) nor beyond it (adjusted p "
-             f"{_p(c.p_opposite_adj)}): difference {_fmt(c.result.diff)}, {100 * (1 - 2 * alpha):.0f} % interval "
-             f"[{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]") + f" (smallest detectable {_fmt(c.result.mde)})"
-            for c in weak), "inconclusive: neither equivalence nor a departure shown")
+        return verdict(
+            UNDERPOWERED,
+            "; ".join(
+                (
+                    f"the {100 * (1 - 2 * alpha):.0f} % interval of the difference from {c.against} "
+                    f"[{_fmt(c.result.lo)}, {_fmt(c.result.hi)}] is as wide as the margin"
+                    if c.result.underpowered
+                    else f"neither within {c.against} (adjusted p {_p(c.p_adj)}) nor beyond it (adjusted p "
+                    f"{_p(c.p_opposite_adj)}): difference {_fmt(c.result.diff)}, "
+                    f"{100 * (1 - 2 * alpha):.0f} % interval [{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]"
+                )
+                + f" (smallest detectable {_fmt(c.result.mde)})"
+                for c in weak
+            ),
+            "inconclusive: neither equivalence nor a departure shown",
+        )
     failed = [c for c in claims if not c.passed(alpha)]
     if failed:
-        return verdict(NOT_REPRODUCED, "; ".join(
-            f"not shown against {_short(c)}, interval of the difference [{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]"
-            for c in failed), f"not shown against {_names(failed)}")
-    return verdict(REPRODUCED, "beyond every floor and test: " + "; ".join(_short(c) for c in mine),
-                   "beyond every floor and test")
+        return verdict(
+            NOT_REPRODUCED,
+            "; ".join(
+                f"not shown against {_short(c)}, interval of the difference [{_fmt(c.result.lo)}, {_fmt(c.result.hi)}]"
+                for c in failed
+            ),
+            f"not shown against {_names(failed)}",
+        )
+    return verdict(
+        REPRODUCED, "beyond every floor and test: " + "; ".join(_short(c) for c in mine), "beyond every floor and test"
+    )
 
 
 def combine(verdicts) -> str:
@@ -250,4 +316,5 @@ def summarise(scopes: list[ScopeVerdict]) -> str:
         return scopes[0].cause or scopes[0].reason
     n_ok = sum(s.verdict == REPRODUCED for s in scopes)
     return f"reproduced on {n_ok} of {len(scopes)}; " + "; ".join(
-        f"{s.scope}: {s.verdict}" + (f" ({s.cause})" if s.verdict != REPRODUCED and s.cause else "") for s in scopes)
+        f"{s.scope}: {s.verdict}" + (f" ({s.cause})" if s.verdict != REPRODUCED and s.cause else "") for s in scopes
+    )

@@ -52,12 +52,51 @@ see it; the change in test error is measured against the intact network.
 """
 
 from ..errors import DynamicsError
-from .cells import (CELL_METRICS, DIRECTIONS, GATES, OneCellSystems, ProbeSettings, characterize, check_lstm,
-                    input_directions, one_cell_systems, simulate, sine_drive, sine_metrics, step_drive, step_metrics)
-from .network import (ablation_errors, impact_correlations, lstm_input, masked_hidden_states, moving_average,
-                      power_law_slope)
+from .cells import (
+    CELL_METRICS,
+    DIRECTIONS,
+    GATES,
+    OneCellSystems,
+    ProbeSettings,
+    characterize,
+    check_lstm,
+    input_directions,
+    one_cell_systems,
+    simulate,
+    sine_drive,
+    sine_metrics,
+    step_drive,
+    step_metrics,
+)
+from .network import (
+    ablation_errors,
+    impact_correlations,
+    lstm_input,
+    masked_hidden_states,
+    moving_average,
+    power_law_slope,
+)
 
-__all__ = ["CELL_METRICS", "DIRECTIONS", "GATES", "DynamicsError", "OneCellSystems", "ProbeSettings", "ablation_errors",
-           "characterize", "check_lstm", "impact_correlations", "input_directions", "lstm_input",
-           "masked_hidden_states", "moving_average", "one_cell_systems", "power_law_slope", "simulate",
-           "sine_drive", "sine_metrics", "step_drive", "step_metrics"]
+__all__ = [
+    "CELL_METRICS",
+    "DIRECTIONS",
+    "GATES",
+    "DynamicsError",
+    "OneCellSystems",
+    "ProbeSettings",
+    "ablation_errors",
+    "characterize",
+    "check_lstm",
+    "impact_correlations",
+    "input_directions",
+    "lstm_input",
+    "masked_hidden_states",
+    "moving_average",
+    "one_cell_systems",
+    "power_law_slope",
+    "simulate",
+    "sine_drive",
+    "sine_metrics",
+    "step_drive",
+    "step_metrics",
+]

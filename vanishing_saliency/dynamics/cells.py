@@ -15,8 +15,16 @@ from ..errors import ConfigError, DynamicsError
 
 GATES = ("input", "forget", "cell", "output")  # torch.nn.LSTM's row-block order i, f, g, o
 DIRECTIONS = ("ones", "feature", "own")
-CELL_METRICS = ("initial", "final", "delta", "settling_time", "amplitude", "response_frequency", "correlation",
-                "pearson")
+CELL_METRICS = (
+    "initial",
+    "final",
+    "delta",
+    "settling_time",
+    "amplitude",
+    "response_frequency",
+    "correlation",
+    "pearson",
+)
 
 
 @dataclass
@@ -34,8 +42,10 @@ class OneCellSystems:
 
 def check_lstm(rnn: nn.Module, where: str = "") -> None:
     if not isinstance(rnn, nn.LSTM) or rnn.num_layers != 1 or rnn.bidirectional or rnn.proj_size:
-        raise DynamicsError(f"{where}the cell-dynamics audit needs a single-layer, unidirectional torch.nn.LSTM "
-                            f"without projection; got {rnn}")
+        raise DynamicsError(
+            f"{where}the cell-dynamics audit needs a single-layer, unidirectional torch.nn.LSTM "
+            f"without projection; got {rnn}"
+        )
 
 
 def input_directions(w_ih: np.ndarray, kind: str = "ones", feature: int = 0) -> np.ndarray:
@@ -50,7 +60,7 @@ def input_directions(w_ih: np.ndarray, kind: str = "ones", feature: int = 0) -> 
         d[:, feature] = 1.0
         return d
     if kind == "own":
-        rows = w_ih[2 * n_hidden:3 * n_hidden]  # candidate (cell) gate
+        rows = w_ih[2 * n_hidden : 3 * n_hidden]  # candidate (cell) gate
         norm = np.linalg.norm(rows, axis=1, keepdims=True)
         return np.divide(rows, norm, out=np.zeros_like(rows), where=norm > 0)
     raise ConfigError(f"unknown dynamics.input_direction {kind!r}; known: {', '.join(DIRECTIONS)}")
@@ -67,7 +77,7 @@ def one_cell_systems(rnn: nn.LSTM, direction: str = "ones", feature: int = 0) ->
         bias = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().double().numpy()
     d = input_directions(w_ih, direction, feature)
     cells = np.arange(n)
-    a = np.stack([(w_ih[k * n:(k + 1) * n] * d).sum(1) for k in range(4)])
+    a = np.stack([(w_ih[k * n : (k + 1) * n] * d).sum(1) for k in range(4)])
     w = np.stack([w_hh[k * n + cells, cells] for k in range(4)])
     return OneCellSystems(a=a, w=w, b=bias.reshape(4, n))
 
@@ -85,7 +95,7 @@ def simulate(cells: OneCellSystems, drive: np.ndarray) -> np.ndarray:
     out = np.empty((n_drives, cells.n_cells, n_time))
     a, w, b = cells.a, cells.w, cells.b
     for t in range(n_time):
-        s = drive[:, t:t + 1]
+        s = drive[:, t : t + 1]
         z = a[:, None, :] * s[None] + w[:, None, :] * h[None] + b[:, None, :]
         i, f, g, o = _sigmoid(z[0]), _sigmoid(z[1]), np.tanh(z[2]), _sigmoid(z[3])
         c = f * c + i * g
@@ -105,15 +115,18 @@ def sine_drive(amplitude: float, frequency: float, n_steps: int) -> np.ndarray:
     return amplitude * np.sin(2 * np.pi * frequency * np.arange(n_steps))
 
 
-def step_metrics(h: np.ndarray, change: int, band: float = 0.9, abs_tol: float = 1e-3,
-                 final_window: int = 5, hold: float = 0.25) -> dict:
+def step_metrics(
+    h: np.ndarray, change: int, band: float = 0.9, abs_tol: float = 1e-3, final_window: int = 5, hold: float = 0.25
+) -> dict:
     """Step-response metrics of ``h: (H, T)`` whose input changed at step ``change``."""
     if not 0 < band < 1:
         raise ConfigError(f"dynamics.settle_band must be in (0, 1), got {band}")
     post = h[:, change:]
     if post.shape[1] <= final_window:
-        raise ConfigError(f"step of {h.shape[1]} steps leaves {post.shape[1]} after the change, "
-                          f"not more than final_window {final_window}")
+        raise ConfigError(
+            f"step of {h.shape[1]} steps leaves {post.shape[1]} after the change, "
+            f"not more than final_window {final_window}"
+        )
     initial = h[:, change - 1]
     final = post[:, -final_window:].mean(1)
     delta = final - initial
@@ -139,10 +152,9 @@ def sine_metrics(h: np.ndarray, x: np.ndarray, transient: int, abs_tol: float = 
     response = np.where(amplitude > abs_tol, response, np.nan)
     xc, yc = xs - xs.mean(), y - y.mean(1, keepdims=True)
     correlation = (yc * xc).sum(1)
-    denom = np.sqrt((yc ** 2).sum(1) * (xc ** 2).sum())
+    denom = np.sqrt((yc**2).sum(1) * (xc**2).sum())
     pearson = np.divide(correlation, denom, out=np.full_like(correlation, np.nan), where=denom > 1e-12)
-    return {"amplitude": amplitude, "response_frequency": response, "correlation": correlation,
-            "pearson": pearson}
+    return {"amplitude": amplitude, "response_frequency": response, "correlation": correlation, "pearson": pearson}
 
 
 @dataclass
@@ -174,7 +186,7 @@ def characterize(cells: OneCellSystems, probe: ProbeSettings):
     steps = [step_drive(a, probe.step_steps) for a in probe.step_amplitudes]
     h_step = simulate(cells, np.stack([s for s, _ in steps]))
     records = []
-    for k, (a, (_, change)) in enumerate(zip(probe.step_amplitudes, steps)):
+    for k, (a, (_, change)) in enumerate(zip(probe.step_amplitudes, steps, strict=True)):
         m = step_metrics(h_step[k], change, probe.settle_band, probe.abs_tol, probe.final_window, probe.settle_hold)
         records.append({"probe": "step", "amplitude_in": a, "frequency_in": np.nan, **m})
     combos = [(a, f) for a in probe.sine_amplitudes for f in probe.sine_frequencies]
@@ -184,6 +196,8 @@ def characterize(cells: OneCellSystems, probe: ProbeSettings):
         m = sine_metrics(h_sine[k], drives[k], probe.sine_transient, probe.abs_tol)
         records.append({"probe": "sine", "amplitude_in": a, "frequency_in": f, **m})
     inputs = ("probe", "amplitude_in", "frequency_in")
-    primary = {**{k: v for k, v in records[0].items() if k not in inputs},
-               **{k: v for k, v in records[len(steps)].items() if k not in inputs}}
+    primary = {
+        **{k: v for k, v in records[0].items() if k not in inputs},
+        **{k: v for k, v in records[len(steps)].items() if k not in inputs},
+    }
     return records, primary

@@ -10,7 +10,6 @@ from torch import nn
 from .cells import check_lstm
 
 
-
 def lstm_input(model, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """What the model's LSTM reads: the input itself, or the input-cell attention mix."""
     return model.attention(x, lengths) if getattr(model, "attention", None) is not None else x
@@ -57,7 +56,7 @@ def ablation_errors(model, x, y, lengths, batch_size: int = 512, masks_per_pass:
         sl = slice(start, start + batch_size)
         xin = lstm_input(model, x[sl], lengths[sl])
         for m0 in range(0, n_hidden + 1, masks_per_pass):
-            h = masked_hidden_states(model.rnn, xin, keep[m0:m0 + masks_per_pass])
+            h = masked_hidden_states(model.rnn, xin, keep[m0 : m0 + masks_per_pass])
             for j in range(h.shape[0]):
                 pred = model.readout(h[j], lengths[sl]).argmax(1)
                 wrong[m0 + j] += (pred != y[sl]).sum()
@@ -77,6 +76,7 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 def impact_correlations(metrics: dict, impact: np.ndarray, names=("delta", "amplitude")) -> dict:
     """Spearman correlation between |metric| and ablation impact (change in error), per metric."""
     from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
+
     out = {}
     for name in names:
         v = np.abs(np.asarray(metrics[name], np.float64))

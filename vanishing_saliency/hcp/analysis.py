@@ -41,7 +41,7 @@ def random_ranks(lengths, shape, seed) -> np.ndarray:
     n, t, f = shape
     ranks = np.empty((n, t * f), np.int64)
     for i, length in enumerate(np.asarray(lengths)):
-        valid = int(length) * f                       # valid entries come first in (time, area) order
+        valid = int(length) * f  # valid entries come first in (time, area) order
         ranks[i, :valid] = rng.permutation(valid)
         ranks[i, valid:] = np.arange(valid, t * f)
     return ranks.reshape(n, t, f)
@@ -70,7 +70,7 @@ def top_entries(maps: np.ndarray, lengths, fraction: float) -> np.ndarray:
     for i in range(n):
         if k[i] <= 0:
             continue
-        kth = np.partition(score[i], score.shape[1] - k[i])[score.shape[1] - k[i]]   # the k-th largest
+        kth = np.partition(score[i], score.shape[1] - k[i])[score.shape[1] - k[i]]  # the k-th largest
         above = score[i] > kth
         ties = np.flatnonzero(score[i] == kth)[: k[i] - above.sum()]
         out[i] = above
@@ -96,8 +96,9 @@ def _on_share(top: np.ndarray, on_mask) -> np.ndarray:
     return on / np.maximum(n_top, 1)
 
 
-def bucket_shares(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float = 0.1,
-                  n_buckets: int = 4) -> np.ndarray:
+def bucket_shares(
+    maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float = 0.1, n_buckets: int = 4
+) -> np.ndarray:
     """(n, n_buckets + 1): share of each sample's top entries in each on-task bucket, then off-task.
 
     Every sample must have the same on-task frames (the on/off experiment's first 38 frames).
@@ -110,7 +111,7 @@ def _bucket_shares(top: np.ndarray, lengths, on_mask, n_buckets: int) -> np.ndar
     if not (on_mask == on_mask[0]).all():
         raise ValueError("bucket_shares needs the same on-task frames in every sample")
     on_frames = np.flatnonzero(on_mask[0])
-    top = top.sum(2)                                                         # (n, time) top entries per frame
+    top = top.sum(2)  # (n, time) top entries per frame
     n_top = np.maximum(top.sum(1), 1)
     cols = [top[:, idx].sum(1) for idx in np.array_split(on_frames, n_buckets)]
     off = valid_mask(lengths, on_mask.shape[1]) & ~on_mask
@@ -124,7 +125,7 @@ def mean_map(maps: np.ndarray, lengths) -> np.ndarray:
     maps = np.abs(np.asarray(maps, dtype=np.float64))
     lengths = np.asarray(lengths)
     total = np.zeros(maps.shape[1:])
-    for m, n_frames in zip(maps, lengths):
+    for m, n_frames in zip(maps, lengths, strict=True):
         seg = m[:n_frames]
         if seg.size and seg.max() > seg.min():
             total[:n_frames] += (seg - seg.min()) / (seg.max() - seg.min())
@@ -155,12 +156,14 @@ def onoff_per_sample(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: f
     return _on_share(top, on_mask), _bucket_shares(top, lengths, on_mask, n_buckets)
 
 
-def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int,
-                  per_sample=None) -> dict:
+def onoff_summary(
+    maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: float, n_buckets: int, per_sample=None
+) -> dict:
     """Mean over samples of the on-task / off-task share of the top entries and of each bucket's share
     (``per_sample``: :func:`onoff_per_sample` of these samples, when already computed)."""
-    on, buckets = per_sample if per_sample is not None else onoff_per_sample(maps, lengths, on_mask, fraction,
-                                                                             n_buckets)
+    on, buckets = (
+        per_sample if per_sample is not None else onoff_per_sample(maps, lengths, on_mask, fraction, n_buckets)
+    )
     row = {"on_task_share": float(on.mean())}
     row["off_task_share"] = 1.0 - row["on_task_share"]
     row.update({f"on_bucket_{i + 1}": float(v) for i, v in enumerate(buckets[:, :-1].mean(0))})
@@ -168,11 +171,20 @@ def onoff_summary(maps: np.ndarray, lengths, on_mask: np.ndarray, fraction: floa
     return row
 
 
-CURVE_DRAWS = 5   # random orders averaged at the feature-drop curve's fractions other than the claims' one
+CURVE_DRAWS = 5  # random orders averaged at the feature-drop curve's fractions other than the claims' one
 
 
-def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline: float, seed: int,
-                       untrained_maps: dict | None = None, random_draws: int = 20, claim_fraction=None):
+def feature_drop_table(
+    models: dict,
+    maps: dict,
+    test: dict,
+    fractions,
+    baseline: float,
+    seed: int,
+    untrained_maps: dict | None = None,
+    random_draws: int = 20,
+    claim_fraction=None,
+):
     """Accuracy of every ``models[name]`` after removing the top fractions of every source's saliency.
 
     models: name -> trained model; maps: name -> (n, time, areas) saliency of that model on ``test``
@@ -181,10 +193,10 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
     map (kind ``own``), every other model's (``cross``), every untrained map (``untrained``; at
     ``claim_fraction`` only, when given) and random orders of the entries (``random``: their accuracy
     averaged over ``random_draws`` orders at ``claim_fraction``, the floor the claims use, and over the
-    first :data:`CURVE_DRAWS` of them at the curve's other fractions; column ``draws``).  Every row has the model's base accuracy, the test set's
-    majority-class rate (``chance``), its ``headroom`` (base - chance) and the ``relative_drop``
-    (drop / headroom; NaN without headroom: a model at chance has nothing to lose).  Returns
-    ``(table, per_subject)``; ``per_subject`` is None without ``subjects``.
+    first :data:`CURVE_DRAWS` of them at the curve's other fractions; column ``draws``).  Every row has
+    the model's base accuracy, the test set's majority-class rate (``chance``), its ``headroom``
+    (base - chance) and the ``relative_drop`` (drop / headroom; NaN without headroom: a model at chance
+    has nothing to lose).  Returns ``(table, per_subject)``; ``per_subject`` is None without ``subjects``.
     """
     import pandas as pd
     import torch
@@ -197,7 +209,7 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
     fractions = [float(f) for f in fractions]
     sources = [(src, "trained", salience_ranks(m, lengths)) for src, m in maps.items()]
     sources += [(src, "untrained", salience_ranks(m, lengths)) for src, m in (untrained_maps or {}).items()]
-    correct: dict = {}     # (target, source, kind, fraction) -> per-sample correctness (mean over draws)
+    correct: dict = {}  # (target, source, kind, fraction) -> per-sample correctness (mean over draws)
 
     def predict(model, xs):
         with torch.inference_mode():
@@ -210,8 +222,10 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
             for frac in fractions:
                 if kind == "untrained" and claim_fraction is not None and not np.isclose(frac, claim_fraction):
                     continue
-                correct[(target, source, kind, frac)] = base[target] if frac == 0 else predict(
-                    model, drop_features(x, ranks, lengths, frac, baseline))
+                correct[(target, source, kind, frac)] = (
+                    base[target] if frac == 0 else predict(model, drop_features(x, ranks, lengths, frac, baseline))
+                )
+
     def draws(frac):
         full = claim_fraction is None or np.isclose(frac, claim_fraction)
         return int(random_draws) if full else min(CURVE_DRAWS, int(random_draws))
@@ -227,10 +241,19 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
     def row(target, source, kind, frac, ok):
         acc, base_acc = float(np.mean(ok)), float(np.mean(base[target]))
         headroom = base_acc - chance
-        return {"target": target, "source": source, "kind": kind, "fraction": frac, "accuracy": acc,
-                "drop": base_acc - acc, "base_accuracy": base_acc, "chance": chance, "headroom": headroom,
-                "relative_drop": (base_acc - acc) / headroom if headroom > 0 else np.nan,
-                "draws": draws(frac) if kind == "random" else 1}
+        return {
+            "target": target,
+            "source": source,
+            "kind": kind,
+            "fraction": frac,
+            "accuracy": acc,
+            "drop": base_acc - acc,
+            "base_accuracy": base_acc,
+            "chance": chance,
+            "headroom": headroom,
+            "relative_drop": (base_acc - acc) / headroom if headroom > 0 else np.nan,
+            "draws": draws(frac) if kind == "random" else 1,
+        }
 
     rows = [row(*key, ok) for key, ok in correct.items()]
     per_subject = None
@@ -242,9 +265,15 @@ def feature_drop_table(models: dict, maps: dict, test: dict, fractions, baseline
                 r = row(*key, np.asarray(ok)[sel])
                 r["base_accuracy"] = float(np.mean(base[key[0]][sel]))
                 r["drop"] = r["base_accuracy"] - r["accuracy"]
-                per_subject.append({**{k: r[k] for k in ("target", "source", "kind", "fraction")},
-                                    "subject": str(subject), "n_samples": int(sel.sum()), "accuracy": r["accuracy"],
-                                    "drop": r["drop"]})
+                per_subject.append(
+                    {
+                        **{k: r[k] for k in ("target", "source", "kind", "fraction")},
+                        "subject": str(subject),
+                        "n_samples": int(sel.sum()),
+                        "accuracy": r["accuracy"],
+                        "drop": r["drop"],
+                    }
+                )
         per_subject = pd.DataFrame(per_subject)
     return pd.DataFrame(rows), per_subject
 
@@ -280,14 +309,17 @@ def truth_recovery(maps: np.ndarray, lengths, responses: list, areas: list, plan
     area_scores = mean_map(maps, lengths).mean(0)
     truth_areas = np.zeros(maps.shape[2], bool)
     truth_areas[np.asarray(planted)] = True
-    time_auroc = [auroc_of(np.abs(maps[i, :int(lengths[i])]).sum(1), frame_truth[i]) for i in range(len(maps))]
+    time_auroc = [auroc_of(np.abs(maps[i, : int(lengths[i])]).sum(1), frame_truth[i]) for i in range(len(maps))]
     time_auroc = [v for v in time_auroc if np.isfinite(v)]
-    return {"area_auroc": auroc_of(np.nan_to_num(area_scores), truth_areas),
-            "time_auroc": float(np.mean(time_auroc)) if time_auroc else float("nan"),
-            "area_precision_at_k": precision_at_k(area_scores, planted), "k": len(planted),
-            "area_chance": len(planted) / maps.shape[2],
-            "entry_precision_top": float((top & respond).sum() / max(top.sum(), 1)),
-            "entry_chance": float(respond.sum() / valid.sum())}
+    return {
+        "area_auroc": auroc_of(np.nan_to_num(area_scores), truth_areas),
+        "time_auroc": float(np.mean(time_auroc)) if time_auroc else float("nan"),
+        "area_precision_at_k": precision_at_k(area_scores, planted),
+        "k": len(planted),
+        "area_chance": len(planted) / maps.shape[2],
+        "entry_precision_top": float((top & respond).sum() / max(top.sum(), 1)),
+        "entry_chance": float(respond.sum() / valid.sum()),
+    }
 
 
 def time_shuffled_maps(maps: np.ndarray, lengths, seed: int) -> np.ndarray:

@@ -23,7 +23,7 @@ BLOCK_EVS = {
 def block_frames(onsets, durations, n_frames: int, shift_s: float = 0.0, tr: float = TR):
     """[(start, end)] frame ranges of blocks, clipped to the run, sorted by onset."""
     out = []
-    for on, dur in sorted(zip(onsets, durations)):
+    for on, dur in sorted(zip(onsets, durations, strict=True)):
         start = int(np.ceil((on + shift_s) / tr - 1e-9))
         end = min(int(np.ceil((on + dur + shift_s) / tr - 1e-9)), n_frames)
         if end > start:
@@ -49,9 +49,9 @@ def on_off_samples(ts: np.ndarray, ranges, on_frames: int = 38, off_frames: int 
     mask = active_mask(ranges, len(ts))
     samples, starts = [], []
     for a, b in ranges:
-        if b - a < on_frames or b + off_frames > len(ts) or mask[b:b + off_frames].any():
+        if b - a < on_frames or b + off_frames > len(ts) or mask[b : b + off_frames].any():
             continue
-        samples.append(ts[b - on_frames:b + off_frames])
+        samples.append(ts[b - on_frames : b + off_frames])
         starts.append(b - on_frames)
     return samples, starts
 
@@ -61,9 +61,9 @@ def off_task_samples(ts: np.ndarray, ranges, off_frames: int = 10):
     mask = active_mask(ranges, len(ts))
     samples, starts = [], []
     for _, b in ranges:
-        if b + off_frames > len(ts) or mask[b:b + off_frames].any():
+        if b + off_frames > len(ts) or mask[b : b + off_frames].any():
             continue
-        samples.append(ts[b:b + off_frames])
+        samples.append(ts[b : b + off_frames])
         starts.append(b)
     return samples, starts
 
@@ -73,7 +73,7 @@ def pad(samples, n_features: int = 360):
     lengths = np.array([len(s) for s in samples], dtype=np.int64)
     out = np.zeros((len(samples), int(lengths.max(initial=0)), n_features), np.float32)
     for i, s in enumerate(samples):
-        out[i, :len(s)] = s
+        out[i, : len(s)] = s
     return out, lengths
 
 
@@ -92,8 +92,17 @@ def rest_standardised(ts: np.ndarray, ranges) -> np.ndarray:
     return (ts - ts[rest].mean(0)) / np.where(sd > 0, sd, 1.0)
 
 
-def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, off_frames: int,
-                       frames: int | None = None, baseline: str = "run", max_censored: float = 1.0) -> dict:
+def experiment_samples(
+    runs,
+    kind: str,
+    tasks,
+    shift_s: float,
+    on_frames: int,
+    off_frames: int,
+    frames: int | None = None,
+    baseline: str = "run",
+    max_censored: float = 1.0,
+) -> dict:
     """The samples of one experiment from parcellated runs.
 
     ``kind``: ``on_task`` (each active block; with ``frames``, its first ``frames`` frames, shorter
@@ -134,9 +143,9 @@ def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, o
             s, st = off_task_samples(ts, ranges, off_frames)
         if r.get("censored") is not None:
             censored = np.asarray(r["censored"], bool)
-            keep = [censored[a:a + len(x)].mean() <= max_censored for x, a in zip(s, st)]
+            keep = [censored[a : a + len(x)].mean() <= max_censored for x, a in zip(s, st, strict=True)]
             dropped[str(r["subject"])] = dropped.get(str(r["subject"]), 0) + keep.count(False)
-            s, st = [x for x, k in zip(s, keep) if k], [a for a, k in zip(st, keep) if k]
+            s, st = [x for x, k in zip(s, keep, strict=True) if k], [a for a, k in zip(st, keep, strict=True) if k]
         samples += s
         starts += st
         labels += [list(tasks).index(task)] * len(s)
@@ -150,9 +159,16 @@ def experiment_samples(runs, kind: str, tasks, shift_s: float, on_frames: int, o
         on_mask = np.arange(data.shape[1])[None, :] < lengths[:, None]
     elif kind == "on_off":
         on_mask[:, :on_frames] = True
-    return {"data": data, "lengths": lengths, "labels": np.array(labels), "subjects": np.array(subjects),
-            "runs": np.array(run_names), "block_start_frame": np.array(starts), "on_mask": on_mask,
-            "dropped": dropped}
+    return {
+        "data": data,
+        "lengths": lengths,
+        "labels": np.array(labels),
+        "subjects": np.array(subjects),
+        "runs": np.array(run_names),
+        "block_start_frame": np.array(starts),
+        "on_mask": on_mask,
+        "dropped": dropped,
+    }
 
 
 def shortest_block_frames(task: str, tr: float = TR) -> int:
@@ -170,22 +186,28 @@ def check_experiment(name: str, exp: dict, tr: float, shift_s: float, on_frames:
     key = f"hcp.experiments.{name}"
     missing = [t for t in exp["tasks"] if t not in tasks_run]
     if missing:
-        raise ConfigError(f"{key}.tasks uses {', '.join(missing)}, which hcp.tasks does not preprocess "
-                          f"(hcp.tasks: {', '.join(tasks_run)}); add it there or choose other tasks")
+        raise ConfigError(
+            f"{key}.tasks uses {', '.join(missing)}, which hcp.tasks does not preprocess "
+            f"(hcp.tasks: {', '.join(tasks_run)}); add it there or choose other tasks"
+        )
     if exp.get("frames") is not None:
         if exp["kind"] != "on_task":
             raise ConfigError(f"{key}.frames is set but {key}.kind is {exp['kind']!r}: only on_task samples are cut")
         shortest = min(shortest_block_frames(t, tr) for t in exp["tasks"])
         if exp["frames"] > shortest:
-            raise ConfigError(f"{key}.frames = {exp['frames']} is longer than the shortest block of "
-                              f"{', '.join(exp['tasks'])} ({shortest} frames of {tr:g} s): use at most {shortest}")
+            raise ConfigError(
+                f"{key}.frames = {exp['frames']} is longer than the shortest block of "
+                f"{', '.join(exp['tasks'])} ({shortest} frames of {tr:g} s): use at most {shortest}"
+            )
     for task in exp["tasks"]:
         run_s = FRAMES[task] * tr
         last_end = max(on + d for _, on, d in LAYOUT[task])
         if last_end + shift_s > run_s:
-            raise ConfigError(f"{key}: an HRF shift of {shift_s:g} s pushes the last {task} block (ending at "
-                              f"{last_end:g} s) past the end of the run ({run_s:g} s); use a shift of at most "
-                              f"{run_s - last_end:g} s (hcp.blocks.hrf_shift_s or {key}.hrf_shift_s)")
+            raise ConfigError(
+                f"{key}: an HRF shift of {shift_s:g} s pushes the last {task} block (ending at "
+                f"{last_end:g} s) past the end of the run ({run_s:g} s); use a shift of at most "
+                f"{run_s - last_end:g} s (hcp.blocks.hrf_shift_s or {key}.hrf_shift_s)"
+            )
 
 
 def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 0.1):
@@ -202,8 +224,8 @@ def split_subjects(subjects, seed: int, ratio=(566, 183), val_fraction: float = 
     n_test = max(1, int(round(len(subjects) * ratio[1] / sum(ratio))))
     n_val = max(1, int(round((len(subjects) - n_test) * val_fraction)))
     sets = {s: "test" for s in order[:n_test]}
-    sets.update({s: "val" for s in order[n_test:n_test + n_val]})
-    sets.update({s: "train" for s in order[n_test + n_val:]})
+    sets.update({s: "val" for s in order[n_test : n_test + n_val]})
+    sets.update({s: "train" for s in order[n_test + n_val :]})
     return dict(sorted(sets.items()))
 
 

@@ -38,8 +38,13 @@ def cosine_basis(n_frames: int, tr: float, cutoff_hz: float) -> np.ndarray:
     """DCT-II regressors with frequency below ``cutoff_hz``: (frames, K), K = floor(2 n tr f)."""
     k_max = int(np.floor(2 * n_frames * tr * cutoff_hz))
     t = np.arange(n_frames)
-    return np.stack([np.sqrt(2.0 / n_frames) * np.cos(np.pi * k * (t + 0.5) / n_frames)
-                     for k in range(1, k_max + 1)], axis=1) if k_max else np.zeros((n_frames, 0))
+    return (
+        np.stack(
+            [np.sqrt(2.0 / n_frames) * np.cos(np.pi * k * (t + 0.5) / n_frames) for k in range(1, k_max + 1)], axis=1
+        )
+        if k_max
+        else np.zeros((n_frames, 0))
+    )
 
 
 def backward_difference(x: np.ndarray) -> np.ndarray:
@@ -47,8 +52,15 @@ def backward_difference(x: np.ndarray) -> np.ndarray:
     return np.vstack([np.zeros((1,) + x.shape[1:]), np.diff(x, axis=0)]) if x.ndim > 1 else np.r_[0.0, np.diff(x)]
 
 
-def confounds(motion: np.ndarray, tr: float, cutoff_hz: float, motion_regression: bool = True,
-              lowfreq_regression: bool = True, strategy: str = "paper", global_signal=None) -> np.ndarray:
+def confounds(
+    motion: np.ndarray,
+    tr: float,
+    cutoff_hz: float,
+    motion_regression: bool = True,
+    lowfreq_regression: bool = True,
+    strategy: str = "paper",
+    global_signal=None,
+) -> np.ndarray:
     """(frames, p) design: intercept [+ the strategy's motion (and global-signal) terms] [+ trend + cosines]."""
     if strategy not in STRATEGIES:
         from ..errors import ConfigError
@@ -60,7 +72,7 @@ def confounds(motion: np.ndarray, tr: float, cutoff_hz: float, motion_regression
         m = motion - motion.mean(0)
         cols.append(m)
         if strategy in ("24P", "24P+GS"):
-            sq = m ** 2
+            sq = m**2
             cols.append(sq - sq.mean(0))
     if strategy == "24P+GS":
         if global_signal is None:
@@ -68,7 +80,7 @@ def confounds(motion: np.ndarray, tr: float, cutoff_hz: float, motion_regression
         gs = np.asarray(global_signal, np.float64)
         gs = gs - gs.mean()
         terms = np.stack([gs, backward_difference(gs)], 1)
-        cols += [terms - terms.mean(0), terms ** 2 - (terms ** 2).mean(0)]
+        cols += [terms - terms.mean(0), terms**2 - (terms**2).mean(0)]
     if lowfreq_regression:
         trend = np.linspace(-1.0, 1.0, n)[:, None]
         cols += [trend, cosine_basis(n, tr, cutoff_hz)]
@@ -139,9 +151,19 @@ def explained_fraction(target: np.ndarray, design: np.ndarray) -> float:
     return float(1 - resid.var() / target.var())
 
 
-def clean_parcellated(areas: np.ndarray, motion: np.ndarray, tr: float, cutoff_hz: float = 0.008,
-                      motion_regression: bool = True, lowfreq_regression: bool = True, strategy: str = "paper",
-                      global_signal=None, fd_threshold: float | None = None, bandpass=None, task_regressor=None):
+def clean_parcellated(
+    areas: np.ndarray,
+    motion: np.ndarray,
+    tr: float,
+    cutoff_hz: float = 0.008,
+    motion_regression: bool = True,
+    lowfreq_regression: bool = True,
+    strategy: str = "paper",
+    global_signal=None,
+    fd_threshold: float | None = None,
+    bandpass=None,
+    task_regressor=None,
+):
     """Clean a (frames, 360) run; returns (z-scored cleaned areas, censored frames (bool), QC dict).
 
     ``global_signal``: the mean cortical grayordinate signal per frame (strategy 24P+GS);
@@ -167,20 +189,27 @@ def clean_parcellated(areas: np.ndarray, motion: np.ndarray, tr: float, cutoff_h
         freqs = np.fft.rfftfreq(len(areas), tr)
         n_dof_filtered = int(2 * ((freqs < bandpass[0]) | (freqs > bandpass[1])).sum())
     qc = {
-        "frames": int(areas.shape[0]), "strategy": strategy,
-        "fd_mean_mm": float(fd.mean()), "fd_max_mm": float(fd.max()),
+        "frames": int(areas.shape[0]),
+        "strategy": strategy,
+        "fd_mean_mm": float(fd.mean()),
+        "fd_max_mm": float(fd.max()),
         "fd_fraction_over_0.5mm": float((fd > 0.5).mean()),
-        "fd_threshold_mm": fd_threshold, "n_censored": int(censored.sum()), "censored_fraction": float(censored.mean()),
+        "fd_threshold_mm": fd_threshold,
+        "n_censored": int(censored.sum()),
+        "censored_fraction": float(censored.mean()),
         "all_frames_over_threshold": all_censored,
-        "dvars_mean_before": float(dvars(before)[1:].mean()), "dvars_mean_after": float(dvars(cleaned)[1:].mean()),
+        "dvars_mean_before": float(dvars(before)[1:].mean()),
+        "dvars_mean_after": float(dvars(cleaned)[1:].mean()),
         "variance_removed_fraction": float(1.0 - cleaned.var(0).sum() / before.var(0).sum()),
         "max_abs_corr_with_motion_before": _max_abs_corr(areas, motion),
         "max_abs_corr_with_motion_after": _max_abs_corr(cleaned[kept], motion[kept]),
         "lowfreq_power_fraction_before": lowfreq_power_fraction(areas, tr, cutoff_hz),
         "lowfreq_power_fraction_after": lowfreq_power_fraction(cleaned, tr, cutoff_hz),
-        "n_confounds": int(design.shape[1]), "cutoff_hz": cutoff_hz,
+        "n_confounds": int(design.shape[1]),
+        "cutoff_hz": cutoff_hz,
         "tdof_lost": int(min(design.shape[1] + censored.sum() + n_dof_filtered, len(areas))),
-        "task_variance_in_confounds": (explained_fraction(task_regressor, design) if task_regressor is not None
-                                       else None),
+        "task_variance_in_confounds": (
+            explained_fraction(task_regressor, design) if task_regressor is not None else None
+        ),
     }
     return zscore(cleaned, kept), censored, qc

@@ -54,7 +54,7 @@ def run_kind(run) -> str:
 
 def run_index(run) -> int | None:
     """The replicate number of a run name (``seed2`` -> 2, ``time-shuffled seed1`` -> 1), None without one."""
-    digits = str(run)[len(str(run).rstrip("0123456789")):]
+    digits = str(run)[len(str(run).rstrip("0123456789")) :]
     return int(digits) if digits else None
 
 
@@ -65,8 +65,13 @@ def permutation_null(pred, y, n_permutations: int, seed: int, level: float = 0.9
     null = np.array([(pred == rng.permutation(y)).mean() for _ in range(int(n_permutations))])
     acc = float((pred == y).mean())
     alpha = (1 - level) / 2
-    return {"accuracy": acc, "null_lo": float(np.quantile(null, alpha)), "null_hi": float(np.quantile(null, 1 - alpha)),
-            "null_mean": float(null.mean()), "p_perm": float((1 + (null >= acc).sum()) / (1 + len(null)))}
+    return {
+        "accuracy": acc,
+        "null_lo": float(np.quantile(null, alpha)),
+        "null_hi": float(np.quantile(null, 1 - alpha)),
+        "null_mean": float(null.mean()),
+        "p_perm": float((1 + (null >= acc).sum()) / (1 + len(null))),
+    }
 
 
 def sample_features(split: dict, kind: str) -> np.ndarray:
@@ -88,8 +93,10 @@ def logistic_control(x_train, y_train, x_test) -> np.ndarray:
     x_train, x_test = np.asarray(x_train, np.float64), np.asarray(x_test, np.float64)
     mean, sd = x_train.mean(0), x_train.std(0)
     sd = np.where(sd > 0, sd, 1.0)
-    a, b = sm.add_constant((x_train - mean) / sd, has_constant="add"), sm.add_constant((x_test - mean) / sd,
-                                                                                      has_constant="add")
+    a, b = (
+        sm.add_constant((x_train - mean) / sd, has_constant="add"),
+        sm.add_constant((x_test - mean) / sd, has_constant="add"),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = sm.Logit(np.asarray(y_train, np.float64), a).fit_regularized(alpha=1e-3, disp=0)

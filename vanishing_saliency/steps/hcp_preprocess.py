@@ -13,7 +13,8 @@ from ..hcp.blocks import experiment_samples, split_subjects
 from ..hcp.clean import clean_parcellated
 from ..hcp.geometry import FRAMES, Parcellator, build_atlas, load_atlas
 from ..hcp.io import check_subject, load_run, read_blocks
-from ..hcp.simulate import SimulationSettings, hrf as hrf_kernel, simulate_subject
+from ..hcp.simulate import SimulationSettings, simulate_subject
+from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
 from ..workflow import Job
 
@@ -49,12 +50,22 @@ def simulate(job: Job) -> None:
     """One simulated subject in the raw HCP layout (``output.raw``, the subject's folder) and its truth."""
     p = job.params
     known = SimulationSettings.__dataclass_fields__
-    sim = SimulationSettings(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in p.settings.items()
-                                if k in known})
+    sim = SimulationSettings(
+        **{k: (tuple(v) if isinstance(v, list) else v) for k, v in p.settings.items() if k in known}
+    )
     subject_dir = Path(job.output.raw)
-    written = simulate_subject(subject_dir.parent, subject_dir.name, load_atlas(job.input.atlas), p.tasks,
-                               p.directions, p.seed, sim, job.output.truth, p.area_seed,
-                               _kernel(job.input.hrf, "simulate"))
+    written = simulate_subject(
+        subject_dir.parent,
+        subject_dir.name,
+        load_atlas(job.input.atlas),
+        p.tasks,
+        p.directions,
+        p.seed,
+        sim,
+        job.output.truth,
+        p.area_seed,
+        _kernel(job.input.hrf, "simulate"),
+    )
     log.info("simulated subject %s: %d files under %s", subject_dir.name, len(written), subject_dir)
 
 
@@ -70,8 +81,19 @@ def check(job: Job) -> dict:
 
 def _clean(areas, motion, tr, cleaning, strategy, gs, task):
     c = cleaning
-    return clean_parcellated(areas, motion, tr, c["highpass_cutoff_hz"], c["motion_regression"],
-                             c["lowfreq_regression"], strategy, gs, c["fd_threshold"], c["bandpass"], task)
+    return clean_parcellated(
+        areas,
+        motion,
+        tr,
+        c["highpass_cutoff_hz"],
+        c["motion_regression"],
+        c["lowfreq_regression"],
+        strategy,
+        gs,
+        c["fd_threshold"],
+        c["bandpass"],
+        task,
+    )
 
 
 def preprocess(job: Job) -> None:
@@ -87,8 +109,13 @@ def preprocess(job: Job) -> None:
     subject, p = job.wildcards.subject, job.params
     for run in load_json(job.input.check)["runs"]:
         if run["status"] != "ok":  # the file at fault and the whole problem, as the check found them
-            raise HCPDataError(subject, run["task"], run["run"], run.get("file", run["dtseries"]),
-                               run.get("problem", run["message"]) + "  (add the subject to hcp.exclude to skip it)")
+            raise HCPDataError(
+                subject,
+                run["task"],
+                run["run"],
+                run.get("file", run["dtseries"]),
+                run.get("problem", run["message"]) + "  (add the subject to hcp.exclude to skip it)",
+            )
     atlas_ = load_atlas(job.input.atlas)
     kernel = _kernel(job.input.hrf, "qc")
     parcellate = Parcellator(atlas_["labels"])
@@ -111,24 +138,57 @@ def preprocess(job: Job) -> None:
             tdof[st].append(qc_st["tdof_lost"])
             if st == c["strategy"]:
                 ts, censored, qc = ts_st, censored_st, qc_st
-        save_npz(ts_path, timeseries=ts.astype(np.float32), censored=censored, area_names=atlas_["names"],
-                 area_order=AREA_ORDER, tr=np.float64(p.tr), subject=str(subject), task=task, run=direction,
-                 strategy=c["strategy"], block_onset_s=np.array([b[0] for b in blocks]),
-                 block_duration_s=np.array([b[1] for b in blocks]), block_condition=np.array([b[2] for b in blocks]))
+        save_npz(
+            ts_path,
+            timeseries=ts.astype(np.float32),
+            censored=censored,
+            area_names=atlas_["names"],
+            area_order=AREA_ORDER,
+            tr=np.float64(p.tr),
+            subject=str(subject),
+            task=task,
+            run=direction,
+            strategy=c["strategy"],
+            block_onset_s=np.array([b[0] for b in blocks]),
+            block_duration_s=np.array([b[1] for b in blocks]),
+            block_condition=np.array([b[2] for b in blocks]),
+        )
         save_json(qc_path, {"subject": str(subject), "task": task, "run": direction, **qc})
         fds.append(qc["fd_mean_mm"])
         censored_counts.append(qc["n_censored"])
-        figure_runs.append({"label": f"{task} {direction}", "motion": motion, "threshold": c["fd_threshold"],
-                            "before": areas, "after": ts, "censored": censored})
-        log.info("%s %s %s (%s): motion corr %.3f -> %.2e, low-frequency power %.3f -> %.3f, %d frames censored, "
-                 "task variance in the confounds %.3f", subject, task, direction, c["strategy"],
-                 qc["max_abs_corr_with_motion_before"], qc["max_abs_corr_with_motion_after"],
-                 qc["lowfreq_power_fraction_before"], qc["lowfreq_power_fraction_after"], qc["n_censored"],
-                 qc["task_variance_in_confounds"])
-    save_npz(job.output.fc, subject=str(subject), strategies=np.array(strategies),
-             fc=np.stack([mean_connectivity(fc[st]) for st in strategies]).astype(np.float32),
-             tdof_lost=np.array([np.mean(tdof[st]) for st in strategies]), mean_fd_mm=np.float64(np.mean(fds)),
-             n_censored=np.int64(sum(censored_counts)))
+        figure_runs.append(
+            {
+                "label": f"{task} {direction}",
+                "motion": motion,
+                "threshold": c["fd_threshold"],
+                "before": areas,
+                "after": ts,
+                "censored": censored,
+            }
+        )
+        log.info(
+            "%s %s %s (%s): motion corr %.3f -> %.2e, low-frequency power %.3f -> %.3f, %d frames censored, "
+            "task variance in the confounds %.3f",
+            subject,
+            task,
+            direction,
+            c["strategy"],
+            qc["max_abs_corr_with_motion_before"],
+            qc["max_abs_corr_with_motion_after"],
+            qc["lowfreq_power_fraction_before"],
+            qc["lowfreq_power_fraction_after"],
+            qc["n_censored"],
+            qc["task_variance_in_confounds"],
+        )
+    save_npz(
+        job.output.fc,
+        subject=str(subject),
+        strategies=np.array(strategies),
+        fc=np.stack([mean_connectivity(fc[st]) for st in strategies]).astype(np.float32),
+        tdof_lost=np.array([np.mean(tdof[st]) for st in strategies]),
+        mean_fd_mm=np.float64(np.mean(fds)),
+        n_censored=np.int64(sum(censored_counts)),
+    )
     save_figure(run_qc_figure(figure_runs, subject, c["strategy"]), job.output.qc_png, dpi=100)
 
 
@@ -143,11 +203,24 @@ def qc_table(job: Job) -> pd.DataFrame:
                 r = {**r, "status": "excluded", "message": f"listed in hcp.exclude; {found}"}
             rows.append(r)
     checked = {r["subject"] for r in rows}
-    rows += [{"subject": s, "status": "excluded", "message": "listed in hcp.exclude; no folder to check"}
-             for s in sorted(excluded - checked)]
+    rows += [
+        {"subject": s, "status": "excluded", "message": "listed in hcp.exclude; no folder to check"}
+        for s in sorted(excluded - checked)
+    ]
     table = pd.DataFrame(rows)
-    first = ["subject", "task", "run", "status", "frames", "fd_mean_mm", "fd_max_mm", "message", "file", "problem",
-             "dtseries"]
+    first = [
+        "subject",
+        "task",
+        "run",
+        "status",
+        "frames",
+        "fd_mean_mm",
+        "fd_max_mm",
+        "message",
+        "file",
+        "problem",
+        "dtseries",
+    ]
     table = table[[c for c in first if c in table.columns] + [c for c in table.columns if c not in first]]
     save_table(job.output[0], table)
     return table
@@ -165,24 +238,56 @@ def blocks(job: Job) -> None:
                     yield {"task": str(f["task"])}
                     continue
                 yield {k: f[k] for k in ("timeseries", "tr", "block_onset_s", "block_duration_s")} | {
-                    "task": str(f["task"]), "subject": str(f["subject"]), "run": str(f["run"]),
-                    "censored": f["censored"] if "censored" in f.files else None}
+                    "task": str(f["task"]),
+                    "subject": str(f["subject"]),
+                    "run": str(f["run"]),
+                    "censored": f["censored"] if "censored" in f.files else None,
+                }
 
-    s = experiment_samples(runs(), spec["kind"], tasks, spec["hrf_shift_s"], spec["on_frames"], spec["off_frames"],
-                           spec["frames"], spec["baseline"], spec["max_censored"])
-    save_npz(job.output[0], data=s["data"], lengths=s["lengths"], labels=s["labels"], label_names=np.array(tasks),
-             subjects=s["subjects"], runs=s["runs"], block_start_frame=s["block_start_frame"],
-             on_mask=s["on_mask"], hrf_shift_s=np.float64(spec["hrf_shift_s"]), experiment=experiment,
-             kind=spec["kind"], baseline=spec["baseline"], dropped_subjects=np.array(list(s["dropped"]), dtype=str),
-             dropped_counts=np.array(list(s["dropped"].values()), dtype=np.int64))
-    log.info("%s (%s): %d samples (%s), lengths %d-%d", experiment, spec["kind"], len(s["labels"]), ", ".join(
-        f"{t}: {int((s['labels'] == i).sum())}" for i, t in enumerate(tasks)), s["lengths"].min(), s["lengths"].max())
+    s = experiment_samples(
+        runs(),
+        spec["kind"],
+        tasks,
+        spec["hrf_shift_s"],
+        spec["on_frames"],
+        spec["off_frames"],
+        spec["frames"],
+        spec["baseline"],
+        spec["max_censored"],
+    )
+    save_npz(
+        job.output[0],
+        data=s["data"],
+        lengths=s["lengths"],
+        labels=s["labels"],
+        label_names=np.array(tasks),
+        subjects=s["subjects"],
+        runs=s["runs"],
+        block_start_frame=s["block_start_frame"],
+        on_mask=s["on_mask"],
+        hrf_shift_s=np.float64(spec["hrf_shift_s"]),
+        experiment=experiment,
+        kind=spec["kind"],
+        baseline=spec["baseline"],
+        dropped_subjects=np.array(list(s["dropped"]), dtype=str),
+        dropped_counts=np.array(list(s["dropped"].values()), dtype=np.int64),
+    )
+    log.info(
+        "%s (%s): %d samples (%s), lengths %d-%d",
+        experiment,
+        spec["kind"],
+        len(s["labels"]),
+        ", ".join(f"{t}: {int((s['labels'] == i).sum())}" for i, t in enumerate(tasks)),
+        s["lengths"].min(),
+        s["lengths"].max(),
+    )
 
 
 def qcfc(job: Job) -> pd.DataFrame:
     """The confound strategies on the same cohort: tDOF lost and the QC-FC benchmark; censoring per subject."""
     from ..hcp.figures import qcfc_figure
-    from ..hcp.qc import edge_distances, qcfc as qcfc_of, qcfc_summary
+    from ..hcp.qc import edge_distances, qcfc_summary
+    from ..hcp.qc import qcfc as qcfc_of
     from ..tables.hcp import strategies_markdown
 
     fcs = []
@@ -196,24 +301,36 @@ def qcfc(job: Job) -> pd.DataFrame:
     for k, strategy in enumerate(strategies):
         r, p_ = qcfc_of(np.stack([f["fc"][k] for f in fcs]), mean_fd)
         results[strategy] = r
-        rows.append({"strategy": strategy, "chosen": strategy == job.params.strategy, "n_subjects": len(fcs),
-                     "tdof_lost_mean": float(np.mean([f["tdof_lost"][k] for f in fcs])),
-                     **qcfc_summary(r, p_, distances)})
+        rows.append(
+            {
+                "strategy": strategy,
+                "chosen": strategy == job.params.strategy,
+                "n_subjects": len(fcs),
+                "tdof_lost_mean": float(np.mean([f["tdof_lost"][k] for f in fcs])),
+                **qcfc_summary(r, p_, distances),
+            }
+        )
     table = pd.DataFrame(rows)
     save_table(job.output.tsv, table)
     save_text(job.output.md, strategies_markdown(table, float(mean_fd.mean())))
     save_figure(qcfc_figure(results, distances), job.output.png, job.output.pdf)
     runs = pd.DataFrame([load_json(path) for path in job.input.qc])
-    censoring = runs.groupby("subject").agg(runs=("run", "size"), frames=("frames", "sum"),
-                                            frames_censored=("n_censored", "sum"), fd_mean_mm=("fd_mean_mm", "mean"),
-                                            task_variance_in_confounds=("task_variance_in_confounds", "mean"))
+    censoring = runs.groupby("subject").agg(
+        runs=("run", "size"),
+        frames=("frames", "sum"),
+        frames_censored=("n_censored", "sum"),
+        fd_mean_mm=("fd_mean_mm", "mean"),
+        task_variance_in_confounds=("task_variance_in_confounds", "mean"),
+    )
     for experiment, path in zip(job.params.experiments, job.input.samples, strict=True):
         with np.load(path) as f:
-            counts = dict(zip(f["dropped_subjects"].astype(str), f["dropped_counts"]))
+            counts = dict(zip(f["dropped_subjects"].astype(str), f["dropped_counts"], strict=True))
         censoring[f"samples_dropped_{experiment}"] = [int(counts.get(s, 0)) for s in censoring.index]
     save_table(job.output.censoring, censoring.reset_index())
-    log.info("QC-FC: %s", "; ".join(f"{r.strategy} {r.qcfc_significant_percent:.1f} % edges significant"
-                                    for r in table.itertuples()))
+    log.info(
+        "QC-FC: %s",
+        "; ".join(f"{r.strategy} {r.qcfc_significant_percent:.1f} % edges significant" for r in table.itertuples()),
+    )
     return table
 
 

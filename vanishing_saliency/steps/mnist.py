@@ -27,20 +27,45 @@ def prepare(job: Job) -> None:
     """Load, verify and normalise the chosen digits; the ink mask is the saliency ground truth."""
     p = job.params
     d = load_digits(p.source, p.idx_folder, p.verify, p.digits, p.max_train, p.max_test, p.seed)
-    tr_img, y_tr, te_img, y_te, idx_te = (d["train_images"], d["train_labels"], d["test_images"],
-                                          d["test_labels"], d["test_index"])
-    save_npz(job.output[0], x_train=normalise(tr_img), y_train=y_tr, lengths_train=np.full(len(y_tr), 28),
-             x_test=normalise(te_img), y_test=y_te, lengths_test=np.full(len(y_te), 28),
-             mask_test=te_img / 255.0 > p.ink_threshold, pattern_test=np.asarray(p.digits)[y_te],
-             images_test=te_img, mnist_index_test=idx_te, digits=np.asarray(p.digits), seed=np.int64(p.seed))
+    tr_img, y_tr, te_img, y_te, idx_te = (
+        d["train_images"],
+        d["train_labels"],
+        d["test_images"],
+        d["test_labels"],
+        d["test_index"],
+    )
+    save_npz(
+        job.output[0],
+        x_train=normalise(tr_img),
+        y_train=y_tr,
+        lengths_train=np.full(len(y_tr), 28),
+        x_test=normalise(te_img),
+        y_test=y_te,
+        lengths_test=np.full(len(y_te), 28),
+        mask_test=te_img / 255.0 > p.ink_threshold,
+        pattern_test=np.asarray(p.digits)[y_te],
+        images_test=te_img,
+        mnist_index_test=idx_te,
+        digits=np.asarray(p.digits),
+        seed=np.int64(p.seed),
+    )
     log.info("MNIST digits %s: %d train / %d test images", p.digits, len(y_tr), len(y_te))
 
 
 def train(job: Job) -> dict:
     """One architecture on the digits."""
     p = job.params
-    return train_and_save(load_splits(job.input[0]), job.output.model, job.wildcards.model, p.models, p.training,
-                          p.seed, job.threads, "mnist", {"dataset": "mnist"})
+    return train_and_save(
+        load_splits(job.input[0]),
+        job.output.model,
+        job.wildcards.model,
+        p.models,
+        p.training,
+        p.seed,
+        job.threads,
+        "mnist",
+        {"dataset": "mnist"},
+    )
 
 
 def saliency(job: Job) -> pd.DataFrame:
@@ -51,15 +76,34 @@ def saliency(job: Job) -> pd.DataFrame:
     r = attribute_split(model, test, method, job.params.saliency, job.params.seed, job.threads)
     maps = np.abs(r["maps"])
     profile = temporal_profile(maps)
-    table = pd.DataFrame({"sample": np.arange(len(test["y"])), "digit": test["pattern"],
-                          "correct": r["correct"].astype(int), "wjac": r["wjac"], "euc": r["euc"]})
+    table = pd.DataFrame(
+        {
+            "sample": np.arange(len(test["y"])),
+            "digit": test["pattern"],
+            "correct": r["correct"].astype(int),
+            "wjac": r["wjac"],
+            "euc": r["euc"],
+        }
+    )
     for row in range(profile.shape[1]):
         table[f"row_{row:02d}"] = profile[:, row]
     save_table(job.output.metrics, table)
-    save_npz(job.output.maps, saliency=maps.astype(np.float32), pred=r["pred"], y=test["y"],
-             architecture=meta["architecture"], method=method)
-    log.info("%s / %s: accuracy %.4f, WJac vs ink %.4f, Euc %.4f", meta["architecture"], method,
-             table.correct.mean(), table.wjac.mean(), table.euc.mean())
+    save_npz(
+        job.output.maps,
+        saliency=maps.astype(np.float32),
+        pred=r["pred"],
+        y=test["y"],
+        architecture=meta["architecture"],
+        method=method,
+    )
+    log.info(
+        "%s / %s: accuracy %.4f, WJac vs ink %.4f, Euc %.4f",
+        meta["architecture"],
+        method,
+        table.correct.mean(),
+        table.wjac.mean(),
+        table.euc.mean(),
+    )
     return table
 
 
@@ -75,8 +119,12 @@ def table(job: Job) -> pd.DataFrame:
 def pick_examples(digits_of_samples, per_digit: int, seed: int) -> np.ndarray:
     """A fixed, seeded choice of ``per_digit`` test images of each digit."""
     rng = np.random.default_rng(seed)
-    return np.concatenate([np.sort(rng.choice(np.flatnonzero(digits_of_samples == d), per_digit, replace=False))
-                           for d in np.unique(digits_of_samples)])
+    return np.concatenate(
+        [
+            np.sort(rng.choice(np.flatnonzero(digits_of_samples == d), per_digit, replace=False))
+            for d in np.unique(digits_of_samples)
+        ]
+    )
 
 
 def figures(job: Job) -> None:

@@ -17,6 +17,11 @@ def provenance(job: Job) -> dict:
     record = collect(branch, p.config, job_seeds(p.job_records, branch), p.workflow_dir, list(job.input))
     save_json(job.output.json, record)
     save_table(job.output.tsv, provenance_table(record))
-    log.info("%s: config %s, commit %s, %d job seeds", record["branch"], record["config_sha256"][:12],
-             record["git"]["commit"], len(record["seeds"]["jobs"]))
+    log.info(
+        "%s: config %s, commit %s, %d job seeds",
+        record["branch"],
+        record["config_sha256"][:12],
+        record["git"]["commit"],
+        len(record["seeds"]["jobs"]),
+    )
     return record

@@ -29,8 +29,15 @@ log = logging.getLogger("vanishing_saliency")
 def generate(job: Job) -> None:
     """One seeded box dataset: train and test splits with their ground-truth masks."""
     s, seed = job.params.settings, job.params.seed
-    data = generate_dataset(s["patterns"], n_time=s["n_time"], n_features=s["n_features"], n_train=s["n_train"],
-                            n_test=s["n_test"], seed=seed, standardize=s["standardize"])
+    data = generate_dataset(
+        s["patterns"],
+        n_time=s["n_time"],
+        n_features=s["n_features"],
+        n_train=s["n_train"],
+        n_test=s["n_test"],
+        seed=seed,
+        standardize=s["standardize"],
+    )
     save_npz(job.output[0], **data, seed=np.int64(seed))
     log.info("wrote %s: %d train / %d test samples", job.output[0], s["n_train"], s["n_test"])
 
@@ -46,28 +53,54 @@ def train(job: Job) -> list[dict]:
     dataset, name = job.wildcards.pair.split("/")
     p = job.params
     splits = load_splits(job.input[0])
-    records = [train_and_save(splits, path, name, p.models, run["training"], p.seeds[run["run"]], job.threads,
-                              f"{dataset} {run['run']}", {"dataset": dataset, "run": run["run"]})
-               for run, path in zip(p.runs, job.output.models, strict=True)]
+    records = [
+        train_and_save(
+            splits,
+            path,
+            name,
+            p.models,
+            run["training"],
+            p.seeds[run["run"]],
+            job.threads,
+            f"{dataset} {run['run']}",
+            {"dataset": dataset, "run": run["run"]},
+        )
+        for run, path in zip(p.runs, job.output.models, strict=True)
+    ]
     runs = [r["run"] for r in p.runs]
     keys = [(run, method) for run in runs for method in p.methods]
     metrics = dict(zip(keys, job.output.metrics, strict=True))
     examples = dict(zip(keys, job.output.examples, strict=True))
     for method in p.methods:
-        _score_runs(job.input[0], dict(zip(runs, job.output.models, strict=True)), method, p.saliency,
-                    {run: p.seeds[f"{method}/{run}"] for run in runs}, job.threads,
-                    {run: metrics[(run, method)] for run in runs}, {run: examples[(run, method)] for run in runs})
+        _score_runs(
+            job.input[0],
+            dict(zip(runs, job.output.models, strict=True)),
+            method,
+            p.saliency,
+            {run: p.seeds[f"{method}/{run}"] for run in runs},
+            job.threads,
+            {run: metrics[(run, method)] for run in runs},
+            {run: examples[(run, method)] for run in runs},
+        )
     return records
 
 
 def _scores_table(split: dict, result: dict) -> pd.DataFrame:
-    return pd.DataFrame({"sample": np.arange(len(split["y"])), "label": split["y"], "pattern": split["pattern"],
-                         "pred": result["pred"], "correct": result["correct"].astype(int),
-                         **{m: result[m] for m in METRICS}})
+    return pd.DataFrame(
+        {
+            "sample": np.arange(len(split["y"])),
+            "label": split["y"],
+            "pattern": split["pattern"],
+            "pred": result["pred"],
+            "correct": result["correct"].astype(int),
+            **{m: result[m] for m in METRICS},
+        }
+    )
 
 
-def _score_runs(data_path, models: dict, method: str, cfg: dict, seeds: dict, threads: int, metrics: dict,
-                examples: dict) -> list[pd.DataFrame]:
+def _score_runs(
+    data_path, models: dict, method: str, cfg: dict, seeds: dict, threads: int, metrics: dict, examples: dict
+) -> list[pd.DataFrame]:
     """For every run (``models``: run -> model file): saliency maps of the test set by ``method``, every per-sample
     metric against the box (written to ``metrics[run]``) and a few examples (``examples[run]``)."""
     from ..training import load_model
@@ -79,14 +112,31 @@ def _score_runs(data_path, models: dict, method: str, cfg: dict, seeds: dict, th
     for run, model_path in models.items():
         seed = seeds[run]
         model, meta = load_model(model_path)
-        r = attribute_split(model, test, method, cfg, seed, threads, gradient_shap_baselines(data_path, method, cfg,
-                                                                                            seed))
+        r = attribute_split(
+            model, test, method, cfg, seed, threads, gradient_shap_baselines(data_path, method, cfg, seed)
+        )
         table = _scores_table(test, r)
         save_table(metrics[run], table)
-        save_npz(examples[run], index=keep, x=test["x"][keep], mask=test["mask"][keep], y=test["y"][keep],
-                 saliency=r["maps"][keep].astype(np.float32), architecture=meta["architecture"], method=method)
-        log.info("%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f", meta["architecture"], run, method,
-                 meta["dataset"], table.wjac.mean(), table.auroc.mean(), table.correct.mean())
+        save_npz(
+            examples[run],
+            index=keep,
+            x=test["x"][keep],
+            mask=test["mask"][keep],
+            y=test["y"][keep],
+            saliency=r["maps"][keep].astype(np.float32),
+            architecture=meta["architecture"],
+            method=method,
+        )
+        log.info(
+            "%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f",
+            meta["architecture"],
+            run,
+            method,
+            meta["dataset"],
+            table.wjac.mean(),
+            table.auroc.mean(),
+            table.correct.mean(),
+        )
         tables.append(table)
     return tables
 
@@ -95,8 +145,11 @@ def noise(job: Job) -> pd.DataFrame:
     """Every metric of |N(0,1)| maps (seeded) on the test samples: the floor of every table."""
     test = load_split(job.input[0], "test")
     maps = noise_maps(test["x"].shape, job.params.seed)
-    r = {"pred": np.zeros(len(test["y"]), int), "correct": np.zeros(len(test["y"]), bool),
-         **all_scores(maps, test["mask"])}
+    r = {
+        "pred": np.zeros(len(test["y"]), int),
+        "correct": np.zeros(len(test["y"]), bool),
+        **all_scores(maps, test["mask"]),
+    }
     table = _scores_table(test, r).drop(columns=["pred", "correct"])
     save_table(job.output[0], table)
     log.info("noise maps on %s: WJac %.4f  AUROC %.4f", job.input[0], table.wjac.mean(), table.auroc.mean())
@@ -127,11 +180,19 @@ def methods(job: Job) -> pd.DataFrame:
         test = {k: v[: p.max_test] for k, v in test.items()}
     frames = []
     for method in p.methods:
-        r = attribute_split(model, test, method, p.saliency, p.seed, job.threads,
-                            gradient_shap_baselines(job.input.data, method, p.saliency, p.seed))
+        r = attribute_split(
+            model,
+            test,
+            method,
+            p.saliency,
+            p.seed,
+            job.threads,
+            gradient_shap_baselines(job.input.data, method, p.saliency, p.seed),
+        )
         frames.append(_scores_table(test, r).assign(method=method))
-        log.info("%s / %s: AUROC %.4f  WJac %.4f", meta["architecture"], method, np.nanmean(r["auroc"]),
-                 np.mean(r["wjac"]))
+        log.info(
+            "%s / %s: AUROC %.4f  WJac %.4f", meta["architecture"], method, np.nanmean(r["auroc"]), np.mean(r["wjac"])
+        )
     out = pd.concat(frames, ignore_index=True)
     save_table(job.output[0], out)
     return out
@@ -141,8 +202,9 @@ def method_table(job: Job) -> pd.DataFrame:
     """The method table: rows model x method, columns Table 1's datasets, AUROC and WJac against noise."""
     p = job.params
     frames = [pd.read_csv(path, sep="\t") for path in job.input.methods]
-    t = T.method_cells([tuple(x) for x in p.pairs], frames, T.read_noise(p.datasets, job.input.noise), p.seed,
-                       p.bootstrap, p.level)
+    t = T.method_cells(
+        [tuple(x) for x in p.pairs], frames, T.read_noise(p.datasets, job.input.noise), p.seed, p.bootstrap, p.level
+    )
     save_table(job.output.tsv, t)
     save_text(job.output.md, T.method_markdown(t))
     return t
@@ -164,16 +226,30 @@ def epoch_curve(job: Job) -> pd.DataFrame:
         was_training = model.training
         maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], options=p.saliency)
         s = all_scores(maps, te["mask"])
-        rows.append({"model": name, "epoch": epoch, "test_accuracy": evaluate(model, te["x"], te["y"], te["lengths"])[0],
-                     **{m: float(np.nanmean(s[m])) for m in METRICS}})
+        rows.append(
+            {
+                "model": name,
+                "epoch": epoch,
+                "test_accuracy": evaluate(model, te["x"], te["y"], te["lengths"])[0],
+                **{m: float(np.nanmean(s[m])) for m in METRICS},
+            }
+        )
         model.train(was_training)
 
     import torch
 
     torch.set_num_threads(int(job.threads))
-    model, info = train_model(name, model_config(p.models, tr["x"].shape[2], splits["n_classes"]),
-                              train_config(p.training), tr["x"], tr["y"], tr["lengths"], seed=p.seed,
-                              desc=f"{p.dataset}/{name} epoch curve", on_epoch=score)
+    model, info = train_model(
+        name,
+        model_config(p.models, tr["x"].shape[2], splits["n_classes"]),
+        train_config(p.training),
+        tr["x"],
+        tr["y"],
+        tr["lengths"],
+        seed=p.seed,
+        desc=f"{p.dataset}/{name} epoch curve",
+        on_epoch=score,
+    )
     curve = pd.DataFrame(rows).merge(pd.DataFrame(info["history"]), on="epoch", how="left")
     curve.insert(1, "dataset", p.dataset)
     curve["kept_by_first_best"] = curve.epoch == _first_best(info["history"])
@@ -229,24 +305,34 @@ def summary(job: Job) -> pd.DataFrame:
     t1 = dict(zip(map(tuple, p.table1), [pd.read_csv(x, sep="\t") for x in i.table1], strict=True))
     mv = dict(zip(map(tuple, p.moving), [pd.read_csv(x, sep="\t") for x in i.moving], strict=True))
     noise_ = T.read_noise(p.noise_datasets, i.noise)
-    claims = synthetic_claims(t1, mv, noise_, p.starts, p.summary, p.seed,
-                              {d: tuple(v) for d, v in p.box_ends.items()})
+    claims = synthetic_claims(t1, mv, noise_, p.starts, p.summary, p.seed, {d: tuple(v) for d, v in p.box_ends.items()})
     s = p.summary
-    intro = (f"Saliency method: {p.method} (the paper's). The replicate is the training run: every test compares "
-             f"run means (Welch t-test against other runs, one-sample or paired against a floor scored on the same "
-             f"runs, two one-sided tests for an equivalence), and every p-value one claim combines is "
-             f"Holm-adjusted; intervals also come from a bootstrap over runs, then test samples ({s['bootstrap']} "
-             f"resamples, {100 * s['level']:.0f} %). Deciding metric per claim: "
-             + ", ".join(f"{k} {v}" for k, v in s["deciding_metric"].items())
-             + f"; 3c is WJac against the paper (±{s['paper_tolerance']:g}); "
-             + ", ".join(s["reported_metrics"]) + " are reported beside, never voted. A claim is 'not testable' "
-             "where a model it involves is not above its label-permutation null (accuracy averaged over its runs), "
-             "the map it relies on is not beyond both its floors (a noise map and the same architecture untrained), "
-             "or a side has fewer than 2 runs. Paper values: SPEC section 5 (Table 1).")
+    intro = (
+        f"Saliency method: {p.method} (the paper's). The replicate is the training run: every test compares "
+        f"run means (Welch t-test against other runs, one-sample or paired against a floor scored on the same "
+        f"runs, two one-sided tests for an equivalence), and every p-value one claim combines is "
+        f"Holm-adjusted; intervals also come from a bootstrap over runs, then test samples ({s['bootstrap']} "
+        f"resamples, {100 * s['level']:.0f} %). Deciding metric per claim: "
+        + ", ".join(f"{k} {v}" for k, v in s["deciding_metric"].items())
+        + f"; 3c is WJac against the paper (±{s['paper_tolerance']:g}); "
+        + ", ".join(s["reported_metrics"])
+        + " are reported beside, never voted. A claim is 'not testable' "
+        "where a model it involves is not above its label-permutation null (accuracy averaged over its runs), "
+        "the map it relies on is not beyond both its floors (a noise map and the same architecture untrained), "
+        "or a side has fewer than 2 runs. Paper values: SPEC section 5 (Table 1)."
+    )
     notes = T.summary_notes(pd.read_csv(i.method_table, sep="\t"), list(dict.fromkeys(d for d, *_ in p.table1)))
     table = verdict_table(claims)
     save_table(job.output.tsv, table)
     save_table(job.output.tests, comparison_table(claims))
-    save_text(job.output.md, claims_markdown("Synthetic boxes: the paper's claims 3 and 4 in this run", intro, claims,
-                                             notes, notes_heading="What the method table shows"))
+    save_text(
+        job.output.md,
+        claims_markdown(
+            "Synthetic boxes: the paper's claims 3 and 4 in this run",
+            intro,
+            claims,
+            notes,
+            notes_heading="What the method table shows",
+        ),
+    )
     return table

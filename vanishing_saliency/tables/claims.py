@@ -14,11 +14,46 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-VERDICT_COLUMNS = ("claim", "part", "scope", "verdict", "metric", "paper", "value", "nulls", "test", "runs",
-                   "subjects", "smallest_detectable", "cause", "reason")
-COMPARISON_COLUMNS = ("claim", "part", "scope", "role", "against", "metric", "paper", "value", "compared_with",
-                      "difference", "lo", "hi", "boot_lo", "boot_hi", "test", "runs", "runs_compared", "p", "p_adjusted",
-                      "smallest_detectable", "underpowered", "verdict")
+VERDICT_COLUMNS = (
+    "claim",
+    "part",
+    "scope",
+    "verdict",
+    "metric",
+    "paper",
+    "value",
+    "nulls",
+    "test",
+    "runs",
+    "subjects",
+    "smallest_detectable",
+    "cause",
+    "reason",
+)
+COMPARISON_COLUMNS = (
+    "claim",
+    "part",
+    "scope",
+    "role",
+    "against",
+    "metric",
+    "paper",
+    "value",
+    "compared_with",
+    "difference",
+    "lo",
+    "hi",
+    "boot_lo",
+    "boot_hi",
+    "test",
+    "runs",
+    "runs_compared",
+    "p",
+    "p_adjusted",
+    "smallest_detectable",
+    "underpowered",
+    "verdict",
+)
 
 
 def _num(v, digits: int = 3) -> str:
@@ -36,28 +71,52 @@ def _voting(claim, scope):
 
 
 def _nulls(comparisons) -> str:
-    return "; ".join(f"{c.against} {_num(c.result.compared_with)} ("
-                     + (f"{c.result.n_other} runs; " if c.result.n_other is not None else "")
-                     + f"adjusted p {_p(c.p_adj)})" for c in comparisons)
+    return "; ".join(
+        f"{c.against} {_num(c.result.compared_with)} ("
+        + (f"{c.result.n_other} runs; " if c.result.n_other is not None else "")
+        + f"adjusted p {_p(c.p_adj)})"
+        for c in comparisons
+    )
 
 
 def verdict_table(claims) -> pd.DataFrame:
     rows = []
     for claim in claims:
-        rows.append({"claim": claim.id, "part": claim.text, "scope": "all", "verdict": claim.verdict,
-                     "metric": claim.metric, "paper": claim.paper, "subjects": claim.n_subjects,
-                     "reason": claim.reason})
+        rows.append(
+            {
+                "claim": claim.id,
+                "part": claim.text,
+                "scope": "all",
+                "verdict": claim.verdict,
+                "metric": claim.metric,
+                "paper": claim.paper,
+                "subjects": claim.n_subjects,
+                "reason": claim.reason,
+            }
+        )
         for s in claim.scopes:
-            if s.scope == "all":      # a claim with nothing to decide per scope: its one line says why
+            if s.scope == "all":  # a claim with nothing to decide per scope: its one line says why
                 continue
             voting = _voting(claim, s.scope)
             mdes = [c.result.mde for c in voting if np.isfinite(c.result.mde)]
-            rows.append({"claim": claim.id, "part": claim.text, "scope": s.scope, "verdict": s.verdict,
-                         "metric": claim.metric, "paper": claim.paper, "value": s.value, "nulls": _nulls(voting),
-                         "test": "; ".join(dict.fromkeys(c.result.test for c in voting)),
-                         "runs": max((c.result.n for c in voting), default=None), "subjects": claim.n_subjects,
-                         "smallest_detectable": max(mdes) if mdes else np.nan, "cause": s.cause,
-                         "reason": s.reason})
+            rows.append(
+                {
+                    "claim": claim.id,
+                    "part": claim.text,
+                    "scope": s.scope,
+                    "verdict": s.verdict,
+                    "metric": claim.metric,
+                    "paper": claim.paper,
+                    "value": s.value,
+                    "nulls": _nulls(voting),
+                    "test": "; ".join(dict.fromkeys(c.result.test for c in voting)),
+                    "runs": max((c.result.n for c in voting), default=None),
+                    "subjects": claim.n_subjects,
+                    "smallest_detectable": max(mdes) if mdes else np.nan,
+                    "cause": s.cause,
+                    "reason": s.reason,
+                }
+            )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
@@ -67,12 +126,31 @@ def comparison_table(claims) -> pd.DataFrame:
         verdicts = {s.scope: s.verdict for s in claim.scopes}
         for c in claim.comparisons:
             r = c.result
-            row = {"claim": claim.id, "part": claim.text, "scope": c.scope, "role": c.role, "against": c.against,
-                   "metric": c.metric, "paper": c.paper, "value": c.shown_value, "verdict": verdicts.get(c.scope)}
+            row = {
+                "claim": claim.id,
+                "part": claim.text,
+                "scope": c.scope,
+                "role": c.role,
+                "against": c.against,
+                "metric": c.metric,
+                "paper": c.paper,
+                "value": c.shown_value,
+                "verdict": verdicts.get(c.scope),
+            }
             if r is not None:
-                row.update(compared_with=r.compared_with, difference=r.diff, lo=r.lo, hi=r.hi, test=r.test, runs=r.n,
-                           runs_compared=r.n_other, p=r.p, p_adjusted=c.p_adj, smallest_detectable=r.mde,
-                           underpowered=r.underpowered)
+                row.update(
+                    compared_with=r.compared_with,
+                    difference=r.diff,
+                    lo=r.lo,
+                    hi=r.hi,
+                    test=r.test,
+                    runs=r.n,
+                    runs_compared=r.n_other,
+                    p=r.p,
+                    p_adjusted=c.p_adj,
+                    smallest_detectable=r.mde,
+                    underpowered=r.underpowered,
+                )
             elif c.missing:
                 row.update(test=f"not computed: {c.missing}")
             if c.boot is not None:
@@ -85,34 +163,57 @@ def _interval(lo, hi) -> str:
     return "-" if lo is None or pd.isna(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
 
 
-def claims_markdown(title: str, intro: str, claims, notes: list[str] = (), extra: list[str] | None = None,
-                    notes_heading: str = "What the paper's metric can and cannot show") -> str:
+def claims_markdown(
+    title: str,
+    intro: str,
+    claims,
+    notes: list[str] = (),
+    extra: list[str] | None = None,
+    notes_heading: str = "What the paper's metric can and cannot show",
+) -> str:
     """The verdicts (one line per claim), each scope's verdict line, every comparison, then ``extra``
     sections and ``notes``."""
     verdicts = verdict_table(claims)
     out = [f"# {title}", "", intro, "", "| claim | verdict | why |", "|---|---|---|"]
     out += [f"| {r.part} | **{r.verdict}** | {r.reason} |" for r in verdicts[verdicts.scope == "all"].itertuples()]
-    out += ["", "## Each verdict with its numbers", "",
-            "| claim | scope | verdict | this run | compared with (runs; Holm-adjusted p) | test | runs | subjects | "
-            "smallest detectable difference | why |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Each verdict with its numbers",
+        "",
+        "| claim | scope | verdict | this run | compared with (runs; Holm-adjusted p) | test | runs | subjects | "
+        "smallest detectable difference | why |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in verdicts[verdicts.scope != "all"].itertuples():
-        out.append(f"| {r.claim} | {r.scope} | {r.verdict} | {_num(r.value)} | {r.nulls or '-'} | {r.test or '-'} | "
-                   f"{_num(r.runs, 0)} | {_num(r.subjects, 0)} | {_num(r.smallest_detectable)} | {r.reason} |")
+        out.append(
+            f"| {r.claim} | {r.scope} | {r.verdict} | {_num(r.value)} | {r.nulls or '-'} | {r.test or '-'} | "
+            f"{_num(r.runs, 0)} | {_num(r.subjects, 0)} | {_num(r.smallest_detectable)} | {r.reason} |"
+        )
     table = comparison_table(claims)
-    out += ["", "## Every comparison", "",
-            "Interval: the two-sided interval of the difference from the run-level test (for an equivalence test, "
-            "the interval the two one-sided tests use); bootstrap: runs, then test samples (synthetic boxes). "
-            "Reported rows are shown, never voted.", "",
-            "| claim | scope | role | against | metric | paper | this run | compared with | difference | interval | "
-            "bootstrap | test | runs | p | adjusted p | smallest detectable |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Every comparison",
+        "",
+        "Interval: the two-sided interval of the difference from the run-level test (for an equivalence test, "
+        "the interval the two one-sided tests use); bootstrap: runs, then test samples (synthetic boxes). "
+        "Reported rows are shown, never voted.",
+        "",
+        "| claim | scope | role | against | metric | paper | this run | compared with | difference | interval | "
+        "bootstrap | test | runs | p | adjusted p | smallest detectable |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
-        runs = "-" if pd.isna(r.runs) else (f"{int(r.runs)}" + ("" if pd.isna(r.runs_compared)
-                                                                 else f" vs {int(r.runs_compared)}"))
-        out.append(f"| {r.claim} | {r.scope} | {r.role} | {r.against} | {r.metric} | {_num(r.paper)} | "
-                   f"{_num(r.value)} | {_num(r.compared_with)} | {_num(r.difference)} | {_interval(r.lo, r.hi)} | "
-                   f"{_interval(r.boot_lo, r.boot_hi)} | {r.test if isinstance(r.test, str) else '-'} | {runs} | "
-                   f"{_p(r.p)} | {_p(r.p_adjusted)} | {_num(r.smallest_detectable)} |")
+        runs = (
+            "-"
+            if pd.isna(r.runs)
+            else (f"{int(r.runs)}" + ("" if pd.isna(r.runs_compared) else f" vs {int(r.runs_compared)}"))
+        )
+        out.append(
+            f"| {r.claim} | {r.scope} | {r.role} | {r.against} | {r.metric} | {_num(r.paper)} | "
+            f"{_num(r.value)} | {_num(r.compared_with)} | {_num(r.difference)} | {_interval(r.lo, r.hi)} | "
+            f"{_interval(r.boot_lo, r.boot_hi)} | {r.test if isinstance(r.test, str) else '-'} | {runs} | "
+            f"{_p(r.p)} | {_p(r.p_adjusted)} | {_num(r.smallest_detectable)} |"
+        )
     out += extra or []
     if notes:
         out += ["", f"## {notes_heading}", ""] + [f"- {n}" for n in notes]
@@ -122,15 +223,19 @@ def claims_markdown(title: str, intro: str, claims, notes: list[str] = (), extra
 def compact_markdown(verdicts: pd.DataFrame) -> str:
     """One row per claim and scope of a saved verdict table (``summary.tsv``): verdict, this run's value,
     what it was compared with (Holm-adjusted p), runs and the smallest detectable difference."""
-    out = ["| claim | scope | verdict | this run | compared with (adjusted p) | runs | smallest detectable | why |",
-           "|---|---|---|---|---|---|---|---|"]
-    for claim, g in verdicts.groupby("claim", sort=False):
+    out = [
+        "| claim | scope | verdict | this run | compared with (adjusted p) | runs | smallest detectable | why |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, g in verdicts.groupby("claim", sort=False):
         overall = g[g.scope == "all"].iloc[0]
         scopes = g[g.scope != "all"]
         for r in scopes.itertuples():
             nulls = r.nulls if isinstance(r.nulls, str) and r.nulls else "-"
-            out.append(f"| {overall.part} | {r.scope} | {r.verdict} | {_num(r.value)} | {nulls} | "
-                       f"{_num(r.runs, 0)} | {_num(r.smallest_detectable)} | {r.cause} |")
+            out.append(
+                f"| {overall.part} | {r.scope} | {r.verdict} | {_num(r.value)} | {nulls} | "
+                f"{_num(r.runs, 0)} | {_num(r.smallest_detectable)} | {r.cause} |"
+            )
         if len(scopes) > 1:
             out.append(f"| {overall.part} | all | **{overall.verdict}** | | | | | |")
     return "\n".join(out)

@@ -20,8 +20,9 @@ def _label(name: str) -> str:
 CONTROL_LABELS = {"length": "length-only logistic regression", "mean": "mean-only logistic regression"}
 
 
-def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutations: int, seed: int,
-                   level: float = 0.95) -> pd.DataFrame:
+def accuracy_table(
+    sidecars, experiment: str, y_test, controls: dict, permutations: int, seed: int, level: float = 0.95
+) -> pd.DataFrame:
     """Test accuracy of every model run (sidecars with ``test_predictions``) and of every logistic
     control (``controls``: feature -> predicted labels), each with a one-sided binomial test against
     the majority-class rate and the label-permutation null of its own predictions; every run of a
@@ -38,61 +39,100 @@ def accuracy_table(sidecars, experiment: str, y_test, controls: dict, permutatio
     for k, m in enumerate(sidecars):
         null = permutation_null(m["test_predictions"], y_test, permutations, seed + k, level)
         p = stats.binomtest(m["n_test_correct"], m["n_test"], m["test_chance"], alternative="greater").pvalue
-        rows.append({"experiment": experiment, "model": m["architecture"], "run": m.get("run", "seed0"),
-                     "kind": run_kind(m.get("run", "seed0")), "seed": m["replicate"], "torch_seed": m["seed"],
-                     "test_accuracy": m["test_accuracy"],
-                     "n_test": m["n_test"], "chance": m["test_chance"], "binomial_p": p,
-                     "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
-                     "above_null": bool(null["p_perm"] <= alpha), "val_accuracy": m["val_accuracy"],
-                     "train_accuracy": m["train_accuracy"], "epochs": m["epochs_run"],
-                     "selection": m.get("selection"), "epoch_kept": m.get("best_epoch")})
+        rows.append(
+            {
+                "experiment": experiment,
+                "model": m["architecture"],
+                "run": m.get("run", "seed0"),
+                "kind": run_kind(m.get("run", "seed0")),
+                "seed": m["replicate"],
+                "torch_seed": m["seed"],
+                "test_accuracy": m["test_accuracy"],
+                "n_test": m["n_test"],
+                "chance": m["test_chance"],
+                "binomial_p": p,
+                "above_chance": bool(p <= alpha),
+                **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
+                "above_null": bool(null["p_perm"] <= alpha),
+                "val_accuracy": m["val_accuracy"],
+                "train_accuracy": m["train_accuracy"],
+                "epochs": m["epochs_run"],
+                "selection": m.get("selection"),
+                "epoch_kept": m.get("best_epoch"),
+            }
+        )
     groups = {}
-    for r, m in zip(rows, sidecars):
+    for r, m in zip(rows, sidecars, strict=True):
         groups.setdefault((r["model"], r["kind"]), []).append((r, m["test_predictions"]))
-    for g, ((model, kind), members) in enumerate(groups.items()):
+    for g, members in enumerate(groups.values()):
         null = mean_null(np.array([p for _, p in members]), y_test, permutations, seed + 2000 + g, level)
         for r, _ in members:
-            r.update(group_runs=len(members), group_accuracy=null["accuracy"], group_null_lo=null["null_lo"],
-                     group_null_hi=null["null_hi"], group_p_perm=null["p_perm"],
-                     group_above_null=bool(null["p_perm"] <= alpha))
+            r.update(
+                group_runs=len(members),
+                group_accuracy=null["accuracy"],
+                group_null_lo=null["null_lo"],
+                group_null_hi=null["null_hi"],
+                group_p_perm=null["p_perm"],
+                group_above_null=bool(null["p_perm"] <= alpha),
+            )
     chance = float(np.bincount(np.asarray(y_test)).max() / len(y_test))
     for k, (feature, pred) in enumerate(controls.items()):
         null = permutation_null(pred, y_test, permutations, seed + 1000 + k, level)
         n_correct = int(round(null["accuracy"] * len(y_test)))
         p = stats.binomtest(n_correct, len(y_test), chance, alternative="greater").pvalue
-        rows.append({"experiment": experiment, "model": f"{feature}_only", "run": "logistic control",
-                     "kind": "logistic control", "seed": None,
-                     "test_accuracy": null["accuracy"], "n_test": len(y_test), "chance": chance, "binomial_p": p,
-                     "above_chance": bool(p <= alpha), **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
-                     "above_null": bool(null["p_perm"] <= alpha)})
+        rows.append(
+            {
+                "experiment": experiment,
+                "model": f"{feature}_only",
+                "run": "logistic control",
+                "kind": "logistic control",
+                "seed": None,
+                "test_accuracy": null["accuracy"],
+                "n_test": len(y_test),
+                "chance": chance,
+                "binomial_p": p,
+                "above_chance": bool(p <= alpha),
+                **{k2: null[k2] for k2 in ("null_lo", "null_hi", "p_perm")},
+                "above_null": bool(null["p_perm"] <= alpha),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95) -> str:
-    lines = [f"# {experiment}: test accuracy against its controls", "",
-             f"Every model and control: mean ± sd over its runs (as many runs per control as training seeds). Null: "
-             f"the {100 * level:.0f} % interval of the accuracy averaged over the runs when every run's predictions "
-             "meet the same permuted test labels (a classifier with no knowledge); p: its one-sided permutation "
-             "p-value, the test of every claim's gate. Controls: the same architecture trained on permuted labels, "
-             "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
-             "sample's length or its mean (one fit each).", "",
-             "| model | runs | test accuracy % | chance % | null interval % | p | above the null |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {experiment}: test accuracy against its controls",
+        "",
+        f"Every model and control: mean ± sd over its runs (as many runs per control as training seeds). Null: "
+        f"the {100 * level:.0f} % interval of the accuracy averaged over the runs when every run's predictions "
+        "meet the same permuted test labels (a classifier with no knowledge); p: its one-sided permutation "
+        "p-value, the test of every claim's gate. Controls: the same architecture trained on permuted labels, "
+        "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
+        "sample's length or its mean (one fit each).",
+        "",
+        "| model | runs | test accuracy % | chance % | null interval % | p | above the null |",
+        "|---|---|---|---|---|---|---|",
+    ]
     runs = table[table.kind != "logistic control"]
     for (model, kind), g in runs.groupby(["model", "kind"], sort=False):
         name = _label(model) + ("" if kind == "trained" else f" ({kind})")
         r = g.iloc[0]
-        lines.append(f"| {name} | {len(g)} | {mean_sd(g.test_accuracy, 100)} | {100 * r.chance:.1f} | "
-                     f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f} | {r.group_p_perm:.3g} | "
-                     f"{'yes' if r.group_above_null else 'no'} |")
+        lines.append(
+            f"| {name} | {len(g)} | {mean_sd(g.test_accuracy, 100)} | {100 * r.chance:.1f} | "
+            f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f} | {r.group_p_perm:.3g} | "
+            f"{'yes' if r.group_above_null else 'no'} |"
+        )
     for r in table[table.kind == "logistic control"].itertuples():
         name = CONTROL_LABELS.get(r.model.removesuffix("_only"), r.model)
-        lines.append(f"| {name} | 1 | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
-                     f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f} | {r.p_perm:.3g} | {'yes' if r.above_null else 'no'} |")
+        lines.append(
+            f"| {name} | 1 | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
+            f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f} | {r.p_perm:.3g} | {'yes' if r.above_null else 'no'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 # ---- feature drop -----------------------------------------------------------------
+
 
 def source_label(kind: str, source: str) -> str:
     """How a feature-drop source reads in tables and figures."""
@@ -102,20 +142,28 @@ def source_label(kind: str, source: str) -> str:
 
 
 def feature_drop_markdown(table: pd.DataFrame, highlight: float, experiment: str) -> str:
-    lines = [f"# {experiment}: accuracy drop when salient features are removed", "",
-             f"Removing the top {100 * highlight:.0f} % (time, area) entries of a saliency map (replaced by "
-             "the z-scored mean, 0) from every test sample; drop = accuracy before - after, in percentage "
-             "points, mean ± sd over seeds; relative drop: the drop as a share of the model's headroom above "
-             "chance (base accuracy - majority-class rate), the unit claims 6c / 6d compare. Rows: the model "
-             "evaluated; columns: whose saliency chose the entries (each trained model's, the untrained maps of "
-             "the same replicate, or random orders averaged over draws).", ""]
+    lines = [
+        f"# {experiment}: accuracy drop when salient features are removed",
+        "",
+        f"Removing the top {100 * highlight:.0f} % (time, area) entries of a saliency map (replaced by "
+        "the z-scored mean, 0) from every test sample; drop = accuracy before - after, in percentage "
+        "points, mean ± sd over seeds; relative drop: the drop as a share of the model's headroom above "
+        "chance (base accuracy - majority-class rate), the unit claims 6c / 6d compare. Rows: the model "
+        "evaluated; columns: whose saliency chose the entries (each trained model's, the untrained maps of "
+        "the same replicate, or random orders averaged over draws).",
+        "",
+    ]
     for method, tm in table.groupby("method", sort=False):
-        at = tm[np.isclose(tm.fraction, highlight)].assign(label=lambda t: [source_label(k, s) for k, s in
-                                                                            zip(t.kind, t.source)])
+        at = tm[np.isclose(tm.fraction, highlight)].assign(
+            label=lambda t: [source_label(k, s) for k, s in zip(t.kind, t.source, strict=True)]
+        )
         labels = list(dict.fromkeys(at.label))
-        lines += [f"## Saliency method: {method}", "",
-                  "| model evaluated | accuracy % | headroom (points) | " + " | ".join(labels) + " |",
-                  "|---|---|---|" + "---|" * len(labels)]
+        lines += [
+            f"## Saliency method: {method}",
+            "",
+            "| model evaluated | accuracy % | headroom (points) | " + " | ".join(labels) + " |",
+            "|---|---|---|" + "---|" * len(labels),
+        ]
         for target, g in at.groupby("target", sort=False):
             cells = []
             for label in labels:
@@ -124,14 +172,20 @@ def feature_drop_markdown(table: pd.DataFrame, highlight: float, experiment: str
                 cells.append(f"**{cell}**" if (c.kind == "own").any() else cell)
             base = g.groupby("seed").base_accuracy.first()
             head = g.groupby("seed").headroom.first()
-            lines.append(f"| {_label(target)} | {mean_sd(100 * base)} | {mean_sd(100 * head)} | " + " | ".join(cells)
-                         + " |")
-        lines += ["", "Cells: drop in points (relative drop); bold: the model's own entries. Claims 6c and 6d test "
-                  "these at the run level in results/hcp/summary.md.", ""]
+            lines.append(
+                f"| {_label(target)} | {mean_sd(100 * base)} | {mean_sd(100 * head)} | " + " | ".join(cells) + " |"
+            )
+        lines += [
+            "",
+            "Cells: drop in points (relative drop); bold: the model's own entries. Claims 6c and 6d test "
+            "these at the run level in results/hcp/summary.md.",
+            "",
+        ]
     return "\n".join(lines)
 
 
 # ---- on/off-task share ---------------------------------------------------------------
+
 
 def bucket_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("on_bucket_")] + ["off_bucket"]
@@ -139,19 +193,28 @@ def bucket_columns(table: pd.DataFrame) -> list[str]:
 
 def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experiment: str) -> str:
     cols = bucket_columns(table)
-    lines = [f"# {experiment}: where each model's top {100 * fraction:.0f} % salient entries fall", "",
-             "Shares in %, over every test sample, mean ± sd over runs (seeds, and as many runs of each control: "
-             "permuted labels, untrained). Nulls of the trained runs' maps: a uniform map "
-             "(its share is the share of on-task frames) and each map with its frames shuffled in time. Buckets: "
-             f"the on-task frames in {n_buckets} consecutive groups, then the off-task frames.", ""]
+    lines = [
+        f"# {experiment}: where each model's top {100 * fraction:.0f} % salient entries fall",
+        "",
+        "Shares in %, over every test sample, mean ± sd over runs (seeds, and as many runs of each control: "
+        "permuted labels, untrained). Nulls of the trained runs' maps: a uniform map "
+        "(its share is the share of on-task frames) and each map with its frames shuffled in time. Buckets: "
+        f"the on-task frames in {n_buckets} consecutive groups, then the off-task frames.",
+        "",
+    ]
     for method, tm in table.groupby("method", sort=False):
-        lines += [f"## Saliency method: {method}", "",
-                  "| model | run | on-task % | off-task % | " + " | ".join(cols) + " |",
-                  "|---|---|---|---|" + "---|" * len(cols)]
+        lines += [
+            f"## Saliency method: {method}",
+            "",
+            "| model | run | on-task % | off-task % | " + " | ".join(cols) + " |",
+            "|---|---|---|---|" + "---|" * len(cols),
+        ]
         tm = tm.assign(kind=[run_kind(r) for r in tm.run])
         for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
-            cells = [mean_sd(g[c], 100) if c in g and g[c].notna().any() else "-"
-                     for c in ("on_task_share", "off_task_share", *cols)]
+            cells = [
+                mean_sd(g[c], 100) if c in g and g[c].notna().any() else "-"
+                for c in ("on_task_share", "off_task_share", *cols)
+            ]
             lines.append(f"| {_label(model)} | {kind} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -159,55 +222,77 @@ def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experim
 
 # ---- ground truth (simulated cohort) ------------------------------------------------------
 
+
 def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_planted: int) -> str:
-    lines = [f"# {experiment}: does saliency find the planted ground truth? (simulated cohort)", "",
-             f"Area AUROC: the areas ranked by mean saliency against the {n_planted} planted responsive areas of the "
-             "experiment's tasks (0.5 = no knowledge). Time AUROC: per sample, saliency summed over areas per frame "
-             "against the frames where the planted response is at least half its peak. Area precision@k (k = "
-             f"{n_planted}; chance = k / 360) and entry precision: the share of each sample's top "
-             f"{100 * fraction:.0f} % (time, area) entries on a planted area of its own task at a responding frame. "
-             "Mean ± sd over runs (seeds, and as many runs of each control), every test sample.",
-             ""]
+    lines = [
+        f"# {experiment}: does saliency find the planted ground truth? (simulated cohort)",
+        "",
+        f"Area AUROC: the areas ranked by mean saliency against the {n_planted} planted responsive areas of the "
+        "experiment's tasks (0.5 = no knowledge). Time AUROC: per sample, saliency summed over areas per frame "
+        "against the frames where the planted response is at least half its peak. Area precision@k (k = "
+        f"{n_planted}; chance = k / 360) and entry precision: the share of each sample's top "
+        f"{100 * fraction:.0f} % (time, area) entries on a planted area of its own task at a responding frame. "
+        "Mean ± sd over runs (seeds, and as many runs of each control), every test sample.",
+        "",
+    ]
     for method, tm in table.groupby("method", sort=False):
-        lines += [f"## Saliency method: {method}", "",
-                  "| model | run | area AUROC | time AUROC | area precision@k | chance | entry precision | chance |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## Saliency method: {method}",
+            "",
+            "| model | run | area AUROC | time AUROC | area precision@k | chance | entry precision | chance |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         tm = tm.assign(kind=[run_kind(r) for r in tm.run])
         for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
-            lines.append(f"| {_label(model)} | {kind} | {mean_sd(g.area_auroc, digits=3)} | "
-                         f"{mean_sd(g.time_auroc, digits=3)} | {mean_sd(g.area_precision_at_k, digits=3)} | "
-                         f"{g.area_chance.iloc[0]:.3f} | {mean_sd(g.entry_precision_top, digits=3)} | "
-                         f"{g.entry_chance.mean():.3f} |")
+            lines.append(
+                f"| {_label(model)} | {kind} | {mean_sd(g.area_auroc, digits=3)} | "
+                f"{mean_sd(g.time_auroc, digits=3)} | {mean_sd(g.area_precision_at_k, digits=3)} | "
+                f"{g.area_chance.iloc[0]:.3f} | {mean_sd(g.entry_precision_top, digits=3)} | "
+                f"{g.entry_chance.mean():.3f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 # ---- denoising QC -----------------------------------------------------------------------
 
+
 def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
-    lines = ["# Confound strategies on this cohort (QC-FC benchmark)", "",
-             f"{int(table.n_subjects.iloc[0])} subjects, mean framewise displacement {mean_fd:.3f} mm. QC-FC: the "
-             "correlation across subjects of mean FD with each area pair's connectivity; significant: FDR 5 % "
-             "(Benjamini-Hochberg); distance dependence: Spearman correlation of QC-FC with the distance between the "
-             "areas' centroids. Lower is better everywhere; tDOF lost: confounds + censored frames + filtered "
-             "frequencies per run.", "",
-             "| strategy | tDOF lost per run | QC-FC edges significant % | median abs. QC-FC | QC-FC vs distance (rho) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "# Confound strategies on this cohort (QC-FC benchmark)",
+        "",
+        f"{int(table.n_subjects.iloc[0])} subjects, mean framewise displacement {mean_fd:.3f} mm. QC-FC: the "
+        "correlation across subjects of mean FD with each area pair's connectivity; significant: FDR 5 % "
+        "(Benjamini-Hochberg); distance dependence: Spearman correlation of QC-FC with the distance between the "
+        "areas' centroids. Lower is better everywhere; tDOF lost: confounds + censored frames + filtered "
+        "frequencies per run.",
+        "",
+        "| strategy | tDOF lost per run | QC-FC edges significant % | median abs. QC-FC | QC-FC vs distance (rho) |",
+        "|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
         name = f"**{r.strategy}** (used)" if r.chosen else r.strategy
-        lines.append(f"| {name} | {r.tdof_lost_mean:.1f} | {r.qcfc_significant_percent:.1f} | "
-                     f"{r.qcfc_median_abs:.3f} | {r.qcfc_distance_rho:+.3f} |")
+        lines.append(
+            f"| {name} | {r.tdof_lost_mean:.1f} | {r.qcfc_significant_percent:.1f} | "
+            f"{r.qcfc_median_abs:.3f} | {r.qcfc_distance_rho:+.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 # ---- the summary's descriptive sections ---------------------------------------------------
 
+
 def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
     """The confound controls of every experiment: trained models against the length-only, mean-only,
     time-shuffled and label-permuted controls (mean accuracy over runs)."""
-    out = ["", "## Confound controls", "",
-           "| experiment | trained models (mean %) | length only % | mean only % | time-shuffled (mean %) | "
-           "permuted labels (mean %) | what it shows |", "|---|---|---|---|---|---|---|"]
+    out = [
+        "",
+        "## Confound controls",
+        "",
+        "| experiment | trained models (mean %) | length only % | mean only % | time-shuffled (mean %) | "
+        "permuted labels (mean %) | what it shows |",
+        "|---|---|---|---|---|---|---|",
+    ]
     accuracy = accuracy.assign(kind=[run_kind(r) for r in accuracy.run])
     for e, g in accuracy.groupby("experiment", sort=False):
         ctrl = {r.model: r for r in g[g.kind == "logistic control"].itertuples()}
@@ -215,32 +300,50 @@ def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
         def pct(rows):
             return f"{100 * rows.test_accuracy.mean():.1f}" if len(rows) else "-"
 
-        def ctl(name):
+        def ctl(name, ctrl=ctrl):
             r = ctrl.get(f"{name}_only")
             return "-" if r is None else f"{100 * r.test_accuracy:.1f}" + (" *" if r.above_null else "")
 
-        shown = [f"the sample's {name} alone separates the tasks" for name in ("length", "mean")
-                 if ctrl.get(f"{name}_only") is not None and ctrl[f"{name}_only"].above_null]
+        shown = [
+            f"the sample's {name} alone separates the tasks"
+            for name in ("length", "mean")
+            if ctrl.get(f"{name}_only") is not None and ctrl[f"{name}_only"].above_null
+        ]
         ts = g[g.kind == "timeshuffled"]
         if len(ts) and ts.group_above_null.any():
             shown.append("shuffling the frames in time keeps the information")
-        out.append(f"| {e} | {pct(g[g.kind == 'trained'])} | {ctl('length')} | {ctl('mean')} | {pct(ts)} | "
-                   f"{pct(g[g.kind == 'permuted'])} | {'; '.join(shown) or 'no confound above its null'} |")
-    out += ["", "\\* above its label-permutation null (95 %); time-shuffled: its runs' mean accuracy above the null "
-            "of that mean."]
+        out.append(
+            f"| {e} | {pct(g[g.kind == 'trained'])} | {ctl('length')} | {ctl('mean')} | {pct(ts)} | "
+            f"{pct(g[g.kind == 'permuted'])} | {'; '.join(shown) or 'no confound above its null'} |"
+        )
+    out += [
+        "",
+        "\\* above its label-permutation null (95 %); time-shuffled: its runs' mean accuracy above the null "
+        "of that mean.",
+    ]
     return out
 
 
 def truth_summary_markdown(truth: pd.DataFrame | None, method: str, source: str) -> list[str]:
     """Ground-truth recovery of every experiment (simulated cohort), mean over runs."""
     if source != "simulated":
-        return ["", "## Ground truth", "", "Real data (hcp.source: raw) have no ground truth: nothing here says which "
-                "areas or frames carry the task, so saliency cannot be scored against it."]
+        return [
+            "",
+            "## Ground truth",
+            "",
+            "Real data (hcp.source: raw) have no ground truth: nothing here says which "
+            "areas or frames carry the task, so saliency cannot be scored against it.",
+        ]
     if truth is None or truth.empty:
         return []
     t = truth[truth.method == method].assign(kind=lambda x: [run_kind(r) for r in x.run])
-    out = ["", "## Ground truth of the simulated cohort", "",
-           "| experiment | model | run | area AUROC | time AUROC |", "|---|---|---|---|---|"]
+    out = [
+        "",
+        "## Ground truth of the simulated cohort",
+        "",
+        "| experiment | model | run | area AUROC | time AUROC |",
+        "|---|---|---|---|---|",
+    ]
     for (e, m, k), g in t.groupby(["experiment", "model", "kind"], sort=False):
         out.append(f"| {e} | {_label(m)} | {k} | {g.area_auroc.mean():.3f} | {g.time_auroc.mean():.3f} |")
     return out
@@ -249,20 +352,29 @@ def truth_summary_markdown(truth: pd.DataFrame | None, method: str, source: str)
 def offtask_note(accuracy: pd.DataFrame, experiments: dict) -> list[str]:
     """What carries the off-task information: the run's standardisation or the frames themselves (from the
     off_task experiments with a whole-run and a rest baseline)."""
-    by_baseline = {experiments[e].get("baseline", "run"): e for e in experiments
-                   if experiments[e]["kind"] == "off_task" and e in set(accuracy.experiment)}
+    by_baseline = {
+        experiments[e].get("baseline", "run"): e
+        for e in experiments
+        if experiments[e]["kind"] == "off_task" and e in set(accuracy.experiment)
+    }
     if not {"run", "rest"} <= set(by_baseline):
         return []
-    acc = {b: accuracy[(accuracy.experiment == e) & (accuracy.run.map(run_kind) == "trained")]
-           for b, e in by_baseline.items()}
+    acc = {
+        b: accuracy[(accuracy.experiment == e) & (accuracy.run.map(run_kind) == "trained")]
+        for b, e in by_baseline.items()
+    }
     run_above, rest_above = bool(acc["run"].group_above_null.any()), bool(acc["rest"].group_above_null.any())
-    txt = (f"off-task control: mean accuracy {100 * acc['run'].test_accuracy.mean():.1f} % with whole-run "
-           f"z-scoring ({by_baseline['run']}), {100 * acc['rest'].test_accuracy.mean():.1f} % with each run "
-           f"re-standardised by its rest frames ({by_baseline['rest']}). ")
+    txt = (
+        f"off-task control: mean accuracy {100 * acc['run'].test_accuracy.mean():.1f} % with whole-run "
+        f"z-scoring ({by_baseline['run']}), {100 * acc['rest'].test_accuracy.mean():.1f} % with each run "
+        f"re-standardised by its rest frames ({by_baseline['rest']}). "
+    )
     if run_above and not rest_above:
-        txt += ("The off-task information is the whole-run standardisation: it puts a run's rest frames below the "
-                "run's mean in the areas its task drives, a task signature in every off-task frame; with a rest "
-                "baseline the models fall to their nulls.")
+        txt += (
+            "The off-task information is the whole-run standardisation: it puts a run's rest frames below the "
+            "run's mean in the areas its task drives, a task signature in every off-task frame; with a rest "
+            "baseline the models fall to their nulls."
+        )
     elif run_above and rest_above:
         txt += "Off-task frames stay informative with a rest baseline too: the standardisation is not the only cause."
     else:

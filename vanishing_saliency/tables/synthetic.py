@@ -37,12 +37,21 @@ def read_runs(keys, paths, sidecars=None) -> tuple[pd.DataFrame, dict]:
         t = pd.read_csv(path, sep="\t")
         samples[(dataset, model, run, method)] = t
         acc = float(t.correct.mean())
-        row = {"dataset": dataset, "model": model, "label": label(model, run), "run": run, "method": method,
-               "accuracy": acc, "n_test": len(t), "at_chance": at_chance(acc, len(t))}
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "label": label(model, run),
+            "run": run,
+            "method": method,
+            "accuracy": acc,
+            "n_test": len(t),
+            "at_chance": at_chance(acc, len(t)),
+        }
         if sidecars is not None:
             meta = sidecars[i]
-            row.update(selection=meta.get("selection"), epoch_kept=meta.get("best_epoch"),
-                       epochs_run=meta.get("epochs_run"))
+            row.update(
+                selection=meta.get("selection"), epoch_kept=meta.get("best_epoch"), epochs_run=meta.get("epochs_run")
+            )
         row.update({m: float(t[m].mean()) for m in METRICS if m in t})
         rows.append(row)
     return pd.DataFrame(rows), samples
@@ -64,8 +73,15 @@ def compare(values: np.ndarray, floor: np.ndarray, metric: str, seed: int, n_boo
     return _mark(*bootstrap_mean_ci(np.asarray(values) - np.asarray(floor), seed, n_boot, level), metric)
 
 
-def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int = 2000, level: float = 0.95,
-          permutations: int = 1000) -> pd.DataFrame:
+def cells(
+    runs: pd.DataFrame,
+    samples: dict,
+    noise: dict,
+    seed: int,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    permutations: int = 1000,
+) -> pd.DataFrame:
     """One row per (dataset, model, trained | untrained, method) plus the noise rows: mean ± sd over
     runs of every metric, each against the noise map (hierarchical-bootstrap interval and mark; none
     with ``n_boot = 0``), and whether the runs are above their label-permutation null (``above_null``;
@@ -74,13 +90,27 @@ def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int
     runs = runs.assign(kind=np.where(runs.run.str.startswith("untrained"), "untrained", "trained"))
     for (dataset, model, kind, method), g in runs.groupby(["dataset", "model", "kind", "method"], sort=False):
         per_sample = [samples[(dataset, model, r, method)] for r in g.run]
-        null = permutation_null(np.stack([t["pred"].to_numpy() for t in per_sample]), per_sample[0]["label"],
-                                permutations, derive_seed(seed, "null", dataset, model, kind), level)
-        row = {"dataset": dataset, "model": model, "label": label(model, kind), "kind": kind, "method": method,
-               "n_seeds": len(g), "accuracy": g.accuracy.mean(),
-               "accuracy_sd": g.accuracy.std(ddof=1) if len(g) > 1 else 0.0, "null_hi": null["null_hi"],
-               "p_perm": null["p_perm"], "above_null": bool(null["p_perm"] <= 1 - level),
-               "n_test": int(g.n_test.iloc[0])}
+        null = permutation_null(
+            np.stack([t["pred"].to_numpy() for t in per_sample]),
+            per_sample[0]["label"],
+            permutations,
+            derive_seed(seed, "null", dataset, model, kind),
+            level,
+        )
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "label": label(model, kind),
+            "kind": kind,
+            "method": method,
+            "n_seeds": len(g),
+            "accuracy": g.accuracy.mean(),
+            "accuracy_sd": g.accuracy.std(ddof=1) if len(g) > 1 else 0.0,
+            "null_hi": null["null_hi"],
+            "p_perm": null["p_perm"],
+            "above_null": bool(null["p_perm"] <= 1 - level),
+            "n_test": int(g.n_test.iloc[0]),
+        }
         if "epoch_kept" in g:
             row.update(selection=g.selection.iloc[0], epoch_kept=";".join(str(e) for e in g.epoch_kept))
         for m in METRICS:
@@ -90,14 +120,35 @@ def cells(runs: pd.DataFrame, samples: dict, noise: dict, seed: int, n_boot: int
             if not n_boot:
                 continue
             scores = np.stack([t[m].to_numpy(np.float64) for t in per_sample])
-            c = _mark(*hierarchical_bootstrap(scores, derive_seed(seed, dataset, model, kind, method, m), n_boot,
-                                              level, floor=noise[dataset][m].to_numpy(np.float64)), m)
-            row.update({f"{m}_vs_noise": c["diff"], f"{m}_vs_noise_lo": c["lo"], f"{m}_vs_noise_hi": c["hi"],
-                        f"{m}_mark": MARKS[c["mark"]]})
+            c = _mark(
+                *hierarchical_bootstrap(
+                    scores,
+                    derive_seed(seed, dataset, model, kind, method, m),
+                    n_boot,
+                    level,
+                    floor=noise[dataset][m].to_numpy(np.float64),
+                ),
+                m,
+            )
+            row.update(
+                {
+                    f"{m}_vs_noise": c["diff"],
+                    f"{m}_vs_noise_lo": c["lo"],
+                    f"{m}_vs_noise_hi": c["hi"],
+                    f"{m}_mark": MARKS[c["mark"]],
+                }
+            )
         rows.append(row)
     for dataset, t in noise.items():
-        row = {"dataset": dataset, "model": "noise", "label": label("noise"), "kind": "noise", "method": "noise map",
-               "n_seeds": 1, "n_test": len(t)}
+        row = {
+            "dataset": dataset,
+            "model": "noise",
+            "label": label("noise"),
+            "kind": "noise",
+            "method": "noise map",
+            "n_seeds": 1,
+            "n_test": len(t),
+        }
         row.update({m: float(t[m].mean()) for m in METRICS})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -120,24 +171,34 @@ def markdown(table: pd.DataFrame, title: str) -> str:
     WJac / Euc / accuracy %, then AUROC / AP, each with its mark against the noise map."""
     seeds = int(table[table.kind == "trained"].n_seeds.max())
     selection = table.selection.dropna().iloc[0] if "selection" in table and table.selection.notna().any() else "?"
-    out = [f"# {title}", "",
-           f"Mean ± sd over {seeds} training seed(s) of the per-sample scores (checkpoint: {selection}); untrained "
-           "rows: as many runs at initial weights. Marks against the noise map |N(0,1)| on the same test samples, "
-           "95 % interval of the difference from a bootstrap over runs, then test samples: ▲ better, ≈ not "
-           "distinguishable, ▼ worse. † the runs are not above their label-permutation null (accuracy averaged "
-           "over the runs, p > 0.05): their saliency is meaningless. WJac (higher is better) and Euc (lower is "
-           "better) are the paper's metrics; a map with no knowledge scores WJac ~0.12-0.15 on these boxes. "
-           "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated.", ""]
+    out = [
+        f"# {title}",
+        "",
+        f"Mean ± sd over {seeds} training seed(s) of the per-sample scores (checkpoint: {selection}); untrained "
+        "rows: as many runs at initial weights. Marks against the noise map |N(0,1)| on the same test samples, "
+        "95 % interval of the difference from a bootstrap over runs, then test samples: ▲ better, ≈ not "
+        "distinguishable, ▼ worse. † the runs are not above their label-permutation null (accuracy averaged "
+        "over the runs, p > 0.05): their saliency is meaningless. WJac (higher is better) and Euc (lower is "
+        "better) are the paper's metrics; a map with no knowledge scores WJac ~0.12-0.15 on these boxes. "
+        "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated.",
+        "",
+    ]
     datasets = list(dict.fromkeys(table.dataset))
     for method in [m for m in dict.fromkeys(table.method) if m != "noise map"]:
         part = table[(table.method == method) | (table.kind == "noise")]
-        order = [(m, k) for m, k in dict.fromkeys(zip(part.model, part.kind)) if k == "trained"]
+        order = [(m, k) for m, k in dict.fromkeys(zip(part.model, part.kind, strict=True)) if k == "trained"]
         order += [(m, "untrained") for m, _ in order if ((part.model == m) & (part.kind == "untrained")).any()]
         order += [("noise", "noise")]
-        for heading, parts in (("WJac / Euc / accuracy %", (("wjac", False), ("euc", False), ("accuracy", True))),
-                               ("AUROC / AP", (("auroc", False), ("ap", False)))):
-            out += [f"## {method}: {heading}", "", "| model | " + " | ".join(datasets) + " |",
-                    "|---|" + "---|" * len(datasets)]
+        for heading, parts in (
+            ("WJac / Euc / accuracy %", (("wjac", False), ("euc", False), ("accuracy", True))),
+            ("AUROC / AP", (("auroc", False), ("ap", False))),
+        ):
+            out += [
+                f"## {method}: {heading}",
+                "",
+                "| model | " + " | ".join(datasets) + " |",
+                "|---|" + "---|" * len(datasets),
+            ]
             for model, kind in order:
                 cells_ = []
                 for d in datasets:
@@ -156,6 +217,7 @@ def markdown(table: pd.DataFrame, title: str) -> str:
 
 # ---- the method table -------------------------------------------------------------------
 
+
 def method_cells(pairs, frames, noise: dict, seed: int, n_boot: int = 2000, level: float = 0.95) -> pd.DataFrame:
     """One row per (dataset, model, method) of the method table: mean metrics on the scored test samples,
     AUROC and WJac against the noise map on the same samples."""
@@ -164,9 +226,15 @@ def method_cells(pairs, frames, noise: dict, seed: int, n_boot: int = 2000, leve
         floor = noise[dataset].set_index("sample").loc[t["sample"].unique()]
         for method, g in t.groupby("method", sort=False):
             g = g.set_index("sample").loc[floor.index]
-            row = {"dataset": dataset, "model": model, "label": LABELS.get(model, model), "method": method,
-                   "n_test": len(g), "accuracy": float(g.correct.mean()),
-                   "at_chance": at_chance(float(g.correct.mean()), len(g))}
+            row = {
+                "dataset": dataset,
+                "model": model,
+                "label": LABELS.get(model, model),
+                "method": method,
+                "n_test": len(g),
+                "accuracy": float(g.correct.mean()),
+                "at_chance": at_chance(float(g.correct.mean()), len(g)),
+            }
             for m in METRICS:
                 row[m] = float(g[m].mean())
             for m in ("auroc", "wjac"):
@@ -176,20 +244,33 @@ def method_cells(pairs, frames, noise: dict, seed: int, n_boot: int = 2000, leve
     for dataset, t in noise.items():
         some = frames[[d for d, _ in pairs].index(dataset)]
         floor = t.set_index("sample").loc[some["sample"].unique()]
-        rows.append({"dataset": dataset, "model": "noise", "label": label("noise"), "method": "noise map",
-                     "n_test": len(floor), **{m: float(floor[m].mean()) for m in METRICS}})
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": "noise",
+                "label": label("noise"),
+                "method": "noise map",
+                "n_test": len(floor),
+                **{m: float(floor[m].mean()) for m in METRICS},
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def method_markdown(table: pd.DataFrame) -> str:
     datasets = list(dict.fromkeys(table.dataset))
     n = int(table.n_test.max())
-    out = ["# Method table: every attribution method, scored the same way", "",
-           f"Training seed 0 of Table 1's models, the first {n} test samples of each dataset. Cells: mean per-sample "
-           "AUROC / WJac; marks against the noise map on the same samples (bootstrap 95 % interval of the "
-           "difference: ▲ better, ≈ not distinguishable, ▼ worse); † the model is not significantly above "
-           "chance on these samples.", "",
-           "| model | method | " + " | ".join(datasets) + " |", "|---|---|" + "---|" * len(datasets)]
+    out = [
+        "# Method table: every attribution method, scored the same way",
+        "",
+        f"Training seed 0 of Table 1's models, the first {n} test samples of each dataset. Cells: mean per-sample "
+        "AUROC / WJac; marks against the noise map on the same samples (bootstrap 95 % interval of the "
+        "difference: ▲ better, ≈ not distinguishable, ▼ worse); † the model is not significantly above "
+        "chance on these samples.",
+        "",
+        "| model | method | " + " | ".join(datasets) + " |",
+        "|---|---|" + "---|" * len(datasets),
+    ]
     trained = table[table.model != "noise"]
     for (model, method), _ in trained.groupby(["model", "method"], sort=False):
         cells_ = []
@@ -202,14 +283,26 @@ def method_markdown(table: pd.DataFrame) -> str:
             cells_.append(f"{r.auroc:.3f} {r.auroc_mark} / {r.wjac:.3f} {r.wjac_mark}" + (" †" if r.at_chance else ""))
         out.append(f"| {LABELS.get(model, model)} | {method} | " + " | ".join(cells_) + " |")
     floor = table[table.model == "noise"].set_index("dataset")
-    out.append(f"| {label('noise')} | - | " + " | ".join(
-        f"{floor.loc[d, 'auroc']:.3f} / {floor.loc[d, 'wjac']:.3f}" if d in floor.index else "" for d in datasets) + " |")
+    out.append(
+        f"| {label('noise')} | - | "
+        + " | ".join(
+            f"{floor.loc[d, 'auroc']:.3f} / {floor.loc[d, 'wjac']:.3f}" if d in floor.index else "" for d in datasets
+        )
+        + " |"
+    )
     best = best_pairs(table)
-    out += ["", "Best (model, method) per dataset by mean AUROC (models above chance only):", "",
-            "| dataset | model | method | AUROC | interval vs noise | WJac |", "|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "Best (model, method) per dataset by mean AUROC (models above chance only):",
+        "",
+        "| dataset | model | method | AUROC | interval vs noise | WJac |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in best.itertuples():
-        out.append(f"| {r.dataset} | {LABELS.get(r.model, r.model)} | {r.method} | {r.auroc:.3f} | "
-                   f"[{r.auroc_vs_noise_lo:+.3f}, {r.auroc_vs_noise_hi:+.3f}] | {r.wjac:.3f} |")
+        out.append(
+            f"| {r.dataset} | {LABELS.get(r.model, r.model)} | {r.method} | {r.auroc:.3f} | "
+            f"[{r.auroc_vs_noise_lo:+.3f}, {r.auroc_vs_noise_hi:+.3f}] | {r.wjac:.3f} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -223,6 +316,7 @@ def best_pairs(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- the moving box ---------------------------------------------------------------------
 
+
 def moving_box(cells_table: pd.DataFrame, starts: dict) -> pd.DataFrame:
     """The moving-box cells (trained, untrained and noise) with each dataset's box start."""
     out = cells_table.copy()
@@ -231,6 +325,7 @@ def moving_box(cells_table: pd.DataFrame, starts: dict) -> pd.DataFrame:
 
 
 # ---- the summary's notes ----------------------------------------------------------------
+
 
 def summary_notes(method_table: pd.DataFrame, datasets) -> list[str]:
     """Per dataset, the best (model, method) pair of the method table among models above chance."""
@@ -242,7 +337,9 @@ def summary_notes(method_table: pd.DataFrame, datasets) -> list[str]:
             notes.append(f"{d}: no model of the method table is above chance.")
             continue
         top = b.loc[b.auroc.idxmax()]
-        notes.append(f"{d}: the best (model, method) pair of the method table is {LABELS.get(top.model, top.model)} / "
-                     f"{top.method} with AUROC {top.auroc:.3f} (interval against the noise map "
-                     f"[{top.auroc_vs_noise_lo:+.3f}, {top.auroc_vs_noise_hi:+.3f}]), WJac {top.wjac:.3f}.")
+        notes.append(
+            f"{d}: the best (model, method) pair of the method table is {LABELS.get(top.model, top.model)} / "
+            f"{top.method} with AUROC {top.auroc:.3f} (interval against the noise map "
+            f"[{top.auroc_vs_noise_lo:+.3f}, {top.auroc_vs_noise_hi:+.3f}]), WJac {top.wjac:.3f}."
+        )
     return notes
