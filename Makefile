@@ -65,18 +65,18 @@ dryrun: venv
 BENCH_FRESH_RUN ?= 0
 BENCH_RUN ?= .
 bench: venv
-	$(BIN)/python benchmarks/bench_models.py
-	$(BIN)/python benchmarks/bench_mix_forms.py
-	$(BIN)/python benchmarks/bench_saliency.py --methods
-	$(BIN)/python benchmarks/bench_preprocess.py
-	$(BIN)/python benchmarks/bench_dag.py
-	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python benchmarks/bench_fresh_run.py \
-		--into bench-fresh && $(BIN)/python benchmarks/check_resources.py bench-fresh; \
-	else $(BIN)/python benchmarks/check_resources.py $(BENCH_RUN); fi
+	$(BIN)/python -m benchmarks.bench_models
+	$(BIN)/python -m benchmarks.bench_mix_forms
+	$(BIN)/python -m benchmarks.bench_saliency --methods
+	$(BIN)/python -m benchmarks.bench_preprocess
+	$(BIN)/python -m benchmarks.bench_dag
+	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python -m benchmarks.bench_fresh_run \
+		--into bench-fresh && $(BIN)/python -m benchmarks.check_resources bench-fresh; \
+	else $(BIN)/python -m benchmarks.check_resources $(BENCH_RUN); fi
 
 # Peak memory and wall time per rule of the last run here (its logs/benchmark/ files).
 memory: venv
-	$(BIN)/python benchmarks/memory_table.py .
+	$(BIN)/python -m benchmarks.memory_table .
 
 # The README's workflow figure (needs graphviz: apt-get install graphviz).
 rulegraph: venv

@@ -22,8 +22,10 @@ if not workflow.overwrite_configfiles:
 
 
 CONFIG_SOURCE = config_source(workflow.overwrite_configfiles)
+# the --config key=value overrides: an error in one of those keys is blamed on the command line
+CONFIG_OVERRIDES = dict(workflow.config_settings.config)
 
-with reported(CONFIG_SOURCE):
+with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
     check_schema(config, os.path.join(workflow.basedir, "schemas", "config.schema.yaml"))
 
 

@@ -1,6 +1,6 @@
 """Scale: the workflow's DAG for a paper-sized raw HCP cohort, built by a Snakemake dry run.
 
-Usage: python benchmarks/bench_dag.py [--subjects 1000] [--keep DIR]
+Usage: python -m benchmarks.bench_dag [--subjects 1000] [--keep DIR]
 
 Writes a fake raw HCP tree of empty files (the real layout: dense time series, motion
 regressors and EV files of every run of every task), points the default config at it
@@ -27,12 +27,10 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.memory_table import job_blocks
 from vanishing_saliency.hcp.io import raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from memory_table import job_blocks  # noqa: E402
 
 
 def write_tree(root: Path, subjects, tasks, directions, suffix) -> int:

@@ -1,6 +1,6 @@
 """The whole default run from a fresh clone, as a newcomer starts it: `make reproduce`.
 
-Usage: python benchmarks/bench_fresh_run.py [--into DIR] [--cores all] [--keep]
+Usage: python -m benchmarks.bench_fresh_run [--into DIR] [--cores all] [--keep]
 
 Clones this checkout's HEAD into a fresh folder (a temporary one unless ``--into``), then times
 ``make venv`` (the virtual environment and every package) and ``make reproduce`` (the
@@ -17,17 +17,15 @@ import os
 import platform
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.memory_table import collect
 
-from memory_table import collect  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGET_MIN = 30.0
 

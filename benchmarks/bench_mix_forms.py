@@ -1,6 +1,6 @@
 """Forward+backward time of the input-cell attention's causal mix in the forms one could compute it.
 
-Usage: python benchmarks/bench_mix_forms.py [--reps 30] [--threads 2]
+Usage: python -m benchmarks.bench_mix_forms [--reps 30] [--threads 2]
 
 The mix is ``out[t] = sum_{s<=t} sum_k left[t, k] right[s, k] values[s]`` (B=64, T=100, r=20 hops,
 V=20 values: the paper's H=5 model mixes its 4H=20 gate inputs; V=100: a model that mixes its
@@ -22,8 +22,8 @@ difference of each form's outputs and gradients from dense (floating-point order
 import argparse
 
 import torch
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 
+from benchmarks.timing import median_times
 from vanishing_saliency.models import _DenseCausalMix, causal_mix
 
 

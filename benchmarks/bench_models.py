@@ -1,6 +1,6 @@
 """Forward+backward time of input-cell-attention LSTM vs a plain nn.LSTM of the same size.
 
-Usage: python benchmarks/bench_models.py [--reps 15] [--threads 2] [--loop] [--parts]
+Usage: python -m benchmarks.bench_models [--reps 15] [--threads 2] [--loop] [--parts]
 
 Shapes: B=64, T=100, N=100, r=20, d_a=50, hidden 100 and the paper's 5, in float32
 and float64.  Runs are interleaved (plain, input-cell, plain, ...) so drift in machine
@@ -18,9 +18,9 @@ import statistics
 import time
 
 import torch
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 from torch import nn
 
+from benchmarks.timing import median_times
 from vanishing_saliency.models import InputCellAttention, ModelConfig, build_model
 
 

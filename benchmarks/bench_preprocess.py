@@ -1,6 +1,6 @@
 """The whole per-run HCP step against plain nibabel loading of the same file.
 
-Usage: python benchmarks/bench_preprocess.py [--reps 5]
+Usage: python -m benchmarks.bench_preprocess [--reps 5]
 
 Writes one simulated real-size WM run (405 x 91282 float32), then times
 (a) ``np.asarray(nib.load(f, mmap=False).dataobj)`` (the data read into memory) and (b) load + checks + parcellation +

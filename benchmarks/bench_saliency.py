@@ -1,6 +1,6 @@
 """Saliency against its floor: one batched forward + backward of the same test set.
 
-Usage: python benchmarks/bench_saliency.py [--models inputcell_lstm,lstm] [--threads 1,2] [--n 300]
+Usage: python -m benchmarks.bench_saliency [--models inputcell_lstm,lstm] [--threads 1,2] [--n 300]
                                           [--reps 5] [--max-batch-mb 1000] [--methods]
 
 The floor is the least any gradient map of the test set can cost: one forward pass of the
@@ -22,8 +22,8 @@ from functools import partial
 
 import numpy as np
 import torch
-from timing import median_times  # benchmarks/timing.py (this script's folder)
 
+from benchmarks.timing import median_times
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import attribute
 

@@ -1,6 +1,6 @@
 """Honest cluster requests: each rule's mem_mb and runtime against what its jobs really used.
 
-Usage: python benchmarks/check_resources.py [RUN_DIR] [--configfile FILE] [--low 1.2] [--high 3.0] [--suggest]
+Usage: python -m benchmarks.check_resources [RUN_DIR] [--configfile FILE] [--low 1.2] [--high 3.0] [--suggest]
 
 A Slurm job gets ``--mem`` from a rule's ``resources.mem_mb`` and ``--time`` from
 ``resources.runtime`` (minutes).  Too little and the job is killed; too much and it waits longer
@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from memory_table import ROOT, collect
+
+from benchmarks.memory_table import ROOT, collect
 
 RUNTIME_FLOOR_MIN = 1.0
 MEM_FLOOR_MB = 256.0

@@ -1,6 +1,6 @@
 """Peak memory and wall time of every rule, from the Snakemake `benchmark:` files of a finished run.
 
-Usage: python benchmarks/memory_table.py [RUN_DIR] [--limit-mb 4096] [--configfile FILE]
+Usage: python -m benchmarks.memory_table [RUN_DIR] [--limit-mb 4096] [--configfile FILE]
 
 Every rule writes ``logs/benchmark/...tsv`` (Snakemake measures the job's whole process tree:
 ``max_rss`` in MB, wall ``s``).  This script maps each file back to its rule through the jobs

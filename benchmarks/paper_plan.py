@@ -1,6 +1,6 @@
 """A plan for the paper-size HCP cohort on a Slurm cluster, from a finished default run's measurements.
 
-Usage: python benchmarks/paper_plan.py [RUN_DIR] [--subjects 749] [--nodes 4] [--cores-per-node 32]
+Usage: python -m benchmarks.paper_plan [RUN_DIR] [--subjects 749] [--nodes 4] [--cores-per-node 32]
                                        [--subjects-per-job 20] [--cores-per-job 4]
 
 The default run preprocesses a simulated cohort of ``hcp.simulate.n_subjects`` subjects and trains every
@@ -27,12 +27,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from benchmarks.memory_table import collect
+from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from memory_table import collect  # noqa: E402
-
-from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES  # noqa: E402
 
 PER_SUBJECT = ("hcp_check", "hcp_preprocess")
 ANALYSIS_STAGES = [

@@ -1,7 +1,5 @@
-# Python helpers shared by every .smk file: cross-key config checks, job seeds, target and input lists.
-# The rules' code is in vanishing_saliency/steps/<rule file>.py, one function per rule.
-from vanishing_saliency.errors import ConfigError
-from vanishing_saliency.hcp.blocks import check_experiment
+# Python helpers shared by every .smk file: job seeds, target and input lists.  The config's checks are in
+# vanishing_saliency/configcheck.py; the rules' code in vanishing_saliency/steps/<rule file>.py (README).
 import collections
 import functools
 import os
@@ -9,64 +7,14 @@ import re
 from pathlib import Path
 
 from snakemake.logging import logger
-from snakemake.utils import validate
 
 from vanishing_saliency.hcp.controls import control_runs, run_kind
-from vanishing_saliency.hcp.io import SUBJECT_ID, discover_subjects, run_files, subject_runs
+from vanishing_saliency.configcheck import check_config, check_dataset_defined, hcp_subjects, models_for_dataset
+from vanishing_saliency.hcp.io import run_files, subject_runs
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
-from vanishing_saliency.synthetic import check_patterns
 from vanishing_saliency.workflow import derive_seed
 
-
-def check_config(cfg):
-    """Checks a JSON schema cannot express; each error names the offending key."""
-    syn = cfg["synthetic"]
-    for name, ds in syn["datasets"].items():
-        check_patterns(name, ds["patterns"], syn["n_time"], syn["n_features"])
-    for group in ("table1", "table2", "moving"):
-        for name in syn[group]["datasets"]:
-            if name not in syn["datasets"]:
-                raise ConfigError(
-                    f"synthetic.{group}.datasets names {name!r}, which is not defined under "
-                    f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})"
-                )
-    for name in syn["heatmap_datasets"]:
-        if name not in heatmap_pairs_datasets(cfg):
-            raise ConfigError(
-                f"synthetic.heatmap_datasets names {name!r}, which no table or moving-box experiment trains on"
-            )
-    curve = syn["epoch_curve"]
-    if curve["dataset"] not in syn["datasets"]:
-        raise ConfigError(
-            f"synthetic.epoch_curve.dataset names {curve['dataset']!r}, which is not defined under "
-            f"synthetic.datasets (defined: {', '.join(sorted(syn['datasets']))})"
-        )
-    if syn["table2"]["seeds"] > syn["seeds"]:
-        raise ConfigError(
-            f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
-            f"{syn['seeds']} (Table 2 shares its first seeds with Table 1)"
-        )
-    sal = cfg["saliency"]
-    methods = set(sal["methods"]) | set(syn["method_table"]["methods"])
-    if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
-        raise ConfigError(
-            "saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
-            "(allowed: train, zeros)"
-        )
-    flat = syn["summary"]["deciding_metric"]["4b"]
-    if flat not in syn["summary"]["flat_margin"]:
-        raise ConfigError(
-            f"synthetic.summary.flat_margin has no margin for {flat!r}, the metric that decides claim 4b "
-            "(synthetic.summary.deciding_metric.4b)"
-        )
-
-
-def heatmap_pairs_datasets(cfg):
-    syn = cfg["synthetic"]
-    return {d for g in ("table1", "table2", "moving") for d in syn[g]["datasets"]}
-
-
-with reported(CONFIG_SOURCE):
+with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
     check_config(config)
 
 
@@ -121,11 +69,7 @@ def dataset_settings(name):
     """A synthetic dataset's patterns and sizes (its own n_train / n_test over the synthetic defaults); a name
     that is not defined (a target asked for on the command line) is a config error naming the defined ones."""
     syn = config["synthetic"]
-    if name not in syn["datasets"]:
-        raise ConfigError(
-            f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
-            f"(defined: {', '.join(sorted(syn['datasets']))})"
-        )
+    check_dataset_defined(config, name)
     ds = syn["datasets"][name]
     return {
         "patterns": ds["patterns"],
@@ -160,15 +104,6 @@ def pair_runs(n_seeds):
 def synthetic_runs(group):
     """The runs of each pair of a group (see pair_runs)."""
     return pair_runs(GROUP_SEEDS[group])
-
-
-def models_for_dataset(dataset):
-    """Every model trained on a dataset, in first-use order."""
-    seen = []
-    for group in ("table1", "table2", "moving"):
-        if dataset in SYN[group]["datasets"]:
-            seen += [m for m in SYN[group]["models"] if m not in seen]
-    return seen
 
 
 def metric_keys(group, methods=None):
@@ -257,44 +192,6 @@ SIMULATED_ROOT = "resources/hcp/simulated"
 HCP_ROOT = SIMULATED_ROOT if HCP["source"] == "simulated" else HCP["root"]
 
 
-def hcp_subjects(cfg):
-    """Subjects of the cohort, without hcp.exclude; a subject listed twice is an error."""
-    hcp = cfg["hcp"]
-    if hcp["source"] == "simulated":
-        subjects = [f"9{i:05d}" for i in range(1, hcp["simulate"]["n_subjects"] + 1)]
-    elif hcp.get("subjects"):
-        subjects = [str(s) for s in hcp["subjects"]]
-    elif hcp.get("subjects_sheet"):
-        import pandas as pd
-
-        sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
-        validate(sheet, os.path.join(workflow.basedir, "schemas", "subjects.schema.yaml"))
-        subjects = list(sheet["subject"])
-    else:
-        subjects, skipped = discover_subjects(hcp["root"])
-        if skipped:
-            logger.warning(
-                f"hcp.root {hcp['root']}: skipping {len(skipped)} folder(s) whose names are not subject "
-                f"IDs (letters and digits only): {', '.join(skipped)}"
-            )
-    seen = set()
-    for s in subjects:
-        if s in seen:
-            raise ConfigError(f"hcp subjects: subject {s} is listed twice")
-        if not SUBJECT_ID.match(s):
-            raise ConfigError(f"hcp subjects: {s!r} is not a subject ID (letters and digits only; file names carry it)")
-        seen.add(s)
-    if hcp["source"] == "raw" and (hcp.get("subjects") or hcp.get("subjects_sheet")):
-        missing = [s for s in subjects if not (Path(hcp["root"]) / s).is_dir()]
-        if missing:
-            key = "hcp.subjects" if hcp.get("subjects") else f"hcp.subjects_sheet ({hcp['subjects_sheet']})"
-            raise ConfigError(
-                f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
-                f"{', '.join(missing)}"
-            )
-    return [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
-
-
 def hcp_check_subjects(cfg):
     """Every listed subject, excluded ones included: the check keeps an excluded subject's reason."""
     hcp = cfg["hcp"]
@@ -306,41 +203,16 @@ def _has_folder(subject):
     return HCP["source"] == "simulated" or (Path(HCP["root"]) / subject).is_dir()
 
 
-with reported(CONFIG_SOURCE):
-    HCP_SUBJECTS = hcp_subjects(config) if HCP["enabled"] else []
-    if HCP["enabled"] and len(HCP_SUBJECTS) < 3:
-        raise ConfigError(
-            f"hcp: {len(HCP_SUBJECTS)} subject(s) after hcp.exclude, but the train / validation / test "
-            "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)"
-        )
+with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
+    HCP_SUBJECTS, _skipped = hcp_subjects(config) if HCP["enabled"] else ([], [])
+if _skipped:
+    logger.warning(
+        f"hcp.root {HCP['root']}: skipping {len(_skipped)} folder(s) whose names are not subject "
+        f"IDs (letters and digits only): {', '.join(_skipped)}"
+    )
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
 HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
-
-
-def check_hcp_config(cfg):
-    hcp = cfg["hcp"]
-    for name in hcp["analysis"]["experiments"]:
-        if name not in hcp["experiments"]:
-            raise ConfigError(
-                f"hcp.analysis.experiments names {name!r}, which is not defined under hcp.experiments "
-                f"(defined: {', '.join(hcp['experiments'])})"
-            )
-    for name in hcp["analysis"]["experiments"]:
-        exp = hcp["experiments"][name]
-        check_experiment(
-            name,
-            exp,
-            hcp["tr"],
-            exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"]),
-            hcp["blocks"]["on_frames"],
-            hcp["tasks"],
-        )
-
-
-if HCP["enabled"]:
-    with reported(CONFIG_SOURCE):
-        check_hcp_config(config)
 
 
 def experiment_kind(experiment):
@@ -537,7 +409,8 @@ DYN = config["dynamics"]
 
 
 def dynamics_networks():
-    """Audited networks: name -> model, test data and (HCP samples) subject split; disabled branches skipped."""
+    """Audited networks: name -> model, test data and (HCP samples) subject split; disabled branches skipped
+    (configcheck.check_dynamics has checked that each is trained)."""
     nets = {}
     for n in DYN["task"]["hidden_sizes"]:
         nets[f"seqmnist_h{n}"] = {
@@ -548,29 +421,18 @@ def dynamics_networks():
     for entry in DYN["audit"]:
         parts = entry.split("/")
         if parts[0] == "mnist" and MNIST["enabled"]:
-            if parts[1] not in MNIST["models"]:
-                raise ConfigError(f"dynamics.audit {entry}: {parts[1]} is not in mnist.models {MNIST['models']}")
             nets[f"mnist_{parts[1]}"] = {
                 "model": f"results/mnist/models/{parts[1]}.pt",
                 "data": "resources/mnist/digits.npz",
                 "split": [],
             }
         elif parts[0] == "synthetic" and SYN["enabled"]:
-            if parts[1] not in SYN["datasets"] or parts[2] not in models_for_dataset(parts[1]):
-                raise ConfigError(
-                    f"dynamics.audit {entry}: no {parts[2]} is trained on synthetic dataset "
-                    f"{parts[1]} (see synthetic.table1/table2/moving)"
-                )
             nets[f"synthetic_{parts[1]}_{parts[2]}"] = {
                 "model": synthetic_model(parts[1], parts[2], "seed0"),
                 "data": f"resources/synthetic/{parts[1]}.npz",
                 "split": [],
             }
         elif parts[0] == "hcp" and HCP["enabled"]:
-            if parts[1] not in HCPA["experiments"] or parts[2] not in HCPA["models"]:
-                raise ConfigError(
-                    f"dynamics.audit {entry}: hcp.analysis trains {HCPA['models']} on " f"{HCPA['experiments']}"
-                )
             nets[f"hcp_{parts[1]}_{parts[2]}"] = {
                 "model": hcp_model_file(parts[1], parts[2], "seed0"),
                 "data": f"results/hcp/samples/{parts[1]}.npz",
@@ -579,8 +441,7 @@ def dynamics_networks():
     return nets
 
 
-with reported(CONFIG_SOURCE):
-    DYN_NETWORKS = dynamics_networks() if DYN["enabled"] else {}
+DYN_NETWORKS = dynamics_networks() if DYN["enabled"] else {}
 
 
 def dynamics_targets():

@@ -292,7 +292,7 @@ rule synthetic_heatmaps:
     input:
         lambda wc: [
             f"results/synthetic/saliency/{wc.dataset}/{m}_seed0_{PRIMARY_METHOD}_examples.npz"
-            for m in models_for_dataset(wc.dataset)
+            for m in models_for_dataset(config, wc.dataset)
         ],
     output:
         png=report(

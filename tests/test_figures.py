@@ -12,10 +12,12 @@ import pytest
 from matplotlib.image import AxesImage
 from matplotlib.text import Text
 
-from vanishing_saliency import plots
-from vanishing_saliency.figstyle import MIN_FONT_PT
-from vanishing_saliency.hcp import figures as hcp_figures
 from vanishing_saliency.io import save_figure
+from vanishing_saliency.plots import MIN_FONT_PT
+from vanishing_saliency.plots import dynamics as dynamics_plots
+from vanishing_saliency.plots import hcp as hcp_figures
+from vanishing_saliency.plots import mnist as mnist_plots
+from vanishing_saliency.plots import synthetic as synthetic_plots
 
 RNG = np.random.default_rng(0)
 
@@ -168,17 +170,17 @@ def _atlas_names():
 
 
 FIGURES = {
-    "saliency_heatmaps": lambda: plots.saliency_heatmaps(
+    "saliency_heatmaps": lambda: synthetic_plots.saliency_heatmaps(
         _examples(("lstm", "bilstm", "lstm_selfattn", "inputcell_lstm")), "earlier"
     ),
-    "moving_box": lambda: plots.moving_box_figure(_cells_moving()),
-    "epoch_curve": lambda: plots.epoch_curve_figure(_epoch_curve()),
-    "mnist_examples": lambda: plots.mnist_examples_figure(
+    "moving_box": lambda: synthetic_plots.moving_box_figure(_cells_moving()),
+    "epoch_curve": lambda: synthetic_plots.epoch_curve_figure(_epoch_curve()),
+    "mnist_examples": lambda: mnist_plots.mnist_examples_figure(
         RNG.integers(0, 255, (3, 28, 28)),
         np.array([1, 6, 7]),
         {m: (RNG.random((3, 28, 28)), np.array([True, False, True])) for m in ("lstm", "inputcell_lstm")},
     ),
-    "mnist_profile": lambda: plots.mnist_profile_figure(
+    "mnist_profile": lambda: mnist_plots.mnist_profile_figure(
         pd.DataFrame(
             [
                 {"model": m, "digit": d, "row": r, "share": RNG.random() / 28}
@@ -188,17 +190,17 @@ FIGURES = {
             ]
         )
     ),
-    "dynamics_heatmap": lambda: plots.dynamics_heatmap_figure(
+    "dynamics_heatmap": lambda: dynamics_plots.dynamics_heatmap_figure(
         RNG.normal(size=(8, 28)), np.arange(8.0), "seqmnist_h8", 3
     ),
-    "dynamics_heatmap_128": lambda: plots.dynamics_heatmap_figure(
+    "dynamics_heatmap_128": lambda: dynamics_plots.dynamics_heatmap_figure(
         RNG.normal(size=(128, 28)), np.arange(128.0), "seqmnist_h128", 3
     ),
-    "dynamics_ablation": lambda: plots.dynamics_ablation_figure(
+    "dynamics_ablation": lambda: dynamics_plots.dynamics_ablation_figure(
         _cells_dynamics(), "seqmnist_h8", 0.1, 3, {"delta": (0.3, 0.01), "amplitude": (0.2, 0.1)}
     ),
-    "dynamics_distributions": lambda: plots.dynamics_distribution_figure(_cells_dynamics()),
-    "dynamics_capacity": lambda: plots.dynamics_capacity_figure(
+    "dynamics_distributions": lambda: dynamics_plots.dynamics_distribution_figure(_cells_dynamics()),
+    "dynamics_capacity": lambda: dynamics_plots.dynamics_capacity_figure(
         pd.DataFrame(
             {
                 "hidden": [32, 64, 128],

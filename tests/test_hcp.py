@@ -261,7 +261,29 @@ def test_frames_differ_from_motion_file(cohort, tmp_path):
     paths = _copy_run(cohort, tmp_path)
     lines = paths["motion"].read_text().splitlines()
     paths["motion"].write_text("\n".join(lines[:-3]) + "\n")
-    _expect(paths, "has 250 rows but the dense time series has 253 frames", file_key="motion")
+    _expect(
+        paths,
+        r"has 250 rows but the dense time series \(tfMRI_GAMBLING_LR_Atlas_MSMAll.dtseries.nii\) has 253 frames "
+        r"\(one row per frame\); an HCP GAMBLING run has 253 frames",
+        file_key="motion",
+    )
+
+
+def test_a_time_series_one_frame_short_names_the_motion_file_that_has_the_run_length(cohort, tmp_path):
+    paths = _copy_run(cohort, tmp_path)
+    _rewrite(paths, np.asarray(nib.load(str(paths["dtseries"])).dataobj)[:-1])
+    _expect(
+        paths,
+        r"has 252 frames, but the run's motion regressors \(Movement_Regressors.txt\) have 253 rows, one per frame, "
+        r"and an HCP GAMBLING run has 253 frames: truncated\?",
+    )
+
+
+def test_a_run_shorter_than_the_protocol_in_both_files_says_so(cohort, tmp_path):
+    paths = _copy_run(cohort, tmp_path)
+    _rewrite(paths, np.asarray(nib.load(str(paths["dtseries"])).dataobj)[:-2])
+    paths["motion"].write_text("\n".join(paths["motion"].read_text().splitlines()[:-2]) + "\n")
+    _expect(paths, r"has 251 frames \(and Movement_Regressors.txt as many rows\), but an HCP GAMBLING run has 253")
 
 
 def test_nan_values(cohort, tmp_path):
@@ -380,7 +402,11 @@ def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
         Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72}, wildcards={"subject": "900001"})
     )
     wm = [r for r in check["runs"] if r["task"] == "WM"][0]
-    assert wm["file"] == str(motion) and wm["problem"] == "has 400 rows but the dense time series has 405 frames"
+    problem = (
+        "has 400 rows but the dense time series (tfMRI_WM_LR_Atlas_MSMAll.dtseries.nii) has 405 frames (one row per "
+        "frame); an HCP WM run has 405 frames"
+    )
+    assert wm["file"] == str(motion) and wm["problem"] == problem
     from vanishing_saliency.io import save_npz
 
     save_npz(tmp_path / "atlas.npz", **atlas)
@@ -392,9 +418,9 @@ def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
     )
     with pytest.raises(HCPDataError) as err:
         hcp_preprocess.preprocess(job)
-    assert str(err.value) == (
-        f"subject 900001, task WM, run LR: {motion}: has 400 rows but the dense time series has "
-        "405 frames  (add the subject to hcp.exclude to skip it)"
+    assert (
+        str(err.value)
+        == f"subject 900001, task WM, run LR: {motion}: {problem}  (add the subject to hcp.exclude to skip it)"
     )
 
 

@@ -1,5 +1,6 @@
 """The HCP branch run by Snakemake: simulated cohort end to end, and real-data mode with a broken subject."""
 
+import importlib
 import re
 import subprocess
 import sys
@@ -29,15 +30,8 @@ def _config(tmp_path, **hcp):
 
 
 def _benchmark(name):
-    """A module of benchmarks/ (not a package: loaded from its file)."""
-    import importlib.util
-
-    if str(ROOT / "benchmarks") not in sys.path:  # bench_dag imports its sibling memory_table
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A module of the benchmarks package (repository root on sys.path: tests run as python -m pytest)."""
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 def _run(cwd, config, *extra):

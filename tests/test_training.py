@@ -183,8 +183,8 @@ def test_lin_penalty_against_a_hand_computation():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_our_adam_is_torch_adam_bit_for_bit(dtype):
-    """training.Adam (no torch.optim, so no TorchDynamo import) gives torch.optim.Adam's weights exactly."""
-    from vanishing_saliency.training import Adam
+    """training.StartupAdam (no torch.optim, so no TorchDynamo import) gives torch.optim.Adam's weights exactly."""
+    from vanishing_saliency.training import StartupAdam as Adam
 
     torch.manual_seed(0)
     ours = build_model("inputcell_lstm_selfattn", ModelConfig(n_features=6, hidden=4, r=3, d_a=5)).to(dtype)
@@ -203,4 +203,27 @@ def test_our_adam_is_torch_adam_bit_for_bit(dtype):
             loss.backward()
             opt.step()
     for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_the_public_torch_apis_train_the_same_weights(monkeypatch):
+    """The start-up shortcuts (StartupAdam, the kernels' deterministic flag) change the start-up time, not a number:
+    a training with the public APIs (VANISHING_SALIENCY_PUBLIC_TORCH=1) ends at the same weights bit for bit."""
+    from vanishing_saliency import training
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 9, 3)).astype(np.float32)
+    y = (x[:, :, 0].mean(1) > 0).astype(np.int64)
+    lengths = np.full(40, 9)
+    cfg = TrainConfig(max_epochs=3, batch_size=8, stop_at_train_accuracy=None)
+    models = {}
+    for public in ("0", "1"):
+        monkeypatch.setenv("VANISHING_SALIENCY_PUBLIC_TORCH", public)
+        assert training.use_startup_shortcuts() == (public == "0" and torch.__version__.startswith("2.13."))
+        opt = training.adam([torch.zeros(2, requires_grad=True)], lr=0.1)
+        assert isinstance(opt, torch.optim.Adam) == (not training.use_startup_shortcuts())
+        models[public], _ = train_model(
+            "lstm", ModelConfig(n_features=3, hidden=4), cfg, x, y, lengths, seed=5, progress=False
+        )
+    for a, b in zip(models["0"].state_dict().values(), models["1"].state_dict().values(), strict=True):
         assert torch.equal(a, b)

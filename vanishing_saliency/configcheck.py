@@ -6,8 +6,13 @@
 - schema errors (:func:`schema_problem`): the first error of ``schemas/config.schema.yaml`` (by
   jsonschema's relevance), with the key's description, the allowed values of an enum, and for
   an unknown key the nearest valid name;
+- checks across keys that a schema cannot express (:func:`check_config`: names that must be defined
+  elsewhere, Table 2's seeds within Table 1's, the synthetic boxes inside their samples, each HCP
+  experiment's window inside the protocol's blocks, the audited networks trained somewhere), and the
+  HCP subject list (:func:`hcp_subjects`);
 - :func:`reported`: any :class:`~vanishing_saliency.errors.ConfigError` raised inside it is printed
-  as one message and the process exits with status 1: no schema dump, no traceback.
+  as one message naming where the bad value came from (the config file, or the command line's
+  ``--config`` for a key set there), and the process exits with status 1: no schema dump, no traceback.
 """
 
 from __future__ import annotations
@@ -17,11 +22,24 @@ import difflib
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from .errors import ConfigError
+from .hcp.blocks import check_experiment
+from .hcp.io import SUBJECT_ID, discover_subjects
+from .synthetic import check_patterns
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+SUBJECTS_SCHEMA = SCHEMA.parent / "subjects.schema.yaml"
+
+# How to change a few keys: said with every missing key, since a partial config file is the usual cause.
+PARTIAL_CONFIG_HINT = (
+    "a config file given with --configfile replaces config.yaml whole (keys are not merged): start from a copy of "
+    "config.yaml and edit it, or change a few keys of the default with --config key=value"
+)
 
 
 def config_source(configfiles) -> str:
@@ -70,8 +88,6 @@ def _resolve(schema: dict, root: dict) -> dict:
 
 def schema_problem(config: dict, schema: dict) -> str | None:
     """The most relevant schema error of ``config`` as one readable line (without the file), or None."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
 
     error = best_match(Draft202012Validator(schema).iter_errors(config))
     if error is None:
@@ -92,7 +108,7 @@ def schema_problem(config: dict, schema: dict) -> str | None:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         prop = _resolve(sub.get("properties", {}).get(missing, {}), schema)
-        return f"{where}: the key `{missing}` is missing{_described(prop)}"
+        return f"{where}: the key `{missing}` is missing{_described(prop)}. Note: {PARTIAL_CONFIG_HINT}"
     if kind == "enum":
         return (
             f"{where}: {error.instance!r} is not allowed; allowed: {', '.join(map(str, error.validator_value))}"
@@ -106,20 +122,217 @@ def schema_problem(config: dict, schema: dict) -> str | None:
 
 
 def check_schema(config: dict, schema_path=SCHEMA) -> None:
-    """Raise ConfigError with :func:`schema_problem`'s message if the config breaks the schema."""
-    problem = schema_problem(config, yaml.safe_load(Path(schema_path).read_text()))
+    """Raise ConfigError with :func:`schema_problem`'s message if the config breaks the schema; the error's
+    ``key`` is the dotted path of the offending key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    problem = schema_problem(config, schema)
     if problem:
-        raise ConfigError(problem)
+        error = best_match(Draft202012Validator(schema).iter_errors(config))
+        raise ConfigError(problem, key=_path(error.absolute_path))
+
+
+def _dotted(mapping, prefix: str = "") -> dict[str, object]:
+    """{"a.b": value} of every leaf of a nested mapping."""
+    out = {}
+    for k, v in mapping.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out.update(_dotted(v, key) if isinstance(v, dict) and v else {key: v})
+    return out
+
+
+def blame(source: str, key: str | None, overrides=None) -> str:
+    """Where a bad value came from: the command line when ``key`` (or a key above it) was set with
+    ``--config`` (``overrides``: that nested dict), otherwise ``source``."""
+    if key:
+        for k, v in _dotted(dict(overrides or {})).items():
+            if key == k or key.startswith((k + ".", k + "[")) or k.startswith(key + "."):
+                return f"the command line (--config {k}={v!r})"
+    return source
 
 
 @contextlib.contextmanager
-def reported(source: str):
-    """Print a ConfigError raised inside as ``config error in <source>: <message>`` and exit 1."""
+def reported(source: str, overrides=None):
+    """Print a ConfigError raised inside as ``config error in <where>: <message>`` and exit 1; ``<where>`` is
+    ``source``, or the command line for a key set there (``overrides``: the ``--config`` values)."""
     try:
         yield
     except ConfigError as exc:
-        sys.stderr.write(f"config error in {source}: {exc}\n")
+        sys.stderr.write(f"config error in {blame(source, exc.key, overrides)}: {exc}\n")
         sys.exit(1)
+
+
+# ---- checks across keys (what a JSON schema cannot express) --------------------------------------------------------
+
+
+def trained_datasets(cfg: dict) -> set[str]:
+    """The synthetic datasets some table or the moving-box experiment trains on."""
+    syn = cfg["synthetic"]
+    return {d for g in ("table1", "table2", "moving") for d in syn[g]["datasets"]}
+
+
+def models_for_dataset(cfg: dict, dataset: str) -> list[str]:
+    """Every model trained on a synthetic dataset, in first-use order."""
+    syn, seen = cfg["synthetic"], []
+    for group in ("table1", "table2", "moving"):
+        if dataset in syn[group]["datasets"]:
+            seen += [m for m in syn[group]["models"] if m not in seen]
+    return seen
+
+
+def check_dataset_defined(cfg: dict, name: str) -> None:
+    """A synthetic dataset a rule is asked for (a target on the command line, too) must be defined."""
+    datasets = cfg["synthetic"]["datasets"]
+    if name not in datasets:
+        raise ConfigError(
+            f"synthetic dataset {name!r} is used but not defined under synthetic.datasets "
+            f"(defined: {', '.join(sorted(datasets))})"
+        )
+
+
+def check_synthetic(cfg: dict) -> None:
+    """The synthetic branch's and saliency's cross-key checks; each error names the offending key."""
+    syn = cfg["synthetic"]
+    defined = ", ".join(sorted(syn["datasets"]))
+    for name, ds in syn["datasets"].items():
+        check_patterns(name, ds["patterns"], syn["n_time"], syn["n_features"])
+    for group in ("table1", "table2", "moving"):
+        for name in syn[group]["datasets"]:
+            if name not in syn["datasets"]:
+                raise ConfigError(
+                    f"synthetic.{group}.datasets names {name!r}, which is not defined under synthetic.datasets "
+                    f"(defined: {defined})",
+                    key=f"synthetic.{group}.datasets",
+                )
+    for name in syn["heatmap_datasets"]:
+        if name not in trained_datasets(cfg):
+            raise ConfigError(
+                f"synthetic.heatmap_datasets names {name!r}, which no table or moving-box experiment trains on",
+                key="synthetic.heatmap_datasets",
+            )
+    curve = syn["epoch_curve"]
+    if curve["dataset"] not in syn["datasets"]:
+        raise ConfigError(
+            f"synthetic.epoch_curve.dataset names {curve['dataset']!r}, which is not defined under "
+            f"synthetic.datasets (defined: {defined})",
+            key="synthetic.epoch_curve.dataset",
+        )
+    if syn["table2"]["seeds"] > syn["seeds"]:
+        raise ConfigError(
+            f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
+            f"{syn['seeds']} (Table 2 shares its first seeds with Table 1)",
+            key="synthetic.table2.seeds",
+        )
+    sal = cfg["saliency"]
+    methods = set(sal["methods"]) | set(syn["method_table"]["methods"])
+    if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
+        raise ConfigError(
+            "saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "
+            "(allowed: train, zeros)",
+            key="saliency.gradient_shap_baseline",
+        )
+    flat = syn["summary"]["deciding_metric"]["4b"]
+    if flat not in syn["summary"]["flat_margin"]:
+        raise ConfigError(
+            f"synthetic.summary.flat_margin has no margin for {flat!r}, the metric that decides claim 4b "
+            "(synthetic.summary.deciding_metric.4b)",
+            key="synthetic.summary.flat_margin",
+        )
+
+
+def check_hcp(cfg: dict) -> None:
+    """Every analysed HCP experiment is defined and its window fits the protocol's blocks."""
+    hcp = cfg["hcp"]
+    for name in hcp["analysis"]["experiments"]:
+        if name not in hcp["experiments"]:
+            raise ConfigError(
+                f"hcp.analysis.experiments names {name!r}, which is not defined under hcp.experiments "
+                f"(defined: {', '.join(hcp['experiments'])})",
+                key="hcp.analysis.experiments",
+            )
+    for name in hcp["analysis"]["experiments"]:
+        exp = hcp["experiments"][name]
+        shift = exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"])
+        check_experiment(name, exp, hcp["tr"], shift, hcp["blocks"]["on_frames"], hcp["tasks"])
+
+
+def check_dynamics(cfg: dict) -> None:
+    """Every network the cell-dynamics audit names is trained by an enabled branch of this config."""
+    for entry in cfg["dynamics"]["audit"]:
+        branch, *parts = entry.split("/")
+        if not cfg.get(branch, {}).get("enabled", False):
+            continue  # the audit skips networks of disabled branches
+        if branch == "mnist" and parts[0] not in cfg["mnist"]["models"]:
+            raise ConfigError(
+                f"dynamics.audit {entry}: {parts[0]} is not in mnist.models {cfg['mnist']['models']}",
+                key="dynamics.audit",
+            )
+        if branch == "synthetic" and (
+            parts[0] not in cfg["synthetic"]["datasets"] or parts[1] not in models_for_dataset(cfg, parts[0])
+        ):
+            raise ConfigError(
+                f"dynamics.audit {entry}: no {parts[1]} is trained on synthetic dataset "
+                f"{parts[0]} (see synthetic.table1/table2/moving)",
+                key="dynamics.audit",
+            )
+        analysis = cfg["hcp"]["analysis"]
+        if branch == "hcp" and (parts[0] not in analysis["experiments"] or parts[1] not in analysis["models"]):
+            raise ConfigError(
+                f"dynamics.audit {entry}: hcp.analysis trains {analysis['models']} on {analysis['experiments']}",
+                key="dynamics.audit",
+            )
+
+
+def check_config(cfg: dict) -> None:
+    """Every cross-key check of a config that already passed the schema (:func:`check_schema`)."""
+    check_synthetic(cfg)
+    if cfg["hcp"]["enabled"]:
+        check_hcp(cfg)
+    if cfg["dynamics"]["enabled"]:
+        check_dynamics(cfg)
+
+
+def hcp_subjects(cfg: dict) -> tuple[list[str], list[str]]:
+    """(subjects, skipped folders): the HCP cohort after ``hcp.exclude``, from the simulation's size, ``hcp.subjects``,
+    ``hcp.subjects_sheet`` (validated against ``schemas/subjects.schema.yaml``) or the folders under ``hcp.root``
+    (folders whose names are not subject IDs are skipped and returned).  ConfigError for a subject listed twice, a
+    name that is not a subject ID, listed subjects without a folder under the root, or fewer than 3 subjects."""
+    hcp, skipped = cfg["hcp"], []
+    if hcp["source"] == "simulated":
+        subjects = [f"9{i:05d}" for i in range(1, hcp["simulate"]["n_subjects"] + 1)]
+    elif hcp.get("subjects"):
+        subjects = [str(s) for s in hcp["subjects"]]
+    elif hcp.get("subjects_sheet"):
+        sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
+        validator = Draft202012Validator(yaml.safe_load(SUBJECTS_SCHEMA.read_text()))
+        for i, row in enumerate(sheet.to_dict("records")):
+            error = best_match(validator.iter_errors({k: v for k, v in row.items() if isinstance(v, str)}))
+            if error is not None:
+                raise ConfigError(f"hcp.subjects_sheet ({hcp['subjects_sheet']}), row {i + 1}: {error.message}")
+        subjects = list(sheet["subject"])
+    else:
+        subjects, skipped = discover_subjects(hcp["root"])
+    seen = set()
+    for s in subjects:
+        if s in seen:
+            raise ConfigError(f"hcp subjects: subject {s} is listed twice")
+        if not SUBJECT_ID.match(s):
+            raise ConfigError(f"hcp subjects: {s!r} is not a subject ID (letters and digits only; file names carry it)")
+        seen.add(s)
+    if hcp["source"] == "raw" and (hcp.get("subjects") or hcp.get("subjects_sheet")):
+        missing = [s for s in subjects if not (Path(hcp["root"]) / s).is_dir()]
+        if missing:
+            key = "hcp.subjects" if hcp.get("subjects") else f"hcp.subjects_sheet ({hcp['subjects_sheet']})"
+            raise ConfigError(
+                f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
+                f"{', '.join(missing)}"
+            )
+    kept = [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
+    if len(kept) < 3:
+        raise ConfigError(
+            f"hcp: {len(kept)} subject(s) after hcp.exclude, but the train / validation / test "
+            "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)"
+        )
+    return kept, skipped
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,14 @@ class VanishingSaliencyError(Exception):
 
 
 class ConfigError(VanishingSaliencyError, ValueError):
-    """The workflow configuration is inconsistent; the message names the key."""
+    """The workflow configuration is inconsistent; the message names the key.
+
+    ``key``: the dotted path of the offending key when known (``training.lr``), so that a report can say
+    whether the value came from a config file or from ``--config`` on the command line."""
+
+    def __init__(self, message: str, key: str | None = None):
+        self.key = key
+        super().__init__(message)
 
 
 class DataError(VanishingSaliencyError, ValueError):

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.resources
 import logging
 from pathlib import Path
 
 import numpy as np
+import zarr
 
 from .errors import ConfigError, MNISTDataError
 
@@ -89,10 +91,6 @@ def _find_idx(folder: Path, stem: str) -> Path:
 def load_arrays(source: str = "package", idx_folder=None) -> dict:
     """The four MNIST arrays (uint8 images (n, 28, 28), labels (n,)) from ``package`` or an ``idx`` folder."""
     if source == "package":
-        import importlib.resources
-
-        import zarr
-
         try:
             path = importlib.resources.files(PACKAGE_FILE[0]) / PACKAGE_FILE[1]
         except ModuleNotFoundError:

@@ -295,8 +295,6 @@ REGISTRY: dict[str, Architecture] = {
     "inputcell_gru": Architecture(front="inputcell", cell="gru", description="GRU + input-cell attention"),
 }
 
-from .labels import LABELS  # noqa: E402,F401  (display names; kept importable from here)
-
 
 @dataclass
 class ModelConfig:

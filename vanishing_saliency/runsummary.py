@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .tables.claims import compact_markdown
+
 BRANCHES = {
     "synthetic": ("Synthetic boxes (paper Tables 1-2, Figs. 3, 5)", ["table1.md", "method_table.md", "summary.md"]),
     "hcp": ("HCP task fMRI (paper section 5.3)", ["summary.md", "qc.tsv", "qc/strategies.md"]),
@@ -46,7 +48,6 @@ def lines(run: Path) -> list[str]:
 
 def claim_lines(run: Path) -> list[str]:
     """Each branch's verdict lines (scope by scope) as a Markdown table."""
-    from .tables.claims import compact_markdown
 
     out = []
     for branch in BRANCHES:

@@ -49,7 +49,7 @@ from torch import nn
 from .errors import ConfigError
 from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
-from .training import Adam
+from .training import adam
 
 DEFAULTS = {
     "max_batch_mb": 256,
@@ -407,7 +407,7 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)  # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
     mask = start.clone().requires_grad_(True)
-    opt = Adam([mask], lr=opts["dynamask_lr"])
+    opt = adam([mask], lr=opts["dynamask_lr"])
     # the area penalty: the sorted mask against 0 then 1 on the top `area` of the valid entries (padding entries
     # are 0 and sort first); (sorted - target)^2 summed is the same as each entry against the target of its place
     n_keep = torch.round(opts["dynamask_area"] * n_valid).long()

@@ -33,6 +33,7 @@ says "not testable".
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -367,7 +368,6 @@ def permutation_null(predictions, y, n_permutations: int, seed: int, level: floa
 def _boot_means(scores: np.ndarray, run_idx: np.ndarray, sample_idx: np.ndarray) -> np.ndarray:
     """Mean over the chosen runs (``run_idx``: (replicates, runs)) of each run's mean over the chosen samples
     (``sample_idx``: (replicates, samples)), one value per bootstrap replicate."""
-    import warnings
 
     picked = scores[:, sample_idx]  # (runs, replicates, samples)
     if np.isnan(scores).any():

@@ -36,7 +36,8 @@ def check_patterns(name: str, patterns, n_time: int, n_features: int) -> None:
                     size = "n_time" if axis == "time" else "n_features"
                     raise ConfigError(
                         f"{key}.{axis} = [{start}, {end}) is outside the sequence: expected "
-                        f"0 <= start < end <= synthetic.{size} = {limit}"
+                        f"0 <= start < end <= synthetic.{size} = {limit}",
+                        key=f"{key}.{axis}",
                     )
 
 

@@ -23,6 +23,7 @@ kept (``selection``):
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .errors import ConfigError
 from .io import atomic_path, load_json, package_versions, save_json
 from .models import ModelConfig, build_model
 
@@ -65,7 +67,6 @@ def _improves(rule: str, acc: float, loss: float, best: dict) -> bool:
         return True
     if rule == "accuracy_then_loss":
         return (acc, -loss) > (best["val_accuracy"], -best["val_loss"])
-    from .errors import ConfigError
 
     raise ConfigError(f"unknown training.selection {rule!r}; known: {', '.join(SELECTIONS)}")
 
@@ -79,13 +80,41 @@ def select_epoch(history: list[dict], rule: str) -> int:
     return best["epoch"]
 
 
-class Adam:
-    """Adam, computing exactly what ``torch.optim.Adam`` computes on the CPU (its single-tensor path:
-    no weight decay, no AMSGrad; ``tests/test_training.py`` checks the weights bit for bit).
+# ---- start-up shortcuts -----------------------------------------------------------------------------------------
+# torch.optim's optimizers and torch.use_deterministic_algorithms each import TorchDynamo (and sympy) on first use,
+# for a compiler this workflow never runs: 1.4 s more per training job on the reference machine, about 3 minutes of
+# job time over the default run's 138 jobs that train or run Dynamask (python -m benchmarks.bench_startup; README,
+# benchmarks/README.md).  On the torch releases listed here the shortcuts below do the same work without the import:
+# :class:`StartupAdam` computes exactly what torch.optim.Adam computes (tests/test_training.py compares the weights bit
+# for bit) and the kernels' deterministic flag is set directly.  On any other release, or with the environment
+# variable VANISHING_SALIENCY_PUBLIC_TORCH=1, the public APIs run.
+SHORTCUT_TORCH_RELEASES = ("2.13.",)
 
-    ``torch.optim`` imports TorchDynamo, and with it sympy, on an optimizer's first call (its
-    methods are wrapped to keep torch.compile out): about 1.5 s of every training job's start-up,
-    for a compiler this workflow never uses."""
+
+def use_startup_shortcuts() -> bool:
+    """Whether this torch is a release the start-up shortcuts were checked against (and they are not switched off)."""
+    return (
+        torch.__version__.startswith(SHORTCUT_TORCH_RELEASES)
+        and hasattr(torch._C, "_set_deterministic_algorithms")
+        and os.environ.get("VANISHING_SALIENCY_PUBLIC_TORCH", "0") in ("", "0")
+    )
+
+
+class StartupAdam:
+    """Adam as ``torch.optim.Adam`` computes it on the CPU (its single-tensor path: no weight decay, no AMSGrad),
+    without importing TorchDynamo; used only where :func:`use_startup_shortcuts` holds.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+        The tensors to optimise.
+    lr : float
+        Learning rate.
+    betas : tuple of float
+        Decay rates of the first and second moment estimates.
+    eps : float
+        Added to the denominator for numerical stability.
+    """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
         self.params = list(params)
@@ -116,17 +145,23 @@ class Adam:
             p.addcdiv_(exp_avg, denom, value=-(self.lr / bias_correction1))
 
 
+def adam(params, lr: float):
+    """Adam with torch's defaults otherwise: ``torch.optim.Adam``, or :class:`StartupAdam` where
+    :func:`use_startup_shortcuts` holds (the same numbers, without TorchDynamo's import)."""
+    if use_startup_shortcuts():
+        return StartupAdam(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr)
+
+
 def set_determinism(seed: int, threads: int = 1) -> None:
-    """Seed torch and make CPU kernels deterministic."""
+    """Seed torch, set its thread count and make its CPU kernels deterministic
+    (``torch.use_deterministic_algorithms``, or the same flag set directly where :func:`use_startup_shortcuts`)."""
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, int(threads)))
-    # torch.use_deterministic_algorithms(True) also sets TorchInductor's flag, which imports torch._inductor and
-    # TorchDynamo (~1.5 s of every job) for a compiler never used here; the kernels' flag alone is the same switch
-    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
-    if setter is None:
-        torch.use_deterministic_algorithms(True)
+    if use_startup_shortcuts():
+        torch._C._set_deterministic_algorithms(True)  # the kernels' flag, without TorchInductor's
     else:
-        setter(True)
+        torch.use_deterministic_algorithms(True)
     # The flag also fills every new tensor (NaN / zeros) in case a kernel reads memory it never wrote.  None of
     # ours does (the committed hashes and the rerun test compare whole runs bit for bit, and the weights come
     # out identical either way), and the fill was 15-20 % of training an LSTM: oneDNN's LSTM asks for an 89 MB
@@ -204,7 +239,7 @@ def train_model(
         x_tr, y_tr, l_tr = x_all, y_all, l_all
         x_val, y_val, l_val = _tensors(*val, dtype)
         tr_idx, val_idx = np.arange(len(x_tr)), np.arange(len(x_val))
-    opt = Adam(model.parameters(), lr=train_cfg.lr)
+    opt = adam(model.parameters(), lr=train_cfg.lr)
     gen = torch.Generator().manual_seed(seed)
     rule = train_cfg.selection
     _improves(rule, 0.0, 0.0, {"val_accuracy": 0.0, "val_loss": 0.0})  # an unknown rule fails first

@@ -16,6 +16,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .io import save_json
+
 
 def derive_seed(base: int, *keys: str) -> int:
     """A stable per-job seed from the config seed and names (not Python's salted hash)."""
@@ -147,7 +149,6 @@ def job_record_path(log_path) -> Path:
 
 def run_step(step, smk) -> None:
     """Run ``step(job)`` for the Snakemake script object ``smk``, logged to the rule's log file."""
-    from .io import save_json
 
     job = Job.from_snakemake(smk)
     if job.log:

@@ -1,4 +1,4 @@
-"""Rule synthetic_train_seeds<k>: train every run of one architecture on one dataset and score its test saliency."""
+"""Rule class synthetic_train_seeds<k>: train every run of one model on one dataset and score its test saliency."""
 
 from vanishing_saliency.steps import synthetic
 from vanishing_saliency.workflow import run_step

@@ -16,6 +16,9 @@ All functions take saliency maps ``(n, time, areas)`` and the samples'
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from ..metrics import auroc
 
 
 def valid_mask(lengths, n_time: int) -> np.ndarray:
@@ -198,7 +201,6 @@ def feature_drop_table(
     (base - chance) and the ``relative_drop`` (drop / headroom; NaN without headroom: a model at chance
     has nothing to lose).  Returns ``(table, per_subject)``; ``per_subject`` is None without ``subjects``.
     """
-    import pandas as pd
     import torch
 
     from ..training import predict_logits
@@ -280,7 +282,6 @@ def feature_drop_table(
 
 def auroc_of(scores, truth) -> float:
     """AUROC of ``scores`` against a boolean ``truth`` (ties count half); NaN when truth is all one value."""
-    from ..metrics import auroc
 
     return float(auroc(np.asarray(scores, np.float64)[None], np.asarray(truth, bool)[None])[0])
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .geometry import TR
-
-# EV files that hold the active blocks of each task
-BLOCK_EVS = {
-    "GAMBLING": ("win", "loss"),
-    "RELATIONAL": ("relation", "match"),
-    "WM": tuple(f"{load}_{cat}" for load in ("0bk", "2bk") for cat in ("body", "faces", "places", "tools")),
-}
+from .geometry import FRAMES, TR
+from .simulate import hrf, neural_boxcar
+from .tasks import LAYOUT
 
 
 def block_frames(onsets, durations, n_frames: int, shift_s: float = 0.0, tr: float = TR):
@@ -173,15 +168,12 @@ def experiment_samples(
 
 def shortest_block_frames(task: str, tr: float = TR) -> int:
     """Frames of the shortest block of a task's protocol (any onset: at least floor(duration / TR))."""
-    from .simulate import LAYOUT
 
     return int(np.floor(min(d for _, _, d in LAYOUT[task]) / tr + 1e-9))
 
 
 def check_experiment(name: str, exp: dict, tr: float, shift_s: float, on_frames: int, tasks_run) -> None:
     """Config checks of one experiment against the HCP protocol's block timing (ConfigError naming the key)."""
-    from .geometry import FRAMES
-    from .simulate import LAYOUT
 
     key = f"hcp.experiments.{name}"
     missing = [t for t in exp["tasks"] if t not in tasks_run]
@@ -233,7 +225,6 @@ def task_regressor(blocks, n_frames: int, tr: float = TR, kernel: np.ndarray | N
     """A run's task regressor: its blocks [(onset, duration)] as a boxcar convolved with nilearn's SPM
     haemodynamic response (``kernel``: ``hrf(tr)`` computed beforehand, else computed here), peak-normalised
     (the QC's measure of how much of the task the confounds would remove)."""
-    from .simulate import hrf, neural_boxcar
 
     box = neural_boxcar([(None, on, dur) for on, dur in blocks], n_frames, tr=tr)
     response = np.convolve(box, hrf(tr) if kernel is None else kernel)[:n_frames]

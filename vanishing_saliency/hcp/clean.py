@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 STRATEGIES = ("paper", "24P", "24P+GS")
 RADIUS_MM = 50.0
 
@@ -63,8 +65,6 @@ def confounds(
 ) -> np.ndarray:
     """(frames, p) design: intercept [+ the strategy's motion (and global-signal) terms] [+ trend + cosines]."""
     if strategy not in STRATEGIES:
-        from ..errors import ConfigError
-
         raise ConfigError(f"unknown hcp.cleaning.strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
     n = motion.shape[0]
     cols = [np.ones((n, 1))]

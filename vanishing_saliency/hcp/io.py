@@ -11,13 +11,16 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
-from ..errors import HCPDataError
+from ..errors import ConfigError, HCPDataError
+from .clean import framewise_displacement
 from .geometry import N_CORTEX, N_GRAYORDINATES, SUBCORTICAL
+from .tasks import BLOCK_EVS
 
 CIFTI_EXTENSION_CODE = 32  # the NIfTI extension code of CIFTI-2's XML
 
@@ -43,7 +46,6 @@ def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll"
     """Every run the workflow reads for one subject, in task-then-direction order: ``task``,
     ``run``, and the paths of its ``dtseries``, ``motion`` regressors and block EV files
     (``evs``: condition -> path), as strings (they travel as rule params)."""
-    from .blocks import BLOCK_EVS
 
     out = []
     for task in tasks:
@@ -81,8 +83,6 @@ def discover_subjects(root) -> tuple[list[str], list[str]]:
     that hold one (``100002_v2``...), which are skipped."""
     root = Path(root)
     if not root.is_dir():
-        from ..errors import ConfigError
-
         raise ConfigError(f"hcp.root {root} is not a directory")
     found = sorted(p.name for p in root.iterdir() if (p / "MNINonLinear" / "Results").is_dir())
     return [s for s in found if SUBJECT_ID.match(s)], [s for s in found if not SUBJECT_ID.match(s)]
@@ -95,7 +95,6 @@ def read_dtseries(path):
     maps are parsed with the standard library's (C) XML parser, as elements with the CIFTI-2 attribute
     names.  nibabel's Cifti2Image would also build, deep-copy and re-parse the 91282-entry brain-model
     mapping in Python (about 0.8 s of every run's 1.2 s here), which no check needs."""
-    import xml.etree.ElementTree as ET
 
     # read into memory (no memory map): parcellation then gathers from RAM, not page faults
     img = nib.Nifti2Image.from_filename(str(path), mmap=False)
@@ -145,18 +144,6 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
             f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected",
         )
         fail(dts, f"brain-model layout differs from the HCP 91k grayordinates: {wrong} (structure, grayordinates)")
-    if expected_frames is not None and data.shape[0] != expected_frames:
-        fail(dts, f"has {data.shape[0]} frames, expected {expected_frames} for {task}")
-    if not np.isfinite(data).all():
-        bad = np.argwhere(~np.isfinite(data))
-        fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
-    constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
-    if constant.mean() > 0.01:
-        fail(
-            dts,
-            f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
-            f"{int(np.argmax(constant))}); expected a BOLD time series",
-        )
     if not Path(mot).is_file():
         fail(mot, "missing motion regressors")
     try:
@@ -167,8 +154,32 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         fail(mot, "is empty (expected one row of 12 motion regressors per frame)")
     if motion.shape[1] != 12:
         fail(mot, f"has {motion.shape[1]} columns, expected 12 (6 motion parameters and their derivatives)")
-    if motion.shape[0] != data.shape[0]:
-        fail(mot, f"has {motion.shape[0]} rows but the dense time series has {data.shape[0]} frames")
+    frames, rows = data.shape[0], motion.shape[0]
+    protocol = f"an HCP {task} run has {expected_frames} frames" if expected_frames is not None else None
+    if rows != frames:
+        if expected_frames is not None and rows == expected_frames:  # the motion file has the run's length
+            fail(
+                dts,
+                f"has {frames} frames, but the run's motion regressors ({Path(mot).name}) have {rows} rows, one per "
+                f"frame, and {protocol}: truncated?",
+            )
+        fail(
+            mot,
+            f"has {rows} rows but the dense time series ({Path(dts).name}) has {frames} frames (one row per frame)"
+            + (f"; {protocol}" if protocol else ""),
+        )
+    if expected_frames is not None and frames != expected_frames:
+        fail(dts, f"has {frames} frames (and {Path(mot).name} as many rows), but {protocol}")
+    if not np.isfinite(data).all():
+        bad = np.argwhere(~np.isfinite(data))
+        fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
+    constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
+    if constant.mean() > 0.01:
+        fail(
+            dts,
+            f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
+            f"{int(np.argmax(constant))}); expected a BOLD time series",
+        )
     if not np.isfinite(motion).all():
         fail(mot, "holds non-finite values")
     return data, motion
@@ -239,7 +250,6 @@ def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
 
     Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the
     frame count and framewise displacement (mean, max)."""
-    from .clean import framewise_displacement
 
     rows = []
     for run in runs:

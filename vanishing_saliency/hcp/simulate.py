@@ -36,28 +36,13 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from nibabel.cifti2.parse_cifti2 import Cifti2Extension
 
+from ..errors import ConfigError
 from ..io import atomic_path, save_npz
 from .geometry import FRAMES, N_AREAS, N_CORTEX, N_GRAYORDINATES, TR, brain_model_axis
 from .io import run_paths
-
-# Block layout per run (seconds): (condition, onset, duration) before jitter,
-# following the HCP protocols (SPEC section 7).
-_GAMBLING = [("win", 8.0, 28.0), ("loss", 51.0, 28.0), ("loss", 94.0, 28.0), ("win", 137.0, 28.0)]
-_RELATIONAL = [
-    ("relation", 8.0, 17.0),
-    ("match", 25.0, 16.5),
-    ("relation", 57.5, 17.0),
-    ("match", 74.5, 16.5),
-    ("relation", 107.0, 17.0),
-    ("match", 124.0, 16.5),
-]
-_WM_CONDS = ["2bk_body", "0bk_faces", "2bk_tools", "0bk_places", "2bk_faces", "0bk_tools", "2bk_places", "0bk_body"]
-_WM = [(c, on, 27.5) for c, on in zip(_WM_CONDS, [8.0, 35.5, 78.0, 105.5, 148.0, 175.5, 218.0, 245.5], strict=True)]
-LAYOUT = {"GAMBLING": _GAMBLING, "RELATIONAL": _RELATIONAL, "WM": _WM}
-# Extra EV files with trial events, written with the real names.
-_GAMBLING_EVENTS = ("win_event", "loss_event", "neut_event")
-_WM_TRIALS = ("0bk_cor", "0bk_err", "0bk_nlr", "2bk_cor", "2bk_err", "2bk_nlr", "all_bk_cor", "all_bk_err")
+from .tasks import GAMBLING_EVENTS, LAYOUT, WM_TRIALS
 
 
 @dataclass
@@ -92,8 +77,6 @@ def hrf(tr: float = TR, kind: str = "spm", length_s: float = 32.0) -> np.ndarray
     from nilearn.glm.first_level import glover_hrf, spm_hrf
 
     if kind not in ("spm", "glover"):
-        from ..errors import ConfigError
-
         raise ConfigError(f"unknown hcp.simulate.hrf {kind!r} (spm | glover)")
     h = (spm_hrf if kind == "spm" else glover_hrf)(tr, oversampling=1, time_length=length_s)
     return h / h.sum()
@@ -222,7 +205,6 @@ class DtseriesWriter:
 
     def header(self, n_frames: int) -> nib.Nifti2Header:
         """The NIfTI-2 header of a ``(n_frames, grayordinates)`` float32 dense time series."""
-        from nibabel.cifti2.parse_cifti2 import Cifti2Extension
 
         if n_frames not in self._xml:
             series = nib.cifti2.SeriesAxis(start=0.0, step=self.tr, size=n_frames, unit="SECOND")
@@ -274,7 +256,7 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
     for cond in conditions:
         write_ev(ev_dir / f"{cond}.txt", [(on, dur, 1.0) for c, on, dur in blocks if c == cond])
     if task == "GAMBLING":
-        events = {k: [] for k in _GAMBLING_EVENTS}
+        events = {k: [] for k in GAMBLING_EVENTS}
         for c, on, _ in blocks:  # 8 trials of 3.5 s; mostly the block's outcome
             for i in range(8):
                 kind = c if rng.random() < 0.75 else rng.choice(["win", "loss", "neut"])
@@ -282,7 +264,7 @@ def write_evs(ev_dir: Path, task: str, blocks, rng: np.random.Generator) -> None
         for k, rows in events.items():
             write_ev(ev_dir / f"{k}.txt", rows or [(0.0, 0.0, 0.0)])
     elif task == "WM":
-        trials = {k: [] for k in _WM_TRIALS}
+        trials = {k: [] for k in WM_TRIALS}
         for c, on, _ in blocks:  # 2.5 s cue then 10 trials of 2.5 s
             load = c.split("_")[0]
             for i in range(10):

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import torch
 
-from ..data import chance_level
+from ..data import chance_level, load_split
 from ..metrics import all_scores
 from ..models import ModelConfig
 from ..saliency import attribute, gradient_saliency
@@ -134,7 +134,6 @@ def gradient_shap_baselines(data_path, method: str, saliency: dict, seed: int):
     (``gradient_shap_baseline: train``), or None (an all-zero baseline; every other method)."""
     if method != "gradient_shap" or saliency.get("gradient_shap_baseline") != "train":
         return None
-    from ..data import load_split
 
     x = load_split(data_path, "train")["x"]
     n = min(int(saliency.get("gradient_shap_n_baselines", 20)), len(x))

@@ -102,7 +102,7 @@ def audit(job: Job) -> pd.DataFrame:
     """Response metrics of every cell, single-cell ablation, heat-map and ablation figures for one network.
 
     ``input.split`` is the subject split of an HCP network's samples (empty for the other layouts)."""
-    from ..plots import dynamics_ablation_figure, dynamics_heatmap_figure
+    from ..plots.dynamics import dynamics_ablation_figure, dynamics_heatmap_figure
 
     i, o, cfg, network = job.input, job.output, job.params.dynamics, job.wildcards.network
     torch.set_num_threads(int(job.threads))
@@ -203,7 +203,7 @@ def audit(job: Job) -> pd.DataFrame:
 def table(job: Job) -> pd.DataFrame:
     """Their Table 1 (metric mean and sd per network, with the ablation correlations) and the sorted
     distributions of every metric."""
-    from ..plots import dynamics_distribution_figure
+    from ..plots.dynamics import dynamics_distribution_figure
 
     cells = [pd.read_csv(p, sep="\t") for p in job.input.cells]
     t = network_table(cells, [load_json(p) for p in job.input.summaries])
@@ -215,7 +215,7 @@ def table(job: Job) -> pd.DataFrame:
 
 def capacity(job: Job) -> pd.DataFrame:
     """Each metric's mean and sd against hidden size, and the power-law slope of amplitude on N."""
-    from ..plots import dynamics_capacity_figure
+    from ..plots.dynamics import dynamics_capacity_figure
 
     cells = [pd.read_csv(p, sep="\t") for p in job.input.cells]
     t = capacity_table(job.params.sizes, cells, power_law_slope)

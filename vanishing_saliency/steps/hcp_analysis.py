@@ -17,11 +17,14 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..claims.hcp import hcp_claims
 from ..data import load_split, load_splits
 from ..hcp import analysis as A
 from ..hcp import controls as C
+from ..hcp.geometry import load_atlas
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..tables import hcp as T
+from ..tables.claims import claims_markdown, comparison_table, verdict_table
 from ..workflow import Job, derive_seed
 
 # torch (2.4 s of a job's start) is imported inside the steps that train, attribute or evaluate models only
@@ -141,7 +144,7 @@ def feature_drop(job: Job) -> pd.DataFrame:
     """Accuracy after removing own / other models' / untrained models' / random salient features, for every
     seed and method, over all test samples and per test subject; the untrained maps of replicate k are
     applied to the trained models of seed k."""
-    from ..hcp.figures import feature_drop_figure
+    from ..plots.hcp import feature_drop_figure
     from ..training import load_model
 
     p, experiment = job.params, job.wildcards.experiment
@@ -207,7 +210,7 @@ def onoff(job: Job) -> pd.DataFrame:
     """Share of the top salient entries on-task vs off-task, and per bucket, over every test sample (the
     same samples for trained runs and controls), for every run, beside the shares of a uniform and a
     time-shuffled map (overall and per test subject)."""
-    from ..hcp.figures import bucket_figure
+    from ..plots.hcp import bucket_figure
 
     p, experiment = job.params, job.wildcards.experiment
     rows = []
@@ -268,8 +271,7 @@ def _mean_maps(runs, paths) -> dict:
 
 def saliency_maps(job: Job) -> None:
     """Mean time x area saliency per model, in atlas order and sorted by hemisphere and network."""
-    from ..hcp.figures import saliency_map_figure
-    from ..hcp.geometry import load_atlas
+    from ..plots.hcp import saliency_map_figure
 
     o, experiment = job.output, job.wildcards.experiment
     atlas = load_atlas(job.input.atlas)
@@ -293,7 +295,7 @@ def saliency_maps(job: Job) -> None:
 
 def brain_maps(job: Job) -> None:
     """Each model's most salient areas on the fs_LR inflated surfaces."""
-    from ..hcp.figures import brain_map_figure
+    from ..plots.hcp import brain_map_figure
 
     with np.load(job.input.maps) as f:
         models, maps, index = [str(m) for m in f["models"]], f["maps"], f["hcp_utils_index"]
@@ -355,8 +357,6 @@ def summary(job: Job) -> pd.DataFrame:
     """Each HCP claim of the paper decided at the run level (one verdict line per claim and scope in
     ``summary.tsv``, every comparison in ``summary_tests.tsv``), with the confound controls, the ground
     truth and where the off-task information comes from."""
-    from ..claims.hcp import hcp_claims
-    from ..tables.claims import claims_markdown, comparison_table, verdict_table
 
     i, p = job.input, job.params
 

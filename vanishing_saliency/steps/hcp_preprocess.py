@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HCPDataError
-from ..hcp.blocks import experiment_samples, split_subjects
+from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
 from ..hcp.clean import clean_parcellated
-from ..hcp.geometry import FRAMES, Parcellator, build_atlas, load_atlas
+from ..hcp.geometry import FRAMES, TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import check_subject, load_run, read_blocks
+from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
+from ..hcp.qc import qcfc as qcfc_of
 from ..hcp.simulate import SimulationSettings, simulate_subject
 from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
+from ..tables.hcp import strategies_markdown
 from ..workflow import Job
 
 log = logging.getLogger("vanishing_saliency")
@@ -32,7 +35,6 @@ def hrf(job: Job) -> None:
     """The haemodynamic responses every subject's job convolves with, computed once (nilearn's import is 1.5 s of a
     job): ``qc`` (SPM, at ``params.tr``: the QC's task regressor) and, for a simulated cohort, ``simulate`` (the
     simulator's ``params.simulate_hrf`` at the CIFTI step it writes)."""
-    from ..hcp.geometry import TR
 
     p = job.params
     kernels = {"qc": hrf_kernel(p.tr)}
@@ -102,9 +104,7 @@ def preprocess(job: Job) -> None:
     first data error the check found.
 
     ``params.runs``, ``output.timeseries`` and ``output.qc`` list the runs in the same order."""
-    from ..hcp.blocks import task_regressor
-    from ..hcp.figures import run_qc_figure
-    from ..hcp.qc import connectivity, mean_connectivity
+    from ..plots.hcp import run_qc_figure
 
     subject, p = job.wildcards.subject, job.params
     for run in load_json(job.input.check)["runs"]:
@@ -285,10 +285,7 @@ def blocks(job: Job) -> None:
 
 def qcfc(job: Job) -> pd.DataFrame:
     """The confound strategies on the same cohort: tDOF lost and the QC-FC benchmark; censoring per subject."""
-    from ..hcp.figures import qcfc_figure
-    from ..hcp.qc import edge_distances, qcfc_summary
-    from ..hcp.qc import qcfc as qcfc_of
-    from ..tables.hcp import strategies_markdown
+    from ..plots.hcp import qcfc_figure
 
     fcs = []
     for path in job.input.fc:

@@ -129,7 +129,7 @@ def pick_examples(digits_of_samples, per_digit: int, seed: int) -> np.ndarray:
 
 def figures(job: Job) -> None:
     """Example images with each model's saliency (Fig. 6), and the temporal saliency profile."""
-    from ..plots import mnist_examples_figure, mnist_profile_figure
+    from ..plots.mnist import mnist_examples_figure, mnist_profile_figure
 
     p, o = job.params, job.output
     with np.load(job.input.data) as f:

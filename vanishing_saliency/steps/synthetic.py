@@ -13,11 +13,13 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ..claims.synthetic import synthetic_claims
 from ..data import load_split, load_splits
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..metrics import METRICS, all_scores, noise_maps
 from ..synthetic import generate_dataset
 from ..tables import synthetic as T
+from ..tables.claims import claims_markdown, comparison_table, verdict_table
 from ..workflow import Job
 
 # torch (2.4 s of a job's start) is imported by the steps that train or attribute, inside them: the jobs that
@@ -264,7 +266,7 @@ def _first_best(history) -> int:
 
 
 def epoch_figure(job: Job) -> None:
-    from ..plots import epoch_curve_figure
+    from ..plots.synthetic import epoch_curve_figure
 
     curve = pd.concat([pd.read_csv(p, sep="\t") for p in job.input], ignore_index=True)
     save_table(job.output.tsv, curve)
@@ -273,7 +275,7 @@ def epoch_figure(job: Job) -> None:
 
 def moving_figure(job: Job) -> None:
     """Saliency quality against the box's start (paper Fig. 5), with the untrained and noise floors."""
-    from ..plots import moving_box_figure
+    from ..plots.synthetic import moving_box_figure
 
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics)
@@ -286,7 +288,7 @@ def moving_figure(job: Job) -> None:
 
 def heatmaps(job: Job) -> None:
     """One test sample's saliency per model on one dataset (paper Fig. 3)."""
-    from ..plots import saliency_heatmaps
+    from ..plots.synthetic import saliency_heatmaps
 
     examples = []
     for path in job.input:
@@ -298,8 +300,6 @@ def heatmaps(job: Job) -> None:
 def summary(job: Job) -> pd.DataFrame:
     """Claims 3 and 4 of SPEC section 1, decided at the run level: one verdict line per claim and scope
     (``summary.tsv``), every comparison behind them (``summary_tests.tsv``) and the Markdown page."""
-    from ..claims.synthetic import synthetic_claims
-    from ..tables.claims import claims_markdown, comparison_table, verdict_table
 
     p, i = job.params, job.input
     t1 = dict(zip(map(tuple, p.table1), [pd.read_csv(x, sep="\t") for x in i.table1], strict=True))

