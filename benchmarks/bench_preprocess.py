@@ -20,7 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from vanishing_saliency.hcp.clean import clean_parcellated
+from vanishing_saliency.hcp.clean import CleaningOptions, clean_parcellated
 from vanishing_saliency.hcp.geometry import FRAMES, Parcellator, brain_model_axis, build_atlas
 from vanishing_saliency.hcp.io import load_run
 from vanishing_saliency.hcp.simulate import SimulationSettings, simulate_run, write_dtseries, write_motion
@@ -46,19 +46,19 @@ def main():
             return np.asarray(nib.load(str(paths["dtseries"]), mmap=False).dataobj)
 
         variants = {
-            "paper": {},
-            "24P": {"strategy": "24P"},
-            "24P+GS": {"strategy": "24P+GS"},
-            "24P+GS, censoring, band-pass": {"strategy": "24P+GS", "fd_threshold": 0.3, "bandpass": (0.01, 0.08)},
+            "paper": CleaningOptions(),
+            "24P": CleaningOptions(strategy="24P"),
+            "24P+GS": CleaningOptions(strategy="24P+GS"),
+            "24P+GS, censoring, band-pass": CleaningOptions(strategy="24P+GS", fd_threshold=0.3, bandpass=(0.01, 0.08)),
         }
 
         def whole(options):
             d, m = load_run(paths, "bench", "WM", "LR", 0.72, 405)
             areas_ = parcellate(d)
             del d
-            return clean_parcellated(areas_, m, 0.72, global_signal=parcellate.global_signal(areas_), **options)
+            return clean_parcellated(areas_, m, 0.72, options, global_signal=parcellate.global_signal(areas_))
 
-        plain(), whole({})
+        plain(), whole(CleaningOptions())
         t_plain, t_whole = [], {k: [] for k in variants}
         for _ in range(args.reps):
             t0 = time.perf_counter()

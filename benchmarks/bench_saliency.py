@@ -25,7 +25,7 @@ import torch
 
 from benchmarks.timing import median_times
 from vanishing_saliency.models import ModelConfig, build_model
-from vanishing_saliency.saliency import attribute
+from vanishing_saliency.saliency import SaliencyOptions, attribute
 
 
 def floor_pass(model, x, lengths):
@@ -59,7 +59,7 @@ def main():
     x = rng.standard_normal((args.n, 100, 100)).astype(np.float32)
     y = rng.integers(0, 2, args.n)
     lengths = np.full(args.n, 100)
-    opts = {"max_batch_mb": args.max_batch_mb, "ig_steps": 32, "smoothgrad_samples": 10, "smoothgrad_stdev": 0.2}
+    opts = SaliencyOptions(max_batch_mb=args.max_batch_mb)
     rows = []
     for threads in map(int, args.threads.split(",")):
         torch.set_num_threads(threads)

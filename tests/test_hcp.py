@@ -10,7 +10,7 @@ import pytest
 
 from vanishing_saliency.errors import HCPDataError
 from vanishing_saliency.hcp.blocks import block_frames, on_off_samples, split_subjects
-from vanishing_saliency.hcp.clean import clean_parcellated, confounds, regress_out, zscore
+from vanishing_saliency.hcp.clean import CleaningOptions, clean_parcellated, confounds, regress_out, zscore
 from vanishing_saliency.hcp.geometry import FRAMES, N_GRAYORDINATES, Parcellator, brain_model_axis, build_atlas
 from vanishing_saliency.hcp.io import load_run, read_ev, run_paths, subject_runs
 from vanishing_saliency.hcp.simulate import (
@@ -179,10 +179,10 @@ def test_cleaning_removes_planted_motion_and_drift_but_keeps_the_task(atlas):
     silent = [np.corrcoef(ts[:, a], truth["response"])[0, 1] for a in range(300, 310)]
     assert np.mean(r) > 0.4 and np.max(np.abs(silent)) < 0.3  # measured: 0.57 vs < 0.3
     # without motion regression the artefact stays
-    _, _, qc_nomotion = clean_parcellated(areas, motion, 0.72, motion_regression=False)
+    _, _, qc_nomotion = clean_parcellated(areas, motion, 0.72, CleaningOptions(motion_regression=False))
     assert qc_nomotion["max_abs_corr_with_motion_after"] > 0.3
     # and without the low-frequency regression the drift stays
-    _, _, qc_nodrift = clean_parcellated(areas, motion, 0.72, lowfreq_regression=False)
+    _, _, qc_nodrift = clean_parcellated(areas, motion, 0.72, CleaningOptions(lowfreq_regression=False))
     assert (
         qc_nodrift["lowfreq_power_fraction_after"] > 0.03 > 100 * qc["lowfreq_power_fraction_after"]
     )  # measured 0.078
@@ -524,7 +524,7 @@ def test_paper_and_24p_designs_equal_a_hand_computation():
         assert np.allclose(confounds(motion, 0.72, 0.008, strategy=strategy), hand)
         beta = np.linalg.solve(hand.T @ hand, hand.T @ y)
         resid = y - hand @ beta
-        ts, censored, qc = clean_parcellated(y, motion, 0.72, strategy=strategy)
+        ts, censored, qc = clean_parcellated(y, motion, 0.72, CleaningOptions(strategy=strategy))
         assert np.allclose(ts, (resid - resid.mean(0)) / resid.std(0), atol=1e-8) and not censored.any()
     assert confounds(motion, 0.72, 0.008, strategy="24P").shape[1] == 1 + 24 + 1 + 1
     assert confounds(motion, 0.72, 0.008, strategy="24P+GS", global_signal=y.mean(1)).shape[1] == 1 + 24 + 4 + 2
@@ -570,7 +570,7 @@ def test_framewise_displacement_and_censoring_by_hand():
     y, m = _small_run(2, n=60)
     m[:, :6] = 0
     m[[10, 11, 40], 0] = [2.0, 0.0, 3.0]  # spikes: FD > 0.5 at frames 10, 11, 40, 41
-    ts, censored, qc = clean_parcellated(y, m, 0.72, fd_threshold=0.5)
+    ts, censored, qc = clean_parcellated(y, m, 0.72, CleaningOptions(fd_threshold=0.5))
     assert list(np.flatnonzero(censored)) == [10, 11, 40, 41] and qc["n_censored"] == 4
     design = confounds(m, 0.72, 0.008)
     kept = ~censored

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from vanishing_saliency.errors import ConfigError
+from vanishing_saliency.labels import LABELS
 from vanishing_saliency.models import (
-    LABELS,
     REGISTRY,
     InputCellAttention,
     ModelConfig,

@@ -8,6 +8,7 @@ from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import (
     METHODS,
+    SaliencyOptions,
     attribute,
     gradient_saliency,
     gradient_saliency_per_sample,
@@ -50,7 +51,7 @@ def test_gradient_is_of_the_true_class_probability(setup):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_runs_batched_and_ignores_padding(setup, method):
     model, x, y, lengths = setup
-    maps = attribute(method, model, x, y, lengths, options={"ig_steps": 8}, max_samples=4)
+    maps = attribute(method, model, x, y, lengths, options=SaliencyOptions(ig_steps=8), max_samples=4)
     assert maps.shape == x.shape and np.isfinite(maps).all()
     assert np.all(maps[3, 3:] == 0) and np.all(maps[7, 5:] == 0)  # padding gets nothing
     assert np.abs(maps[0]).sum() > 0
@@ -61,7 +62,7 @@ def test_the_memory_cap_changes_no_number(setup, method):
     """One input per pass, three, or everything at once: the same maps (random methods included:
     each sample's draws are its own), up to floating-point order."""
     model, x, y, lengths = setup
-    opts = {"ig_steps": 8, "smoothgrad_samples": 4, "gradient_shap_samples": 4, "dynamask_steps": 10}
+    opts = SaliencyOptions(ig_steps=8, smoothgrad_samples=4, gradient_shap_samples=4, dynamask_steps=10)
     maps = [
         attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=x[::-1].copy(), max_samples=k)
         for k in (1, 3, 10_000)
@@ -88,7 +89,7 @@ def test_samples_per_pass_follows_the_cap():
 def test_integrated_gradients_completeness(setup):
     """IG sums to p(x) - p(baseline) (Captum's completeness axiom) for the true class."""
     model, x, y, lengths = setup
-    maps = attribute("integrated_gradients", model, x[:2], y[:2], lengths[:2], options={"ig_steps": 200})
+    maps = attribute("integrated_gradients", model, x[:2], y[:2], lengths[:2], options=SaliencyOptions(ig_steps=200))
     with torch.no_grad():
         p = torch.softmax(model(torch.tensor(x[:2]), torch.tensor(lengths[:2])), -1)[np.arange(2), y[:2]]
         p0 = torch.softmax(model(torch.zeros(2, 10, 6), torch.tensor(lengths[:2])), -1)[np.arange(2), y[:2]]
@@ -139,21 +140,23 @@ def test_methods_find_a_known_box(box, method, floor):
     from vanishing_saliency.metrics import auroc
 
     model, x, y, lengths, mask = box
-    maps = attribute(method, model, x, y, lengths, options={"dynamask_area": mask[0].mean()}, max_samples=20)
+    maps = attribute(
+        method, model, x, y, lengths, options=SaliencyOptions(dynamask_area=mask[0].mean()), max_samples=20
+    )
     assert np.nanmean(auroc(maps, mask)) > floor
 
 
 def test_tsr_keeps_only_the_relevant_steps(box):
     model, x, y, lengths, mask = box
-    maps = attribute("tsr", model, x[:4], y[:4], lengths[:4], options={"tsr_quantile": 0.55})
+    maps = attribute("tsr", model, x[:4], y[:4], lengths[:4], options=SaliencyOptions(tsr_quantile=0.55))
     kept = (np.abs(maps) > 0).any(2)  # (n, T)
     assert kept[:, 5:10].all() and not kept[:, :5].any() and not kept[:, 10:].any()
 
 
 def test_dynamask_is_a_mask_and_is_seeded(box):
     model, x, y, lengths, _ = box
-    a = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
-    b = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options={"dynamask_steps": 20})
+    a = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options=SaliencyOptions(dynamask_steps=20))
+    b = attribute("dynamask", model, x[:6], y[:6], lengths[:6], seed=3, options=SaliencyOptions(dynamask_steps=20))
     assert a.min() >= 0 and a.max() <= 1 and np.array_equal(a, b)
     assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
 

@@ -15,7 +15,7 @@ causal ("prefix") attention, and the recurrence is then an ordinary fused
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -392,10 +392,14 @@ class SequenceClassifier(nn.Module):
         eye = torch.eye(projected.shape[-1], dtype=projected.dtype, device=projected.device)
         params = [eye, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0]
         h0 = projected.new_zeros(1, projected.shape[0], rnn.hidden_size)
+        # one layer, no dropout, the module's training flag (as nn.LSTM / nn.GRU pass it), batch first
+        flags = dict(
+            has_biases=True, num_layers=1, dropout=0.0, train=self.training, bidirectional=False, batch_first=True
+        )
         if self.arch.cell == "gru":
-            out, _ = torch.gru(projected, h0, params, True, 1, 0.0, self.training, False, True)
+            out, _ = torch.gru(projected, h0, params, **flags)
         else:
-            out, _, _ = torch.lstm(projected, (h0, h0), params, True, 1, 0.0, self.training, False, True)
+            out, _, _ = torch.lstm(projected, (h0, h0), params, **flags)
         return out
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -433,7 +437,3 @@ def build_model(name: str, cfg: ModelConfig) -> SequenceClassifier:
     if name not in REGISTRY:
         raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}")
     return SequenceClassifier(REGISTRY[name], cfg)
-
-
-def model_config_dict(cfg: ModelConfig) -> dict:
-    return asdict(cfg)

@@ -41,6 +41,7 @@ from a generator of its own (the seed and the sample's index), not from the batc
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,20 +52,42 @@ from .labels import SALIENCY_METHODS as METHODS
 from .models import length_mask
 from .training import adam
 
-DEFAULTS = {
-    "max_batch_mb": 256,
-    "ig_steps": 32,
-    "smoothgrad_samples": 10,
-    "smoothgrad_stdev": 0.2,
-    "gradient_shap_samples": 10,
-    "gradient_shap_stdev": 0.1,
-    "tsr_quantile": 0.55,
-    "dynamask_area": 0.2,
-    "dynamask_steps": 100,
-    "dynamask_lr": 0.1,
-    "dynamask_area_weight": 1.0,
-    "dynamask_smooth_weight": 0.05,
-}
+
+@dataclass(frozen=True)
+class SaliencyOptions:
+    """Settings of the attribution methods: config ``saliency`` (schemas/config.schema.yaml describes each key); the
+    workflow builds them from the config (``steps.common.saliency_options``), a library user from these defaults.
+
+    Parameters
+    ----------
+    max_batch_mb : float
+        Memory cap of one forward + backward pass (speed only: the maps do not depend on it).
+    ig_steps : int
+        Integrated Gradients' steps from the zero baseline.
+    smoothgrad_samples, smoothgrad_stdev : int, float
+        SmoothGrad's noisy copies per sample and their noise sd (in units of the input's sd).
+    gradient_shap_samples, gradient_shap_stdev : int, float
+        GradientShap's baseline draws per sample and their noise sd.
+    tsr_quantile : float
+        Temporal saliency rescaling: steps above this quantile of the step relevances are kept.
+    dynamask_area, dynamask_steps, dynamask_lr, dynamask_area_weight, dynamask_smooth_weight : float or int
+        Dynamask: the fraction of entries kept, optimisation steps, Adam's learning rate and the weights of the area
+        and smoothness penalties.
+    """
+
+    max_batch_mb: float = 256
+    ig_steps: int = 32
+    smoothgrad_samples: int = 10
+    smoothgrad_stdev: float = 0.2
+    gradient_shap_samples: int = 10
+    gradient_shap_stdev: float = 0.1
+    tsr_quantile: float = 0.55
+    dynamask_area: float = 0.2
+    dynamask_steps: int = 100
+    dynamask_lr: float = 0.1
+    dynamask_area_weight: float = 1.0
+    dynamask_smooth_weight: float = 0.05
+
 
 # Peak memory of one forward + backward pass per input sample, as a multiple of T (N + T)
 # values: the models' measured peaks are 6-11 x the T x N input (100 x 100 and 48 x 360,
@@ -141,7 +164,7 @@ def gradient_saliency(
     lengths,
     max_samples: int | None = None,
     with_predictions: bool = False,
-    max_mb: float = DEFAULTS["max_batch_mb"],
+    max_mb: float = SaliencyOptions.max_batch_mb,
 ):
     """|d p_y / d x| for every sample, one backward per pass of up to ``max_samples`` samples
     (default: as many as ``max_mb`` holds); with ``with_predictions`` also each sample's
@@ -169,29 +192,28 @@ def attribute(
     x,
     y,
     lengths,
-    options: dict | None = None,
+    options: SaliencyOptions | None = None,
     seed: int = 0,
     baselines=None,
     max_samples: int | None = None,
 ) -> np.ndarray:
     """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
 
-    options: max_batch_mb, ig_steps, smoothgrad_samples, smoothgrad_stdev, gradient_shap_samples,
-    gradient_shap_stdev, tsr_quantile, dynamask_* (see schemas/config.schema.yaml).
+    options: the methods' settings (:class:`SaliencyOptions`; its defaults when None).
     baselines: ``(k, time, features)`` samples GradientShap draws its baselines from.
     max_samples: inputs per pass, instead of what ``max_batch_mb`` holds (tests use it to force
     several passes).
     """
     if method not in METHODS:
         raise ConfigError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")
-    opts = {**DEFAULTS, **(options or {})}
+    opts = options if options is not None else SaliencyOptions()
     xt, yt, lt = _as_tensors(model, x, y, lengths)
-    cap = max_samples or samples_per_pass(xt.shape[1], xt.shape[2], xt.element_size(), opts["max_batch_mb"])
+    cap = max_samples or samples_per_pass(xt.shape[1], xt.shape[2], xt.element_size(), opts.max_batch_mb)
     with _inputs_only(model) as prob:
         if method == "gradient":
             maps = _gradients(prob, xt, yt, lt, cap).abs_()
         elif method == "tsr":
-            maps = _temporal_saliency_rescaling(prob, xt, yt, lt, cap, opts["tsr_quantile"])
+            maps = _temporal_saliency_rescaling(prob, xt, yt, lt, cap, opts.tsr_quantile)
         elif method == "dynamask":
             maps = _dynamask(model, xt, yt, lt, cap, opts, seed)
         elif method == "smoothgrad":
@@ -215,7 +237,7 @@ def _np_dtype(x: torch.Tensor):
 def _smoothgrad(prob, x, y, lengths, cap, opts, seed) -> torch.Tensor:
     """Mean of |d p_y / d x| over ``smoothgrad_samples`` copies of each sample with N(0, stdev) noise
     (Captum's NoiseTunnel over Saliency, with each sample's noise drawn by its own generator)."""
-    k, sd = int(opts["smoothgrad_samples"]), float(opts["smoothgrad_stdev"])
+    k, sd = int(opts.smoothgrad_samples), float(opts.smoothgrad_stdev)
     n, shape = len(x), x.shape[1:]
     out = []
     for sl in _slices(n, max(1, cap // k)):
@@ -232,7 +254,7 @@ def _gradient_shap(prob, x, y, lengths, cap, opts, seed, baselines) -> torch.Ten
     """Expected gradients (Captum's GradientShap): per sample, ``gradient_shap_samples`` draws of a
     baseline b (from ``baselines``, or zeros), a point a ~ U(0, 1) and input noise e ~ N(0, stdev);
     the map is the mean of d p_y / d z at z = b + a (x + e - b), times (x + e - b)."""
-    k, sd = int(opts["gradient_shap_samples"]), float(opts["gradient_shap_stdev"])
+    k, sd = int(opts.gradient_shap_samples), float(opts.gradient_shap_stdev)
     n, shape = len(x), x.shape[1:]
     pool = (
         torch.zeros((1, *shape), dtype=x.dtype)
@@ -258,7 +280,7 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
     import captum.attr as ca
 
     n, n_time, n_feat = xt.shape
-    expansion = {"integrated_gradients": int(opts["ig_steps"]), "input_x_gradient": 1}
+    expansion = {"integrated_gradients": int(opts.ig_steps), "input_x_gradient": 1}
     if method in ("occlusion", "occlusion_features"):
         window = (1, n_feat) if method == "occlusion" else (n_time, 1)  # one step, or one feature's steps
         n_windows = n_time if method == "occlusion" else n_feat
@@ -280,7 +302,7 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
                 baselines=base,
                 target=yb,
                 additional_forward_args=(lb,),
-                n_steps=opts["ig_steps"],
+                n_steps=opts.ig_steps,
                 internal_batch_size=cap,
             )
         elif method == "deeplift":
@@ -348,20 +370,6 @@ def _temporal_saliency_rescaling(prob, x, y, lengths, cap, quantile) -> torch.Te
     return torch.cat(out)
 
 
-def temporal_saliency_rescaling(
-    model: nn.Module, x, y, lengths, max_samples: int | None = None, quantile: float = 0.55
-) -> np.ndarray:
-    """Temporal saliency rescaling of the gradient map (see the module docstring)."""
-    return attribute("tsr", model, x, y, lengths, {"tsr_quantile": quantile}, max_samples=max_samples)
-
-
-def dynamask(
-    model: nn.Module, x, y, lengths, max_samples: int | None = None, options: dict | None = None, seed: int = 0
-) -> np.ndarray:
-    """Dynamask-style preservation masks (see the module docstring), ``(n, time, features)`` in [0, 1]."""
-    return attribute("dynamask", model, x, y, lengths, options, seed, max_samples=max_samples)
-
-
 def _dynamask(model, x, y, lengths, cap, opts, seed) -> torch.Tensor:
     # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
     # each mask's loss and Adam update are its own, so passes do not mix samples
@@ -407,11 +415,11 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
     valid = length_mask(lengths, n_time).unsqueeze(-1).to(x.dtype)  # (n, T, 1)
     n_valid = (valid.sum((1, 2)) * n_feat).clamp(min=1)
     mask = start.clone().requires_grad_(True)
-    opt = adam([mask], lr=opts["dynamask_lr"])
+    opt = adam([mask], lr=opts.dynamask_lr)
     # the area penalty: the sorted mask against 0 then 1 on the top `area` of the valid entries (padding entries
     # are 0 and sort first); (sorted - target)^2 summed is the same as each entry against the target of its place
-    n_keep = torch.round(opts["dynamask_area"] * n_valid).long()
-    steps = int(opts["dynamask_steps"])
+    n_keep = torch.round(opts.dynamask_area * n_valid).long()
+    steps = int(opts.dynamask_steps)
     for step in range(steps):
         m = mask.clamp(0, 1) * valid
         perturbed = m * x  # fade to the reference 0 (the standardised data's mean)
@@ -421,8 +429,8 @@ def _dynamask_batch(model, x, y, lengths, start, opts):
         smooth = ((m[:, 1:] - m[:, :-1]).abs() * valid[:, 1:]).sum((1, 2)) / n_valid
         # the area constraint tightens over the run (from 1 % to 100 % of its weight), as in Dynamask,
         # so the entries the prediction needs least leave the mask first
-        area_weight = opts["dynamask_area_weight"] * 100.0 ** (step / max(steps - 1, 1) - 1)
-        total = loss + area_weight * area.sum() + opts["dynamask_smooth_weight"] * smooth.sum()
+        area_weight = opts.dynamask_area_weight * 100.0 ** (step / max(steps - 1, 1) - 1)
+        total = loss + area_weight * area.sum() + opts.dynamask_smooth_weight * smooth.sum()
         opt.zero_grad()
         total.backward()
         opt.step()

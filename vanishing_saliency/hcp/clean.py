@@ -28,12 +28,41 @@ exact too: the mean over every cortical grayordinate is the area means weighted 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import ConfigError
 
 STRATEGIES = ("paper", "24P", "24P+GS")
 RADIUS_MM = 50.0
+
+
+@dataclass(frozen=True)
+class CleaningOptions:
+    """How one run is cleaned: config ``hcp.cleaning`` (schemas/config.schema.yaml describes each key; the workflow
+    builds these in ``steps.hcp_preprocess.cleaning_options``, a library user from these defaults, the paper's).
+
+    Parameters
+    ----------
+    strategy : {"paper", "24P", "24P+GS"}
+        The confound set: the paper's 12 motion regressors, the 24-parameter expansion, or 24P and the global signal.
+    motion_regression, lowfreq_regression : bool
+        Whether the motion regressors and the low-frequency cosines are regressed out.
+    highpass_cutoff_hz : float
+        Cosines below this frequency model the slow drift.
+    fd_threshold : float or None
+        Frames whose framewise displacement (mm) exceeds it are censored: left out of the fit and interpolated.
+    bandpass : tuple of float or None
+        ``(low, high)`` Hz of a Butterworth band-pass after the regression.
+    """
+
+    strategy: str = "paper"
+    motion_regression: bool = True
+    lowfreq_regression: bool = True
+    highpass_cutoff_hz: float = 0.008
+    fd_threshold: float | None = None
+    bandpass: tuple[float, float] | None = None
 
 
 def cosine_basis(n_frames: int, tr: float, cutoff_hz: float) -> np.ndarray:
@@ -155,21 +184,18 @@ def clean_parcellated(
     areas: np.ndarray,
     motion: np.ndarray,
     tr: float,
-    cutoff_hz: float = 0.008,
-    motion_regression: bool = True,
-    lowfreq_regression: bool = True,
-    strategy: str = "paper",
+    options: CleaningOptions | None = None,
     global_signal=None,
-    fd_threshold: float | None = None,
-    bandpass=None,
     task_regressor=None,
 ):
     """Clean a (frames, 360) run; returns (z-scored cleaned areas, censored frames (bool), QC dict).
 
-    ``global_signal``: the mean cortical grayordinate signal per frame (strategy 24P+GS);
-    ``task_regressor``: the run's block design convolved with an HRF, for the QC's share of task
-    variance the confounds would remove."""
-    design = confounds(motion, tr, cutoff_hz, motion_regression, lowfreq_regression, strategy, global_signal)
+    ``options``: :class:`CleaningOptions` (its defaults when None); ``global_signal``: the mean cortical
+    grayordinate signal per frame (strategy 24P+GS); ``task_regressor``: the run's block design convolved with an
+    HRF, for the QC's share of task variance the confounds would remove."""
+    o = options if options is not None else CleaningOptions()
+    cutoff_hz, strategy, fd_threshold, bandpass = o.highpass_cutoff_hz, o.strategy, o.fd_threshold, o.bandpass
+    design = confounds(motion, tr, cutoff_hz, o.motion_regression, o.lowfreq_regression, strategy, global_signal)
     fd = framewise_displacement(motion)
     censored = fd > fd_threshold if fd_threshold is not None else np.zeros(len(fd), bool)
     if censored.all():

@@ -8,6 +8,7 @@ whether maps are scored against a ground-truth mask.
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch
 from ..data import chance_level, load_split
 from ..metrics import all_scores
 from ..models import ModelConfig
-from ..saliency import attribute, gradient_saliency
+from ..saliency import SaliencyOptions, attribute, gradient_saliency
 from ..training import TrainConfig, evaluate, predict_logits, save_model, train_model
 
 log = logging.getLogger("vanishing_saliency")
@@ -36,6 +37,11 @@ TRAIN_KEYS = (
 def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
     """The architecture hyper-parameters of config ``models`` (with a branch's overrides merged)."""
     return ModelConfig(n_features=int(n_features), n_classes=int(n_classes), **{k: models[k] for k in MODEL_KEYS})
+
+
+def saliency_options(saliency: dict) -> SaliencyOptions:
+    """The attribution settings of config ``saliency``."""
+    return SaliencyOptions(**{f.name: saliency[f.name] for f in fields(SaliencyOptions)})
 
 
 def train_config(training: dict) -> TrainConfig:
@@ -120,7 +126,14 @@ def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, 
         )
     else:
         maps = attribute(
-            method, model, split["x"], split["y"], split["lengths"], options=saliency, seed=seed, baselines=baselines
+            method,
+            model,
+            split["x"],
+            split["y"],
+            split["lengths"],
+            options=saliency_options(saliency),
+            seed=seed,
+            baselines=baselines,
         )
         pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
     out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}

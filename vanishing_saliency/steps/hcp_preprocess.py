@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import HCPDataError
 from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
-from ..hcp.clean import clean_parcellated
+from ..hcp.clean import CleaningOptions, clean_parcellated
 from ..hcp.geometry import FRAMES, TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import check_subject, load_run, read_blocks
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
@@ -81,20 +81,16 @@ def check(job: Job) -> dict:
     return result
 
 
-def _clean(areas, motion, tr, cleaning, strategy, gs, task):
-    c = cleaning
-    return clean_parcellated(
-        areas,
-        motion,
-        tr,
-        c["highpass_cutoff_hz"],
-        c["motion_regression"],
-        c["lowfreq_regression"],
-        strategy,
-        gs,
-        c["fd_threshold"],
-        c["bandpass"],
-        task,
+def cleaning_options(cleaning: dict, strategy: str | None = None) -> CleaningOptions:
+    """The cleaning of config ``hcp.cleaning``, with another ``strategy`` (a compared one) when given."""
+    bandpass = cleaning["bandpass"]
+    return CleaningOptions(
+        strategy=strategy or cleaning["strategy"],
+        motion_regression=cleaning["motion_regression"],
+        lowfreq_regression=cleaning["lowfreq_regression"],
+        highpass_cutoff_hz=cleaning["highpass_cutoff_hz"],
+        fd_threshold=cleaning["fd_threshold"],
+        bandpass=tuple(bandpass) if bandpass is not None else None,
     )
 
 
@@ -133,7 +129,7 @@ def preprocess(job: Job) -> None:
         gs = parcellate.global_signal(areas)
         task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), p.tr, kernel)
         for st in strategies:
-            ts_st, censored_st, qc_st = _clean(areas, motion, p.tr, c, st, gs, task_reg)
+            ts_st, censored_st, qc_st = clean_parcellated(areas, motion, p.tr, cleaning_options(c, st), gs, task_reg)
             fc[st].append(connectivity(ts_st[~censored_st]))
             tdof[st].append(qc_st["tdof_lost"])
             if st == c["strategy"]:

@@ -216,7 +216,7 @@ def epoch_curve(job: Job) -> pd.DataFrame:
     """Saliency quality (gradient) and test accuracy after every epoch of one training, epoch 0 included."""
     from ..saliency import attribute
     from ..training import evaluate, train_model
-    from .common import model_config, train_config
+    from .common import model_config, saliency_options, train_config
 
     p, name = job.params, job.wildcards.model
     splits = load_splits(job.input[0])
@@ -226,7 +226,7 @@ def epoch_curve(job: Job) -> pd.DataFrame:
 
     def score(epoch, model):
         was_training = model.training
-        maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], options=p.saliency)
+        maps = attribute("gradient", model, te["x"], te["y"], te["lengths"], options=saliency_options(p.saliency))
         s = all_scores(maps, te["mask"])
         rows.append(
             {
