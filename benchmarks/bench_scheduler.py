@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from vanishing_saliency.tables import markdown_table
+
 SNAKEFILE = """
 N = int(config["jobs"])
 
@@ -84,14 +86,13 @@ def main():
             for label, off in zip(results, (False, True), strict=True):
                 results[label].append(run_once(Path(tmp), snakefile, args.jobs, args.cores, off))
     print(f"{args.jobs} jobs of {args.job_seconds:g} s on {args.cores} cores (floor {floor:.0f} s), {args.reps} rep(s)")
-    print("| setting | wall (s) | over the floor (s) | CPU of Snakemake (s) |")
-    print("|---|---:|---:|---:|")
-    medians = {}
-    for label, runs in results.items():
-        wall = statistics.median(w for w, _ in runs)
-        cpu = statistics.median(c for _, c in runs)
-        medians[label] = (wall, cpu)
-        print(f"| {label} | {wall:.1f} | {wall - floor:.1f} | {cpu:.1f} |")
+    medians = {
+        label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for label, runs in results.items()
+    }
+    rows = [[label, f"{w:.1f}", f"{w - floor:.1f}", f"{c:.1f}"] for label, (w, c) in medians.items()]
+    header = ["setting", "wall (s)", "over the floor (s)", "CPU of Snakemake and its jobs (s)"]
+    print("\n".join(markdown_table(header, rows, align="lrrr")))
     (on_wall, on_cpu), (off_wall, off_cpu) = medians.values()
     print(
         f"switching the limiter off saves {on_wall - off_wall:.1f} s of wall ({(on_wall - off_wall) / 60:.2f} min) "

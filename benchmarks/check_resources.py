@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.memory_table import ROOT, collect
+from vanishing_saliency.tables import markdown_table
 
 RUNTIME_FLOOR_MIN = 1.0
 MEM_FLOOR_MB = 256.0
@@ -72,13 +73,21 @@ def main():
         sys.exit(f"benchmark files of no job the config plans (an older run's?): {', '.join(unknown.file[:5])}")
     rows = check(jobs, args.low, args.high)
     print(f"requests vs measured peaks ({len(jobs)} jobs; ok: {args.low:g}-{args.high:g}x, or at the floor)")
-    print("| rule | jobs | mem_mb | peak RSS (MB) | ratio | runtime (min) | longest job (s) | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for rule, n, req_mb, peak_mb, mr, mok, req_min, peak_s, rr, rok in rows:
-        print(
-            f"| `{rule}` | {n} | {req_mb:.0f} | {peak_mb:.0f} | {mr:.2f}{'' if mok else ' ✗'} | {req_min:g} | "
-            f"{peak_s:.0f} | {rr:.2f}{'' if rok else ' ✗'} |"
-        )
+    header = ["rule", "jobs", "mem_mb", "peak RSS (MB)", "ratio", "runtime (min)", "longest job (s)", "ratio"]
+    cells = [
+        [
+            f"`{rule}`",
+            n,
+            f"{req_mb:.0f}",
+            f"{peak_mb:.0f}",
+            f"{mr:.2f}{'' if mok else ' ✗'}",
+            f"{req_min:g}",
+            f"{peak_s:.0f}",
+            f"{rr:.2f}{'' if rok else ' ✗'}",
+        ]
+        for rule, n, req_mb, peak_mb, mr, mok, req_min, peak_s, rr, rok in rows
+    ]
+    print("\n".join(markdown_table(header, cells, align="lrrrrrrr")))
     bad = [r[0] for r in rows if not (r[5] and r[9])]
     mem = np.array([r[4] for r in rows])
     run = np.array([r[8] for r in rows])

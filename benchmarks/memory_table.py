@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from vanishing_saliency.tables import markdown_table
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -108,13 +110,16 @@ def summarize(jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    lines = [
-        "| branch | rule | jobs | peak RSS (MB) | median wall (s) | max wall (s) |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for r in table.itertuples():
-        lines.append(f"| {r.branch} | `{r.rule}` | {r.jobs} | {r.peak_rss_mb:.0f} | {r.median_s:.1f} | {r.max_s:.1f} |")
-    return "\n".join(lines)
+    return "\n".join(
+        markdown_table(
+            ["branch", "rule", "jobs", "peak RSS (MB)", "median wall (s)", "max wall (s)"],
+            (
+                [r.branch, f"`{r.rule}`", r.jobs, f"{r.peak_rss_mb:.0f}", f"{r.median_s:.1f}", f"{r.max_s:.1f}"]
+                for r in table.itertuples()
+            ),
+            align="llrrrr",
+        )
+    )
 
 
 def main():

@@ -267,3 +267,54 @@ def test_the_slow_import_check_knows_which_modules_are_heavy():
     heavy = heavy_modules(LAZY_IMPORTS)
     assert {"vanishing_saliency.models", "vanishing_saliency.training", "vanishing_saliency.saliency"} <= heavy
     assert "vanishing_saliency.io" not in heavy and "vanishing_saliency.errors" not in heavy
+
+
+# ---- one home per kind of code --------------------------------------------------------------------------------------
+
+
+def test_markdown_tables_are_drawn_only_by_tables_markdown_table():
+    home = PACKAGE / "tables" / "__init__.py"
+    drawn = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for folder in (PACKAGE, ROOT / "benchmarks")
+        for path in folder.rglob("*.py")
+        if path != home
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\"\|-{3}|-{3}\|\"", line)
+    ]
+    assert not drawn, f"Markdown table rules drawn by hand (use tables.markdown_table): {drawn}"
+
+
+def test_figures_live_in_the_plots_package():
+    outside = [
+        str(path.relative_to(ROOT))
+        for path in PACKAGE.rglob("*.py")
+        if "plots" not in path.relative_to(PACKAGE).parts
+        and re.search(r"^\s*import matplotlib", path.read_text(), re.M)
+    ]
+    assert not outside, f"matplotlib imported outside vanishing_saliency/plots/: {outside}"
+
+
+def test_markdown_table_draws_rows_under_their_header_and_refuses_a_ragged_row():
+    from vanishing_saliency.tables import markdown_table
+
+    assert markdown_table(["a", "b"], [[1, "x"], ["", 2.5]], align="lr") == [
+        "| a | b |",
+        "|---|---:|",
+        "| 1 | x |",
+        "|  | 2.5 |",
+    ]
+    with pytest.raises(ValueError, match="a row of 1 cells under a header of 2"):
+        markdown_table(["a", "b"], [[1]])
+    with pytest.raises(ValueError, match="align"):
+        markdown_table(["a", "b"], [], align="lc")
+
+
+def test_config_checks_live_in_configcheck_not_in_the_rules():
+    raised = [
+        f"{smk.name}:{i}"
+        for smk in sorted((ROOT / "rules").glob("*.smk")) + [ROOT / "Snakefile"]
+        for i, line in enumerate(smk.read_text().splitlines(), 1)
+        if "raise ConfigError" in line
+    ]
+    assert not raised, f"config checks in the workflow files, out of reach of unit tests: {raised}"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import markdown_table
+
 VERDICT_COLUMNS = (
     "claim",
     "part",
@@ -174,21 +176,31 @@ def claims_markdown(
     """The verdicts (one line per claim), each scope's verdict line, every comparison, then ``extra``
     sections and ``notes``."""
     verdicts = verdict_table(claims)
-    out = [f"# {title}", "", intro, "", "| claim | verdict | why |", "|---|---|---|"]
-    out += [f"| {r.part} | **{r.verdict}** | {r.reason} |" for r in verdicts[verdicts.scope == "all"].itertuples()]
-    out += [
-        "",
-        "## Each verdict with its numbers",
-        "",
-        "| claim | scope | verdict | this run | compared with (runs; Holm-adjusted p) | test | runs | subjects | "
-        "smallest detectable difference | why |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in verdicts[verdicts.scope != "all"].itertuples():
-        out.append(
-            f"| {r.claim} | {r.scope} | {r.verdict} | {_num(r.value)} | {r.nulls or '-'} | {r.test or '-'} | "
-            f"{_num(r.runs, 0)} | {_num(r.subjects, 0)} | {_num(r.smallest_detectable)} | {r.reason} |"
-        )
+    out = [f"# {title}", "", intro, ""]
+    out += markdown_table(
+        ["claim", "verdict", "why"],
+        ([r.part, f"**{r.verdict}**", r.reason] for r in verdicts[verdicts.scope == "all"].itertuples()),
+    )
+    out += ["", "## Each verdict with its numbers", ""]
+    header = ["claim", "scope", "verdict", "this run", "compared with (runs; Holm-adjusted p)", "test", "runs"]
+    out += markdown_table(
+        [*header, "subjects", "smallest detectable difference", "why"],
+        (
+            [
+                r.claim,
+                r.scope,
+                r.verdict,
+                _num(r.value),
+                r.nulls or "-",
+                r.test or "-",
+                _num(r.runs, 0),
+                _num(r.subjects, 0),
+                _num(r.smallest_detectable),
+                r.reason,
+            ]
+            for r in verdicts[verdicts.scope != "all"].itertuples()
+        ),
+    )
     table = comparison_table(claims)
     out += [
         "",
@@ -198,22 +210,37 @@ def claims_markdown(
         "the interval the two one-sided tests use); bootstrap: runs, then test samples (synthetic boxes). "
         "Reported rows are shown, never voted.",
         "",
-        "| claim | scope | role | against | metric | paper | this run | compared with | difference | interval | "
-        "bootstrap | test | runs | p | adjusted p | smallest detectable |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for r in table.itertuples():
         runs = (
             "-"
             if pd.isna(r.runs)
             else (f"{int(r.runs)}" + ("" if pd.isna(r.runs_compared) else f" vs {int(r.runs_compared)}"))
         )
-        out.append(
-            f"| {r.claim} | {r.scope} | {r.role} | {r.against} | {r.metric} | {_num(r.paper)} | "
-            f"{_num(r.value)} | {_num(r.compared_with)} | {_num(r.difference)} | {_interval(r.lo, r.hi)} | "
-            f"{_interval(r.boot_lo, r.boot_hi)} | {r.test if isinstance(r.test, str) else '-'} | {runs} | "
-            f"{_p(r.p)} | {_p(r.p_adjusted)} | {_num(r.smallest_detectable)} |"
+        rows.append(
+            [
+                r.claim,
+                r.scope,
+                r.role,
+                r.against,
+                r.metric,
+                _num(r.paper),
+                _num(r.value),
+                _num(r.compared_with),
+                _num(r.difference),
+                _interval(r.lo, r.hi),
+                _interval(r.boot_lo, r.boot_hi),
+                r.test if isinstance(r.test, str) else "-",
+                runs,
+                _p(r.p),
+                _p(r.p_adjusted),
+                _num(r.smallest_detectable),
+            ]
         )
+    header = ["claim", "scope", "role", "against", "metric", "paper", "this run", "compared with", "difference"]
+    header += ["interval", "bootstrap", "test", "runs", "p", "adjusted p", "smallest detectable"]
+    out += markdown_table(header, rows)
     out += extra or []
     if notes:
         out += ["", f"## {notes_heading}", ""] + [f"- {n}" for n in notes]
@@ -223,19 +250,25 @@ def claims_markdown(
 def compact_markdown(verdicts: pd.DataFrame) -> str:
     """One row per claim and scope of a saved verdict table (``summary.tsv``): verdict, this run's value,
     what it was compared with (Holm-adjusted p), runs and the smallest detectable difference."""
-    out = [
-        "| claim | scope | verdict | this run | compared with (adjusted p) | runs | smallest detectable | why |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for _, g in verdicts.groupby("claim", sort=False):
         overall = g[g.scope == "all"].iloc[0]
         scopes = g[g.scope != "all"]
         for r in scopes.itertuples():
             nulls = r.nulls if isinstance(r.nulls, str) and r.nulls else "-"
-            out.append(
-                f"| {overall.part} | {r.scope} | {r.verdict} | {_num(r.value)} | {nulls} | "
-                f"{_num(r.runs, 0)} | {_num(r.smallest_detectable)} | {r.cause} |"
+            rows.append(
+                [
+                    overall.part,
+                    r.scope,
+                    r.verdict,
+                    _num(r.value),
+                    nulls,
+                    _num(r.runs, 0),
+                    _num(r.smallest_detectable),
+                    r.cause,
+                ]
             )
         if len(scopes) > 1:
-            out.append(f"| {overall.part} | all | **{overall.verdict}** | | | | | |")
-    return "\n".join(out)
+            rows.append([overall.part, "all", f"**{overall.verdict}**", "", "", "", "", ""])
+    header = ["claim", "scope", "verdict", "this run", "compared with (adjusted p)", "runs", "smallest detectable"]
+    return "\n".join(markdown_table([*header, "why"], rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import num
+from . import markdown_table, num
 
 # Sequential MNIST 128-cell networks, Table 1 of the response-characterization paper (mean, sd):
 # their definitions and pixel-by-pixel input; ours are documented in ``dynamics``.
@@ -60,17 +60,24 @@ def network_markdown(table: pd.DataFrame) -> str:
         "ρ: Spearman correlation of |delta response| and of sine amplitude with the change in test error "
         "when the cell is ablated (n/a: no cell changes the error).",
         "",
-        "| network | cells | test error % | settling time | delta | amplitude | correlation | pearson | "
-        "frequency | settled | ρ(abs. delta, impact) | ρ(amplitude, impact) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in table.to_dict("records"):
-        lines.append(
-            f"| {r['network']} | {r['n_cells']} | {100 * r['test_error']:.2f} | "
-            + " | ".join(_mean_sd(r, m) for m in TABLE_METRICS)
-            + f" | {100 * r['settled_fraction']:.0f} % | {num(r['spearman_delta_vs_impact'])} | "
-            f"{num(r['spearman_amplitude_vs_impact'])} |"
-        )
+    header = ["network", "cells", "test error %", "settling time", "delta", "amplitude", "correlation", "pearson"]
+    header += ["frequency", "settled", "ρ(abs. delta, impact)", "ρ(amplitude, impact)"]
+    lines += markdown_table(
+        header,
+        (
+            [
+                r["network"],
+                r["n_cells"],
+                f"{100 * r['test_error']:.2f}",
+                *(_mean_sd(r, m) for m in TABLE_METRICS),
+                f"{100 * r['settled_fraction']:.0f} %",
+                num(r["spearman_delta_vs_impact"]),
+                num(r["spearman_amplitude_vs_impact"]),
+            ]
+            for r in table.to_dict("records")
+        ),
+    )
     ref = REFERENCE_SEQ_MNIST_128
     lines += [
         "",
@@ -105,16 +112,22 @@ def capacity_markdown(table: pd.DataFrame) -> str:
         "",
         f"Power-law fit of the mean sine amplitude on hidden size N: amplitude ~ N^{slope:.2f} (1/N would be N^-1.00).",
         "",
-        "| hidden | test error % | settling time | delta | amplitude | correlation | frequency | "
-        "mean abs. ablation impact % |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.hidden} | {100 * r.test_error:.2f} | {r.settling_time_mean:.2f} ± {r.settling_time_sd:.2f}"
-            f" | {r.delta_mean:.3f} ± {r.delta_sd:.3f} | {r.amplitude_mean:.3f} ± {r.amplitude_sd:.3f} | "
-            f"{r.correlation_mean:.3f} ± {r.correlation_sd:.3f} | "
-            f"{r.response_frequency_mean:.3f} ± {r.response_frequency_sd:.3f} | "
-            f"{100 * r.mean_abs_error_change:.3f} |"
-        )
+    header = ["hidden", "test error %", "settling time", "delta", "amplitude", "correlation", "frequency"]
+    lines += markdown_table(
+        [*header, "mean abs. ablation impact %"],
+        (
+            [
+                r.hidden,
+                f"{100 * r.test_error:.2f}",
+                f"{r.settling_time_mean:.2f} ± {r.settling_time_sd:.2f}",
+                f"{r.delta_mean:.3f} ± {r.delta_sd:.3f}",
+                f"{r.amplitude_mean:.3f} ± {r.amplitude_sd:.3f}",
+                f"{r.correlation_mean:.3f} ± {r.correlation_sd:.3f}",
+                f"{r.response_frequency_mean:.3f} ± {r.response_frequency_sd:.3f}",
+                f"{100 * r.mean_abs_error_change:.3f}",
+            ]
+            for r in table.itertuples()
+        ),
+    )
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ import pandas as pd
 from ..hcp.controls import permutation_null, run_kind
 from ..labels import LABELS
 from ..stats import permutation_null as mean_null
-from . import mean_sd
+from . import markdown_table, mean_sd
 
 
 def _label(name: str) -> str:
@@ -108,25 +108,36 @@ def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95)
         "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
         "sample's length or its mean (one fit each).",
         "",
-        "| model | runs | test accuracy % | chance % | null interval % | p | above the null |",
-        "|---|---|---|---|---|---|---|",
     ]
+    rows = []
     runs = table[table.kind != "logistic control"]
     for (model, kind), g in runs.groupby(["model", "kind"], sort=False):
-        name = _label(model) + ("" if kind == "trained" else f" ({kind})")
         r = g.iloc[0]
-        lines.append(
-            f"| {name} | {len(g)} | {mean_sd(g.test_accuracy, 100)} | {100 * r.chance:.1f} | "
-            f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f} | {r.group_p_perm:.3g} | "
-            f"{'yes' if r.group_above_null else 'no'} |"
+        rows.append(
+            [
+                _label(model) + ("" if kind == "trained" else f" ({kind})"),
+                len(g),
+                mean_sd(g.test_accuracy, 100),
+                f"{100 * r.chance:.1f}",
+                f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f}",
+                f"{r.group_p_perm:.3g}",
+                "yes" if r.group_above_null else "no",
+            ]
         )
     for r in table[table.kind == "logistic control"].itertuples():
-        name = CONTROL_LABELS.get(r.model.removesuffix("_only"), r.model)
-        lines.append(
-            f"| {name} | 1 | {100 * r.test_accuracy:.1f} | {100 * r.chance:.1f} | "
-            f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f} | {r.p_perm:.3g} | {'yes' if r.above_null else 'no'} |"
+        rows.append(
+            [
+                CONTROL_LABELS.get(r.model.removesuffix("_only"), r.model),
+                1,
+                f"{100 * r.test_accuracy:.1f}",
+                f"{100 * r.chance:.1f}",
+                f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f}",
+                f"{r.p_perm:.3g}",
+                "yes" if r.above_null else "no",
+            ]
         )
-    return "\n".join(lines) + "\n"
+    header = ["model", "runs", "test accuracy %", "chance %", "null interval %", "p", "above the null"]
+    return "\n".join(lines + markdown_table(header, rows)) + "\n"
 
 
 # ---- feature drop -----------------------------------------------------------------
@@ -156,12 +167,7 @@ def feature_drop_markdown(table: pd.DataFrame, highlight: float, experiment: str
             label=lambda t: [source_label(k, s) for k, s in zip(t.kind, t.source, strict=True)]
         )
         labels = list(dict.fromkeys(at.label))
-        lines += [
-            f"## Saliency method: {method}",
-            "",
-            "| model evaluated | accuracy % | headroom (points) | " + " | ".join(labels) + " |",
-            "|---|---|---|" + "---|" * len(labels),
-        ]
+        rows = []
         for target, g in at.groupby("target", sort=False):
             cells = []
             for label in labels:
@@ -170,9 +176,9 @@ def feature_drop_markdown(table: pd.DataFrame, highlight: float, experiment: str
                 cells.append(f"**{cell}**" if (c.kind == "own").any() else cell)
             base = g.groupby("seed").base_accuracy.first()
             head = g.groupby("seed").headroom.first()
-            lines.append(
-                f"| {_label(target)} | {mean_sd(100 * base)} | {mean_sd(100 * head)} | " + " | ".join(cells) + " |"
-            )
+            rows.append([_label(target), mean_sd(100 * base), mean_sd(100 * head), *cells])
+        lines += [f"## Saliency method: {method}", ""]
+        lines += markdown_table(["model evaluated", "accuracy %", "headroom (points)", *labels], rows)
         lines += [
             "",
             "Cells: drop in points (relative drop); bold: the model's own entries. Claims 6c and 6d test "
@@ -201,19 +207,20 @@ def onoff_markdown(table: pd.DataFrame, fraction: float, n_buckets: int, experim
         "",
     ]
     for method, tm in table.groupby("method", sort=False):
-        lines += [
-            f"## Saliency method: {method}",
-            "",
-            "| model | run | on-task % | off-task % | " + " | ".join(cols) + " |",
-            "|---|---|---|---|" + "---|" * len(cols),
-        ]
         tm = tm.assign(kind=[run_kind(r) for r in tm.run])
-        for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
-            cells = [
-                mean_sd(g[c], 100) if c in g and g[c].notna().any() else "-"
-                for c in ("on_task_share", "off_task_share", *cols)
+        rows = [
+            [
+                _label(model),
+                kind,
+                *(
+                    mean_sd(g[c], 100) if c in g and g[c].notna().any() else "-"
+                    for c in ("on_task_share", "off_task_share", *cols)
+                ),
             ]
-            lines.append(f"| {_label(model)} | {kind} | " + " | ".join(cells) + " |")
+            for (model, kind), g in tm.groupby(["model", "kind"], sort=False)
+        ]
+        lines += [f"## Saliency method: {method}", ""]
+        lines += markdown_table(["model", "run", "on-task %", "off-task %", *cols], rows)
         lines.append("")
     return "\n".join(lines)
 
@@ -234,21 +241,22 @@ def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_plan
         "",
     ]
     for method, tm in table.groupby("method", sort=False):
-        lines += [
-            f"## Saliency method: {method}",
-            "",
-            "| model | run | area AUROC | time AUROC | area precision@k | chance | entry precision | chance |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
         tm = tm.assign(kind=[run_kind(r) for r in tm.run])
-        for (model, kind), g in tm.groupby(["model", "kind"], sort=False):
-            lines.append(
-                f"| {_label(model)} | {kind} | {mean_sd(g.area_auroc, digits=3)} | "
-                f"{mean_sd(g.time_auroc, digits=3)} | {mean_sd(g.area_precision_at_k, digits=3)} | "
-                f"{g.area_chance.iloc[0]:.3f} | {mean_sd(g.entry_precision_top, digits=3)} | "
-                f"{g.entry_chance.mean():.3f} |"
-            )
-        lines.append("")
+        rows = [
+            [
+                _label(model),
+                kind,
+                mean_sd(g.area_auroc, digits=3),
+                mean_sd(g.time_auroc, digits=3),
+                mean_sd(g.area_precision_at_k, digits=3),
+                f"{g.area_chance.iloc[0]:.3f}",
+                mean_sd(g.entry_precision_top, digits=3),
+                f"{g.entry_chance.mean():.3f}",
+            ]
+            for (model, kind), g in tm.groupby(["model", "kind"], sort=False)
+        ]
+        header = ["model", "run", "area AUROC", "time AUROC", "area precision@k", "chance", "entry precision"]
+        lines += [f"## Saliency method: {method}", "", *markdown_table([*header, "chance"], rows), ""]
     return "\n".join(lines)
 
 
@@ -265,15 +273,20 @@ def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
         "areas' centroids. Lower is better everywhere; tDOF lost: confounds + censored frames + filtered "
         "frequencies per run.",
         "",
-        "| strategy | tDOF lost per run | QC-FC edges significant % | median abs. QC-FC | QC-FC vs distance (rho) |",
-        "|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
-        name = f"**{r.strategy}** (used)" if r.chosen else r.strategy
-        lines.append(
-            f"| {name} | {r.tdof_lost_mean:.1f} | {r.qcfc_significant_percent:.1f} | "
-            f"{r.qcfc_median_abs:.3f} | {r.qcfc_distance_rho:+.3f} |"
-        )
+    lines += markdown_table(
+        ["strategy", "tDOF lost per run", "QC-FC edges significant %", "median abs. QC-FC", "QC-FC vs distance (rho)"],
+        (
+            [
+                f"**{r.strategy}** (used)" if r.chosen else r.strategy,
+                f"{r.tdof_lost_mean:.1f}",
+                f"{r.qcfc_significant_percent:.1f}",
+                f"{r.qcfc_median_abs:.3f}",
+                f"{r.qcfc_distance_rho:+.3f}",
+            ]
+            for r in table.itertuples()
+        ),
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -283,14 +296,7 @@ def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
 def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
     """The confound controls of every experiment: trained models against the length-only, mean-only,
     time-shuffled and label-permuted controls (mean accuracy over runs)."""
-    out = [
-        "",
-        "## Confound controls",
-        "",
-        "| experiment | trained models (mean %) | length only % | mean only % | time-shuffled (mean %) | "
-        "permuted labels (mean %) | what it shows |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     accuracy = accuracy.assign(kind=[run_kind(r) for r in accuracy.run])
     for e, g in accuracy.groupby("experiment", sort=False):
         ctrl = {r.model: r for r in g[g.kind == "logistic control"].itertuples()}
@@ -310,10 +316,24 @@ def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
         ts = g[g.kind == "timeshuffled"]
         if len(ts) and ts.group_above_null.any():
             shown.append("shuffling the frames in time keeps the information")
-        out.append(
-            f"| {e} | {pct(g[g.kind == 'trained'])} | {ctl('length')} | {ctl('mean')} | {pct(ts)} | "
-            f"{pct(g[g.kind == 'permuted'])} | {'; '.join(shown) or 'no confound above its null'} |"
+        rows.append(
+            [
+                e,
+                pct(g[g.kind == "trained"]),
+                ctl("length"),
+                ctl("mean"),
+                pct(ts),
+                pct(g[g.kind == "permuted"]),
+                "; ".join(shown) or "no confound above its null",
+            ]
         )
+    header = ["experiment", "trained models (mean %)", "length only %", "mean only %", "time-shuffled (mean %)"]
+    out = [
+        "",
+        "## Confound controls",
+        "",
+        *markdown_table([*header, "permuted labels (mean %)", "what it shows"], rows),
+    ]
     out += [
         "",
         "\\* above its label-permutation null (95 %); time-shuffled: its runs' mean accuracy above the null "
@@ -335,16 +355,12 @@ def truth_summary_markdown(truth: pd.DataFrame | None, method: str, source: str)
     if truth is None or truth.empty:
         return []
     t = truth[truth.method == method].assign(kind=lambda x: [run_kind(r) for r in x.run])
-    out = [
-        "",
-        "## Ground truth of the simulated cohort",
-        "",
-        "| experiment | model | run | area AUROC | time AUROC |",
-        "|---|---|---|---|---|",
+    rows = [
+        [e, _label(m), k, f"{g.area_auroc.mean():.3f}", f"{g.time_auroc.mean():.3f}"]
+        for (e, m, k), g in t.groupby(["experiment", "model", "kind"], sort=False)
     ]
-    for (e, m, k), g in t.groupby(["experiment", "model", "kind"], sort=False):
-        out.append(f"| {e} | {_label(m)} | {k} | {g.area_auroc.mean():.3f} | {g.time_auroc.mean():.3f} |")
-    return out
+    header = ["experiment", "model", "run", "area AUROC", "time AUROC"]
+    return ["", "## Ground truth of the simulated cohort", "", *markdown_table(header, rows)]
 
 
 def offtask_note(accuracy: pd.DataFrame, experiments: dict) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..labels import LABELS
+from . import markdown_table
 
 
 def mnist_table(runs, metrics_paths, sidecars, last_rows: int = 7) -> pd.DataFrame:
@@ -42,15 +43,22 @@ def mnist_markdown(table: pd.DataFrame, last_rows: int = 7) -> str:
         "Jaccard (higher is better) and Euclidean distance (lower is better) of the min-max scaled "
         "saliency against the digit's ink (pixels > 0.5), a rough ground truth.",
         "",
-        f"| model | method | test accuracy % | last {last_rows} rows | first 14 rows | WJac vs ink | Euc vs ink |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.label} | {r.method} | {100 * r.test_accuracy:.2f} | "
-            f"{getattr(r, f'last_{last_rows}_rows_fraction'):.3f} | {r.first_half_fraction:.3f} | "
-            f"{r.wjac_vs_ink:.3f} | {r.euc_vs_ink:.3f} |"
-        )
+    lines += markdown_table(
+        ["model", "method", "test accuracy %", f"last {last_rows} rows", "first 14 rows", "WJac vs ink", "Euc vs ink"],
+        (
+            [
+                r.label,
+                r.method,
+                f"{100 * r.test_accuracy:.2f}",
+                f"{getattr(r, f'last_{last_rows}_rows_fraction'):.3f}",
+                f"{r.first_half_fraction:.3f}",
+                f"{r.wjac_vs_ink:.3f}",
+                f"{r.euc_vs_ink:.3f}",
+            ]
+            for r in table.itertuples()
+        ),
+    )
     return "\n".join(lines) + "\n"
 
 

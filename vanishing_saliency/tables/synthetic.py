@@ -19,6 +19,7 @@ from ..labels import LABELS
 from ..metrics import HIGHER_IS_BETTER, METRICS, at_chance, bootstrap_mean_ci
 from ..stats import hierarchical_bootstrap, permutation_null
 from ..workflow import derive_seed
+from . import markdown_table
 
 MARKS = {1: "▲", -1: "▼", 0: "≈"}
 
@@ -193,12 +194,7 @@ def markdown(table: pd.DataFrame, title: str) -> str:
             ("WJac / Euc / accuracy %", (("wjac", False), ("euc", False), ("accuracy", True))),
             ("AUROC / AP", (("auroc", False), ("ap", False))),
         ):
-            out += [
-                f"## {method}: {heading}",
-                "",
-                "| model | " + " | ".join(datasets) + " |",
-                "|---|" + "---|" * len(datasets),
-            ]
+            rows = []
             for model, kind in order:
                 cells_ = []
                 for d in datasets:
@@ -209,9 +205,8 @@ def markdown(table: pd.DataFrame, title: str) -> str:
                     r = r.iloc[0].to_dict()
                     text = " / ".join(_cell(r, m, pct) for m, pct in parts if not (kind == "noise" and m == "accuracy"))
                     cells_.append(text + (" †" if r.get("above_null") is False else ""))
-                name = label(model, "untrained" if kind == "untrained" else "")
-                out.append(f"| {name} | " + " | ".join(cells_) + " |")
-            out.append("")
+                rows.append([label(model, "untrained" if kind == "untrained" else ""), *cells_])
+            out += [f"## {method}: {heading}", "", *markdown_table(["model", *datasets], rows), ""]
     return "\n".join(out)
 
 
@@ -268,10 +263,9 @@ def method_markdown(table: pd.DataFrame) -> str:
         "difference: ▲ better, ≈ not distinguishable, ▼ worse); † the model is not significantly above "
         "chance on these samples.",
         "",
-        "| model | method | " + " | ".join(datasets) + " |",
-        "|---|---|" + "---|" * len(datasets),
     ]
     trained = table[table.model != "noise"]
+    rows = []
     for (model, method), _ in trained.groupby(["model", "method"], sort=False):
         cells_ = []
         for d in datasets:
@@ -281,28 +275,39 @@ def method_markdown(table: pd.DataFrame) -> str:
                 continue
             r = r.iloc[0]
             cells_.append(f"{r.auroc:.3f} {r.auroc_mark} / {r.wjac:.3f} {r.wjac_mark}" + (" †" if r.at_chance else ""))
-        out.append(f"| {LABELS.get(model, model)} | {method} | " + " | ".join(cells_) + " |")
+        rows.append([LABELS.get(model, model), method, *cells_])
     floor = table[table.model == "noise"].set_index("dataset")
-    out.append(
-        f"| {label('noise')} | - | "
-        + " | ".join(
-            f"{floor.loc[d, 'auroc']:.3f} / {floor.loc[d, 'wjac']:.3f}" if d in floor.index else "" for d in datasets
-        )
-        + " |"
+    rows.append(
+        [
+            label("noise"),
+            "-",
+            *(
+                f"{floor.loc[d, 'auroc']:.3f} / {floor.loc[d, 'wjac']:.3f}" if d in floor.index else ""
+                for d in datasets
+            ),
+        ]
     )
+    out += markdown_table(["model", "method", *datasets], rows)
     best = best_pairs(table)
     out += [
         "",
         "Best (model, method) per dataset by mean AUROC (models above chance only):",
         "",
-        "| dataset | model | method | AUROC | interval vs noise | WJac |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in best.itertuples():
-        out.append(
-            f"| {r.dataset} | {LABELS.get(r.model, r.model)} | {r.method} | {r.auroc:.3f} | "
-            f"[{r.auroc_vs_noise_lo:+.3f}, {r.auroc_vs_noise_hi:+.3f}] | {r.wjac:.3f} |"
-        )
+    out += markdown_table(
+        ["dataset", "model", "method", "AUROC", "interval vs noise", "WJac"],
+        (
+            [
+                r.dataset,
+                LABELS.get(r.model, r.model),
+                r.method,
+                f"{r.auroc:.3f}",
+                f"[{r.auroc_vs_noise_lo:+.3f}, {r.auroc_vs_noise_hi:+.3f}]",
+                f"{r.wjac:.3f}",
+            ]
+            for r in best.itertuples()
+        ),
+    )
     return "\n".join(out) + "\n"
 
 
