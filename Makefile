@@ -70,6 +70,8 @@ bench: venv
 	$(BIN)/python -m benchmarks.bench_saliency --methods
 	$(BIN)/python -m benchmarks.bench_preprocess
 	$(BIN)/python -m benchmarks.bench_dag
+	$(BIN)/python -m benchmarks.bench_startup
+	$(BIN)/python -m benchmarks.bench_scheduler
 	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python -m benchmarks.bench_fresh_run \
 		--into bench-fresh && $(BIN)/python -m benchmarks.check_resources bench-fresh; \
 	else $(BIN)/python -m benchmarks.check_resources $(BENCH_RUN); fi

@@ -1,7 +1,7 @@
 """What Snakemake's job rate limiter costs a local run, and so whether the Snakefile's ``onstart`` switch that turns
 it off earns its reach into ``workflow.scheduler`` (a private attribute).
 
-Usage: python -m benchmarks.bench_scheduler [--jobs 364] [--cores 2] [--job-seconds 4] [--reps 1]
+Usage: python -m benchmarks.bench_scheduler [--jobs 364] [--cores 2] [--job-seconds 2] [--reps 1]
 
 A generated workflow of ``--jobs`` independent jobs (each sleeps ``--job-seconds``, and each has a params function,
 as most rules here do) runs with ``--cores``, once with Snakemake's default limiter (``--max-jobs-per-timespan
@@ -75,7 +75,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=364)
     ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--job-seconds", type=float, default=4.0)
+    ap.add_argument("--job-seconds", type=float, default=2.0)
     ap.add_argument("--reps", type=int, default=1)
     args = ap.parse_args()
     snakefile = SNAKEFILE % args.job_seconds

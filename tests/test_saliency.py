@@ -1,5 +1,7 @@
 """Saliency: batched gradients equal per-sample ones; Captum methods honour lengths."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -199,3 +201,16 @@ def test_random_methods_follow_the_seed_alone(setup, method):
     assert np.array_equal(a, b) and not np.allclose(a, c)
     np.random.seed(123)
     assert np.array_equal(np.random.get_state()[1], after)
+
+
+def test_saliency_options_come_from_the_config_and_keep_the_defaults_it_leaves_out():
+    import yaml
+
+    from vanishing_saliency.steps.common import saliency_options
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["saliency"]
+    opts = saliency_options(cfg)
+    assert opts.ig_steps == cfg["ig_steps"] and opts.dynamask_lr == cfg["dynamask_lr"]
+    assert opts == SaliencyOptions()  # config.yaml states the library's defaults
+    partial = saliency_options({"methods": ["gradient"], "max_batch_mb": 50, "examples": 1, "ig_steps": 8})
+    assert partial.max_batch_mb == 50 and partial.ig_steps == 8 and partial.smoothgrad_samples == 10

@@ -31,7 +31,18 @@ HIGHER_IS_BETTER = {"wjac": True, "euc": False, "auroc": True, "ap": True, "aup"
 
 
 def minmax_scale(maps: np.ndarray) -> np.ndarray:
-    """Scale ``|maps|`` per sample (first axis) to [0, 1]; a constant map becomes 0."""
+    """Scale ``|maps|`` per sample (first axis) to [0, 1]; a constant map becomes 0.
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        One map per sample (e.g. ``(n, time, features)``).
+
+    Returns
+    -------
+    numpy.ndarray of float64, same shape as ``maps``
+        ``(|R| - min) / (max - min)`` of each sample's map.
+    """
     a = np.abs(np.asarray(maps, dtype=np.float64))
     flat = a.reshape(len(a), -1)
     lo = flat.min(1, keepdims=True)
@@ -41,7 +52,20 @@ def minmax_scale(maps: np.ndarray) -> np.ndarray:
 
 
 def weighted_jaccard(ref: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-    """sum(min(ref, s)) / sum(max(ref, s)) per sample (higher is better)."""
+    """sum(min(ref, s)) / sum(max(ref, s)) per sample (higher is better).
+
+    Parameters
+    ----------
+    ref : array-like, shape (n, ...)
+        Ground-truth masks (binary).
+    scaled : array-like, same shape as ``ref``
+        Maps scaled to [0, 1] (:func:`minmax_scale`).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,)
+        The weighted Jaccard index of each sample; 1 where ``ref`` and ``scaled`` are both all zero.
+    """
     ref = np.asarray(ref, dtype=np.float64).reshape(len(ref), -1)
     s = np.asarray(scaled, dtype=np.float64).reshape(len(scaled), -1)
     num = np.minimum(ref, s).sum(1)
@@ -50,14 +74,40 @@ def weighted_jaccard(ref: np.ndarray, scaled: np.ndarray) -> np.ndarray:
 
 
 def euclidean(ref: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-    """||ref - s||_2 / ||ref||_2 per sample (lower is better)."""
+    """||ref - s||_2 / ||ref||_2 per sample (lower is better).
+
+    Parameters
+    ----------
+    ref : array-like, shape (n, ...)
+        Ground-truth masks (binary).
+    scaled : array-like, same shape as ``ref``
+        Maps scaled to [0, 1] (:func:`minmax_scale`).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,)
+        The relative Euclidean distance of each sample (inf or NaN where ``ref`` is all zero).
+    """
     ref = np.asarray(ref, dtype=np.float64).reshape(len(ref), -1)
     s = np.asarray(scaled, dtype=np.float64).reshape(len(scaled), -1)
     return np.linalg.norm(ref - s, axis=1) / np.linalg.norm(ref, axis=1)
 
 
 def saliency_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-sample ``wjac`` and ``euc`` of saliency maps against boolean masks (the paper's metrics)."""
+    """Per-sample ``wjac`` and ``euc`` of saliency maps against boolean masks (the paper's metrics).
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps (min-max scaled here, in absolute value).
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"wjac": (n,), "euc": (n,)}``, float64.
+    """
     s = minmax_scale(maps)
     return {"wjac": weighted_jaccard(masks, s), "euc": euclidean(masks, s)}
 
@@ -82,8 +132,23 @@ def auroc(maps: np.ndarray, masks: np.ndarray, order: np.ndarray | None = None) 
 
     Every box entry counts the outside entries ranked below it, and half of those tied with it, so
     ``2 U`` is an exact integer (the value average ranks give, without scipy.stats, whose import alone
-    took 2.8 s of every saliency job).  ``order``: :func:`_descending` of ``|maps|``, if known.
-    NaN for a sample whose mask is all true or all false, or whose map is not finite."""
+    took 2.8 s of every saliency job).
+    NaN for a sample whose mask is all true or all false, or whose map is not finite.
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps (ranked in absolute value).
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+    order : numpy.ndarray of int, shape (n, entries), optional
+        :func:`_descending` of ``|maps|`` flattened per sample, if known (computed otherwise).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,)
+        The AUROC of each sample, in [0, 1], or NaN (see above).
+    """
     a = _abs_rows(maps)
     m = np.asarray(masks, bool).reshape(len(masks), -1)
     order = _descending(a) if order is None else order
@@ -126,7 +191,22 @@ def _threshold_curves(scores: np.ndarray, truth: np.ndarray, order: np.ndarray |
 
 
 def average_precision(maps: np.ndarray, masks: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """Per-sample average precision of ``|maps|`` against boolean ``masks`` (NaN for an empty mask)."""
+    """Per-sample average precision of ``|maps|`` against boolean ``masks`` (NaN for an empty mask).
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps (ranked in absolute value).
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+    order : numpy.ndarray of int, shape (n, entries), optional
+        :func:`_descending` of ``|maps|`` flattened per sample, if known (computed otherwise).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,)
+        The average precision of each sample, or NaN where its mask is empty.
+    """
     a = _abs_rows(maps)
     m = np.asarray(masks, bool).reshape(len(masks), -1)
     out = np.full(len(a), np.nan)
@@ -144,8 +224,22 @@ def area_under_precision_recall(
     maps: np.ndarray, masks: np.ndarray, order: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample (AUP, AUR): areas under precision and recall as functions of the threshold on the
-    min-max scaled map (see the module docstring).  ``order``: :func:`_descending` of ``|maps|``
-    (min-max scaling keeps it)."""
+    min-max scaled map (see the module docstring).
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps (min-max scaled here, in absolute value).
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+    order : numpy.ndarray of int, shape (n, entries), optional
+        :func:`_descending` of ``|maps|`` flattened per sample (min-max scaling keeps it), if known.
+
+    Returns
+    -------
+    aup, aur : numpy.ndarray of float64, shape (n,)
+        The area under the precision and under the recall curve of each sample (AUR NaN where the mask is empty).
+    """
     s = minmax_scale(maps).reshape(len(maps), -1)
     m = np.asarray(masks, bool).reshape(len(masks), -1)
     aup, aur = np.zeros(len(s)), np.zeros(len(s))
@@ -161,7 +255,20 @@ def area_under_precision_recall(
 
 
 def all_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of :data:`METRICS`, per sample."""
+    """Every metric of :data:`METRICS`, per sample.
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps.
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Metric name (the names of :data:`METRICS`, in that order) -> float64 scores, shape ``(n,)``.
+    """
     out = saliency_scores(maps, masks)
     order = _descending(_abs_rows(maps))  # one sort of every map serves the three ranked scores
     out["auroc"] = auroc(maps, masks, order)
@@ -171,12 +278,43 @@ def all_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def noise_maps(shape, seed: int) -> np.ndarray:
-    """|N(0, 1)| maps: the floor every table row is read against (a map with no knowledge)."""
+    """|N(0, 1)| maps: the floor every table row is read against (a map with no knowledge).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the maps (e.g. ``(n, time, features)``).
+    seed : int
+        Seed of the generator (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape ``shape``
+        Absolute values of standard normal draws.
+    """
     return np.abs(np.random.default_rng(seed).standard_normal(shape))
 
 
 def bootstrap_mean_ci(values: np.ndarray, seed: int, n_boot: int = 2000, level: float = 0.95) -> tuple:
-    """(mean, low, high): percentile bootstrap interval of the mean over the first axis (NaNs dropped)."""
+    """(mean, low, high): percentile bootstrap interval of the mean over the first axis (NaNs dropped).
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        The values whose mean is estimated; non-finite ones (NaN, inf) are dropped.
+    seed : int
+        Seed of the resampling (``numpy.random.default_rng``).
+    n_boot : int, default 2000
+        Bootstrap resamples.
+    level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, low, high)``: the mean of the finite values and the ``(1 - level) / 2`` and ``(1 + level) / 2``
+        quantiles of the resampled means; all NaN when no value is finite.
+    """
     v = np.asarray(values, np.float64)
     v = v[np.isfinite(v)]
     if len(v) == 0:
@@ -189,7 +327,24 @@ def bootstrap_mean_ci(values: np.ndarray, seed: int, n_boot: int = 2000, level: 
 
 def at_chance(accuracy: float, n: int, n_classes: int = 2, alpha: float = 0.05) -> bool:
     """True when ``accuracy`` on ``n`` samples is not significantly above chance
-    (one-sided binomial test against 1/n_classes)."""
+    (one-sided binomial test against 1/n_classes).
+
+    Parameters
+    ----------
+    accuracy : float
+        Fraction correct, in [0, 1] (``round(accuracy * n)`` successes are tested).
+    n : int
+        Number of samples.
+    n_classes : int, default 2
+        Number of classes: chance is ``1 / n_classes``.
+    alpha : float, default 0.05
+        Significance level.
+
+    Returns
+    -------
+    bool
+        True when the test's p-value is above ``alpha``.
+    """
     from scipy.stats import binomtest
 
     k = int(round(accuracy * n))

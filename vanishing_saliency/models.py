@@ -42,7 +42,20 @@ _CHUNK = 256
 
 
 def length_mask(lengths: torch.Tensor, n_time: int) -> torch.Tensor:
-    """Boolean ``(batch, time)`` mask, True on valid (non-padding) steps."""
+    """Boolean ``(batch, time)`` mask, True on valid (non-padding) steps.
+
+    Parameters
+    ----------
+    lengths : torch.Tensor of int, shape (batch,)
+        True sequence lengths.
+    n_time : int
+        Number of time steps (the padded length).
+
+    Returns
+    -------
+    torch.Tensor of bool, shape (batch, n_time)
+        True where the step's index is below the sequence's length; on ``lengths``'s device.
+    """
     steps = torch.arange(n_time, device=lengths.device)
     return steps.unsqueeze(0) < lengths.unsqueeze(1)
 
@@ -57,6 +70,26 @@ class InputCellAttention(nn.Module):
     step); ``variant="matrix"`` returns the ``r x N`` mix flattened to ``r*N``.
 
     x: (batch, time, N), lengths: (batch,) -> (batch, time, N or r*N)
+
+    Parameters
+    ----------
+    n_features : int
+        ``N``, the features per input step.
+    r : int, default 20
+        Number of attention hops (rows of ``W2``).
+    d_a : int, default 50
+        Width of the scores' hidden layer (``W1``'s output).
+    variant : {"vector", "matrix"}, default "vector"
+        Which mix :meth:`forward` returns (see above).
+    bias : bool, default True
+        Whether ``W1`` and ``W2`` have biases.
+    chunk : int, default 256
+        Steps per chunk of the vector variant's causal mix (see :func:`causal_mix`).
+
+    Raises
+    ------
+    ConfigError
+        If ``variant`` is neither ``"vector"`` nor ``"matrix"``.
     """
 
     def __init__(
@@ -78,10 +111,22 @@ class InputCellAttention(nn.Module):
 
     @property
     def output_size(self) -> int:
+        """Values per step of the output: ``N`` (vector variant) or ``r * N`` (matrix variant)."""
         return self.n_features if self.variant == "vector" else self.r * self.n_features
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        """Attention scores ``(batch, time, r)``."""
+        """Attention scores ``(batch, time, r)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, n_features)
+            Input sequences.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, time, r)
+            ``e = W2 tanh(W1 x)``, one score per step and hop.
+        """
         return self.w2(torch.tanh(self.w1(x)))
 
     def prefix_weights(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -89,7 +134,21 @@ class InputCellAttention(nn.Module):
 
         Computed in log space and masked *before* the exponential: a later step's score can
         exceed the prefix's log-normaliser by any amount (exp would overflow to inf, and
-        inf x 0 is NaN), so its log-weight is set to -inf and its weight is exactly 0."""
+        inf x 0 is NaN), so its log-weight is set to -inf and its weight is exactly 0.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, n_features)
+            Input sequences.
+        lengths : torch.Tensor of int, shape (batch,)
+            True sequence lengths; steps at or after a sequence's length are padding.
+
+        Returns
+        -------
+        torch.Tensor of float64, shape (batch, time, time, r)
+            ``A[b, t, s, k]``, the weight of step ``s`` at step ``t`` in hop ``k``; zero for ``s > t`` and where
+            ``s`` or ``t`` is padding.
+        """
         e, log_norm, causal = self._log_terms(x, lengths)
         log_w = (e.unsqueeze(1) - log_norm.unsqueeze(2)).masked_fill(~causal.unsqueeze(-1), float("-inf"))
         return torch.exp(log_w)  # (B, t, s, r)
@@ -112,7 +171,22 @@ class InputCellAttention(nn.Module):
 
         The weights are linear in what they mix, so a model may mix a projection of the inputs
         instead of the inputs (``values = x @ W.T``) and get ``W`` applied to the mix.
-        values: (batch, time, V) -> (batch, time, V); the matrix variant mixes ``x`` only."""
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, N)
+            Input sequences; their scores give the weights.
+        lengths : torch.Tensor of int, shape (batch,)
+            True sequence lengths; padding steps weigh nothing.
+        values : torch.Tensor, shape (batch, time, V), optional
+            What to mix (default ``x``); the matrix variant mixes ``x`` only and ignores it.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, time, V) or (batch, time, r*N)
+            The mix at every step: ``(batch, time, V)`` (vector variant, in ``values``'s dtype), or the ``r x N``
+            mix flattened (matrix variant, in ``x``'s dtype).  Rows at padding steps are zero.
+        """
         if self.variant == "matrix":
             w = self.prefix_weights(x, lengths).to(x.dtype)  # (B, t, s, r)
             mixed = torch.einsum("btsk,bsn->btkn", w, x)
@@ -207,7 +281,19 @@ def causal_mix(left: torch.Tensor, right: torch.Tensor, values: torch.Tensor, ch
     every earlier chunk reaching step ``t`` through ``left[t] @ S`` with
     ``S[k] = sum_s right[s, k] values[s]`` over those chunks (an ``r x V`` state per hop).
 
-    left, right: (B, T, r), values: (B, T, V) -> (B, T, V)
+    Parameters
+    ----------
+    left, right : torch.Tensor, shape (B, T, r)
+        The two factors of the weights: step ``s`` weighs ``left[b, t, k] right[b, s, k]`` at step ``t``, hop ``k``.
+    values : torch.Tensor, shape (B, T, V)
+        What is mixed.
+    chunk : int, default 256
+        Longest sequence mixed with one ``T x T`` matrix, and about the chunk size of longer ones.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, T, V)
+        ``out``, in the dtype of the inputs.
     """
     n_batch, n_time, width = values.shape
     if n_time <= chunk:
@@ -239,6 +325,17 @@ class StructuredSelfAttention(nn.Module):
     training adds it to the loss.
 
     h: (batch, time, H), mask: (batch, time) -> (batch, H or hops*H)
+
+    Parameters
+    ----------
+    hidden : int
+        ``H``, the width of the hidden states.
+    d_a : int, default 50
+        Width of ``W_s1``'s output.
+    hops : int, default 10
+        Number of attention hops (rows of ``A``).
+    flatten : bool, default False
+        Flatten ``M`` to ``hops * H`` values (Lin et al.) instead of averaging it over the hops.
     """
 
     def __init__(self, hidden: int, d_a: int = 50, hops: int = 10, flatten: bool = False):
@@ -250,6 +347,20 @@ class StructuredSelfAttention(nn.Module):
         self.last_penalty = None
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The attention-pooled hidden states; stores this forward's penalty in ``last_penalty``.
+
+        Parameters
+        ----------
+        h : torch.Tensor, shape (batch, time, H)
+            Hidden states.
+        mask : torch.Tensor of bool, shape (batch, time)
+            True on valid steps; the others get attention weight 0.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, hops*H) or (batch, H)
+            ``M = A H`` flattened (``flatten=True``) or averaged over the hops.
+        """
         scores = self.ws2(torch.tanh(self.ws1(h)))  # (B, T, hops)
         scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
         attn = torch.softmax(scores, dim=1)
@@ -262,7 +373,22 @@ class StructuredSelfAttention(nn.Module):
 
 @dataclass(frozen=True)
 class Architecture:
-    """What a registry name means: front end, recurrent cell and readout."""
+    """What a registry name means: front end, recurrent cell and readout.
+
+    Parameters
+    ----------
+    front : {"none", "inputcell"}, default "none"
+        Front end: none, or input-cell attention over the inputs.
+    cell : {"lstm", "bilstm", "gru"}, default "lstm"
+        Recurrent cell.
+    readout : {"last", "max", "mean", "selfattn"}, default "last"
+        How the hidden states become one vector: the state at the true last step (Bi-LSTM: the forward state there
+        and the backward state at the first step), max or mean pooling over the valid steps, or self-attention.
+    variant : {"vector", "matrix"}, default "vector"
+        Input-cell attention variant (used with ``front="inputcell"``).
+    description : str, default ""
+        What the architecture is, in words.
+    """
 
     front: str = "none"  # none | inputcell
     cell: str = "lstm"  # lstm | bilstm | gru
@@ -298,7 +424,30 @@ REGISTRY: dict[str, Architecture] = {
 
 @dataclass
 class ModelConfig:
-    """Hyper-parameters shared by all architectures (paper: hidden 5, r 20, d_a 50)."""
+    """Hyper-parameters shared by all architectures (paper: hidden 5, r 20, d_a 50).
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step of the input.
+    n_classes : int, default 2
+        Number of classes (logits).
+    hidden : int, default 5
+        Hidden units of the recurrent cell (per direction for the Bi-LSTM).
+    r, d_a : int, default 20, 50
+        Input-cell attention's hops and the width of its scores' hidden layer.
+    dropout : float, default 0.1
+        Dropout probability on the inputs and on the readout's features.
+    selfattn_hops, selfattn_d_a : int, default 10, 50
+        Self-attention readout's hops and the width of ``W_s1``'s output.
+    selfattn_form : {"lin2017", "mean"}, default "mean"
+        ``"lin2017"``: M flattened and the penalty (weight ``selfattn_penalty``) in the loss; ``"mean"``: M averaged
+        over hops, no penalty (this workflow's form before ``"lin2017"``).
+    selfattn_penalty : float, default 0.0
+        Weight of Lin et al.'s penalty in the loss (form ``"lin2017"``; see :meth:`SequenceClassifier.regularization`).
+    extra : dict, default {}
+        Further settings, kept with the others (``asdict``); no model reads them.
+    """
 
     n_features: int
     n_classes: int = 2
@@ -319,6 +468,19 @@ class SequenceClassifier(nn.Module):
     """[input-cell attention] -> LSTM / Bi-LSTM / GRU -> readout -> linear logits.
 
     x: (batch, time, features), lengths: (batch,) -> logits (batch, n_classes)
+
+    Parameters
+    ----------
+    arch : Architecture
+        Front end, recurrent cell and readout (an entry of ``REGISTRY``).
+    cfg : ModelConfig
+        Hyper-parameters.
+
+    Raises
+    ------
+    ConfigError
+        If the readout is self-attention and ``cfg.selfattn_form`` is not one of ``SELFATTN_FORMS``, or the front end
+        is input-cell attention and ``arch.variant`` is neither ``"vector"`` nor ``"matrix"``.
     """
 
     def __init__(self, arch: Architecture, cfg: ModelConfig):
@@ -349,13 +511,35 @@ class SequenceClassifier(nn.Module):
 
     def regularization(self) -> torch.Tensor | None:
         """The training loss's extra term for the last forward: Lin et al.'s self-attention penalty
-        times ``selfattn_penalty`` (form ``lin2017``), else None."""
+        times ``selfattn_penalty`` (form ``lin2017``), else None.
+
+        Returns
+        -------
+        torch.Tensor or None
+            The penalty term (a scalar tensor); None without a self-attention readout, with form ``"mean"`` or with
+            ``selfattn_penalty`` 0.
+        """
         if self.selfattn is None or self.cfg.selfattn_form != "lin2017" or not self.cfg.selfattn_penalty:
             return None
         return self.cfg.selfattn_penalty * self.selfattn.last_penalty
 
     def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Recurrent outputs ``(batch, time, H or 2H)``; padding rows are zero."""
+        """Recurrent outputs ``(batch, time, H or 2H)`` of every step (the readouts use only the valid ones).
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, features)
+            Input sequences (input dropout applies in training mode).
+        lengths : torch.Tensor of int, shape (batch,)
+            True sequence lengths.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, time, H) or (batch, time, 2H)
+            The recurrence's output at every step (``2H``: the Bi-LSTM's forward then backward states).  Rows at
+            padding steps are zero for the Bi-LSTM (packed); a forward-only cell runs on over the padding, and those
+            rows are not zero (no readout uses them).
+        """
         x = self.input_dropout(x)
         if self._mix_projection(x):
             return self._projected_recurrence(x, lengths)
@@ -386,8 +570,19 @@ class SequenceClassifier(nn.Module):
         return self.gate_recurrence(projected)
 
     def gate_recurrence(self, projected: torch.Tensor) -> torch.Tensor:
-        """The recurrence on inputs already multiplied by its input weight: ``(B, T, gates)`` ->
-        ``(B, T, H)``, with an identity in place of ``W_ih`` (biases and ``W_hh`` as trained)."""
+        """The recurrence on inputs already multiplied by its input weight, with an identity in place of ``W_ih``
+        (biases and ``W_hh`` as trained).
+
+        Parameters
+        ----------
+        projected : torch.Tensor, shape (B, T, gates)
+            Inputs times ``W_ih^T`` (``gates``: 4H for an LSTM, 3H for a GRU).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, T, H)
+            The recurrence's output at every step.
+        """
         rnn = self.rnn
         eye = torch.eye(projected.shape[-1], dtype=projected.dtype, device=projected.device)
         params = [eye, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0]
@@ -403,6 +598,20 @@ class SequenceClassifier(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of a batch of sequences: :meth:`hidden_states`, then :meth:`readout`.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, features)
+            Input sequences.
+        lengths : torch.Tensor of int, shape (batch,), optional
+            True sequence lengths (moved to ``x``'s device as int64); default: every sequence has all ``time`` steps.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, n_classes)
+            Logits (no softmax).
+        """
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
         lengths = lengths.to(device=x.device, dtype=torch.long)
@@ -413,6 +622,18 @@ class SequenceClassifier(nn.Module):
 
         Separate from :meth:`forward` so that altered hidden states (a cell
         ablated inside the recurrence, see ``dynamics``) go through the same head.
+
+        Parameters
+        ----------
+        h : torch.Tensor, shape (batch, time, H) or (batch, time, 2H)
+            Recurrent outputs (``2H`` for the Bi-LSTM), as from :meth:`hidden_states`.
+        lengths : torch.Tensor of int, shape (batch,)
+            True sequence lengths; the readout uses only the steps before them.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, n_classes)
+            Logits (no softmax).
         """
         mask = length_mask(lengths, h.shape[1])
         last = (lengths - 1).clamp(min=0)
@@ -433,7 +654,25 @@ class SequenceClassifier(nn.Module):
 
 
 def build_model(name: str, cfg: ModelConfig) -> SequenceClassifier:
-    """Build a registered architecture by name (see ``REGISTRY``)."""
+    """Build a registered architecture by name (see ``REGISTRY``).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``REGISTRY``.
+    cfg : ModelConfig
+        Hyper-parameters.
+
+    Returns
+    -------
+    SequenceClassifier
+        A new model with freshly initialised weights.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not in ``REGISTRY``, or the configuration is inconsistent (see :class:`SequenceClassifier`).
+    """
     if name not in REGISTRY:
         raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}")
     return SequenceClassifier(REGISTRY[name], cfg)

@@ -97,14 +97,38 @@ _PASS_VALUES_PER_STEP = 12
 
 
 def samples_per_pass(n_time: int, n_features: int, itemsize: int, max_mb: float) -> int:
-    """How many ``(n_time, n_features)`` inputs one forward + backward pass may hold under ``max_mb``."""
+    """How many ``(n_time, n_features)`` inputs one forward + backward pass may hold under ``max_mb``.
+
+    A pass is taken to need ``12 n_time (n_features + n_time)`` values per input (the models' measured peaks with
+    room to spare).
+
+    Parameters
+    ----------
+    n_time, n_features : int
+        Shape of one input.
+    itemsize : int
+        Bytes per value (4 for float32, 8 for float64).
+    max_mb : float
+        Memory cap of one pass, in MiB (2**20 bytes).
+
+    Returns
+    -------
+    int
+        Inputs per pass, at least 1.
+    """
     per_sample = _PASS_VALUES_PER_STEP * n_time * (n_features + n_time) * itemsize
     return max(1, int(max_mb * 2**20 // per_sample))
 
 
 class ProbabilityModel(nn.Module):
     """Wraps a logits model so its output is the class probabilities (an ``nn.Softmax`` module,
-    so DeepLift can apply its rule to it)."""
+    so DeepLift can apply its rule to it).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    """
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -112,6 +136,20 @@ class ProbabilityModel(nn.Module):
         self.softmax = nn.Softmax(dim=-1)
 
     def forward(self, x, lengths):
+        """Class probabilities: the softmax of ``model(x, lengths)`` over the classes.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, time, features)
+            Input sequences.
+        lengths : torch.Tensor of int, shape (batch,)
+            True sequence lengths.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, n_classes)
+            Probabilities; each row sums to 1.
+        """
         return self.softmax(self.model(x, lengths))
 
 
@@ -168,7 +206,35 @@ def gradient_saliency(
 ):
     """|d p_y / d x| for every sample, one backward per pass of up to ``max_samples`` samples
     (default: as many as ``max_mb`` holds); with ``with_predictions`` also each sample's
-    predicted class, from the same forward pass."""
+    predicted class, from the same forward pass.
+
+    The model is put in eval mode (and left in it); its parameters' ``requires_grad`` flags are restored.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    x : array-like, shape (n, time, features)
+        Input sequences (converted to the model's parameter dtype).
+    y : array-like of int, shape (n,)
+        Each sample's true class: ``p_y`` is its probability.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+    max_samples : int, optional
+        Samples per pass; default (None): as many as ``max_mb`` holds (:func:`samples_per_pass`).
+    with_predictions : bool, default False
+        Also return each sample's predicted class.
+    max_mb : float, default 256
+        Memory cap of one pass in MiB (``SaliencyOptions.max_batch_mb``'s default).
+
+    Returns
+    -------
+    maps : numpy.ndarray, shape (n, time, features)
+        ``|d p_y / d x|``, in the model's dtype.
+    predictions : numpy.ndarray of int64, shape (n,)
+        The class of highest probability of each sample; returned (as ``(maps, predictions)``) only with
+        ``with_predictions``.
+    """
     x, y, lengths = _as_tensors(model, x, y, lengths)
     cap = max_samples or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), max_mb)
     maps, pred = [], []
@@ -182,7 +248,24 @@ def gradient_saliency(
 
 
 def gradient_saliency_per_sample(model: nn.Module, x, y, lengths) -> np.ndarray:
-    """The slow way (one forward/backward per sample); kept for the benchmark."""
+    """The slow way (one forward/backward per sample); kept for the benchmark.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    x : array-like, shape (n, time, features)
+        Input sequences.
+    y : array-like of int, shape (n,)
+        Each sample's true class.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, time, features)
+        ``|d p_y / d x|``, as :func:`gradient_saliency` returns it.
+    """
     return gradient_saliency(model, x, y, lengths, max_samples=1)
 
 
@@ -199,10 +282,39 @@ def attribute(
 ) -> np.ndarray:
     """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
 
-    options: the methods' settings (:class:`SaliencyOptions`; its defaults when None).
-    baselines: ``(k, time, features)`` samples GradientShap draws its baselines from.
-    max_samples: inputs per pass, instead of what ``max_batch_mb`` holds (tests use it to force
-    several passes).
+    The model is put in eval mode (and left in it); its parameters' ``requires_grad`` flags are restored.
+
+    Parameters
+    ----------
+    method : str
+        One of ``vanishing_saliency.labels.SALIENCY_METHODS`` (see the module docstring).
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    x : array-like, shape (n, time, features)
+        Input sequences (converted to the model's parameter dtype).
+    y : array-like of int, shape (n,)
+        Each sample's true class, whose probability is attributed.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+    options : SaliencyOptions, optional
+        The methods' settings (its defaults when None).
+    seed : int, default 0
+        Seed of the random methods (SmoothGrad's and GradientShap's draws, Dynamask's starting mask).
+    baselines : array-like, shape (k, time, features), optional
+        Samples GradientShap draws its baselines from (default: an all-zero baseline).
+    max_samples : int, optional
+        Inputs per pass, instead of what ``max_batch_mb`` holds (tests use it to force several passes).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, time, features)
+        The maps, in the model's dtype, zero at padding steps; signed for the methods that give signed maps
+        (metrics take absolute values).
+
+    Raises
+    ------
+    ConfigError
+        If ``method`` is not a known saliency method.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")
@@ -389,7 +501,17 @@ def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:
     Where equal values straddle the boundary, which of them are "on top" is the sort's tie order: those rows are
     sorted as before, so every entry gets the same target as from the full sort.
 
-    flat: (n, M), n_keep: (n,) integers in [0, M] -> (n, M)
+    Parameters
+    ----------
+    flat : torch.Tensor, shape (n, M)
+        The values to rank, one row per sample (read detached: no gradient flows back).
+    n_keep : array-like of int, shape (n,)
+        Entries to mark in each row, in [0, M].
+
+    Returns
+    -------
+    torch.Tensor, shape (n, M)
+        1 on each row's top ``n_keep[i]`` entries, else 0, in ``flat``'s dtype.
     """
     values = flat.detach().numpy()
     n, m = values.shape

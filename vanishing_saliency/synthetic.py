@@ -16,7 +16,20 @@ from .errors import ConfigError
 
 
 def pattern_mask(pattern, n_time: int, n_features: int) -> np.ndarray:
-    """Boolean ``(n_time, n_features)`` mask of one pattern's rectangles."""
+    """Boolean ``(n_time, n_features)`` mask of one pattern's rectangles.
+
+    Parameters
+    ----------
+    pattern : list of dict
+        Rectangles ``{"time": [start, end), "features": [start, end)}`` (half-open index ranges).
+    n_time, n_features : int
+        Shape of one sample.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_time, n_features)
+        True inside any of the rectangles.
+    """
     mask = np.zeros((n_time, n_features), dtype=bool)
     for box in pattern:
         t0, t1 = box["time"]
@@ -26,7 +39,23 @@ def pattern_mask(pattern, n_time: int, n_features: int) -> np.ndarray:
 
 
 def check_patterns(name: str, patterns, n_time: int, n_features: int) -> None:
-    """Raise ConfigError naming the key when a box is empty or leaves the sample."""
+    """Raise ConfigError naming the key when a box is empty or leaves the sample.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name under ``synthetic.datasets`` (for the key in the message).
+    patterns : list of list of dict
+        The dataset's patterns, each a list of rectangles (see :func:`pattern_mask`).
+    n_time, n_features : int
+        Shape of one sample (``synthetic.n_time`` and ``synthetic.n_features``).
+
+    Raises
+    ------
+    ConfigError
+        If a box's ``time`` or ``features`` range is not ``0 <= start < end <= limit``; its ``key`` is
+        ``synthetic.datasets.<name>.patterns[i][j].<axis>``.
+    """
     for i, pattern in enumerate(patterns):
         for j, box in enumerate(pattern):
             key = f"synthetic.datasets.{name}.patterns[{i}][{j}]"
@@ -42,7 +71,30 @@ def check_patterns(name: str, patterns, n_time: int, n_features: int) -> None:
 
 
 def generate_split(patterns, n_samples: int, n_time: int, n_features: int, rng: np.random.Generator):
-    """Draw one split: returns x (n, T, N) float32, y (n,), mask (n, T, N) bool, pattern index (n,)."""
+    """Draw one split: returns x (n, T, N) float32, y (n,), mask (n, T, N) bool, pattern index (n,).
+
+    Parameters
+    ----------
+    patterns : list of list of dict
+        The alternatives each sample draws one of, uniformly (see :func:`pattern_mask`).
+    n_samples : int
+        ``n``, the number of samples.
+    n_time, n_features : int
+        ``T`` and ``N``, the shape of one sample.
+    rng : numpy.random.Generator
+        Source of every draw (labels' order, patterns, noise).
+
+    Returns
+    -------
+    x : numpy.ndarray of float32, shape (n, T, N)
+        N(0, 1) noise, shifted by +1 (class 1) or -1 (class 0) inside the sample's box.
+    y : numpy.ndarray of int64, shape (n,)
+        Classes 0 and 1, alternating before a shuffle (as balanced as ``n`` allows).
+    mask : numpy.ndarray of bool, shape (n, T, N)
+        Each sample's box.
+    pattern : numpy.ndarray of int64, shape (n,)
+        Index of each sample's pattern in ``patterns``.
+    """
     labels = np.arange(n_samples) % 2
     rng.shuffle(labels)
     which = rng.integers(0, len(patterns), size=n_samples)
@@ -61,6 +113,27 @@ def generate_dataset(
 
     With ``standardize`` every (time, feature) entry is z-scored with the
     training split's mean and standard deviation, as the original study did.
+
+    Parameters
+    ----------
+    patterns : list of list of dict
+        The alternatives each sample draws one of (see :func:`generate_split`).
+    n_time, n_features : int
+        Shape of one sample.
+    n_train, n_test : int
+        Samples in the training and the test split.
+    seed : int
+        Seed of the generator both splits are drawn from (training split first).
+    standardize : bool, default True
+        Z-score every entry with the training split's statistics (a zero standard deviation counts as 1).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``x_train``, ``x_test`` (float32, ``(n, n_time, n_features)``); ``y_*`` and ``pattern_*`` (int64,
+        ``(n,)``); ``mask_*`` (bool, ``(n, n_time, n_features)``); ``lengths_*`` (int64, ``(n,)``, all
+        ``n_time``); ``feature_mean`` and ``feature_std`` (float32, ``(n_time, n_features)``; 0 and 1 without
+        ``standardize``).
     """
     rng = np.random.default_rng(seed)
     x_tr, y_tr, m_tr, p_tr = generate_split(patterns, n_train, n_time, n_features, rng)
@@ -90,7 +163,26 @@ def generate_dataset(
 
 
 def dataset_settings(config: dict, name: str) -> dict:
-    """Merge a dataset's own sizes over the synthetic defaults."""
+    """Merge a dataset's own sizes over the synthetic defaults.
+
+    Parameters
+    ----------
+    config : dict
+        The workflow configuration (its ``synthetic`` section is read).
+    name : str
+        A dataset under ``synthetic.datasets``.
+
+    Returns
+    -------
+    dict
+        ``patterns``, ``n_time``, ``n_features``, ``n_train``, ``n_test`` (the dataset's own where it sets them) and
+        ``standardize``: the keyword arguments of :func:`generate_dataset` but ``seed``.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not defined under ``synthetic.datasets``.
+    """
     syn = config["synthetic"]
     if name not in syn["datasets"]:
         raise ConfigError(

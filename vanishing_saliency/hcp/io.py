@@ -29,10 +29,45 @@ EXPECTED_LAYOUT = [("CORTEX_LEFT", 29696), ("CORTEX_RIGHT", 29716), *SUBCORTICAL
 
 
 def run_dir(root, subject: str, task: str, direction: str) -> Path:
+    """The folder of one run: ``<root>/<subject>/MNINonLinear/Results/tfMRI_<task>_<direction>``.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The HCP tree's root folder (config ``hcp.root``).
+    subject : str
+        Subject ID.
+    task : str
+        Task name as in the folder names (``GAMBLING``, ``RELATIONAL``, ``WM``).
+    direction : str
+        Phase-encoding direction of the run (``LR`` or ``RL``).
+
+    Returns
+    -------
+    pathlib.Path
+        The run's folder (whether or not it exists).
+    """
     return Path(root) / str(subject) / "MNINonLinear" / "Results" / f"tfMRI_{task}_{direction}"
 
 
 def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> dict:
+    """The paths of one run's raw files, in :func:`run_dir`.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The HCP tree's root folder.
+    subject, task, direction : str
+        Subject ID, task and phase-encoding direction of the run (see :func:`run_dir`).
+    suffix : str, default "_Atlas_MSMAll"
+        File-name suffix of the dense time series (config ``hcp.dtseries_suffix``).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``dir`` (the run's folder), ``dtseries`` (``tfMRI_<task>_<direction><suffix>.dtseries.nii``), ``motion``
+        (``Movement_Regressors.txt``) and ``evs`` (the ``EVs`` folder).
+    """
     d = run_dir(root, subject, task, direction)
     return {
         "dir": d,
@@ -45,7 +80,27 @@ def run_paths(root, subject, task, direction, suffix: str = "_Atlas_MSMAll") -> 
 def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[dict]:
     """Every run the workflow reads for one subject, in task-then-direction order: ``task``,
     ``run``, and the paths of its ``dtseries``, ``motion`` regressors and block EV files
-    (``evs``: condition -> path), as strings (they travel as rule params)."""
+    (``evs``: condition -> path), as strings (they travel as rule params).
+
+    Parameters
+    ----------
+    root : str or path-like
+        The HCP tree's root folder.
+    subject : str
+        Subject ID.
+    tasks : iterable of str
+        Tasks, keys of ``hcp.tasks.BLOCK_EVS`` (``GAMBLING``, ``RELATIONAL``, ``WM``).
+    directions : iterable of str
+        Phase-encoding directions (``LR``, ``RL``).
+    suffix : str, default "_Atlas_MSMAll"
+        File-name suffix of the dense time series.
+
+    Returns
+    -------
+    list of dict
+        One dict per run: ``task``, ``run`` (the direction), ``dtseries`` and ``motion`` (str), ``evs`` (dict of
+        condition to str, the task's block conditions ``BLOCK_EVS[task]``).
+    """
 
     out = []
     for task in tasks:
@@ -64,13 +119,41 @@ def subject_runs(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll"
 
 
 def run_files(run: dict) -> list[str]:
-    """The raw files of one run of ``subject_runs``: dense time series, motion regressors, block EV files."""
+    """The raw files of one run of ``subject_runs``: dense time series, motion regressors, block EV files.
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`.
+
+    Returns
+    -------
+    list of str
+        The run's ``dtseries`` and ``motion`` paths, then its EV files in condition order.
+    """
     return [run["dtseries"], run["motion"], *run["evs"].values()]
 
 
 def raw_files(root, subject, tasks, directions, suffix: str = "_Atlas_MSMAll") -> list[Path]:
     """Every raw file the workflow reads for one subject: dense time series, motion regressors and
-    block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open)."""
+    block EV files of each run (what ``hcp_check`` and ``hcp_preprocess`` open).
+
+    Parameters
+    ----------
+    root : str or path-like
+        The HCP tree's root folder.
+    subject : str
+        Subject ID.
+    tasks, directions : iterable of str
+        Tasks and phase-encoding directions (see :func:`subject_runs`).
+    suffix : str, default "_Atlas_MSMAll"
+        File-name suffix of the dense time series.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files of every run, in :func:`subject_runs`'s order, each run's as :func:`run_files` lists them.
+    """
     return [Path(p) for r in subject_runs(root, subject, tasks, directions, suffix) for p in run_files(r)]
 
 
@@ -80,7 +163,25 @@ SUBJECT_ID = re.compile(r"^[A-Za-z0-9]+$")
 def discover_subjects(root) -> tuple[list[str], list[str]]:
     """(subjects, skipped): folders under ``root`` with an ``MNINonLinear/Results`` folder whose names
     are subject IDs (letters and digits: the workflow's file names carry them), and the other folders
-    that hold one (``100002_v2``...), which are skipped."""
+    that hold one (``100002_v2``...), which are skipped.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The HCP tree's root folder (config ``hcp.root``).
+
+    Returns
+    -------
+    subjects : list of str
+        Folder names that are subject IDs, sorted.
+    skipped : list of str
+        The other folders with ``MNINonLinear/Results``, sorted.
+
+    Raises
+    ------
+    ConfigError
+        If ``root`` is not a directory.
+    """
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"hcp.root {root} is not a directory")
@@ -94,7 +195,28 @@ def read_dtseries(path):
     nibabel reads the NIfTI-2 file and hands over the CIFTI-2 extension's XML as bytes; the two index
     maps are parsed with the standard library's (C) XML parser, as elements with the CIFTI-2 attribute
     names.  nibabel's Cifti2Image would also build, deep-copy and re-parse the 91282-entry brain-model
-    mapping in Python (about 0.8 s of every run's 1.2 s here), which no check needs."""
+    mapping in Python (about 0.8 s of every run's 1.2 s here), which no check needs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CIFTI-2 file (``.dtseries.nii``), read whole into memory (no memory map).
+
+    Returns
+    -------
+    data : numpy.ndarray of float32, shape (frames, grayordinates)
+        The time series.
+    series_map : xml.etree.ElementTree.Element
+        The ``MatrixIndicesMap`` of dimension 0 (the series axis: ``SeriesStep`` and so on).
+    brain_map : xml.etree.ElementTree.Element
+        The ``MatrixIndicesMap`` of dimension 1 (the brain models).
+
+    Raises
+    ------
+    ValueError
+        If the NIfTI-2 header has no CIFTI-2 extension, or the file does not have exactly the two index maps
+        (dimensions 0 and 1) and a ``(1, 1, 1, 1, frames, grayordinates)`` shape.
+    """
 
     # read into memory (no memory map): parcellation then gathers from RAM, not page faults
     img = nib.Nifti2Image.from_filename(str(path), mmap=False)
@@ -108,7 +230,33 @@ def read_dtseries(path):
 
 
 def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: int | None = None):
-    """(data (frames, 91282) float32, motion (frames, 12)) after every check."""
+    """(data (frames, 91282) float32, motion (frames, 12)) after every check.
+
+    Parameters
+    ----------
+    paths : dict
+        The run's ``dtseries`` and ``motion`` paths (an entry of :func:`subject_runs`, or :func:`run_paths`).
+    subject, task, direction : str
+        Subject ID, task and phase-encoding direction of the run (they name it in an error).
+    tr : float
+        Expected repetition time in seconds (config ``hcp.tr``); the file's ``SeriesStep`` must match within 1e-4 s.
+    expected_frames : int, optional
+        The protocol's frame count of a run of ``task``; None: any count (the two files must still agree).
+
+    Returns
+    -------
+    data : numpy.ndarray of float32, shape (frames, 91282)
+        The dense time series, in the HCP 91k grayordinates.
+    motion : numpy.ndarray of float64, shape (frames, 12)
+        The motion regressors (6 parameters and their derivatives), one row per frame.
+
+    Raises
+    ------
+    HCPDataError
+        If a file is missing or unreadable, the time series is not a dense series in the 91k space at ``tr``, the
+        motion table is empty or not 12 numeric columns, the frame counts disagree (with each other or with
+        ``expected_frames``), a value is not finite, or more than 1 % of the cortical grayordinates are constant.
+    """
 
     def fail(path, problem):
         raise HCPDataError(subject, task, direction, path, problem)
@@ -186,7 +334,28 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
 
 
 def read_ev(path, subject, task, direction, run_seconds: float) -> np.ndarray:
-    """FSL three-column EV file -> (n, 3) onsets, durations, amplitudes; checked against the run."""
+    """FSL three-column EV file -> (n, 3) onsets, durations, amplitudes; checked against the run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The EV file.
+    subject, task, direction : str
+        Subject ID, task and phase-encoding direction of the run (they name it in an error).
+    run_seconds : float
+        Length of the run in seconds: every block must end by then (to within 1e-6 s).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n, 3)
+        One row per block: onset (s), duration (s), amplitude.
+
+    Raises
+    ------
+    HCPDataError
+        If the file is missing, malformed, empty, not three columns or not finite, or a block starts before 0 s,
+        has a duration that is not positive or ends after ``run_seconds``.
+    """
     path = Path(path)
 
     def fail(problem):
@@ -224,7 +393,27 @@ def read_blocks(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     """[(onset, duration, condition)] of a run's task blocks from its block EV files, sorted by onset;
     two blocks that repeat or overlap (within a file or across the task's files) are an error naming both.
 
-    ``run``: one entry of :func:`subject_runs`."""
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`.
+    subject : str
+        Subject ID (it names the run in an error).
+    n_frames : int
+        Frames of the run: with ``tr``, its length ``n_frames * tr`` seconds that every block must end within.
+    tr : float
+        Repetition time in seconds.
+
+    Returns
+    -------
+    list of tuple
+        ``(onset, duration, condition)`` of every block (seconds, seconds, str), sorted by onset.
+
+    Raises
+    ------
+    HCPDataError
+        If an EV file fails :func:`read_ev`'s checks, or two blocks repeat or overlap (by more than 0.01 s).
+    """
     rows = []
     for cond, path in run["evs"].items():
         ev = read_ev(path, subject, run["task"], run["run"], n_frames * tr)
@@ -249,7 +438,26 @@ def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
     """Validate every run of a subject without raising: ``{'subject', 'ok', 'runs': [status rows]}``.
 
     Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the
-    frame count and framewise displacement (mean, max)."""
+    frame count and framewise displacement (mean, max).
+
+    Parameters
+    ----------
+    subject : str
+        Subject ID.
+    runs : list of dict
+        The subject's runs, entries of :func:`subject_runs`.
+    tr : float
+        Expected repetition time in seconds (see :func:`load_run`).
+    expected_frames : dict of str to int
+        Each task's protocol frame count (``expected_frames[task]`` goes to :func:`load_run`).
+
+    Returns
+    -------
+    dict
+        ``subject`` (str), ``ok`` (True when every run passed) and ``runs``: one dict per run with the keys above;
+        ``frames``, ``fd_mean_mm`` and ``fd_max_mm`` when ok, ``file`` and ``problem`` (the
+        :class:`HCPDataError`'s) when not.
+    """
 
     rows = []
     for run in runs:

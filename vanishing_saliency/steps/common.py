@@ -40,8 +40,9 @@ def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
 
 
 def saliency_options(saliency: dict) -> SaliencyOptions:
-    """The attribution settings of config ``saliency``."""
-    return SaliencyOptions(**{f.name: saliency[f.name] for f in fields(SaliencyOptions)})
+    """The attribution settings of config ``saliency``; a key the config leaves out (the schema makes them optional)
+    keeps :class:`SaliencyOptions`' default, the one copy of the defaults."""
+    return SaliencyOptions(**{f.name: saliency[f.name] for f in fields(SaliencyOptions) if f.name in saliency})
 
 
 def train_config(training: dict) -> TrainConfig:
