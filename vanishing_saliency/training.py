@@ -82,9 +82,9 @@ def select_epoch(history: list[dict], rule: str) -> int:
 
 # ---- start-up shortcuts -----------------------------------------------------------------------------------------
 # torch.optim's optimizers and torch.use_deterministic_algorithms each import TorchDynamo (and sympy) on first use,
-# for a compiler this workflow never runs: 1.4 s more per training job on the reference machine, about 3 minutes of
-# job time over the default run's 138 jobs that train or run Dynamask (python -m benchmarks.bench_startup; README,
-# benchmarks/README.md).  On the torch releases listed here the shortcuts below do the same work without the import:
+# for a compiler this workflow never runs: seconds more per training job, minutes over the default run's jobs that
+# train or run Dynamask (python -m benchmarks.bench_startup measures both; benchmarks/README.md has the last
+# figures).  On the torch releases listed here the shortcuts below do the same work without the import:
 # :class:`StartupAdam` computes exactly what torch.optim.Adam computes (tests/test_training.py compares the weights bit
 # for bit) and the kernels' deterministic flag is set directly.  On any other release, or with the environment
 # variable VANISHING_SALIENCY_PUBLIC_TORCH=1, the public APIs run.

@@ -75,7 +75,7 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 def impact_correlations(metrics: dict, impact: np.ndarray, names=("delta", "amplitude")) -> dict:
     """Spearman correlation between |metric| and ablation impact (change in error), per metric."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
+    from scipy import stats  # lazy (vanishing_saliency.LAZY_IMPORTS)
 
     out = {}
     for name in names:

@@ -167,8 +167,8 @@ def simulate_run(
 ):
     """One run: (data (frames, 91282) float32, motion (frames, 12), blocks, truth dict).
 
-    ``kernel``: ``hrf(TR, settings.hrf)`` computed beforehand (the workflow's ``hcp_hrf`` job: nilearn's import
-    is 1.5 s of a job), else computed here."""
+    ``kernel``: ``hrf(TR, settings.hrf)`` computed beforehand (the workflow's ``hcp_hrf`` job: nilearn is slow
+    to import), else computed here."""
     n = FRAMES[task]
     blocks = jittered_blocks(task, rng, settings.jitter_s)
     box = neural_boxcar(blocks, n, settings.response_window)

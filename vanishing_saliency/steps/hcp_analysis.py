@@ -27,7 +27,7 @@ from ..tables import hcp as T
 from ..tables.claims import claims_markdown, comparison_table, verdict_table
 from ..workflow import Job, derive_seed
 
-# torch (2.4 s of a job's start) is imported inside the steps that train, attribute or evaluate models only
+# torch is imported inside the steps that train, attribute or evaluate models only (vanishing_saliency.LAZY_IMPORTS)
 
 log = logging.getLogger("vanishing_saliency")
 

@@ -32,9 +32,9 @@ def atlas(job: Job) -> None:
 
 
 def hrf(job: Job) -> None:
-    """The haemodynamic responses every subject's job convolves with, computed once (nilearn's import is 1.5 s of a
-    job): ``qc`` (SPM, at ``params.tr``: the QC's task regressor) and, for a simulated cohort, ``simulate`` (the
-    simulator's ``params.simulate_hrf`` at the CIFTI step it writes)."""
+    """The haemodynamic responses every subject's job convolves with, computed once (nilearn is slow to import;
+    benchmarks.bench_imports): ``qc`` (SPM, at ``params.tr``: the QC's task regressor) and, for a simulated cohort,
+    ``simulate`` (the simulator's ``params.simulate_hrf`` at the CIFTI step it writes)."""
 
     p = job.params
     kernels = {"qc": hrf_kernel(p.tr)}

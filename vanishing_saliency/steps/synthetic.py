@@ -22,8 +22,8 @@ from ..tables import synthetic as T
 from ..tables.claims import claims_markdown, comparison_table, verdict_table
 from ..workflow import Job
 
-# torch (2.4 s of a job's start) is imported by the steps that train or attribute, inside them: the jobs that
-# generate data, score noise maps or draw tables and figures do not load it
+# torch is imported by the steps that train or attribute, inside them (vanishing_saliency.LAZY_IMPORTS): the jobs
+# that generate data, score noise maps or draw tables and figures do not load it
 
 log = logging.getLogger("vanishing_saliency")
 

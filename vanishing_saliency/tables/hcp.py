@@ -30,7 +30,7 @@ def accuracy_table(
     model also carries its group's (the model's trained runs, or one control's runs) accuracy
     averaged over the runs with the permutation null of that mean (``group_*``), the test every
     claim's gate uses."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.5 s of every job's start-up
+    from scipy import stats  # lazy (vanishing_saliency.LAZY_IMPORTS)
 
     alpha = 1 - level
     rows = []
