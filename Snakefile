@@ -4,6 +4,7 @@
 #   snakemake --cores all --config seed=7                  (single keys on top of either)
 import os
 
+from snakemake import __version__ as snakemake_version
 from snakemake.utils import min_version
 
 from vanishing_saliency.configcheck import check_schema, config_source, reported
@@ -49,6 +50,29 @@ include: "rules/provenance.smk"
 
 
 report: "report/workflow.rst"
+
+
+# Snakemake's job rate limiter (the command line's --max-jobs-per-timespan, 100/1s unless set) re-runs the job
+# selection from a timer after every selection, and every finished job adds one more such timer chain (the
+# release that wakes the scheduler when a job ends is never taken back; snakemake PR #3744 describes the loop).
+# After n jobs the scheduler selects about n times per timespan, each time re-evaluating every waiting job's
+# params and stat-ing its inputs: in the 447-job default run its main process held 90 timer threads after 170
+# jobs and took most of a core from the jobs.  A local run has nothing to rate-limit, so the limiter is switched
+# off once the scheduler exists; a cluster run keeps it (it spaces the sbatch calls).  Snakemake has no public
+# switch for it (--max-jobs-per-timespan sets the rate, not whether the timers run), so this reaches into its
+# scheduler, only on the releases checked (SNAKEMAKE_RELEASES_CHECKED); any other release runs Snakemake's default.
+# What it saves: the default run took 33.9 min with the limiter (commit a65755a) and the time benchmarks/README.md
+# gives for the commit after it without (python -m benchmarks.bench_fresh_run, the same machine).
+SNAKEMAKE_RELEASES_CHECKED = ("9.27.",)
+
+
+onstart:
+    if (
+        snakemake_version.startswith(SNAKEMAKE_RELEASES_CHECKED)
+        and workflow.local_exec
+        and getattr(workflow, "scheduler", None) is not None
+    ):
+        workflow.scheduler.job_rate_limiter = None
 
 
 rule all:
