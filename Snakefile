@@ -61,8 +61,8 @@ report: "report/workflow.rst"
 # off once the scheduler exists; a cluster run keeps it (it spaces the sbatch calls).  Snakemake has no public
 # switch for it (--max-jobs-per-timespan sets the rate, not whether the timers run), so this reaches into its
 # scheduler, only on the releases checked (SNAKEMAKE_RELEASES_CHECKED); any other release runs Snakemake's default.
-# What it saves: the default run took 33.9 min with the limiter (commit a65755a) and the time benchmarks/README.md
-# gives for the commit after it without (python -m benchmarks.bench_fresh_run, the same machine).
+# What it saves: python -m benchmarks.bench_fresh_run of the default run with the limiter and without it (two
+# commits that differ only in this switch; benchmarks/README.md has the figures).
 SNAKEMAKE_RELEASES_CHECKED = ("9.27.",)
 
 

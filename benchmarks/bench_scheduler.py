@@ -10,8 +10,9 @@ setting: wall time and the CPU time of Snakemake's own process (the jobs sleep, 
 difference: the time a run of that many jobs gains.  The default run has 364 jobs (README, "Run time").
 
 2026-12-06 (commit adef28a, 364 jobs of 2 s, 2 cores): 379.9 s with the limiter, 379.0 s without (0.8 s of wall;
-36 s of the scheduler's CPU): seconds, not the minutes a reach into Snakemake's internals would need, so the
-Snakefile leaves the limiter alone (it switched it off until then).
+36 s of the scheduler's CPU).  These jobs sleep and their params are cheap, so the scheduler's extra selections cost
+little here; in the real default run they re-evaluate heavier params and inputs while the jobs need both cores:
+python -m benchmarks.bench_fresh_run measured it there (benchmarks/README.md), and the Snakefile keeps its switch.
 """
 
 from __future__ import annotations
