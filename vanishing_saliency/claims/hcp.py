@@ -30,7 +30,7 @@ import pandas as pd
 from ..hcp.controls import run_index, run_kind
 from ..labels import LABELS
 from ..stats import equivalence, one_sample, paired, two_sample
-from .verdicts import Claim, Comparison, ModelCheck, ScopeVerdict, adjust, combine, decide, summarise
+from .verdicts import Claim, Comparison, ModelCheck, ScopeVerdict, decided_claim
 
 LSTM, INPUTCELL = "lstm", "inputcell_lstm"
 
@@ -137,20 +137,18 @@ def _share_claim(ctx, claim_id, text, paper, experiment, tag, shares, model, col
 
 
 def _decided(ctx, claim_id, text, paper, metric, scopes, models, comparisons, preconditions=None) -> Claim:
-    adjust(comparisons)
-    pre = ctx.preconditions()
-    verdicts = [decide(s, models, comparisons, ctx.level, pre + (preconditions or {}).get(s, [])) for s in scopes]
-    return Claim(
+    return decided_claim(
         claim_id,
         text,
         paper,
         metric,
-        combine(v.verdict for v in verdicts),
-        summarise(verdicts),
-        verdicts,
-        comparisons,
+        scopes,
         models,
-        ctx.n_subjects,
+        comparisons,
+        ctx.level,
+        preconditions,
+        common=ctx.preconditions(),
+        n_subjects=ctx.n_subjects,
     )
 
 

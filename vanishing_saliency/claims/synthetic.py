@@ -50,8 +50,8 @@ from .verdicts import (
     ModelCheck,
     ScopeVerdict,
     adjust,
-    combine,
     decide,
+    decided_claim,
     summarise,
 )
 
@@ -171,19 +171,7 @@ class Cells:
 
 def _decided(claim_id, text, paper, metric, scopes, models, comparisons, level, preconditions=None) -> Claim:
     """Holm across the claim's comparisons, then each scope's verdict, then the claim's."""
-    adjust(comparisons)
-    verdicts = [decide(s, models, comparisons, level, (preconditions or {}).get(s, [])) for s in scopes]
-    return Claim(
-        claim_id,
-        text,
-        paper,
-        metric,
-        combine(v.verdict for v in verdicts),
-        summarise(verdicts),
-        verdicts,
-        comparisons,
-        models,
-    )
+    return decided_claim(claim_id, text, paper, metric, scopes, models, comparisons, level, preconditions)
 
 
 def _untestable(claim_id, text, paper, metric, why) -> Claim:

@@ -318,3 +318,37 @@ def summarise(scopes: list[ScopeVerdict]) -> str:
     return f"reproduced on {n_ok} of {len(scopes)}; " + "; ".join(
         f"{s.scope}: {s.verdict}" + (f" ({s.cause})" if s.verdict != REPRODUCED and s.cause else "") for s in scopes
     )
+
+
+def decided_claim(
+    claim_id: str,
+    text: str,
+    paper: str,
+    metric: str,
+    scopes,
+    models: list[ModelCheck],
+    comparisons: list[Comparison],
+    level: float,
+    preconditions: dict | None = None,
+    common: list | None = None,
+    n_subjects: int | None = None,
+) -> Claim:
+    """Holm across the claim's comparisons, then each scope's verdict (its ``preconditions`` after the ``common``
+    ones), then the claim's: the one way every branch turns its comparisons into a :class:`Claim`."""
+    adjust(comparisons)
+    verdicts = [
+        decide(s, models, comparisons, level, list(common or []) + list((preconditions or {}).get(s, [])))
+        for s in scopes
+    ]
+    return Claim(
+        claim_id,
+        text,
+        paper,
+        metric,
+        combine(v.verdict for v in verdicts),
+        summarise(verdicts),
+        verdicts,
+        comparisons,
+        models,
+        n_subjects,
+    )
