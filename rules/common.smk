@@ -9,8 +9,16 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from vanishing_saliency.hcp.controls import control_runs, run_kind
-from vanishing_saliency.configcheck import check_config, check_dataset_defined, hcp_subjects, models_for_dataset
-from vanishing_saliency.hcp.io import run_files, subject_runs
+from vanishing_saliency.configcheck import (
+    check_config,
+    check_dataset_defined,
+    hcp_layout,
+    hcp_subjects,
+    models_for_dataset,
+)
+from vanishing_saliency.hcp import bids
+from vanishing_saliency.hcp.io import subject_runs
+from vanishing_saliency.hcp.runs import run_files, run_name
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.workflow import derive_seed
 
@@ -190,6 +198,16 @@ def synthetic_targets():
 HCP = config["hcp"]
 SIMULATED_ROOT = "resources/hcp/simulated"
 HCP_ROOT = SIMULATED_ROOT if HCP["source"] == "simulated" else HCP["root"]
+# the input layout: an HCP S1200 tree (HCP_ROOT) or fMRIPrep derivatives of a BIDS dataset (FMRIPREP_ROOTS: raw
+# dataset, derivatives); a simulated cohort can be written in either (hcp.simulate.layout)
+HCP_LAYOUT = hcp_layout(HCP)
+SIMULATED_BIDS = "resources/hcp/simulated_bids"
+if HCP["source"] == "simulated":
+    FMRIPREP_ROOTS = (f"{SIMULATED_BIDS}/rawdata", f"{SIMULATED_BIDS}/derivatives/fmriprep")
+elif HCP["source"] == "fmriprep":
+    FMRIPREP_ROOTS = (HCP["fmriprep"]["bids_root"], HCP["fmriprep"]["derivatives"])
+else:
+    FMRIPREP_ROOTS = (None, None)
 
 
 def hcp_check_subjects(cfg):
@@ -200,6 +218,8 @@ def hcp_check_subjects(cfg):
 
 
 def _has_folder(subject):
+    if HCP["source"] == "fmriprep":
+        return (Path(FMRIPREP_ROOTS[1]) / f"sub-{subject}").is_dir()
     return HCP["source"] == "simulated" or (Path(HCP["root"]) / subject).is_dir()
 
 
@@ -207,7 +227,7 @@ with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
     HCP_SUBJECTS, _skipped = hcp_subjects(config) if HCP["enabled"] else ([], [])
 if _skipped:
     logger.warning(
-        f"hcp.root {HCP['root']}: skipping {len(_skipped)} folder(s) whose names are not subject "
+        f"{'hcp.root ' + HCP['root'] if HCP['source'] == 'raw' else 'hcp.fmriprep.derivatives'}: skipping {len(_skipped)} folder(s) whose names are not subject "
         f"IDs (letters and digits only): {', '.join(_skipped)}"
     )
 HCPA = HCP["analysis"]
@@ -269,13 +289,24 @@ def experiment_blocks(experiment):
     }
 
 
-def simulated_raw_output():
-    raw = directory(f"{SIMULATED_ROOT}/{{subject}}")
-    return raw if HCP["simulate"]["keep_raw"] else temp(raw)
+def simulated_outputs():
+    """hcp_simulate's folders: the subject's S1200 tree, or its raw BIDS folder and its fMRIPrep derivatives."""
+    if HCP_LAYOUT == "fmriprep":
+        folders = {"raw": f"{FMRIPREP_ROOTS[0]}/sub-{{subject}}", "derivatives": f"{FMRIPREP_ROOTS[1]}/sub-{{subject}}"}
+    else:
+        folders = {"raw": f"{SIMULATED_ROOT}/{{subject}}"}
+    keep = HCP["simulate"]["keep_raw"]
+    return {k: directory(v) if keep else temp(directory(v)) for k, v in folders.items()}
 
 
-def timeseries_name(subject, task, direction):
-    return f"sub-{subject}_task-{task}_dir-{direction}_atlas-MMP360_timeseries"
+def simulated_folders(subject):
+    return [p.format(subject=subject) for p in simulated_outputs().values()]
+
+
+def timeseries_name(subject, run):
+    """A cleaned run's file name (no extension): ``sub-<s>_task-<T>_<run entities>_atlas-MMP360_timeseries``, the
+    run entities ``dir-LR`` for an S1200 run, the BIDS ones for an fMRIPrep run."""
+    return "_".join(x for x in (f"sub-{subject}", f"task-{run['task']}", run_name(run), "atlas-MMP360_timeseries") if x)
 
 
 def hcp_subject_runs(wildcards):
@@ -287,7 +318,7 @@ def raw_subject_input(wildcards):
     """hcp_check's input: the simulated subject folder; for real data the subject's raw files that exist (a missing
     one becomes our error naming subject and file, not a DAG failure; an edited one re-runs the subject)."""
     if HCP["source"] == "simulated":
-        return f"{SIMULATED_ROOT}/{wildcards.subject}"
+        return simulated_folders(wildcards.subject)
     return list(_existing_raw_files(wildcards.subject))
 
 
@@ -304,7 +335,12 @@ def preprocess_raw_input(wildcards):
 # its inputs' times as usual)
 @functools.lru_cache(maxsize=None)
 def _subject_runs(subject):
-    return subject_runs(HCP_ROOT, subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
+    if HCP_LAYOUT == "s1200":
+        return subject_runs(HCP_ROOT, subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
+    specs = HCP["fmriprep"]["tasks"]
+    if HCP["source"] == "simulated":  # not written yet: one run per task and direction
+        return bids.expected_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["directions"], specs)
+    return bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], specs)
 
 
 @functools.lru_cache(maxsize=None)
@@ -315,10 +351,9 @@ def _existing_raw_files(subject):
 def subject_timeseries(subject, suffix=".npz", tasks=None):
     """A subject's cleaned series of every run (of ``tasks`` only, e.g. an experiment's)."""
     return [
-        f"results/hcp/timeseries/{timeseries_name(subject, t, d)}{suffix}"
-        for t in HCP["tasks"]
-        if tasks is None or t in tasks
-        for d in HCP["directions"]
+        f"results/hcp/timeseries/{timeseries_name(subject, run)}{suffix}"
+        for run in _subject_runs(subject)
+        if tasks is None or run["task"] in tasks
     ]
 
 

@@ -54,7 +54,7 @@ rule hcp_simulate:
         atlas="resources/hcp/atlas.npz",
         hrf="resources/hcp/hrf.npz",
     output:
-        raw=simulated_raw_output(),
+        **simulated_outputs(),
         truth="resources/hcp/simulated_truth/sub-{subject}_truth.npz",
     log:
         "logs/hcp/simulate/sub-{subject}.log",
@@ -73,6 +73,8 @@ rule hcp_simulate:
         tasks=HCP["tasks"],
         directions=HCP["directions"],
         settings={**HCP["simulate"], "dtseries_suffix": HCP["dtseries_suffix"]},
+        layout=HCP_LAYOUT,
+        bids_runs=lambda wc: _subject_runs(wc.subject) if HCP_LAYOUT == "fmriprep" else [],
         seed=job_seed("hcp_simulate"),
         area_seed=job_seed("hcp_simulate.area_seed", per_job=False),
     script:
@@ -102,6 +104,7 @@ rule hcp_check:
     params:
         runs=hcp_subject_runs,
         tr=HCP["tr"],
+        cleaning=HCP["cleaning"],
     script:
         "../workflow_scripts/hcp_check.py"
 

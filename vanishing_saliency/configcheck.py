@@ -28,8 +28,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import ConfigError
+from .hcp import bids
 from .hcp.blocks import check_experiment
+from .hcp.clean import STRATEGIES
 from .hcp.io import SUBJECT_ID, discover_subjects
+from .hcp.tasks import BLOCK_EVS
 from .synthetic import check_patterns
 
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
@@ -239,9 +242,90 @@ def check_synthetic(cfg: dict) -> None:
         )
 
 
+def hcp_layout(hcp: dict) -> str:
+    """The layout the HCP branch reads: ``s1200`` (an HCP tree, simulated or not) or ``fmriprep`` (fMRIPrep
+    derivatives of a BIDS dataset: source fmriprep, or a simulated cohort written so)."""
+    if hcp["source"] == "fmriprep" or (hcp["source"] == "simulated" and hcp["simulate"].get("layout") == "fmriprep"):
+        return "fmriprep"
+    return "s1200"
+
+
+def check_hcp_layout(hcp: dict) -> None:
+    """The input layout's keys: the tasks it can read, the confound strategies it can build, its folders."""
+    layout = hcp_layout(hcp)
+    cleaning = hcp["cleaning"]
+    custom = cleaning.get("confound_strategies") or {}
+    names = list(dict.fromkeys([cleaning["strategy"], *cleaning["compare_strategies"]]))
+    if layout == "s1200":
+        for task in hcp["tasks"]:
+            if task not in BLOCK_EVS:
+                raise ConfigError(
+                    f"hcp.tasks: {task} is not an HCP task of the S1200 layout (known: {', '.join(BLOCK_EVS)}); "
+                    "another dataset's tasks are read with hcp.source: fmriprep and defined under hcp.fmriprep.tasks",
+                    key="hcp.tasks",
+                )
+        for name in names:
+            if name not in STRATEGIES:
+                raise ConfigError(
+                    f"hcp.cleaning: strategy {name!r} is not one the S1200 layout can build (known: "
+                    f"{', '.join(STRATEGIES)}); strategies under hcp.cleaning.confound_strategies read fMRIPrep's "
+                    "confounds table (hcp.source: fmriprep)",
+                    key="hcp.cleaning.strategy" if name == cleaning["strategy"] else "hcp.cleaning.compare_strategies",
+                )
+        return
+    for name in names:
+        if name not in STRATEGIES and name not in custom:
+            raise ConfigError(
+                f"hcp.cleaning: strategy {name!r} is neither built in ({', '.join(STRATEGIES)}) nor defined under "
+                f"hcp.cleaning.confound_strategies ({', '.join(custom) or 'none defined'})",
+                key="hcp.cleaning.strategy" if name == cleaning["strategy"] else "hcp.cleaning.compare_strategies",
+            )
+    fmriprep = hcp.get("fmriprep")
+    if not fmriprep:
+        raise ConfigError(
+            "hcp.fmriprep is missing: the fMRIPrep layout needs its roots and each task's BIDS label and block trial "
+            "types (see config.yaml)",
+            key="hcp.fmriprep",
+        )
+    for task in hcp["tasks"]:
+        if task not in fmriprep["tasks"]:
+            raise ConfigError(
+                f"hcp.tasks: {task} is not defined under hcp.fmriprep.tasks (defined: "
+                f"{', '.join(fmriprep['tasks']) or 'none'}): give its bids_task and block trial types",
+                key="hcp.fmriprep.tasks",
+            )
+    if hcp["source"] == "simulated":
+        missing = [t for t in hcp["tasks"] if t not in BLOCK_EVS]
+        if missing:
+            raise ConfigError(f"hcp.tasks: the simulated cohort has only {', '.join(BLOCK_EVS)}", key="hcp.tasks")
+        for task in hcp["tasks"]:
+            spec = fmriprep["tasks"][task]
+            unmapped = [c for c in BLOCK_EVS[task] if c not in spec["blocks"]]
+            if unmapped:
+                raise ConfigError(
+                    f"hcp.fmriprep.tasks.{task}.blocks: the simulated cohort's {task} blocks are "
+                    f"{', '.join(BLOCK_EVS[task])}; {', '.join(unmapped)} missing",
+                    key=f"hcp.fmriprep.tasks.{task}.blocks",
+                )
+        return
+    for key in ("bids_root", "derivatives"):
+        if not fmriprep.get(key) or not Path(fmriprep[key]).is_dir():
+            raise ConfigError(
+                f"hcp.fmriprep.{key} {fmriprep.get(key)!r} is not a directory (hcp.source: fmriprep reads "
+                + (
+                    "the raw BIDS dataset's events and sidecars there)"
+                    if key == "bids_root"
+                    else "fMRIPrep's output there)"
+                ),
+                key=f"hcp.fmriprep.{key}",
+            )
+
+
 def check_hcp(cfg: dict) -> None:
-    """Every analysed HCP experiment is defined and its window fits the protocol's blocks."""
+    """The input layout's keys (:func:`check_hcp_layout`); every analysed HCP experiment is defined and its window
+    fits the protocol's blocks."""
     hcp = cfg["hcp"]
+    check_hcp_layout(hcp)
     for name in hcp["analysis"]["experiments"]:
         if name not in hcp["experiments"]:
             raise ConfigError(
@@ -303,12 +387,17 @@ def hcp_subjects(cfg: dict) -> tuple[list[str], list[str]]:
         subjects = [str(s) for s in hcp["subjects"]]
     elif hcp.get("subjects_sheet"):
         sheet = pd.read_csv(hcp["subjects_sheet"], sep="\t", dtype=str)
+        if "subject" not in sheet.columns and "participant_id" in sheet.columns:  # a BIDS participants.tsv
+            sheet["subject"] = sheet["participant_id"].str.removeprefix("sub-")
+            sheet = sheet[["subject"]]
         validator = Draft202012Validator(yaml.safe_load(SUBJECTS_SCHEMA.read_text()))
         for i, row in enumerate(sheet.to_dict("records")):
             error = best_match(validator.iter_errors({k: v for k, v in row.items() if isinstance(v, str)}))
             if error is not None:
                 raise ConfigError(f"hcp.subjects_sheet ({hcp['subjects_sheet']}), row {i + 1}: {error.message}")
         subjects = list(sheet["subject"])
+    elif hcp["source"] == "fmriprep":
+        subjects, skipped = bids.discover_subjects(hcp["fmriprep"]["derivatives"])
     else:
         subjects, skipped = discover_subjects(hcp["root"])
     seen = set()
@@ -318,13 +407,15 @@ def hcp_subjects(cfg: dict) -> tuple[list[str], list[str]]:
         if not SUBJECT_ID.match(s):
             raise ConfigError(f"hcp subjects: {s!r} is not a subject ID (letters and digits only; file names carry it)")
         seen.add(s)
-    if hcp["source"] == "raw" and (hcp.get("subjects") or hcp.get("subjects_sheet")):
-        missing = [s for s in subjects if not (Path(hcp["root"]) / s).is_dir()]
+    if hcp["source"] != "simulated" and (hcp.get("subjects") or hcp.get("subjects_sheet")):
+        root = hcp["root"] if hcp["source"] == "raw" else hcp["fmriprep"]["derivatives"]
+        folder = "{}" if hcp["source"] == "raw" else "sub-{}"
+        missing = [s for s in subjects if not (Path(root) / folder.format(s)).is_dir()]
         if missing:
             key = "hcp.subjects" if hcp.get("subjects") else f"hcp.subjects_sheet ({hcp['subjects_sheet']})"
+            where = f"hcp.root {root}" if hcp["source"] == "raw" else f"hcp.fmriprep.derivatives {root} (sub-<label>)"
             raise ConfigError(
-                f"{key}: {len(missing)} listed subject(s) have no folder under hcp.root {hcp['root']}: "
-                f"{', '.join(missing)}"
+                f"{key}: {len(missing)} listed subject(s) have no folder under {where}: {', '.join(missing)}"
             )
     kept = [s for s in subjects if s not in set(map(str, hcp["exclude"]))]
     if len(kept) < 3:

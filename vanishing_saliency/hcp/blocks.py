@@ -185,13 +185,14 @@ def check_experiment(name: str, exp: dict, tr: float, shift_s: float, on_frames:
     if exp.get("frames") is not None:
         if exp["kind"] != "on_task":
             raise ConfigError(f"{key}.frames is set but {key}.kind is {exp['kind']!r}: only on_task samples are cut")
-        shortest = min(shortest_block_frames(t, tr) for t in exp["tasks"])
+        known = [t for t in exp["tasks"] if t in LAYOUT]  # another dataset's task: its blocks are known per run
+        shortest = min((shortest_block_frames(t, tr) for t in known), default=exp["frames"])
         if exp["frames"] > shortest:
             raise ConfigError(
                 f"{key}.frames = {exp['frames']} is longer than the shortest block of "
                 f"{', '.join(exp['tasks'])} ({shortest} frames of {tr:g} s): use at most {shortest}"
             )
-    for task in exp["tasks"]:
+    for task in (t for t in exp["tasks"] if t in LAYOUT):
         run_s = FRAMES[task] * tr
         last_end = max(on + d for _, on, d in LAYOUT[task])
         if last_end + shift_s > run_s:

@@ -91,12 +91,22 @@ def confounds(
     lowfreq_regression: bool = True,
     strategy: str = "paper",
     global_signal=None,
+    nuisance=None,
 ) -> np.ndarray:
-    """(frames, p) design: intercept [+ the strategy's motion (and global-signal) terms] [+ trend + cosines]."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown hcp.cleaning.strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    """(frames, p) design: intercept [+ the strategy's motion (and global-signal) terms] [+ trend + cosines].
+
+    ``nuisance``: the strategy's columns read from a confounds table (the fMRIPrep path: nilearn's
+    ``load_confounds``), used instead of the terms built here from ``motion`` and ``global_signal``."""
     n = motion.shape[0]
     cols = [np.ones((n, 1))]
+    if nuisance is not None:
+        nuisance = np.asarray(nuisance, np.float64).reshape(n, -1)
+        cols.append(nuisance - nuisance.mean(0))
+        if lowfreq_regression:
+            cols += [np.linspace(-1.0, 1.0, n)[:, None], cosine_basis(n, tr, cutoff_hz)]
+        return np.hstack(cols)
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown hcp.cleaning.strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
     if motion_regression:
         m = motion - motion.mean(0)
         cols.append(m)
@@ -187,17 +197,27 @@ def clean_parcellated(
     options: CleaningOptions | None = None,
     global_signal=None,
     task_regressor=None,
+    nuisance=None,
+    fd=None,
+    scrubbed=None,
 ):
     """Clean a (frames, 360) run; returns (z-scored cleaned areas, censored frames (bool), QC dict).
 
     ``options``: :class:`CleaningOptions` (its defaults when None); ``global_signal``: the mean cortical
     grayordinate signal per frame (strategy 24P+GS); ``task_regressor``: the run's block design convolved with an
-    HRF, for the QC's share of task variance the confounds would remove."""
+    HRF, for the QC's share of task variance the confounds would remove.  From a confounds table (the fMRIPrep
+    path): ``nuisance``, the strategy's columns (replacing the terms built from ``motion``); ``fd``, the table's
+    framewise displacement (mm; else computed from ``motion``, rotations in degrees); ``scrubbed``, frames the
+    strategy's scrubbing removes (censored like frames over ``fd_threshold``)."""
     o = options if options is not None else CleaningOptions()
     cutoff_hz, strategy, fd_threshold, bandpass = o.highpass_cutoff_hz, o.strategy, o.fd_threshold, o.bandpass
-    design = confounds(motion, tr, cutoff_hz, o.motion_regression, o.lowfreq_regression, strategy, global_signal)
-    fd = framewise_displacement(motion)
+    design = confounds(
+        motion, tr, cutoff_hz, o.motion_regression, o.lowfreq_regression, strategy, global_signal, nuisance
+    )
+    fd = framewise_displacement(motion) if fd is None else np.asarray(fd, np.float64)
     censored = fd > fd_threshold if fd_threshold is not None else np.zeros(len(fd), bool)
+    if scrubbed is not None:
+        censored = censored | np.asarray(scrubbed, bool)
     if censored.all():
         censored[:] = False  # nothing would be left to fit: keep the run, report it censored in QC
         all_censored = True

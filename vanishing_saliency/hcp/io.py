@@ -18,7 +18,6 @@ import nibabel as nib
 import numpy as np
 
 from ..errors import ConfigError, HCPDataError
-from .clean import framewise_displacement
 from .geometry import N_CORTEX, N_GRAYORDINATES, SUBCORTICAL
 from .tasks import BLOCK_EVS
 
@@ -229,6 +228,68 @@ def read_dtseries(path):
     return np.asarray(img.dataobj, dtype=np.float32).reshape(img.shape[4:]), maps["0"], maps["1"]
 
 
+def read_checked_dtseries(path, fail, tr: float, tr_source: str) -> np.ndarray:
+    """A run's dense time series (frames, 91282) float32, after the checks both layouts need: readable CIFTI-2, a
+    dense series at ``tr`` (within 1e-4 s), on the HCP 91k grayordinates in their file order.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.dtseries.nii`` file.
+    fail : callable
+        Called with the problem (str) when a check fails; it must raise (the caller's error names the run).
+    tr : float
+        The expected repetition time in seconds.
+    tr_source : str
+        Where ``tr`` comes from, for the message (``config hcp.tr``, a sidecar's path).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (frames, 91282)
+        The time series.
+    """
+    if not Path(path).is_file():
+        fail("missing dense time series (expected a CIFTI-2 .dtseries.nii)")
+    try:
+        data, series_map, brain_map = read_dtseries(path)
+    except Exception as exc:  # nibabel and the XML parser raise many types for truncated/corrupt files
+        fail(f"cannot be read as CIFTI-2 ({type(exc).__name__}: {exc}); truncated or corrupt?")
+    if (
+        series_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_SERIES"
+        or brain_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_BRAIN_MODELS"
+    ):
+        fail("expected a dense time series (series x brain models axes)")
+    step = float(series_map.get("SeriesStep", "nan"))
+    if not abs(step - tr) <= 1e-4:
+        fail(f"has TR {step:g} s in its SeriesAxis, expected {tr:g} s ({tr_source})")
+    if data.shape[1] != N_GRAYORDINATES:
+        fail(f"has {data.shape[1]} grayordinates, expected {N_GRAYORDINATES} (the HCP 91k space, fsLR den-91k)")
+    layout = [
+        (bm.get("BrainStructure", "").removeprefix("CIFTI_STRUCTURE_"), int(bm.get("IndexCount", -1)))
+        for bm in brain_map.iter("BrainModel")
+    ]
+    if layout != EXPECTED_LAYOUT:
+        wrong = next(
+            (
+                f"{got} where {want} was expected"
+                for got, want in zip(layout, EXPECTED_LAYOUT, strict=False)
+                if got != want
+            ),
+            f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected",
+        )
+        fail(f"brain-model layout differs from the HCP 91k grayordinates: {wrong} (structure, grayordinates)")
+    if not np.isfinite(data).all():
+        bad = np.argwhere(~np.isfinite(data))
+        fail(f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
+    constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
+    if constant.mean() > 0.01:
+        fail(
+            f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
+            f"{int(np.argmax(constant))}); expected a BOLD time series"
+        )
+    return data
+
+
 def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: int | None = None):
     """(data (frames, 91282) float32, motion (frames, 12)) after every check.
 
@@ -262,36 +323,7 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         raise HCPDataError(subject, task, direction, path, problem)
 
     dts, mot = paths["dtseries"], paths["motion"]
-    if not Path(dts).is_file():
-        fail(dts, "missing dense time series (expected a CIFTI-2 .dtseries.nii)")
-    try:
-        data, series_map, brain_map = read_dtseries(dts)
-    except Exception as exc:  # nibabel and the XML parser raise many types for truncated/corrupt files
-        fail(dts, f"cannot be read as CIFTI-2 ({type(exc).__name__}: {exc}); truncated or corrupt?")
-    if (
-        series_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_SERIES"
-        or brain_map.get("IndicesMapToDataType") != "CIFTI_INDEX_TYPE_BRAIN_MODELS"
-    ):
-        fail(dts, "expected a dense time series (series x brain models axes)")
-    step = float(series_map.get("SeriesStep", "nan"))
-    if not abs(step - tr) <= 1e-4:
-        fail(dts, f"has TR {step:g} s in its SeriesAxis, expected {tr:g} s (config hcp.tr)")
-    if data.shape[1] != N_GRAYORDINATES:
-        fail(dts, f"has {data.shape[1]} grayordinates, expected {N_GRAYORDINATES} (the HCP 91k space)")
-    layout = [
-        (bm.get("BrainStructure", "").removeprefix("CIFTI_STRUCTURE_"), int(bm.get("IndexCount", -1)))
-        for bm in brain_map.iter("BrainModel")
-    ]
-    if layout != EXPECTED_LAYOUT:
-        wrong = next(
-            (
-                f"{got} where {want} was expected"
-                for got, want in zip(layout, EXPECTED_LAYOUT, strict=True)
-                if got != want
-            ),
-            f"{len(layout)} brain models where {len(EXPECTED_LAYOUT)} were expected",
-        )
-        fail(dts, f"brain-model layout differs from the HCP 91k grayordinates: {wrong} (structure, grayordinates)")
+    data = read_checked_dtseries(dts, lambda problem: fail(dts, problem), tr, "config hcp.tr")
     if not Path(mot).is_file():
         fail(mot, "missing motion regressors")
     try:
@@ -318,16 +350,6 @@ def load_run(paths: dict, subject, task, direction, tr: float, expected_frames: 
         )
     if expected_frames is not None and frames != expected_frames:
         fail(dts, f"has {frames} frames (and {Path(mot).name} as many rows), but {protocol}")
-    if not np.isfinite(data).all():
-        bad = np.argwhere(~np.isfinite(data))
-        fail(dts, f"holds {len(bad)} non-finite values (first at frame {bad[0][0]}, grayordinate {bad[0][1]})")
-    constant = np.ptp(data[:, :N_CORTEX], axis=0) == 0
-    if constant.mean() > 0.01:
-        fail(
-            dts,
-            f"is constant over time in {int(constant.sum())} of {N_CORTEX} cortical grayordinates (first: "
-            f"{int(np.argmax(constant))}); expected a BOLD time series",
-        )
     if not np.isfinite(motion).all():
         fail(mot, "holds non-finite values")
     return data, motion
@@ -432,45 +454,3 @@ def read_blocks(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
                 f"(ending at {on_a + dur_a:g} s); blocks must not overlap",
             )
     return [(on, dur, cond) for on, dur, cond, _ in rows]
-
-
-def check_subject(subject, runs, tr: float, expected_frames: dict) -> dict:
-    """Validate every run of a subject without raising: ``{'subject', 'ok', 'runs': [status rows]}``.
-
-    Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the
-    frame count and framewise displacement (mean, max).
-
-    Parameters
-    ----------
-    subject : str
-        Subject ID.
-    runs : list of dict
-        The subject's runs, entries of :func:`subject_runs`.
-    tr : float
-        Expected repetition time in seconds (see :func:`load_run`).
-    expected_frames : dict of str to int
-        Each task's protocol frame count (``expected_frames[task]`` goes to :func:`load_run`).
-
-    Returns
-    -------
-    dict
-        ``subject`` (str), ``ok`` (True when every run passed) and ``runs``: one dict per run with the keys above;
-        ``frames``, ``fd_mean_mm`` and ``fd_max_mm`` when ok, ``file`` and ``problem`` (the
-        :class:`HCPDataError`'s) when not.
-    """
-
-    rows = []
-    for run in runs:
-        task, direction = run["task"], run["run"]
-        row = {"subject": str(subject), "task": task, "run": direction, "dtseries": run["dtseries"]}
-        try:
-            data, motion = load_run(run, subject, task, direction, tr, expected_frames[task])
-            read_blocks(run, subject, len(data), tr)
-            fd = framewise_displacement(motion)
-            row.update(
-                status="ok", message="", frames=len(data), fd_mean_mm=float(fd.mean()), fd_max_mm=float(fd.max())
-            )
-        except HCPDataError as exc:
-            row.update(status="error", message=str(exc), file=exc.path, problem=exc.problem)
-        rows.append(row)
-    return {"subject": str(subject), "ok": all(r["status"] == "ok" for r in rows), "runs": rows}

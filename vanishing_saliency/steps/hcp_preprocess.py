@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import HCPDataError
+from ..hcp.bids import write_run as write_bids_run
 from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
 from ..hcp.clean import CleaningOptions, clean_parcellated
-from ..hcp.geometry import FRAMES, TR, Parcellator, build_atlas, load_atlas
-from ..hcp.io import check_subject, load_run, read_blocks
+from ..hcp.geometry import TR, Parcellator, build_atlas, load_atlas
+from ..hcp.io import read_dtseries, subject_runs
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
 from ..hcp.qc import qcfc as qcfc_of
+from ..hcp.runs import check_subject, load, strategies_of
 from ..hcp.simulate import SimulationSettings, simulate_subject
 from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
@@ -49,16 +53,39 @@ def _kernel(path, name: str) -> np.ndarray:
 
 
 def simulate(job: Job) -> None:
-    """One simulated subject in the raw HCP layout (``output.raw``, the subject's folder) and its truth."""
+    """One simulated subject and its truth: in the raw HCP layout (``output.raw``, the subject's folder) or, with
+    ``params.layout`` fmriprep, the same runs written as a BIDS dataset (``output.raw``) and its fMRIPrep
+    derivatives (``output.derivatives``), at the paths ``params.bids_runs`` lists."""
     p = job.params
     known = SimulationSettings.__dataclass_fields__
     sim = SimulationSettings(
         **{k: (tuple(v) if isinstance(v, list) else v) for k, v in p.settings.items() if k in known}
     )
     subject_dir = Path(job.output.raw)
-    written = simulate_subject(
-        subject_dir.parent,
-        subject_dir.name,
+    subject = job.wildcards.subject
+    if p.layout == "fmriprep":  # simulate in the S1200 layout beside the outputs, then write it out as BIDS
+        subject_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".s1200-{subject}-", dir=subject_dir.parent))
+        try:
+            _simulate(job, staging, subject, sim)
+            for s1200_run, run in zip(
+                subject_runs(staging, subject, p.tasks, p.directions, sim.dtseries_suffix), p.bids_runs, strict=True
+            ):
+                data, _, _ = read_dtseries(s1200_run["dtseries"])
+                write_bids_run(s1200_run, run, data, TR)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("simulated subject %s in the fMRIPrep layout: %d runs", subject, len(p.bids_runs))
+        return
+    written = _simulate(job, subject_dir.parent, subject_dir.name, sim)
+    log.info("simulated subject %s: %d files under %s", subject_dir.name, len(written), subject_dir)
+
+
+def _simulate(job: Job, root: Path, subject: str, sim: SimulationSettings) -> list:
+    p = job.params
+    return simulate_subject(
+        root,
+        subject,
         load_atlas(job.input.atlas),
         p.tasks,
         p.directions,
@@ -68,12 +95,12 @@ def simulate(job: Job) -> None:
         p.area_seed,
         _kernel(job.input.hrf, "simulate"),
     )
-    log.info("simulated subject %s: %d files under %s", subject_dir.name, len(written), subject_dir)
 
 
 def check(job: Job) -> dict:
-    """Validate every run of a subject (``params.runs``); never raises: the statuses go to the output."""
-    result = check_subject(job.wildcards.subject, job.params.runs, job.params.tr, FRAMES)
+    """Validate every run of a subject (``params.runs``; an fMRIPrep run's confounds under every strategy of
+    ``params.cleaning``); never raises: the statuses go to the output."""
+    result = check_subject(job.wildcards.subject, job.params.runs, job.params.tr, job.params.cleaning)
     for row in result["runs"]:
         if row["status"] != "ok":
             log.error("%s", row["message"])
@@ -116,20 +143,24 @@ def preprocess(job: Job) -> None:
     kernel = _kernel(job.input.hrf, "qc")
     parcellate = Parcellator(atlas_["labels"])
     c = p.cleaning
-    strategies = list(dict.fromkeys([c["strategy"], *c["compare_strategies"]]))
+    strategies = strategies_of(c)
     fc = {st: [] for st in strategies}
     tdof = {st: [] for st in strategies}
     figure_runs, fds, censored_counts = [], [], []
     for run, ts_path, qc_path in zip(p.runs, job.output.timeseries, job.output.qc, strict=True):
         task, direction = run["task"], run["run"]
-        data, motion = load_run(run, subject, task, direction, p.tr, FRAMES[task])
-        blocks = read_blocks(run, subject, len(data), p.tr)
+        loaded = load(run, subject, p.tr, c)
+        data, motion, blocks, tr = loaded["data"], loaded["motion"], loaded["blocks"], loaded["tr"]
         areas = parcellate(data)
         del data
         gs = parcellate.global_signal(areas)
-        task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), p.tr, kernel)
+        run_kernel = kernel if abs(tr - p.tr) < 1e-9 else hrf_kernel(tr)  # a BIDS run at another TR
+        task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), tr, run_kernel)
         for st in strategies:
-            ts_st, censored_st, qc_st = clean_parcellated(areas, motion, p.tr, cleaning_options(c, st), gs, task_reg)
+            nuisance, scrubbed = loaded["nuisance"].get(st, (None, None))
+            ts_st, censored_st, qc_st = clean_parcellated(
+                areas, motion, tr, cleaning_options(c, st), gs, task_reg, nuisance, loaded["fd"], scrubbed
+            )
             fc[st].append(connectivity(ts_st[~censored_st]))
             tdof[st].append(qc_st["tdof_lost"])
             if st == c["strategy"]:
@@ -140,7 +171,7 @@ def preprocess(job: Job) -> None:
             censored=censored,
             area_names=atlas_["names"],
             area_order=AREA_ORDER,
-            tr=np.float64(p.tr),
+            tr=np.float64(tr),
             subject=str(subject),
             task=task,
             run=direction,
