@@ -16,7 +16,7 @@ from vanishing_saliency.configcheck import (
     hcp_subjects,
     models_for_dataset,
 )
-from vanishing_saliency.hcp import bids
+from vanishing_saliency.hcp import bids, derivatives
 from vanishing_saliency.hcp.io import subject_runs
 from vanishing_saliency.hcp.runs import run_files, run_name
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
@@ -202,6 +202,12 @@ HCP_ROOT = SIMULATED_ROOT if HCP["source"] == "simulated" else HCP["root"]
 # dataset, derivatives); a simulated cohort can be written in either (hcp.simulate.layout)
 HCP_LAYOUT = hcp_layout(HCP)
 SIMULATED_BIDS = "resources/hcp/simulated_bids"
+HCP_SOURCE_DESCRIPTION = {
+    "simulated": f"a simulated cohort (vanishing_saliency.hcp.simulate) in the {HCP_LAYOUT} layout",
+    "raw": f"an HCP S1200-style tree at {HCP['root']}",
+    "fmriprep": f"fMRIPrep derivatives at {(HCP.get('fmriprep') or {}).get('derivatives')} of the BIDS dataset at "
+    f"{(HCP.get('fmriprep') or {}).get('bids_root')}",
+}[HCP["source"]]
 if HCP["source"] == "simulated":
     FMRIPREP_ROOTS = (f"{SIMULATED_BIDS}/rawdata", f"{SIMULATED_BIDS}/derivatives/fmriprep")
 elif HCP["source"] == "fmriprep":
@@ -340,7 +346,24 @@ def _subject_runs(subject):
     specs = HCP["fmriprep"]["tasks"]
     if HCP["source"] == "simulated":  # not written yet: one run per task and direction
         return bids.expected_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["directions"], specs)
-    return bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], specs)
+    return [bids.run_entry(*FMRIPREP_ROOTS, subject, task, specs[task], ents) for task, ents in _fmriprep_slots()]
+
+
+@functools.lru_cache(maxsize=None)
+def _fmriprep_slots():
+    """(task, entities) of every run fMRIPrep wrote for any subject of the cohort, in hcp.tasks then entity order.
+    A rule's outputs are the same for every subject, so every subject is asked for each of them: a run a subject
+    lacks is a missing file its check reports (that subject alone fails; hcp.exclude skips it)."""
+    slots = {}
+    for subject in HCP_SUBJECTS:
+        for run in bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["fmriprep"]["tasks"]):
+            if os.path.exists(run["dtseries"]):
+                ents = {k: v for k, v in run["entities"].items() if k != "sub"}
+                slots[(run["task"], run["name"])] = ents
+    for task in HCP["tasks"]:  # a task no subject has: one run, reported missing for everyone
+        if not any(t == task for t, _ in slots):
+            slots[(task, "")] = {}
+    return [(t, slots[(t, n)]) for t in HCP["tasks"] for n in sorted(n for tt, n in slots if tt == t)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -357,6 +380,11 @@ def subject_timeseries(subject, suffix=".npz", tasks=None):
     ]
 
 
+def subject_derivatives(subject, extension):
+    """A subject's parcellated runs in the BIDS derivative dataset (results/hcp/derivatives), one per run."""
+    return [f"{derivatives.ROOT}/{derivatives.run_stem(subject, run)}{extension}" for run in _subject_runs(subject)]
+
+
 def hcp_targets():
     if not HCP["enabled"]:
         return []
@@ -369,7 +397,10 @@ def hcp_targets():
             "results/hcp/summary.tsv",
             "results/hcp/qc/strategies.md",
             "results/hcp/qc/qcfc.png",
+            f"{derivatives.ROOT}/dataset_description.json",
+            f"{derivatives.ROOT}/{derivatives.ATLAS}",
         ]
+        + [p for s in HCP_SUBJECTS for p in subject_derivatives(s, ".ptseries.nii")]
         + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
         + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
         + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)
@@ -379,6 +410,7 @@ def hcp_targets():
             fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"],
             ext=["png", "pdf"],
         )
+        + expand("results/hcp/{experiment}/mean_saliency.{ext}", experiment=sal, ext=["pscalar.nii", "dscalar.nii"])
         + expand("results/hcp/{experiment}/onoff_share.md", experiment=hcp_experiments("on_off"))
         + expand(
             "results/hcp/{experiment}/figures/onoff_buckets.{ext}",

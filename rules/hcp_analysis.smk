@@ -239,6 +239,9 @@ rule hcp_saliency_maps:
             labels={"figure": "saliency maps by network", "experiment": "{experiment}"},
         ),
         sorted_pdf="results/hcp/{experiment}/figures/saliency_maps_sorted.pdf",
+        # each model's mean saliency per area (correct test samples, frames, training seeds), for Connectome Workbench
+        pscalar="results/hcp/{experiment}/mean_saliency.pscalar.nii",
+        dscalar="results/hcp/{experiment}/mean_saliency.dscalar.nii",
     log:
         "logs/hcp/saliency_maps_{experiment}.log",
     benchmark:

@@ -118,6 +118,10 @@ rule hcp_preprocess:
     output:
         timeseries=subject_timeseries("{subject}"),
         qc=subject_timeseries("{subject}", "_qc.json"),
+        # the same series in the BIDS derivative dataset: CIFTI-2, TSV, JSON sidecar
+        ptseries=subject_derivatives("{subject}", ".ptseries.nii"),
+        tsv=subject_derivatives("{subject}", ".tsv"),
+        sidecar=subject_derivatives("{subject}", ".json"),
         fc="results/hcp/qc/sub-{subject}_fc.npz",
         qc_png=report(
             "results/hcp/qc/sub-{subject}_qc.png",
@@ -145,6 +149,30 @@ rule hcp_preprocess:
         cleaning=HCP["cleaning"],
     script:
         "../workflow_scripts/hcp_preprocess.py"
+
+
+# The BIDS derivative dataset's description and the atlas its parcellated runs are averaged in (as a dlabel that
+# wb_command -cifti-parcellate takes).
+rule hcp_derivatives:
+    input:
+        atlas="resources/hcp/atlas.npz",
+    output:
+        description=f"{derivatives.ROOT}/dataset_description.json",
+        dlabel=f"{derivatives.ROOT}/{derivatives.ATLAS}",
+    log:
+        "logs/hcp/derivatives.log",
+    benchmark:
+        "logs/benchmark/hcp/derivatives.tsv"
+    conda:
+        "../envs/hcp_preprocess.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(600),
+        runtime=on_attempt(1),
+    params:
+        source=HCP_SOURCE_DESCRIPTION,
+    script:
+        "../workflow_scripts/hcp_derivatives.py"
 
 
 rule hcp_qc_table:

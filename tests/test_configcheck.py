@@ -206,3 +206,93 @@ def test_a_subjects_sheet_without_the_subject_column_is_a_config_error(default, 
     sheet.write_text("participant\n100307\n")
     with pytest.raises(ConfigError, match="row 1: 'subject' is a required property"):
         hcp_subjects(_hcp_cfg(default, source="raw", root=str(tmp_path), subjects_sheet=str(sheet)))
+
+
+# ---- the HCP input layout (hcp.source, hcp.simulate.layout, hcp.fmriprep) ------------------------------------------
+
+
+def _fmriprep_cfg(default, tmp_path):
+    cfg = _hcp_cfg(default, source="fmriprep")
+    for key in ("bids_root", "derivatives"):
+        (tmp_path / key).mkdir()
+        cfg["hcp"]["fmriprep"][key] = str(tmp_path / key)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "edit, message, key",
+    [
+        (
+            lambda c: c["hcp"]["cleaning"].__setitem__("strategy", "36P"),
+            "hcp.cleaning: strategy '36P' is not one the S1200 layout can build",
+            "hcp.cleaning.strategy",
+        ),
+        (
+            lambda c: c["hcp"]["cleaning"]["compare_strategies"].append("aCompCor"),
+            "strategies under hcp.cleaning.confound_strategies read fMRIPrep's confounds table",
+            "hcp.cleaning.compare_strategies",
+        ),
+        (
+            lambda c: c["hcp"]["tasks"].append("EMOTION"),
+            "hcp.tasks: EMOTION is not an HCP task of the S1200 layout",
+            "hcp.tasks",
+        ),
+    ],
+)
+def test_s1200_layout_errors_name_the_key(default, edit, message, key):
+    cfg = copy.deepcopy(default)
+    edit(cfg)
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert message in str(err.value) and err.value.key == key
+
+
+def test_an_fmriprep_task_must_be_defined_under_hcp_fmriprep_tasks(default, tmp_path):
+    cfg = _fmriprep_cfg(default, tmp_path)
+    check_config(cfg)
+    del cfg["hcp"]["fmriprep"]["tasks"]["WM"]
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert "hcp.tasks: WM is not defined under hcp.fmriprep.tasks (defined: GAMBLING, RELATIONAL)" in str(err.value)
+    assert err.value.key == "hcp.fmriprep.tasks"
+    cfg["hcp"]["tasks"] = ["GAMBLING", "RELATIONAL"]
+    cfg["hcp"]["analysis"]["experiments"] = ["on_task"]
+    check_config(cfg)  # another dataset's tasks need no S1200 name
+    cfg["hcp"]["fmriprep"]["tasks"]["EMOTION"] = {"bids_task": "emotion", "blocks": ["fear", "shape"]}
+    cfg["hcp"]["tasks"].append("EMOTION")
+    check_config(cfg)
+
+
+def test_a_custom_strategy_must_be_defined_for_fmriprep_input(default, tmp_path):
+    cfg = _fmriprep_cfg(default, tmp_path)
+    cfg["hcp"]["cleaning"]["strategy"] = "36P"
+    check_config(cfg)  # defined under confound_strategies
+    cfg["hcp"]["cleaning"]["strategy"] = "72P"
+    with pytest.raises(ConfigError, match="strategy '72P' is neither built in .* nor defined under") as err:
+        check_config(cfg)
+    assert err.value.key == "hcp.cleaning.strategy"
+
+
+@pytest.mark.parametrize("key", ["bids_root", "derivatives"])
+def test_fmriprep_roots_must_be_directories(default, tmp_path, key):
+    cfg = _fmriprep_cfg(default, tmp_path)
+    check_config(cfg)
+    (tmp_path / key).rmdir()
+    (tmp_path / key).write_text("not a folder")
+    with pytest.raises(ConfigError, match=f"hcp.fmriprep.{key} '.*{key}' is not a directory") as err:
+        check_config(cfg)
+    assert err.value.key == f"hcp.fmriprep.{key}"
+    cfg["hcp"]["fmriprep"][key] = None
+    with pytest.raises(ConfigError, match=f"hcp.fmriprep.{key} None is not a directory"):
+        check_config(cfg)
+
+
+def test_the_default_config_passes_with_the_simulated_cohort_in_the_fmriprep_layout(default):
+    cfg = copy.deepcopy(default)
+    cfg["hcp"]["simulate"]["layout"] = "fmriprep"
+    check_schema(cfg)
+    check_config(cfg)
+    cfg["hcp"]["fmriprep"]["tasks"]["GAMBLING"]["blocks"] = ["win"]
+    with pytest.raises(ConfigError, match="the simulated cohort's GAMBLING blocks are win, loss; loss missing") as err:
+        check_config(cfg)
+    assert err.value.key == "hcp.fmriprep.tasks.GAMBLING.blocks"

@@ -325,3 +325,110 @@ def test_raw_files_are_read_one_subject_per_job(tmp_path):
         if f.startswith(str(tree))
     ]
     assert len(declared) == n_files and len(set(declared)) == n_files  # every raw file, once
+
+
+def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s1200_tree(tmp_path):
+    """Issue #29: the simulated cohort as a BIDS dataset + fMRIPrep derivatives runs the whole branch, cleans to the
+    S1200 tree's series, and writes a BIDS derivative dataset that nibabel and Connectome Workbench read."""
+    from local_workbench import WorkbenchUnavailable, env, wb_command
+
+    from vanishing_saliency.hcp import bids, cifti, runs
+    from vanishing_saliency.hcp.clean import CleaningOptions, clean_parcellated
+    from vanishing_saliency.hcp.geometry import load_atlas
+
+    fmriprep, s1200 = tmp_path / "fmriprep", tmp_path / "s1200"
+    fmriprep.mkdir(), s1200.mkdir()
+    simulate = {**yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["simulate"]}
+    analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
+    cfg = _config(
+        fmriprep,
+        simulate={**simulate, "layout": "fmriprep", "keep_raw": True},
+        analysis={**analysis, "experiments": ["on_task", "on_off"]},
+    )
+    res = _run(fmriprep, cfg)
+    assert res.returncode == 0, res.stderr[-4000:]
+    raw = fmriprep / "resources/hcp/simulated_bids"
+    assert (raw / "derivatives/fmriprep/sub-900001/func").is_dir() and not (raw / "rawdata/900001").exists()
+    qc = pd.read_csv(fmriprep / "results/hcp/qc.tsv", sep="\t")
+    assert len(qc) == 3 * 3 * 2 and set(qc.status) == {"ok"} and set(qc.run) == {"dir-LR", "dir-RL"}
+    assert (fmriprep / "results/hcp/summary.md").is_file()
+    strategies = pd.read_csv(fmriprep / "results/hcp/qc/strategies.tsv", sep="\t")
+    assert list(strategies.strategy) == ["paper", "24P", "24P+GS"]
+
+    # the same subject from the S1200 tree, with every compared strategy: the same cleaned series
+    targets = [
+        f"results/hcp/timeseries/sub-900001_task-{t}_dir-{d}_atlas-MMP360_timeseries.npz"
+        for t in ("GAMBLING", "RELATIONAL", "WM")
+        for d in ("LR", "RL")
+    ]
+    res = subprocess.run(
+        [*SNAKEMAKE, *targets, "results/hcp/qc/sub-900001_fc.npz", "--configfile", str(_config(s1200))],
+        cwd=s1200,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-4000:]
+    compared = sorted((s1200 / "results/hcp/timeseries").glob("sub-900001_*_timeseries.npz"))
+    assert len(compared) == 6
+    for path in compared:
+        with np.load(path) as a, np.load(fmriprep / "results/hcp/timeseries" / path.name) as b:
+            assert np.abs(a["timeseries"] - b["timeseries"]).max() < 1e-6, path.name
+            assert (a["censored"] == b["censored"]).all() and np.allclose(a["block_onset_s"], b["block_onset_s"])
+    with (
+        np.load(s1200 / "results/hcp/qc/sub-900001_fc.npz") as a,
+        np.load(fmriprep / "results/hcp/qc/sub-900001_fc.npz") as b,
+    ):  # paper, 24P and 24P+GS (nilearn's motion derivatives / full and global_signal full)
+        assert list(a["strategies"]) == list(b["strategies"]) and np.abs(a["fc"] - b["fc"]).max() < 1e-6
+
+    # the BIDS derivative dataset: CIFTI-2 series with the 360 official names in order, TSV, sidecars
+    atlas = load_atlas(fmriprep / "resources/hcp/atlas.npz")
+    deriv = fmriprep / "results/hcp/derivatives"
+    assert yaml.safe_load((deriv / "dataset_description.json").read_text())["DatasetType"] == "derivative"
+    stem = "sub-900001_task-gambling_dir-LR_space-fsLR_seg-Glasser_den-91k_stat-mean_timeseries"
+    data, names, series = cifti.read_parcellated(deriv / "sub-900001/func" / f"{stem}.ptseries.nii")
+    assert names == [str(n) for n in atlas["names"]] and series["step"] == pytest.approx(0.72)
+    with np.load(fmriprep / "results/hcp/timeseries/sub-900001_task-GAMBLING_dir-LR_atlas-MMP360_timeseries.npz") as f:
+        assert np.allclose(data, f["timeseries"], atol=1e-6)
+    table = pd.read_csv(deriv / "sub-900001/func" / f"{stem}.tsv", sep="\t")
+    assert list(table.columns) == names and np.allclose(table.to_numpy(), data, atol=1e-5)
+    maps, map_names, models = cifti.read_parcellated(fmriprep / "results/hcp/on_off/mean_saliency.pscalar.nii")
+    assert names == map_names and set(models) == {"lstm", "inputcell_lstm"} and np.isfinite(maps).all()
+
+    # Connectome Workbench reads every CIFTI output, and parcellates a raw run as the workflow does
+    try:
+        wb = wb_command()
+    except WorkbenchUnavailable as exc:
+        pytest.skip(f"Connectome Workbench: {exc}")
+    outputs = sorted((fmriprep / "results/hcp").rglob("*.nii"))
+    assert len(outputs) == 3 * 6 + 1 + 2 * 2  # ptseries per run, the dlabel, pscalar + dscalar per experiment
+    for path in outputs:
+        info = subprocess.run([wb, "-file-information", str(path)], capture_output=True, text=True, env=env())
+        assert info.returncode == 0 and "Number of Rows" in info.stdout, (path, info.stderr)
+    spec = yaml.safe_load(cfg.read_text())["hcp"]
+    run = bids.expected_runs(
+        raw / "rawdata", raw / "derivatives/fmriprep", "900001", ["GAMBLING"], ["LR"], spec["fmriprep"]["tasks"]
+    )[0]
+    out = tmp_path / "wb.ptseries.nii"
+    done = subprocess.run(
+        [
+            wb,
+            "-cifti-parcellate",
+            run["dtseries"],
+            str(deriv / "atlases/atlas-Glasser/atlas-Glasser_space-fsLR_den-91k_dseg.dlabel.nii"),
+            "COLUMN",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+    )
+    assert done.returncode == 0, done.stderr
+    wb_areas, wb_names, _ = cifti.read_parcellated(out)
+    assert wb_names == names
+    loaded = runs.load(run, "900001", 0.72, spec["cleaning"])
+    nuisance, scrubbed = loaded["nuisance"]["paper"]
+    cleaned, _, _ = clean_parcellated(
+        wb_areas, loaded["motion"], 0.72, CleaningOptions(), None, None, nuisance, loaded["fd"], scrubbed
+    )
+    r = [np.corrcoef(cleaned[:, k], data[:, k])[0, 1] for k in range(360)]
+    assert min(r) > 0.9999, min(r)

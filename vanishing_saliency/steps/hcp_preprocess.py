@@ -13,12 +13,14 @@ import pandas as pd
 from ..errors import HCPDataError
 from ..hcp.bids import write_run as write_bids_run
 from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
+from ..hcp.cifti import write_dlabel, write_ptseries
 from ..hcp.clean import CleaningOptions, clean_parcellated
+from ..hcp.derivatives import dataset_description, timeseries_sidecar, write_timeseries_tsv
 from ..hcp.geometry import TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import read_dtseries, subject_runs
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
 from ..hcp.qc import qcfc as qcfc_of
-from ..hcp.runs import check_subject, load, strategies_of
+from ..hcp.runs import check_subject, load, run_files, strategies_of
 from ..hcp.simulate import SimulationSettings, simulate_subject
 from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
@@ -33,6 +35,12 @@ AREA_ORDER = "official Glasser MMP1.0 dlabel order: 1-180 right (R_*_ROI), 181-3
 def atlas(job: Job) -> None:
     """The Glasser labels, names, networks and cortical vertex indices, once for every job."""
     save_npz(job.output[0], **build_atlas())
+
+
+def derivatives(job: Job) -> None:
+    """The BIDS derivative dataset's ``dataset_description.json`` and the atlas as a dlabel."""
+    save_json(job.output.description, dataset_description(job.params.source))
+    write_dlabel(job.output.dlabel, load_atlas(job.input.atlas))
 
 
 def hrf(job: Job) -> None:
@@ -147,7 +155,16 @@ def preprocess(job: Job) -> None:
     fc = {st: [] for st in strategies}
     tdof = {st: [] for st in strategies}
     figure_runs, fds, censored_counts = [], [], []
-    for run, ts_path, qc_path in zip(p.runs, job.output.timeseries, job.output.qc, strict=True):
+    outputs = zip(
+        p.runs,
+        job.output.timeseries,
+        job.output.qc,
+        job.output.ptseries,
+        job.output.tsv,
+        job.output.sidecar,
+        strict=True,
+    )
+    for run, ts_path, qc_path, ptseries_path, tsv_path, sidecar_path in outputs:
         task, direction = run["task"], run["run"]
         loaded = load(run, subject, p.tr, c)
         data, motion, blocks, tr = loaded["data"], loaded["motion"], loaded["blocks"], loaded["tr"]
@@ -181,6 +198,9 @@ def preprocess(job: Job) -> None:
             block_condition=np.array([b[2] for b in blocks]),
         )
         save_json(qc_path, {"subject": str(subject), "task": task, "run": direction, **qc})
+        write_ptseries(ptseries_path, ts, tr, atlas_)
+        write_timeseries_tsv(tsv_path, ts, atlas_["names"])
+        timeseries_sidecar(sidecar_path, tr, c["strategy"], censored, run_files(run), AREA_ORDER)
         fds.append(qc["fd_mean_mm"])
         censored_counts.append(qc["n_censored"])
         figure_runs.append(
