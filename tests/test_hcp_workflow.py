@@ -432,3 +432,81 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
     )
     r = [np.corrcoef(cleaned[:, k], data[:, k])[0, 1] for k in range(360)]
     assert min(r) > 0.9999, min(r)
+
+
+def test_fmriprep_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
+    """Source fmriprep on a BIDS dataset (a participants.tsv, a task sidecar at the root, the workflow's own task
+    names): a subject whose events hold an unmapped trial type fails alone under --keep-going, named with its file;
+    excluding it finishes the run."""
+    from vanishing_saliency.hcp import bids
+    from vanishing_saliency.hcp.io import subject_runs
+
+    staging, raw, deriv = tmp_path / "s1200", tmp_path / "ds", tmp_path / "ds/derivatives/fmriprep"
+    atlas = build_atlas()
+    hcp_tasks = yaml.safe_load((ROOT / "config.yaml").read_text())["hcp"]["fmriprep"]["tasks"]
+    tasks = {"gamble": hcp_tasks["GAMBLING"], "nback": hcp_tasks["WM"]}  # any names; the BIDS labels stay
+    subjects = ("01", "02", "03", "04")
+    for i, subject in enumerate(subjects):
+        simulate_subject(
+            staging,
+            subject,
+            atlas,
+            ["GAMBLING", "WM"],
+            ["LR"],
+            i,
+            SimulationSettings(),
+            tmp_path / f"truth_{subject}.npz",
+            0,
+        )
+        for s1200_run, run in zip(
+            subject_runs(staging, subject, ["GAMBLING", "WM"], ["LR"]),
+            bids.expected_runs(raw, deriv, subject, ["gamble", "nback"], ["LR"], tasks),
+            strict=True,
+        ):
+            data = nib_data(s1200_run["dtseries"])
+            bids.write_run(s1200_run, run, data, 0.72)
+    for sidecar in raw.glob("sub-*/func/*_task-gambling_*_bold.json"):  # BIDS inheritance: one file at the root
+        sidecar.unlink()
+    (raw / "task-gambling_bold.json").write_text('{"RepetitionTime": 0.72}')
+    (raw / "participants.tsv").write_text("participant_id\tage\n" + "".join(f"sub-{s}\t30\n" for s in subjects))
+    events = raw / "sub-02/func/sub-02_task-wm_dir-LR_events.tsv"
+    events.write_text(events.read_text() + "250.0\t5.0\tfixation\n")
+    analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
+    common = dict(
+        source="fmriprep",
+        fmriprep={"bids_root": str(raw), "derivatives": str(deriv), "tasks": tasks},
+        subjects_sheet=str(raw / "participants.tsv"),
+        tasks=["gamble", "nback"],
+        experiments={"off_task": {"kind": "off_task", "tasks": ["gamble", "nback"]}},
+        analysis={**analysis, "experiments": ["off_task"], "models": ["lstm"], "seeds": 1},
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    res = _run(work, _config(tmp_path, **common), "--keep-going")
+    assert res.returncode != 0
+    log = (work / "logs/hcp/preprocess/sub-02.log").read_text()
+    assert "subject 02, task nback, run dir-LR" in log and str(events) in log and "'fixation'" in log
+    assert "hcp.fmriprep.tasks.nback.blocks" in log and "hcp.exclude" in log
+    for subject in ("01", "03", "04"):  # the others still finished, through the root sidecar's TR
+        with np.load(work / f"results/hcp/timeseries/sub-{subject}_task-nback_dir-LR_atlas-MMP360_timeseries.npz") as f:
+            assert float(f["tr"]) == 0.72 and f["timeseries"].shape == (405, 360)
+    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
+    bad = qc[qc.status == "error"]
+    assert list(bad.subject) == ["02"] and bad.file.iloc[0] == str(events)
+    done = work / "results/hcp/timeseries/sub-01_task-nback_dir-LR_atlas-MMP360_timeseries.npz"
+    stamp = done.stat().st_mtime_ns
+    res = _run(work, _config(tmp_path, **common, exclude=["02"]))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert done.stat().st_mtime_ns == stamp  # the re-run resumed
+    with np.load(work / "results/hcp/samples/off_task.npz") as f:
+        assert set(f["subjects"]) == {"01", "03", "04"}
+    assert (
+        work / "results/hcp/derivatives/sub-01/func/sub-01_task-wm_dir-LR_space-fsLR_seg-Glasser_den-91k_stat-"
+        "mean_timeseries.ptseries.nii"
+    ).is_file()
+
+
+def nib_data(path):
+    from vanishing_saliency.hcp.io import read_dtseries
+
+    return read_dtseries(path)[0]
