@@ -1,4 +1,4 @@
-"""Content hashes of a run's numbers: every table, array, model state_dict, JSON sidecar and PNG.
+"""Content hashes of a run's numbers: every table, array, model state_dict, JSON sidecar, PNG and CIFTI file.
 
 npz and .pt files are zip archives with write times inside, so arrays and tensors are hashed
 by name, dtype, shape and bytes rather than file bytes.  Left out, with the reason:
@@ -51,7 +51,7 @@ def fingerprint(workdir: Path) -> dict[str, str]:
             if (
                 path.is_file()
                 and path.name not in VOLATILE
-                and path.suffix in {".tsv", ".md", ".npz", ".pt", ".json", ".png"}
+                and path.suffix in {".tsv", ".md", ".npz", ".pt", ".json", ".png", ".nii"}
             ):
                 out[str(path.relative_to(workdir))] = file_digest(path)
     return out

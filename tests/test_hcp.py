@@ -399,7 +399,11 @@ def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
     motion.write_text("\n".join(motion.read_text().splitlines()[:-5]) + "\n")
     runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
     check = hcp_preprocess.check(
-        Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72}, wildcards={"subject": "900001"})
+        Job.make(
+            output=[tmp_path / "check.json"],
+            params={"runs": runs, "tr": 0.72, "cleaning": {}},
+            wildcards={"subject": "900001"},
+        )
     )
     wm = [r for r in check["runs"] if r["task"] == "WM"][0]
     problem = (
@@ -430,7 +434,11 @@ def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
     shutil.rmtree(run_paths(tmp_path, "900001", "WM", "LR")["dir"])
     runs = subject_runs(tmp_path, "900001", list(FRAMES), ["LR"])
     result = hcp_preprocess.check(
-        Job.make(output=[tmp_path / "check.json"], params={"runs": runs, "tr": 0.72}, wildcards={"subject": "900001"})
+        Job.make(
+            output=[tmp_path / "check.json"],
+            params={"runs": runs, "tr": 0.72, "cleaning": {}},
+            wildcards={"subject": "900001"},
+        )
     )
     status = {r["task"]: r["status"] for r in result["runs"]}
     assert status == {"GAMBLING": "ok", "RELATIONAL": "ok", "WM": "error"}
