@@ -46,6 +46,7 @@ ANALYSIS_STAGES = [
         "hcp_brain_maps",
         "hcp_qcfc",
         "hcp_qc_table",
+        "hcp_derivatives",
     ),
     ("hcp_summary",),
 ]

@@ -12,6 +12,7 @@ from vanishing_saliency.hcp.controls import control_runs, run_kind
 from vanishing_saliency.configcheck import (
     check_config,
     check_dataset_defined,
+    check_fmriprep_tasks_found,
     hcp_layout,
     hcp_subjects,
     models_for_dataset,
@@ -232,9 +233,10 @@ def _has_folder(subject):
 with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
     HCP_SUBJECTS, _skipped = hcp_subjects(config) if HCP["enabled"] else ([], [])
 if _skipped:
+    _where = f"hcp.root {HCP['root']}" if HCP["source"] == "raw" else "hcp.fmriprep.derivatives"
     logger.warning(
-        f"{'hcp.root ' + HCP['root'] if HCP['source'] == 'raw' else 'hcp.fmriprep.derivatives'}: skipping {len(_skipped)} folder(s) whose names are not subject "
-        f"IDs (letters and digits only): {', '.join(_skipped)}"
+        f"{_where}: skipping {len(_skipped)} folder(s) whose names are not subject IDs (letters and digits only): "
+        f"{', '.join(_skipped)}"
     )
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
@@ -353,17 +355,21 @@ def _subject_runs(subject):
 def _fmriprep_slots():
     """(task, entities) of every run fMRIPrep wrote for any subject of the cohort, in hcp.tasks then entity order.
     A rule's outputs are the same for every subject, so every subject is asked for each of them: a run a subject
-    lacks is a missing file its check reports (that subject alone fails; hcp.exclude skips it)."""
+    lacks is a missing file its check reports (that subject alone fails; hcp.exclude skips it).  A task no subject
+    has is a config error before any job."""
     slots = {}
     for subject in HCP_SUBJECTS:
         for run in bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["fmriprep"]["tasks"]):
             if os.path.exists(run["dtseries"]):
                 ents = {k: v for k, v in run["entities"].items() if k != "sub"}
                 slots[(run["task"], run["name"])] = ents
-    for task in HCP["tasks"]:  # a task no subject has: one run, reported missing for everyone
-        if not any(t == task for t, _ in slots):
-            slots[(task, "")] = {}
+    check_fmriprep_tasks_found(HCP, {t for t, _ in slots})
     return [(t, slots[(t, n)]) for t in HCP["tasks"] for n in sorted(n for tt, n in slots if tt == t)]
+
+
+if HCP["enabled"] and HCP["source"] == "fmriprep":  # its config errors before any job
+    with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
+        _fmriprep_slots()
 
 
 @functools.lru_cache(maxsize=None)

@@ -171,6 +171,10 @@ rule hcp_derivatives:
         runtime=on_attempt(1),
     params:
         source=HCP_SOURCE_DESCRIPTION,
+        source_url={
+            "raw": f"file://{os.path.abspath(HCP['root'])}",
+            "fmriprep": f"file://{os.path.abspath(FMRIPREP_ROOTS[1] or '.')}",
+        }.get(HCP["source"]),
     script:
         "../workflow_scripts/hcp_derivatives.py"
 

@@ -28,6 +28,10 @@ MODULES = (
     "vanishing_saliency.metrics",
     "vanishing_saliency.synthetic",
     "vanishing_saliency.hcp.io",
+    "vanishing_saliency.hcp.bids",
+    "vanishing_saliency.hcp.cifti",
+    "vanishing_saliency.hcp.derivatives",
+    "vanishing_saliency.hcp.runs",
 )
 
 # the package's own exception types: a function that raises one on purpose lists it under Raises

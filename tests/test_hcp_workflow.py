@@ -510,3 +510,33 @@ def nib_data(path):
     from vanishing_saliency.hcp.io import read_dtseries
 
     return read_dtseries(path)[0]
+
+
+def test_an_fmriprep_task_label_no_subject_has_is_a_config_error_before_any_job(tmp_path):
+    raw, deriv = tmp_path / "ds", tmp_path / "ds/derivatives/fmriprep"
+    for s in ("01", "02", "03"):
+        func = deriv / f"sub-{s}/func"
+        func.mkdir(parents=True)
+        for task in ("gambling", "wm"):
+            (func / f"sub-{s}_task-{task}_run-1_space-fsLR_den-91k_bold.dtseries.nii").touch()
+    tasks = yaml.safe_load((ROOT / "config.yaml").read_text())["hcp"]["fmriprep"]["tasks"]
+    tasks = {**tasks, "WM": {**tasks["WM"], "bids_task": "workingmemory"}}  # the dataset calls it task-wm
+    res = _run(
+        tmp_path,
+        _config(
+            tmp_path,
+            source="fmriprep",
+            fmriprep={"bids_root": str(raw), "derivatives": str(deriv), "tasks": tasks},
+            tasks=["GAMBLING", "WM"],
+            experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
+            analysis={
+                **yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"],
+                "experiments": ["off_task"],
+            },
+        ),
+        "-n",
+    )
+    assert res.returncode != 0
+    err = res.stdout + res.stderr
+    assert "no subject of the cohort has a run of WM (task-workingmemory)" in err, err[-3000:]
+    assert "task labels found: gambling, wm" in err and "Traceback" not in err

@@ -321,6 +321,26 @@ def check_hcp_layout(hcp: dict) -> None:
             )
 
 
+def check_fmriprep_tasks_found(hcp: dict, found_tasks) -> None:
+    """Source fmriprep, before any job: every task of ``hcp.tasks`` has a run in some subject (``found_tasks``: the
+    tasks whose runs were found); a task label no subject has is one config error, not a failed check per subject.
+    """
+    missing = [task for task in hcp["tasks"] if task not in set(found_tasks)]
+    if not missing:
+        return
+    derivatives = Path(hcp["fmriprep"]["derivatives"])
+    labels = sorted(
+        {f.name.split("task-")[1].split("_")[0] for f in derivatives.glob(f"sub-*/**/*{bids.CIFTI_ENTITIES}")}
+    )
+    raise ConfigError(
+        "hcp.fmriprep.tasks: no subject of the cohort has a run of "
+        + ", ".join(f"{t} (task-{hcp['fmriprep']['tasks'][t]['bids_task']})" for t in missing)
+        + f" under {derivatives} (expected sub-<s>/[ses-<x>/]func/*_task-<label>_*{bids.CIFTI_ENTITIES}; task labels "
+        f"found: {', '.join(labels) or 'none'})",
+        key="hcp.fmriprep.tasks",
+    )
+
+
 def check_hcp(cfg: dict) -> None:
     """The input layout's keys (:func:`check_hcp_layout`); every analysed HCP experiment is defined and its window
     fits the protocol's blocks."""

@@ -92,7 +92,19 @@ def confound_arguments(name: str, custom: dict | None = None, motion_regression:
 
 
 def entities_label(entities: dict) -> str:
-    """The run-identifying entities of a parsed file name as they appear in it (``ses-1_dir-LR_run-2``)."""
+    """The run-identifying entities of a parsed file name as they appear in it (``ses-1_dir-LR_run-2``).
+
+    Parameters
+    ----------
+    entities : dict of str to str
+        The entities of a parsed BIDS file name (``parse_bids_filename(path)["entities"]``); only those of
+        :data:`RUN_ENTITIES` that have a value are used.
+
+    Returns
+    -------
+    str
+        ``<entity>-<label>`` of each, joined by ``_`` in :data:`RUN_ENTITIES` order; empty when there is none.
+    """
     return "_".join(f"{k}-{entities[k]}" for k in RUN_ENTITIES if entities.get(k))
 
 
@@ -102,9 +114,34 @@ def _func_dir(root, subject: str, entities: dict) -> Path:
 
 
 def run_entry(bids_root, derivatives, subject: str, task: str, spec: dict, entities: dict) -> dict:
-    """One run of a subject (a rule's params: strings only): its workflow ``task``, ``run`` (the entities that name
+    """One run of a subject (a rule's params: plain values): its workflow ``task``, ``run`` (the entities that name
     it, ``dir-LR``), ``name`` (the same, for output file names) and the paths of its dense time series, confounds,
-    events and the raw bold file its sidecars describe; ``blocks`` / ``ignore``: the task's trial types."""
+    events and the raw bold file its sidecars describe; ``blocks`` / ``ignore``: the task's trial types.
+
+    Parameters
+    ----------
+    bids_root, derivatives : str or path-like
+        The raw BIDS dataset and fMRIPrep's derivatives (config ``hcp.fmriprep``).
+    subject : str
+        Subject label (without ``sub-``).
+    task : str
+        The workflow's task name (a key of config ``hcp.fmriprep.tasks``).
+    spec : dict
+        The task's entry of config ``hcp.fmriprep.tasks``: ``bids_task`` (the BIDS task label), ``blocks`` (the trial
+        types that are blocks) and, optionally, ``ignore`` (the trial types to skip).
+    entities : dict of str to str
+        The run's entities (``parse_bids_filename(path)["entities"]``, or ``{"dir": "LR"}``); only those of
+        :data:`RUN_ENTITIES` that have a value are used; an empty dict is a run without any.
+
+    Returns
+    -------
+    dict
+        ``layout`` (``"fmriprep"``), ``task``, ``run`` (:func:`entities_label`, ``"single"`` when that is empty),
+        ``name`` (:func:`entities_label`, possibly empty), ``bids_task``, ``entities`` (dict: ``sub`` and the run's
+        entities of :data:`RUN_ENTITIES`), the paths (str, whether or not the files exist) ``dtseries`` and
+        ``confounds`` in ``derivatives``, ``events`` and ``bold`` (``*_bold.nii.gz``) in ``bids_root``, ``bids_root``
+        (str), and ``blocks`` and ``ignore`` (lists of str; ``ignore`` empty when ``spec`` has none).
+    """
     label = entities_label(entities)
     ses = entities.get("ses")
     rest = "_".join(f"{k}-{entities[k]}" for k in RUN_ENTITIES[1:] if entities.get(k))
@@ -130,7 +167,7 @@ def run_entry(bids_root, derivatives, subject: str, task: str, spec: dict, entit
 
 
 def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) -> list[dict]:
-    """Every run of ``tasks`` fMRIPrep wrote for one subject (found by file name), in task then entity order.
+    """Every run of ``tasks`` fMRIPrep wrote for one subject (found by file name), in task then file-name order.
 
     A task with no run found gets one entry with the paths a run without entities would have, so that the check
     reports the missing file for this subject alone.
@@ -149,7 +186,8 @@ def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) 
     Returns
     -------
     list of dict
-        One :func:`run_entry` per run.
+        One :func:`run_entry` per run: the tasks in ``tasks`` order, each task's runs sorted by file name (so
+        ``run-10`` before ``run-2``), or the one entry without entities of a task with no run found.
     """
     from nilearn.interfaces.bids import get_bids_files, parse_bids_filename
 
@@ -179,7 +217,27 @@ def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) 
 
 def expected_runs(bids_root, derivatives, subject: str, tasks, directions, task_specs: dict) -> list[dict]:
     """The runs of a cohort whose files are still to be written (the simulated one): one per task and
-    phase-encoding direction, named by the ``dir`` entity."""
+    phase-encoding direction, named by the ``dir`` entity.
+
+    Parameters
+    ----------
+    bids_root, derivatives : str or path-like
+        The raw BIDS dataset and fMRIPrep's derivatives to be written.
+    subject : str
+        Subject label (without ``sub-``).
+    tasks : iterable of str
+        The workflow's task names (keys of ``task_specs``).
+    directions : sequence of str
+        Phase-encoding directions (``LR``, ``RL``): each run's ``dir`` entity.  Iterated once per task, so not a
+        one-shot iterator.
+    task_specs : dict
+        Config ``hcp.fmriprep.tasks``: task -> ``bids_task``, ``blocks``, ``ignore``.
+
+    Returns
+    -------
+    list of dict
+        One :func:`run_entry` per task and direction, in task-then-direction order (``run``: ``dir-<direction>``).
+    """
     return [
         run_entry(bids_root, derivatives, subject, task, task_specs[task], {"dir": d})
         for task in tasks
@@ -188,7 +246,19 @@ def expected_runs(bids_root, derivatives, subject: str, tasks, directions, task_
 
 
 def run_files(run: dict) -> list[str]:
-    """The input files of one fMRIPrep run: dense time series, confounds (and its JSON), events, sidecars."""
+    """The input files of one fMRIPrep run: dense time series, confounds (and its JSON), events, sidecars.
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs` (a :func:`run_entry`).
+
+    Returns
+    -------
+    list of str
+        ``dtseries``, ``confounds``, the confounds' JSON (``*_desc-confounds_timeseries.json``), ``events``, then the
+        sidecars that :func:`sidecars` finds on disk at the time of the call (none for a run not written yet).
+    """
     confounds_json = run["confounds"].removesuffix(".tsv") + ".json"
     return [run["dtseries"], run["confounds"], confounds_json, run["events"], *sidecars(run)]
 
@@ -196,6 +266,18 @@ def run_files(run: dict) -> list[str]:
 def discover_subjects(derivatives) -> tuple[list[str], list[str]]:
     """(subjects, skipped): the ``sub-<label>`` folders of fMRIPrep's derivatives (labels of letters and digits; the
     others are skipped).
+
+    Parameters
+    ----------
+    derivatives : str or path-like
+        fMRIPrep's derivatives folder (config ``hcp.fmriprep.derivatives``).
+
+    Returns
+    -------
+    subjects : list of str
+        The labels (without ``sub-``) made of letters and digits only, sorted.
+    skipped : list of str
+        The other labels of ``sub-*`` folders, sorted.
 
     Raises
     ------
@@ -226,7 +308,20 @@ def _json_listing(folder: str, mtime_ns: int) -> tuple[str, ...]:
 
 def sidecars(run: dict) -> list[str]:
     """The raw dataset's ``*_bold.json`` files that apply to a run, from the root down to the run's folder (BIDS
-    inheritance: each file's entities are a subset of the run's; a later file overrides an earlier one)."""
+    inheritance: each file's entities are a subset of the run's; a later file overrides an earlier one).
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`: its ``bids_root``, ``entities`` and ``bids_task`` are used.
+
+    Returns
+    -------
+    list of str
+        The paths of the ``*_bold.json`` files, in the dataset's root, ``sub-<s>``, ``ses-<x>`` (when the run has a
+        session) and ``func`` folders in that order (by name within a folder), whose entities (``task`` included)
+        all have the run's values; empty when there is none.
+    """
     from nilearn.interfaces.bids import parse_bids_filename
 
     root, ents = Path(run["bids_root"]), {**run["entities"], "task": run["bids_task"]}
@@ -248,7 +343,28 @@ def _fail(run: dict, subject, path, problem):
 
 
 def repetition_time(run: dict, subject) -> tuple[float, str]:
-    """(RepetitionTime in s, the sidecar that set it) of a run, after BIDS inheritance."""
+    """(RepetitionTime in s, the sidecar that set it) of a run, after BIDS inheritance.
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`.
+    subject : str
+        Subject label (it names the run in an error).
+
+    Returns
+    -------
+    tr : float
+        The repetition time in seconds: the ``RepetitionTime`` of the last of :func:`sidecars` that has one.
+    source : str
+        The path of that sidecar.
+
+    Raises
+    ------
+    HCPDataError
+        If a sidecar cannot be read or is not JSON, no sidecar has ``RepetitionTime`` (the error names the run's own
+        ``*_bold.json``, whether or not it exists), or the value is not a positive number (a boolean is not one).
+    """
     found = sidecars(run)
     tr, source = None, None
     for path in found:
@@ -256,6 +372,8 @@ def repetition_time(run: dict, subject) -> tuple[float, str]:
             meta = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             _fail(run, subject, path, f"is not a JSON sidecar ({exc})")
+        if not isinstance(meta, dict):
+            _fail(run, subject, path, f"is not a JSON sidecar (a JSON object of fields; found a {type(meta).__name__})")
         if "RepetitionTime" in meta:
             tr, source = meta["RepetitionTime"], path
     where = Path(run["bold"]).with_name(Path(run["bold"]).name.replace(".nii.gz", ".json"))
@@ -267,14 +385,41 @@ def repetition_time(run: dict, subject) -> tuple[float, str]:
             "no RepetitionTime for this run: expected it in this sidecar or one it inherits from (e.g. "
             f"task-{run['bids_task']}_bold.json at the dataset root; found {len(found)} sidecar(s))",
         )
-    if isinstance(tr, bool) or not isinstance(tr, int | float) or not tr > 0:
+    if isinstance(tr, bool) or not isinstance(tr, int | float) or not 0 < tr < float("inf"):
         _fail(run, subject, source, f"RepetitionTime {tr!r} is not a positive number of seconds")
     return float(tr), source
 
 
 def read_confounds_table(run: dict, subject, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """(motion (frames, 12): fMRIPrep's 6 parameters (mm, radians) and their derivatives, first row 0 where n/a;
-    framewise displacement (frames,) mm) of a run's confounds table, checked against its frame count."""
+    framewise displacement (frames,) mm) of a run's confounds table, checked against its frame count.
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`: its ``confounds`` table is read.
+    subject : str
+        Subject label (it names the run in an error).
+    n_frames : int
+        Frames of the run's dense time series: the table must have as many rows.
+
+    Returns
+    -------
+    motion : numpy.ndarray of float64, shape (n_frames, 12)
+        The columns of :data:`MOTION_COLUMNS`: ``trans_x`` ... ``rot_z`` (mm, radians), then their ``_derivative1``;
+        n/a in the first row set to 0.
+    fd : numpy.ndarray of float64, shape (n_frames,)
+        Framewise displacement in mm: the table's ``framewise_displacement`` (n/a in the first row set to 0) or,
+        without that column, Power et al. (2012) from the parameters (rotations as arc length on a 50 mm sphere; the
+        first frame 0).
+
+    Raises
+    ------
+    HCPDataError
+        If the table is missing or cannot be read as a tab-separated table, lacks a column of :data:`MOTION_COLUMNS`,
+        does not have ``n_frames`` rows, or holds an n/a or non-finite motion or ``framewise_displacement`` value
+        after the first row.
+    """
     path = run["confounds"]
     if not Path(path).is_file():
         _fail(run, subject, path, "missing fMRIPrep confounds table (expected *_desc-confounds_timeseries.tsv)")
@@ -293,15 +438,22 @@ def read_confounds_table(run: dict, subject, n_frames: int) -> tuple[np.ndarray,
             f"has {len(table)} rows but the dense time series ({Path(run['dtseries']).name}) has {n_frames} frames "
             "(one row per frame)",
         )
-    motion = table[list(MOTION_COLUMNS)].to_numpy(np.float64, copy=True)
-    motion[0] = np.nan_to_num(motion[0])
-    if not np.isfinite(motion).all():
-        _fail(run, subject, path, "holds n/a or non-finite motion values after the first row")
+    columns = [*MOTION_COLUMNS, *(["framewise_displacement"] if "framewise_displacement" in table.columns else [])]
+    values = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)
+    values[0] = np.where(np.isnan(values[0]), 0.0, values[0])  # fMRIPrep's n/a in the first row of a derivative
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, col = bad[0]
+        _fail(
+            run,
+            subject,
+            path,
+            f"{columns[col]} on line {row + 2} is {table[columns[col]].iloc[row]!r}: expected a number (n/a only in "
+            f"the first row); {len(bad)} such value(s)",
+        )
+    motion = values[:, : len(MOTION_COLUMNS)]
     if "framewise_displacement" in table.columns:
-        fd = table["framewise_displacement"].to_numpy(np.float64, copy=True)
-        fd[0] = np.nan_to_num(fd[0])
-        if not np.isfinite(fd).all():
-            _fail(run, subject, path, "holds n/a in framewise_displacement after the first row")
+        fd = values[:, -1]
     else:  # Power et al. (2012) from the parameters: fMRIPrep's rotations are radians
         params = motion[:, :6].copy()
         params[:, 3:] *= RADIUS_MM
@@ -311,7 +463,34 @@ def read_confounds_table(run: dict, subject, n_frames: int) -> tuple[np.ndarray,
 
 def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """(regressors (frames, k), scrubbed frames (bool)) of one strategy, through nilearn's ``load_confounds``
-    (it finds the confounds table beside the dense time series).  A missing column names the table."""
+    (it finds the confounds table beside the dense time series).  A missing column names the table.
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`: its ``dtseries`` goes to ``load_confounds``; its ``confounds`` names the
+        table in an error.
+    subject : str
+        Subject label (it names the run in an error).
+    arguments : dict
+        ``load_confounds`` keyword arguments (:func:`confound_arguments`), without ``demean`` (always False here).
+    n_frames : int
+        Frames of the run (the confounds table's rows, checked by :func:`read_confounds_table`).
+
+    Returns
+    -------
+    regressors : numpy.ndarray of float64, shape (n_frames, k)
+        The strategy's confounds, not demeaned; k is 0 when ``arguments`` has no (or an empty) ``strategy``.
+    scrubbed : numpy.ndarray of bool, shape (n_frames,)
+        True at the frames that ``load_confounds``'s sample mask leaves out (non-steady-state volumes, the motion
+        outliers its scrubbing flags); all False when it returns no mask.
+
+    Raises
+    ------
+    HCPDataError
+        If ``load_confounds`` raises ``ValueError`` or ``KeyError`` (a column the strategy needs is missing...); the
+        error names the confounds table.
+    """
     from nilearn.interfaces.fmriprep import load_confounds
 
     if not arguments.get("strategy"):  # a built-in strategy without motion regression: nilearn would return None
@@ -332,11 +511,29 @@ def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     Rows whose ``trial_type`` is one of the task's ``blocks`` are blocks; ``ignore``'s are skipped (trial events);
     any other trial type is an error, as are rows outside the run and blocks that overlap.
 
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs`: its ``events`` file and the task's ``blocks`` and ``ignore`` trial types.
+    subject : str
+        Subject label (it names the run in an error).
+    n_frames : int
+        Frames of the run: with ``tr``, its length ``n_frames * tr`` seconds, which every row (a block or an ignored
+        event) must end within (to within 1e-6 s).
+    tr : float
+        Repetition time in seconds.
+
+    Returns
+    -------
+    list of tuple
+        ``(onset, duration, trial_type)`` of every block (float seconds, float seconds, str), sorted by onset.
+
     Raises
     ------
     HCPDataError
-        If the file is missing, lacks a column, has an unmapped trial type, a row outside the run (or a block
-        without a positive duration), no block, or two blocks that overlap.
+        If the file is missing, is not a tab-separated table, lacks a column, has an unmapped trial type, a row whose
+        onset or duration is not a number (n/a included, ignored rows too), a row outside the run (or a block
+        without a positive duration), no block, or two blocks that overlap (by more than 0.01 s).
     """
     path = run["events"]
     if not Path(path).is_file():
@@ -364,10 +561,12 @@ def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     seconds = n_frames * tr
     rows = []
     for i, (on, dur, kind) in enumerate(events[["onset", "duration", "trial_type"]].itertuples(index=False)):
-        if not (np.isfinite(on) and np.isfinite(dur)):
+        if not np.isfinite(on) or not (np.isfinite(dur) or kind not in run["blocks"]):
+            # BIDS allows an n/a duration (an ignored event's); a block needs both numbers
             _fail(run, subject, path, f"line {i + 2} ({kind}): onset and duration must be numbers of seconds")
+        dur = dur if np.isfinite(dur) else 0.0
         where = f"line {i + 2} ({kind} at {on:g} s, duration {dur:g} s)"
-        if on < 0 or on + dur > seconds + 1e-6:
+        if on < 0 or on + max(dur, 0.0) > seconds + 1e-6:
             _fail(run, subject, path, f"{where}: outside the run (0-{seconds:.2f} s: {n_frames} frames of {tr:g} s)")
         if kind in run["blocks"]:
             if dur <= 0:
@@ -386,6 +585,23 @@ def load_run(run: dict, subject, strategies: dict) -> dict:
     """One fMRIPrep run after every check: ``data`` (frames, 91282) float32, ``motion`` (frames, 12), ``fd``,
     ``tr`` (from the sidecars, equal to the CIFTI's), ``blocks`` and, per strategy name in ``strategies`` (name ->
     ``load_confounds`` arguments), ``nuisance[name]`` = (regressors, scrubbed frames).
+
+    Parameters
+    ----------
+    run : dict
+        One entry of :func:`subject_runs` (or of :func:`expected_runs`, once written).
+    subject : str
+        Subject label (it names the run in an error).
+    strategies : dict
+        Strategy name -> ``load_confounds`` arguments (:func:`confound_arguments`); may be empty.
+
+    Returns
+    -------
+    dict
+        ``data`` (numpy.ndarray of float32, shape (frames, 91282)), ``motion`` (float64, shape (frames, 12): mm and
+        radians, see :func:`read_confounds_table`), ``fd`` (float64, shape (frames,), mm), ``tr`` (float, seconds:
+        the sidecars', which the CIFTI's ``SeriesStep`` matches within 1e-4 s), ``blocks`` (:func:`read_events`)
+        and ``nuisance`` (dict of name to (regressors, scrubbed), as :func:`strategy_confounds` returns them).
 
     Raises
     ------
@@ -421,7 +637,25 @@ def confounds_table(motion_hcp: np.ndarray, data: np.ndarray) -> pd.DataFrame:
     with its derivative and squares, and DVARS over the cortex.
 
     The derivatives' first row is 0, as HCP's ``Movement_Regressors.txt`` has it (fMRIPrep writes n/a there, and
-    nilearn then uses the second row's value), so this run cleans to the same series in both layouts."""
+    nilearn then uses the second row's value), so this run cleans to the same series in both layouts.
+
+    Parameters
+    ----------
+    motion_hcp : numpy.ndarray, shape (frames, 12)
+        The run's ``Movement_Regressors.txt``: the 6 parameters (mm, degrees), then their derivatives.
+    data : numpy.ndarray, shape (frames, 91282)
+        The run's dense time series; its cortical grayordinates (the first ``N_CORTEX``) give ``global_signal`` and
+        ``dvars``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per frame: for each motion parameter (``trans_x`` ... ``rot_z``, mm and radians) the parameter and its
+        ``_derivative1``, ``_power2`` and ``_derivative1_power2``; ``global_signal`` and the same three; then
+        ``framewise_displacement`` (mm, rotations as arc length on a 50 mm sphere), ``dvars`` (root mean square over
+        the cortical grayordinates of the backward difference) and ``std_dvars`` (``dvars`` over its median), those
+        three NaN (written as n/a) in the first row.
+    """
     params = np.asarray(motion_hcp[:, :6], np.float64).copy()
     deriv = np.asarray(motion_hcp[:, 6:12], np.float64).copy()
     params[:, 3:], deriv[:, 3:] = np.deg2rad(params[:, 3:]), np.deg2rad(deriv[:, 3:])
@@ -449,7 +683,20 @@ def confounds_table(motion_hcp: np.ndarray, data: np.ndarray) -> pd.DataFrame:
 
 def events_table(ev_files: dict) -> pd.DataFrame:
     """A BIDS ``events.tsv`` from FSL three-column EV files (trial type -> path): one row per EV row, sorted by
-    onset; the placeholder rows (duration and amplitude 0) HCP writes for an empty condition are left out."""
+    onset; the placeholder rows (duration and amplitude 0) HCP writes for an empty condition are left out.
+
+    Parameters
+    ----------
+    ev_files : dict
+        Trial type -> path (str or path-like) of its FSL three-column EV file (onset, duration, amplitude).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``onset`` and ``duration`` (float seconds) and ``trial_type`` (str), sorted by onset, then trial type;
+        the amplitudes are dropped, and so is every row whose duration is not above 0 and whose amplitude is 0.  The
+        index keeps the rows' order before sorting.
+    """
     rows = []
     for kind, path in ev_files.items():
         for on, dur, amp in np.loadtxt(path, ndmin=2):
@@ -461,7 +708,15 @@ def events_table(ev_files: dict) -> pd.DataFrame:
 
 
 def write_table(path, table: pd.DataFrame) -> None:
-    """A BIDS TSV: tab separated, ``n/a`` for missing values, every digit of a float kept."""
+    """A BIDS TSV: tab separated, ``n/a`` for missing values, every digit of a float kept.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.tsv`` file, written atomically (its folder created when missing).
+    table : pandas.DataFrame
+        Written with a header row and without its index.
+    """
     with atomic_path(path, suffix=".tsv") as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="n/a", float_format="%.17g")
 
@@ -469,7 +724,27 @@ def write_table(path, table: pd.DataFrame) -> None:
 def write_run(s1200_run: dict, run: dict, data: np.ndarray, tr: float) -> list[Path]:
     """Write one run given in the S1200 layout (``s1200_run``: an entry of ``hcp.io.subject_runs``, its files on
     disk; ``data``: its dense time series) in this layout at the paths of ``run`` (an entry of
-    :func:`expected_runs`): the CIFTI file moved, the confounds table, the events and the bold sidecar."""
+    :func:`expected_runs`): the CIFTI file moved, the confounds table, the events and the bold sidecar.
+
+    Parameters
+    ----------
+    s1200_run : dict
+        An entry of ``hcp.io.subject_runs`` whose files exist: its ``dtseries`` is moved (it is gone afterwards), its
+        ``motion`` regressors give the confounds table (:func:`confounds_table`), and every ``*.txt`` in the folder of
+        its ``evs`` (block and trial EVs alike) gives the events (:func:`events_table`).
+    run : dict
+        An entry of :func:`expected_runs`: the paths to write.
+    data : numpy.ndarray, shape (frames, 91282)
+        The S1200 run's dense time series (for the confounds' ``global_signal`` and ``dvars``).
+    tr : float
+        Repetition time in seconds, written as the bold sidecar's ``RepetitionTime``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The dense time series, confounds table and events, then the bold sidecar (``*_bold.json``: ``RepetitionTime``
+        and ``TaskName``); the confounds' JSON sidecar, written too, is not listed.
+    """
     out = [Path(run[k]) for k in ("dtseries", "confounds", "events")]
     for p in out:
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -11,23 +11,75 @@ from .geometry import FRAMES
 
 
 def layout(run: dict) -> str:
-    """``s1200`` or ``fmriprep``."""
+    """``s1200`` or ``fmriprep``.
+
+    Parameters
+    ----------
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+
+    Returns
+    -------
+    str
+        The run's ``layout``; ``s1200`` when it has none.
+    """
     return run.get("layout", "s1200")
 
 
 def run_name(run: dict) -> str:
-    """The entities that name a run in output file names: ``dir-LR`` (S1200) or the BIDS ones (``ses-1_run-2``)."""
+    """The entities that name a run in output file names: ``dir-LR`` (S1200) or the BIDS ones (``ses-1_run-2``).
+
+    Parameters
+    ----------
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+
+    Returns
+    -------
+    str
+        ``dir-<run>`` for an S1200 run; an fMRIPrep run's ``name`` (:func:`.bids.entities_label`: empty for a run
+        without entities).
+    """
     return run["name"] if layout(run) == "fmriprep" else f"dir-{run['run']}"
 
 
 def strategy_arguments(cleaning: dict, names) -> dict:
-    """nilearn ``load_confounds`` arguments of each strategy name (config ``hcp.cleaning``)."""
+    """nilearn ``load_confounds`` arguments of each strategy name (config ``hcp.cleaning``).
+
+    Parameters
+    ----------
+    cleaning : dict
+        Config ``hcp.cleaning``: its ``motion_regression`` and (optional) ``confound_strategies`` are used.
+    names : iterable of str
+        Strategy names: built in (``paper``, ``24P``, ``24P+GS``) or keys of ``confound_strategies``.
+
+    Returns
+    -------
+    dict
+        Name -> its :func:`.bids.confound_arguments`.
+
+    Raises
+    ------
+    ConfigError
+        If a name is neither built in nor a key of ``confound_strategies``.
+    """
     custom = cleaning.get("confound_strategies") or {}
     return {n: bids.confound_arguments(n, custom, cleaning["motion_regression"]) for n in names}
 
 
 def strategies_of(cleaning: dict) -> list[str]:
-    """The chosen strategy, then the compared ones (config ``hcp.cleaning``)."""
+    """The chosen strategy, then the compared ones (config ``hcp.cleaning``).
+
+    Parameters
+    ----------
+    cleaning : dict
+        Config ``hcp.cleaning``: its ``strategy`` and ``compare_strategies``.
+
+    Returns
+    -------
+    list of str
+        ``strategy``, then ``compare_strategies``, each name once (at its first place).
+    """
     return list(dict.fromkeys([cleaning["strategy"], *cleaning["compare_strategies"]]))
 
 
@@ -38,10 +90,32 @@ def load(run: dict, subject, tr: float, cleaning: dict) -> dict:
 
     ``tr``: config ``hcp.tr``, what an S1200 run must have (an fMRIPrep run's comes from its sidecars).
 
+    Parameters
+    ----------
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+    subject : str
+        Subject ID (it names the run in an error).
+    tr : float
+        Config ``hcp.tr`` in seconds: an S1200 run's CIFTI must have it (within 1e-4 s); unused for an fMRIPrep run.
+    cleaning : dict
+        Config ``hcp.cleaning``: for an fMRIPrep run, the confounds of its ``strategy`` and ``compare_strategies``
+        (:func:`strategies_of`, :func:`strategy_arguments`) are loaded; unused for an S1200 run.
+
+    Returns
+    -------
+    dict
+        ``data`` (numpy.ndarray of float32, shape (frames, 91282)), ``motion`` (float64, shape (frames, 12): the 6
+        parameters, mm and degrees for an S1200 run but mm and radians for an fMRIPrep run, then their derivatives),
+        ``fd`` (float64, shape (frames,), mm), ``tr`` (float, seconds), ``blocks`` (list of (onset, duration,
+        condition) tuples, sorted by onset) and ``nuisance`` (dict).
+
     Raises
     ------
     HCPDataError
         The first problem found, naming the subject, task, run and file.
+    ConfigError
+        For an fMRIPrep run, if a strategy of ``cleaning`` is unknown (before any file is read).
     """
     if layout(run) == "fmriprep":
         return bids.load_run(run, subject, strategy_arguments(cleaning, strategies_of(cleaning)))
@@ -58,15 +132,53 @@ def load(run: dict, subject, tr: float, cleaning: dict) -> dict:
 
 
 def run_files(run: dict) -> list[str]:
-    """The input files of a run, whichever its layout."""
+    """The input files of a run, whichever its layout.
+
+    Parameters
+    ----------
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+
+    Returns
+    -------
+    list of str
+        :func:`.bids.run_files` or :func:`.io.run_files` of it.
+    """
     return bids.run_files(run) if layout(run) == "fmriprep" else io.run_files(run)
 
 
 def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
-    """Validate every run of a subject without raising: ``{'subject', 'ok', 'runs': [status rows]}``.
+    """Validate every run of a subject: ``{'subject', 'ok', 'runs': [status rows]}``; a data problem of a run
+    (:class:`HCPDataError`, whatever the file) is its row's status, not raised.
 
-    Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the frame count, the
-    TR and framewise displacement (mean, max); when not, ``file`` and ``problem`` (the :class:`HCPDataError`'s).
+    Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the frame count,
+    framewise displacement (mean, max) and, for an fMRIPrep run, its TR; when not, ``file`` and ``problem`` (the
+    :class:`HCPDataError`'s).
+
+    Parameters
+    ----------
+    subject : str
+        Subject ID or label.
+    runs : iterable of dict
+        The subject's runs (entries of ``io.subject_runs`` or ``bids.subject_runs``).
+    tr : float
+        Config ``hcp.tr`` in seconds (see :func:`load`).
+    cleaning : dict
+        Config ``hcp.cleaning`` (see :func:`load`).
+
+    Returns
+    -------
+    dict
+        ``subject`` (str), ``ok`` (whether every row's status is ``ok``; True when there is no run) and ``runs`` (the
+        rows, in ``runs`` order).  A row: ``subject``, ``task``, ``run``, ``dtseries``, ``status``, ``message`` (the
+        error's text, empty when ok); when ok, ``frames``, ``fd_mean_mm``, ``fd_max_mm`` and, for an fMRIPrep run
+        only, ``tr``; when not, ``file`` and ``problem``.
+
+    Raises
+    ------
+    ConfigError
+        If a strategy of ``cleaning`` is unknown and a run is an fMRIPrep one: only :class:`HCPDataError` is caught,
+        and any other exception propagates.
     """
     rows = []
     for run in runs:

@@ -39,7 +39,7 @@ def atlas(job: Job) -> None:
 
 def derivatives(job: Job) -> None:
     """The BIDS derivative dataset's ``dataset_description.json`` and the atlas as a dlabel."""
-    save_json(job.output.description, dataset_description(job.params.source))
+    save_json(job.output.description, dataset_description(job.params.source, job.params.source_url))
     write_dlabel(job.output.dlabel, load_atlas(job.input.atlas))
 
 
@@ -107,7 +107,7 @@ def _simulate(job: Job, root: Path, subject: str, sim: SimulationSettings) -> li
 
 def check(job: Job) -> dict:
     """Validate every run of a subject (``params.runs``; an fMRIPrep run's confounds under every strategy of
-    ``params.cleaning``); never raises: the statuses go to the output."""
+    ``params.cleaning``); a data problem does not raise: the statuses go to the output."""
     result = check_subject(job.wildcards.subject, job.params.runs, job.params.tr, job.params.cleaning)
     for row in result["runs"]:
         if row["status"] != "ok":
