@@ -71,3 +71,21 @@ def test_derived_seeds_are_stable_across_processes_and_distinct():
     assert derive_seed(2019, "train", "earlier", "lstm") == (2019 + zlib.crc32(b"train/earlier/lstm")) % (2**31 - 1)
     assert derive_seed(2019, "train", "earlier", "lstm") != derive_seed(2019, "train", "earlier", "bilstm")
     assert derive_seed(2019, "train", "earlier", "lstm") != derive_seed(2020, "train", "earlier", "lstm")
+
+
+def test_written_files_get_the_permissions_open_would_give(tmp_path):
+    """Results are readable by the group under umask 022 / 002 (mkstemp alone makes them 0600)."""
+    import os
+    import stat
+
+    from vanishing_saliency.io import save_json
+
+    old = os.umask(0o022)
+    try:
+        save_json(tmp_path / "a.json", {"x": 1})
+        os.umask(0o002)
+        save_json(tmp_path / "b.json", {"x": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o664

@@ -17,7 +17,8 @@ import numpy as np
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    A crash or exception leaves no half-written ``path`` behind.
+    A crash or exception leaves no half-written ``path`` behind.  The file gets the permissions a plain ``open``
+    would give it (0666 less the umask: readable by the group on a shared cluster), not mkstemp's private 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,10 +27,18 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
+        if os.path.exists(tmp):  # a writer may have replaced the temp file: chmod what is there
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def temp_prefix(path: Path) -> str:
