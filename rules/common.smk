@@ -387,7 +387,10 @@ def subject_timeseries(subject, suffix=".npz", tasks=None):
 
 
 def subject_derivatives(subject, extension):
-    """A subject's parcellated runs in the BIDS derivative dataset (results/hcp/derivatives), one per run."""
+    """A subject's parcellated runs in the BIDS derivative dataset (results/hcp/derivatives), one per run; none with
+    hcp.bids_derivatives false."""
+    if not HCP.get("bids_derivatives", True):
+        return []
     return [f"{derivatives.ROOT}/{derivatives.run_stem(subject, run)}{extension}" for run in _subject_runs(subject)]
 
 
@@ -403,9 +406,12 @@ def hcp_targets():
             "results/hcp/summary.tsv",
             "results/hcp/qc/strategies.md",
             "results/hcp/qc/qcfc.png",
-            f"{derivatives.ROOT}/dataset_description.json",
-            f"{derivatives.ROOT}/{derivatives.ATLAS}",
         ]
+        + (
+            [f"{derivatives.ROOT}/dataset_description.json", f"{derivatives.ROOT}/{derivatives.ATLAS}"]
+            if HCP.get("bids_derivatives", True)
+            else []
+        )
         + [p for s in HCP_SUBJECTS for p in subject_derivatives(s, ".ptseries.nii")]
         + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
         + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])

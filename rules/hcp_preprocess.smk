@@ -167,7 +167,7 @@ rule hcp_derivatives:
         "../envs/hcp_preprocess.yaml"
     threads: 1
     resources:
-        mem_mb=on_attempt(600),
+        mem_mb=on_attempt(300),
         runtime=on_attempt(1),
     params:
         source=HCP_SOURCE_DESCRIPTION,

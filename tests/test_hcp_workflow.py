@@ -540,3 +540,17 @@ def test_an_fmriprep_task_label_no_subject_has_is_a_config_error_before_any_job(
     err = res.stdout + res.stderr
     assert "no subject of the cohort has a run of WM (task-workingmemory)" in err, err[-3000:]
     assert "task labels found: gambling, wm" in err and "Traceback" not in err
+
+
+def test_the_bids_derivative_copies_can_be_switched_off(tmp_path):
+    """hcp.bids_derivatives false: no derivative dataset is planned (disk: about 1.8 MB per run)."""
+    planned = {}
+    for on in (True, False):
+        work = tmp_path / str(on)
+        work.mkdir()
+        res = _run(work, _config(work, bids_derivatives=on), "-n")
+        assert res.returncode == 0, res.stderr[-3000:]
+        planned[on] = res.stdout + res.stderr
+    assert "hcp_derivatives" in planned[True] and "ptseries.nii" in planned[True]
+    assert "hcp_derivatives" not in planned[False] and "ptseries.nii" not in planned[False]
+    assert "hcp_preprocess" in planned[False]

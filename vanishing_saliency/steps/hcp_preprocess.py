@@ -155,15 +155,9 @@ def preprocess(job: Job) -> None:
     fc = {st: [] for st in strategies}
     tdof = {st: [] for st in strategies}
     figure_runs, fds, censored_counts = [], [], []
-    outputs = zip(
-        p.runs,
-        job.output.timeseries,
-        job.output.qc,
-        job.output.ptseries,
-        job.output.tsv,
-        job.output.sidecar,
-        strict=True,
-    )
+    # the BIDS derivative copies of each run, unless hcp.bids_derivatives is false (no such outputs)
+    bids_copies = [list(job.output.get(k, [])) or [None] * len(p.runs) for k in ("ptseries", "tsv", "sidecar")]
+    outputs = zip(p.runs, job.output.timeseries, job.output.qc, *bids_copies, strict=True)
     for run, ts_path, qc_path, ptseries_path, tsv_path, sidecar_path in outputs:
         task, direction = run["task"], run["run"]
         loaded = load(run, subject, p.tr, c)
@@ -198,9 +192,10 @@ def preprocess(job: Job) -> None:
             block_condition=np.array([b[2] for b in blocks]),
         )
         save_json(qc_path, {"subject": str(subject), "task": task, "run": direction, **qc})
-        write_ptseries(ptseries_path, ts, tr, atlas_)
-        write_timeseries_tsv(tsv_path, ts, atlas_["names"])
-        timeseries_sidecar(sidecar_path, tr, c["strategy"], censored, run_files(run), AREA_ORDER)
+        if ptseries_path is not None:
+            write_ptseries(ptseries_path, ts, tr, atlas_)
+            write_timeseries_tsv(tsv_path, ts, atlas_["names"])
+            timeseries_sidecar(sidecar_path, tr, c["strategy"], censored, run_files(run), AREA_ORDER)
         fds.append(qc["fd_mean_mm"])
         censored_counts.append(qc["n_censored"])
         figure_runs.append(
