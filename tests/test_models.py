@@ -264,3 +264,43 @@ def test_float32_path_agrees_with_float64(name):
     (g64,) = torch.autograd.grad(out64.sum(), x64)
     assert torch.allclose(out32.double(), out64, atol=1e-5, rtol=1e-4)
     assert torch.allclose(g32.double(), g64, atol=1e-6, rtol=1e-3)
+
+
+def _partial_twins(window, n_time=12, seed=0):
+    """A partial input-cell model of window ``window`` and its full twin, with the same weights (float64)."""
+    torch.manual_seed(seed)
+    cfg = ModelConfig(n_features=4, hidden=3, r=3, d_a=5, dropout=0.0, window=window)
+    partial = build_model("inputcell_lstm_partial", cfg).double().eval()
+    full = build_model("inputcell_lstm", cfg).double().eval()
+    full.load_state_dict(partial.state_dict())
+    x = torch.randn(5, n_time, 4, dtype=torch.float64) * 3
+    lengths = torch.tensor([n_time, 9, 5, 1, n_time])
+    return partial, full, x, lengths
+
+
+def test_partial_input_cell_attention_with_k_at_least_t_is_the_full_model():
+    for window in (12, 40):
+        partial, full, x, lengths = _partial_twins(window)
+        assert torch.allclose(partial(x, lengths), full(x, lengths), atol=1e-12)
+    partial, full, x, lengths = _partial_twins(5)  # a shorter window mixes less: a different model
+    assert not torch.allclose(partial(x, lengths), full(x, lengths), atol=1e-6)
+
+
+def test_partial_input_cell_attention_with_k_0_or_1_is_a_plain_lstm():
+    for window in (0, 1):
+        partial, _, x, lengths = _partial_twins(window)
+        plain = build_model("lstm", partial.cfg).double().eval()
+        plain.load_state_dict({k: v for k, v in partial.state_dict().items() if not k.startswith("attention.")})
+        assert torch.allclose(partial(x, lengths), plain(x, lengths), atol=1e-12)
+
+
+def test_partial_weights_cover_the_last_k_steps_and_sum_to_one():
+    partial, _, x, lengths = _partial_twins(4)
+    w = partial.attention.prefix_weights(x, lengths)  # (B, t, s, r)
+    t, s = torch.meshgrid(torch.arange(12), torch.arange(12), indexing="ij")
+    outside = (s > t) | (t - s >= 4)
+    assert (w[:, outside] == 0).all()
+    valid = torch.arange(12).unsqueeze(0) < lengths.unsqueeze(1)  # (B, t)
+    assert torch.allclose(w.sum(2)[valid], torch.ones_like(w.sum(2)[valid]))
+    with pytest.raises(ConfigError, match="window K must be >= 0"):
+        build_model("inputcell_lstm_partial", ModelConfig(n_features=4, window=-1))

@@ -15,6 +15,7 @@ LABELS = {
     "inputcell_lstm_selfattn": "LSTM+Self-At.+In.Cell At.",
     "inputcell_lstm_matrix": "LSTM+In.Cell At. (matrix)",
     "inputcell_gru": "GRU+In.Cell At.",
+    "inputcell_lstm_partial": "LSTM+Partial In.Cell At.",
 }
 
 # every architecture of models.REGISTRY

@@ -85,11 +85,15 @@ class InputCellAttention(nn.Module):
         Whether ``W1`` and ``W2`` have biases.
     chunk : int, default 256
         Steps per chunk of the vector variant's causal mix (see :func:`causal_mix`).
+    window : int, optional
+        ``K`` of the partial variant (paper supplement): step ``t`` attends to its last ``K`` steps
+        ``t-K+1..t`` only (softmax over them); ``K >= T`` is the full prefix, ``K`` 0 or 1 passes every step
+        through unmixed (a plain recurrence).  None (default): the whole prefix.
 
     Raises
     ------
     ConfigError
-        If ``variant`` is neither ``"vector"`` nor ``"matrix"``.
+        If ``variant`` is neither ``"vector"`` nor ``"matrix"``, or ``window`` is negative.
     """
 
     def __init__(
@@ -100,11 +104,15 @@ class InputCellAttention(nn.Module):
         variant: str = "vector",
         bias: bool = True,
         chunk: int = _CHUNK,
+        window: int | None = None,
     ):
         super().__init__()
         self.chunk = chunk  # steps per chunk of the causal mix (see causal_mix)
         if variant not in ("vector", "matrix"):
             raise ConfigError(f"input-cell attention variant must be 'vector' or 'matrix', got {variant!r}")
+        if window is not None and window < 0:
+            raise ConfigError(f"partial input-cell attention's window K must be >= 0, got {window}")
+        self.window = window
         self.n_features, self.r, self.d_a, self.variant = n_features, r, d_a, variant
         self.w1 = nn.Linear(n_features, d_a, bias=bias)
         self.w2 = nn.Linear(d_a, r, bias=bias)
@@ -150,6 +158,12 @@ class InputCellAttention(nn.Module):
             ``s`` or ``t`` is padding.
         """
         e, log_norm, causal = self._log_terms(x, lengths)
+        if self.window is not None:  # the partial variant: a softmax over the last K steps of each prefix
+            steps = torch.arange(x.shape[1], device=x.device)
+            causal = causal & ((steps.unsqueeze(1) - steps.unsqueeze(0)) < max(self.window, 1)).unsqueeze(0)
+            log_w = e.unsqueeze(1).masked_fill(~causal.unsqueeze(-1), float("-inf"))  # (B, t, s, r)
+            log_w = log_w - torch.logsumexp(log_w, dim=2, keepdim=True)
+            return torch.exp(log_w).nan_to_num(0.0)  # padding rows (every s masked): 0
         log_w = (e.unsqueeze(1) - log_norm.unsqueeze(2)).masked_fill(~causal.unsqueeze(-1), float("-inf"))
         return torch.exp(log_w)  # (B, t, s, r)
 
@@ -195,6 +209,11 @@ class InputCellAttention(nn.Module):
         n_time = x.shape[1]
         padded = bool((lengths < n_time).any())
         valid = length_mask(lengths, n_time)
+        if self.window is not None and self.window < n_time:  # partial: the exact banded weights
+            if self.window <= 1:  # one step in each window: every step passes through unmixed
+                return values * valid.unsqueeze(-1).to(values.dtype)
+            mix = self.prefix_weights(x, lengths).sum(-1) / self.r  # (B, t, s)
+            return torch.bmm(mix.to(values.dtype), values)
         e = self.scores(x)
         if padded:
             e = torch.where(valid.unsqueeze(-1), e, e[:, :1, :])
@@ -386,6 +405,8 @@ class Architecture:
         and the backward state at the first step), max or mean pooling over the valid steps, or self-attention.
     variant : {"vector", "matrix"}, default "vector"
         Input-cell attention variant (used with ``front="inputcell"``).
+    partial : bool, default False
+        Input-cell attention over the last ``ModelConfig.window`` steps only (the paper supplement's partial variant).
     description : str, default ""
         What the architecture is, in words.
     """
@@ -394,6 +415,7 @@ class Architecture:
     cell: str = "lstm"  # lstm | bilstm | gru
     readout: str = "last"  # last | max | mean | selfattn
     variant: str = "vector"  # input-cell variant: vector | matrix
+    partial: bool = False  # attention over the last ModelConfig.window steps only
     description: str = ""
 
 
@@ -419,6 +441,11 @@ REGISTRY: dict[str, Architecture] = {
         front="inputcell", variant="matrix", description="LSTM + input-cell attention, flattened r x N matrix variant"
     ),
     "inputcell_gru": Architecture(front="inputcell", cell="gru", description="GRU + input-cell attention"),
+    "inputcell_lstm_partial": Architecture(
+        front="inputcell",
+        partial=True,
+        description="LSTM + partial input-cell attention: each step attends to its last K (models.window) steps",
+    ),
 }
 
 
@@ -445,6 +472,8 @@ class ModelConfig:
         over hops, no penalty (this workflow's form before ``"lin2017"``).
     selfattn_penalty : float, default 0.0
         Weight of Lin et al.'s penalty in the loss (form ``"lin2017"``; see :meth:`SequenceClassifier.regularization`).
+    window : int, default 10
+        ``K`` of the partial input-cell attention (architectures with ``partial``): the steps each step attends to.
     extra : dict, default {}
         Further settings, kept with the others (``asdict``); no model reads them.
     """
@@ -461,6 +490,7 @@ class ModelConfig:
     # "mean": M averaged over hops, no penalty (this workflow's form before "lin2017")
     selfattn_form: str = "mean"
     selfattn_penalty: float = 0.0
+    window: int = 10
     extra: dict = field(default_factory=dict)
 
 
@@ -489,7 +519,9 @@ class SequenceClassifier(nn.Module):
         self.input_dropout = nn.Dropout(cfg.dropout)
         self.output_dropout = nn.Dropout(cfg.dropout)
         if arch.front == "inputcell":
-            self.attention = InputCellAttention(cfg.n_features, cfg.r, cfg.d_a, arch.variant)
+            self.attention = InputCellAttention(
+                cfg.n_features, cfg.r, cfg.d_a, arch.variant, window=cfg.window if arch.partial else None
+            )
             rnn_in = self.attention.output_size
         else:
             self.attention = None

@@ -21,7 +21,17 @@ from ..training import TrainConfig, evaluate, predict_logits, save_model, train_
 
 log = logging.getLogger("vanishing_saliency")
 
-MODEL_KEYS = ("hidden", "r", "d_a", "dropout", "selfattn_hops", "selfattn_d_a", "selfattn_form", "selfattn_penalty")
+MODEL_KEYS = (
+    "hidden",
+    "r",
+    "d_a",
+    "dropout",
+    "selfattn_hops",
+    "selfattn_d_a",
+    "selfattn_form",
+    "selfattn_penalty",
+    "window",
+)
 TRAIN_KEYS = (
     "batch_size",
     "lr",
@@ -36,7 +46,9 @@ TRAIN_KEYS = (
 
 def model_config(models: dict, n_features: int, n_classes: int) -> ModelConfig:
     """The architecture hyper-parameters of config ``models`` (with a branch's overrides merged)."""
-    return ModelConfig(n_features=int(n_features), n_classes=int(n_classes), **{k: models[k] for k in MODEL_KEYS})
+    return ModelConfig(
+        n_features=int(n_features), n_classes=int(n_classes), **{k: models[k] for k in MODEL_KEYS if k in models}
+    )
 
 
 def saliency_options(saliency: dict) -> SaliencyOptions:
