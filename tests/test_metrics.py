@@ -142,3 +142,28 @@ def test_auroc_is_the_mann_whitney_u_of_average_ranks_exactly():
     keep = np.setdiff1d(np.arange(40), [3, 4, 5])
     assert np.array_equal(got[keep], expected[keep])  # bit for bit, not approximately
     assert np.allclose(got[:3], 0.5)
+
+
+def test_pooled_aup_aur_match_sklearn_on_the_literature_definition():
+    """time-interpret's definition (per-sample (a - min) / (max + 1e-5), the batch pooled, sklearn's
+    precision_recall_curve integrated over its thresholds by auc) to 1e-9, with ties and signed maps."""
+    from sklearn.metrics import auc, precision_recall_curve
+
+    from vanishing_saliency.metrics import pooled_aup_aur
+
+    rng = np.random.default_rng(3)
+    for maps in (rng.normal(size=(7, 20, 6)), np.round(rng.random((7, 20, 6)) * 8) / 8):  # ties: 9 levels
+        masks = rng.random(maps.shape) < 0.2
+        masks[:, 5:9, 1:4] = True
+        maps = maps + 2.0 * masks  # some knowledge
+        a = maps.reshape(7, -1)
+        scaled = (a - a.min(1, keepdims=True)) / (a.max(1, keepdims=True) + 1e-5)
+        precision, recall, thresholds = precision_recall_curve(masks.reshape(-1), scaled.reshape(-1))
+        aup, aur = pooled_aup_aur(maps, masks)
+        assert abs(aup - auc(thresholds, precision[:-1])) < 1e-9
+        assert abs(aur - auc(thresholds, recall[:-1])) < 1e-9
+    # on non-negative maps (what the definition is for), a map that knows nothing scores below an informed one
+    noise = np.abs(rng.normal(size=(7, 20, 6)))
+    informed = noise + 2.0 * masks
+    assert all(n < i for n, i in zip(pooled_aup_aur(noise, masks), pooled_aup_aur(informed, masks), strict=True))
+    assert np.isnan(pooled_aup_aur(maps, np.zeros_like(masks))).all()

@@ -254,6 +254,52 @@ def area_under_precision_recall(
     return aup, aur
 
 
+TINT_EPS = 1e-5  # time-interpret's normalisation: (a - min) / (max + 1e-5) per sample
+
+
+def pooled_aup_aur(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float]:
+    """AUP and AUR as the time-series interpretability literature computes them (Dynamask, ExtremalMask and the
+    ``time-interpret`` library's ``aup`` / ``aur``), named apart from this package's per-sample ``aup`` / ``aur``.
+
+    Each map is scaled as ``(a - min) / (max + 1e-5)`` (its own min and max), the batch is pooled into one ranking,
+    and precision and recall at every distinct score (as threshold, ascending; ``score >= threshold`` selected) are
+    integrated over the threshold by the trapezoid rule: the areas under precision and under recall as functions of
+    the threshold, as ``sklearn.metrics.auc(thresholds, precision[:-1])`` gives them from
+    ``precision_recall_curve`` (scikit-learn 1.9, which keeps every threshold; ``tests/test_metrics.py`` compares
+    the two to 1e-9).  The scaling divides by the max, not the range: it is meant for non-negative maps (pass
+    ``abs`` maps; a signed map can give areas above 1).
+
+    Parameters
+    ----------
+    maps : numpy.ndarray, shape (n, ...)
+        Saliency maps, one per sample (any trailing shape).
+    masks : numpy.ndarray of bool, shape (n, ...)
+        The true salient entries, the same shape.
+
+    Returns
+    -------
+    aup : float
+        Area under precision against the threshold (nan when ``masks`` has no true entry).
+    aur : float
+        Area under recall against the threshold (nan when ``masks`` has no true entry).
+    """
+    a = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    truth = np.asarray(masks, bool).reshape(-1)
+    if a.shape[0] * a.shape[1] != truth.size:
+        raise ValueError(f"maps {np.shape(maps)} and masks {np.shape(masks)} differ in shape")
+    if not truth.any():
+        return float("nan"), float("nan")
+    scaled = ((a - a.min(1, keepdims=True)) / (a.max(1, keepdims=True) + TINT_EPS)).reshape(-1)
+    order = np.argsort(-scaled, kind="stable")
+    ranked, hits = scaled[order], truth[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked) != 0), len(ranked) - 1]  # the last entry of each distinct score
+    tp = np.cumsum(hits)[last].astype(np.float64)
+    selected = (last + 1).astype(np.float64)
+    thresholds = ranked[last][::-1]
+    precision, recall = (tp / selected)[::-1], (tp / tp[-1])[::-1]
+    return float(np.trapezoid(precision, thresholds)), float(np.trapezoid(recall, thresholds))
+
+
 def all_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS`, per sample.
 
