@@ -304,3 +304,13 @@ def test_partial_weights_cover_the_last_k_steps_and_sum_to_one():
     assert torch.allclose(w.sum(2)[valid], torch.ones_like(w.sum(2)[valid]))
     with pytest.raises(ConfigError, match="window K must be >= 0"):
         build_model("inputcell_lstm_partial", ModelConfig(n_features=4, window=-1))
+
+
+def test_partial_input_cell_attention_trains_on_padded_batches():
+    """Finite gradients everywhere; a padding step gets none (its window holds no valid step)."""
+    torch.manual_seed(0)
+    model = build_model("inputcell_lstm_partial", ModelConfig(n_features=4, hidden=3, r=3, d_a=5, window=3))
+    x = torch.randn(4, 10, 4, requires_grad=True)
+    model(x, torch.tensor([10, 7, 3, 1])).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert torch.isfinite(x.grad).all() and (x.grad[2, 3:] == 0).all() and x.grad[2, :3].abs().sum() > 0
