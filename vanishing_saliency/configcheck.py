@@ -32,6 +32,7 @@ from .hcp import bids
 from .hcp.blocks import check_experiment
 from .hcp.clean import STRATEGIES
 from .hcp.io import SUBJECT_ID, discover_subjects
+from .hcp.runs import strategies_of
 from .hcp.tasks import BLOCK_EVS
 from .synthetic import check_patterns
 
@@ -255,7 +256,7 @@ def check_hcp_layout(hcp: dict) -> None:
     layout = hcp_layout(hcp)
     cleaning = hcp["cleaning"]
     custom = cleaning.get("confound_strategies") or {}
-    names = list(dict.fromkeys([cleaning["strategy"], *cleaning["compare_strategies"]]))
+    names = strategies_of(cleaning)
     if layout == "s1200":
         for task in hcp["tasks"]:
             if task not in BLOCK_EVS:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import ConfigError, HCPDataError
 from ..io import atomic_path, save_json
-from .clean import RADIUS_MM
+from .clean import backward_difference, dvars, framewise_displacement
 from .geometry import N_CORTEX
 from .io import read_checked_dtseries
 
@@ -455,9 +455,7 @@ def read_confounds_table(run: dict, subject, n_frames: int) -> tuple[np.ndarray,
     if "framewise_displacement" in table.columns:
         fd = values[:, -1]
     else:  # Power et al. (2012) from the parameters: fMRIPrep's rotations are radians
-        params = motion[:, :6].copy()
-        params[:, 3:] *= RADIUS_MM
-        fd = np.concatenate([[0.0], np.abs(np.diff(params, axis=0)).sum(1)])
+        fd = framewise_displacement(motion, degrees=False)
     return motion, fd
 
 
@@ -626,10 +624,6 @@ def load_run(run: dict, subject, strategies: dict) -> dict:
 # ---- writing a cohort in this layout (the simulated one) ------------------------------------------------------
 
 
-def _derivative(x: np.ndarray) -> np.ndarray:
-    return np.vstack([np.zeros((1, x.shape[1])), np.diff(x, axis=0)])
-
-
 def confounds_table(motion_hcp: np.ndarray, data: np.ndarray) -> pd.DataFrame:
     """An fMRIPrep-style confounds table of one S1200 run: its 12 motion regressors (rotations converted from
     degrees to radians, as fMRIPrep writes them) with their squares, framewise displacement, and the mean
@@ -666,17 +660,15 @@ def confounds_table(motion_hcp: np.ndarray, data: np.ndarray) -> pd.DataFrame:
         cols[f"{name}_power2"] = params[:, k] ** 2
         cols[f"{name}_derivative1_power2"] = deriv[:, k] ** 2
     gs = np.asarray(data[:, :N_CORTEX], np.float64).mean(1)
-    gs_d = _derivative(gs[:, None])[:, 0]
+    gs_d = backward_difference(gs)
     cols.update(
         global_signal=gs,
         global_signal_derivative1=gs_d,
         global_signal_power2=gs**2,
         global_signal_derivative1_power2=gs_d**2,
     )
-    fd_params = params.copy()
-    fd_params[:, 3:] *= RADIUS_MM
-    fd = np.concatenate([[np.nan], np.abs(np.diff(fd_params, axis=0)).sum(1)])
-    dv = np.concatenate([[np.nan], np.sqrt((np.diff(np.asarray(data[:, :N_CORTEX], np.float64), axis=0) ** 2).mean(1))])
+    fd, dv = framewise_displacement(motion_hcp), dvars(data[:, :N_CORTEX])
+    fd[0] = dv[0] = np.nan  # fMRIPrep's n/a in the first row
     cols.update(framewise_displacement=fd, dvars=dv, std_dvars=dv / np.nanmedian(dv))
     return pd.DataFrame(cols)
 

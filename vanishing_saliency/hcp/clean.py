@@ -140,10 +140,11 @@ def zscore(y: np.ndarray, mask=None) -> np.ndarray:
     return (y - ref.mean(0)) / np.where(sd > 0, sd, 1.0)
 
 
-def framewise_displacement(motion: np.ndarray, radius_mm: float = RADIUS_MM) -> np.ndarray:
-    """Power et al. (2012) FD per frame (mm): rotations (HCP: degrees) become arc length on a 50 mm sphere."""
-    params = motion[:, :6].copy()
-    params[:, 3:] = np.deg2rad(params[:, 3:]) * radius_mm
+def framewise_displacement(motion: np.ndarray, radius_mm: float = RADIUS_MM, degrees: bool = True) -> np.ndarray:
+    """Power et al. (2012) FD per frame (mm): rotations (HCP: degrees; fMRIPrep, ``degrees=False``: radians) become
+    arc length on a 50 mm sphere."""
+    params = np.array(motion[:, :6], np.float64)
+    params[:, 3:] = (np.deg2rad(params[:, 3:]) if degrees else params[:, 3:]) * radius_mm
     return np.concatenate([[0.0], np.abs(np.diff(params, axis=0)).sum(1)])
 
 

@@ -21,11 +21,11 @@ import pandas as pd
 
 from .. import __version__
 from ..io import atomic_path, save_json
+from .bids import RUN_ENTITIES
 
 ROOT = "results/hcp/derivatives"
 SUFFIX = "space-fsLR_seg-Glasser_den-91k_stat-mean_timeseries"
 ATLAS = "atlases/atlas-Glasser/atlas-Glasser_space-fsLR_den-91k_dseg.dlabel.nii"
-RUN_ENTITIES = ("acq", "ce", "rec", "dir", "run", "echo")
 
 
 def run_stem(subject: str, run: dict) -> str:
@@ -50,7 +50,7 @@ def run_stem(subject: str, run: dict) -> str:
     if run.get("layout") == "fmriprep":
         ents = run["entities"]
         ses, task = ents.get("ses"), run["bids_task"]
-        rest = [f"{k}-{ents[k]}" for k in RUN_ENTITIES if ents.get(k)]
+        rest = [f"{k}-{ents[k]}" for k in RUN_ENTITIES if k != "ses" and ents.get(k)]
     else:
         ses, task, rest = None, run["task"], [f"dir-{run['run']}"]
     name = "_".join([f"sub-{subject}", *([f"ses-{ses}"] if ses else []), f"task-{task}", *rest, SUFFIX])
