@@ -35,6 +35,7 @@ SEED_KEYS = {
     "synthetic_noise": "synthetic-noise",
     "synthetic_methods": "synthetic-methods",
     "synthetic_epoch_curve": "synthetic-epoch-curve",
+    "synthetic_partial_window": "synthetic-partial-window",
     "synthetic_table": "synthetic-table",
     "synthetic_summary": "synthetic-summary",
     "hcp_simulate": "hcp-simulate",
@@ -91,6 +92,8 @@ def dataset_settings(name):
 
 
 SYN = config["synthetic"]
+# partial input-cell attention against its window (optional: no figure without the key)
+PARTIAL = SYN.get("partial_window") or {}
 METHODS = config["saliency"]["methods"]
 PRIMARY_METHOD = METHODS[0]
 # every moving-box position is a replicate of claims 4a / 4b: it gets as many training runs as Table 1
@@ -190,6 +193,12 @@ def synthetic_targets():
         + expand("results/synthetic/figures/{fig}.{ext}", fig=["moving_box", "epoch_curve"], ext=["png", "pdf"])
         + expand(
             "results/synthetic/figures/saliency_{dataset}.{ext}", dataset=SYN["heatmap_datasets"], ext=["png", "pdf"]
+        )
+        + (
+            ["results/synthetic/partial_window.tsv"]
+            + expand("results/synthetic/figures/partial_window.{ext}", ext=["png", "pdf"])
+            if PARTIAL
+            else []
         )
     )
 

@@ -42,6 +42,12 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             # one per (run, method), runs outer
             metrics=[f"results/synthetic/metrics/{{pair}}_{r}_{m}.tsv" for r in _runs for m in METHODS],
             examples=[f"results/synthetic/saliency/{{pair}}_{r}_{m}_examples.npz" for r in _runs for m in METHODS],
+            # saliency.save_maps: all keeps every test map (vanishing_saliency.maps; ~37 KB per 100 x 100 map)
+            maps=(
+                [f"results/synthetic/saliency/{{pair}}_{r}_{m}_maps.npz" for r in _runs for m in METHODS]
+                if config["saliency"].get("save_maps", "examples") == "all"
+                else []
+            ),
         log:
             "logs/synthetic/train/{pair}.log",
         benchmark:
@@ -224,6 +230,66 @@ rule synthetic_epoch_curve:
         seed=job_seed("synthetic_epoch_curve"),
     script:
         "../workflow_scripts/synthetic_epoch_curve.py"
+
+
+# Partial input-cell attention (paper supplement) with each window K of synthetic.partial_window: one job per K
+# trains its runs and scores their gradient saliency; the figure sets AUROC against K.
+rule synthetic_partial_window:
+    input:
+        f"resources/synthetic/{PARTIAL.get('dataset', 'earlier')}.npz",
+    output:
+        "results/synthetic/partial_window/window{window}.tsv",
+    log:
+        "logs/synthetic/partial_window/window{window}.log",
+    benchmark:
+        "logs/benchmark/synthetic/partial_window/window{window}.tsv"
+    wildcard_constraints:
+        window=r"\d+",
+    conda:
+        "../envs/synthetic.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(2),
+    params:
+        models=config["models"],
+        training=config["training"],
+        dataset=PARTIAL.get("dataset"),
+        saliency=config["saliency"],
+        seeds=lambda wc: run_seeds(
+            "synthetic_partial_window", [f"seed{k}" for k in range(PARTIAL["seeds"])], [wc.window]
+        ),
+    script:
+        "../workflow_scripts/synthetic_partial_window.py"
+
+
+rule synthetic_partial_figure:
+    input:
+        windows=[f"results/synthetic/partial_window/window{k}.tsv" for k in PARTIAL.get("windows", [])],
+        noise=f"results/synthetic/metrics/{PARTIAL.get('dataset', 'earlier')}/noise.tsv",
+    output:
+        tsv="results/synthetic/partial_window.tsv",
+        png=report(
+            "results/synthetic/figures/partial_window.png",
+            caption="../report/synthetic_partial_window.rst",
+            category="Synthetic boxes",
+            labels={"figure": "partial input-cell attention against its window"},
+        ),
+        pdf="results/synthetic/figures/partial_window.pdf",
+    log:
+        "logs/synthetic/partial_figure.log",
+    benchmark:
+        "logs/benchmark/synthetic/partial_figure.tsv"
+    conda:
+        "../envs/synthetic.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(300),
+        runtime=on_attempt(1),
+    params:
+        n_time=SYN["n_time"],
+    script:
+        "../workflow_scripts/synthetic_partial_figure.py"
 
 
 rule synthetic_epoch_figure:

@@ -55,6 +55,11 @@ def test_shipped_configs_pass_every_check(name):
             "synthetic.epoch_curve.dataset",
         ),
         (
+            lambda c: c["synthetic"]["partial_window"].__setitem__("dataset", "nowhere"),
+            "synthetic.partial_window.dataset names 'nowhere'",
+            "synthetic.partial_window.dataset",
+        ),
+        (
             lambda c: c["synthetic"]["table2"].__setitem__("seeds", c["synthetic"]["seeds"] + 1),
             "(Table 2 shares its first seeds with Table 1)",
             "synthetic.table2.seeds",

@@ -33,7 +33,9 @@ def _requirement(spec: str):
 
 def _pyproject() -> dict:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return dict(_requirement(s.split(";")[0]) for s in project["dependencies"])
+    extras = project["optional-dependencies"]
+    required = project["dependencies"] + extras["workflow"] + extras["tint"]
+    return dict(_requirement(s.split(";")[0]) for s in required)
 
 
 def _rules() -> list[dict]:

@@ -175,6 +175,24 @@ FIGURES = {
     ),
     "moving_box": lambda: synthetic_plots.moving_box_figure(_cells_moving()),
     "epoch_curve": lambda: synthetic_plots.epoch_curve_figure(_epoch_curve()),
+    "partial_window": lambda: synthetic_plots.partial_window_figure(
+        pd.DataFrame(
+            [
+                {
+                    "dataset": "earlier",
+                    "window": k,
+                    "run": f"seed{r}",
+                    "auroc": 0.5 + 0.04 * np.log(k) + 0.02 * r,
+                    "test_accuracy": 0.5 if k == 1 else 0.95,
+                    "at_chance": k == 1,
+                }
+                for k in (1, 5, 10, 25, 50, 100)
+                for r in range(3)
+            ]
+        ),
+        0.5,
+        100,
+    ),
     "mnist_examples": lambda: mnist_plots.mnist_examples_figure(
         RNG.integers(0, 255, (3, 28, 28)),
         np.array([1, 6, 7]),

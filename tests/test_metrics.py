@@ -144,10 +144,14 @@ def test_auroc_is_the_mann_whitney_u_of_average_ranks_exactly():
     assert np.allclose(got[:3], 0.5)
 
 
-def test_pooled_aup_aur_match_sklearn_on_the_literature_definition():
-    """time-interpret's definition (per-sample (a - min) / (max + 1e-5), the batch pooled, sklearn's
-    precision_recall_curve integrated over its thresholds by auc) to 1e-9, with ties and signed maps."""
+def test_pooled_aup_aur_match_time_interpret_and_sklearn():
+    """time-interpret's own aup / aur (the tint extra, which make venv installs) and its definition written with
+    scikit-learn (per-sample (a - min) / (max - min + 1e-5), the batch pooled, precision_recall_curve integrated
+    over its thresholds by auc) to 1e-9, with ties and signed maps."""
+    import torch
     from sklearn.metrics import auc, precision_recall_curve
+    from tint.metrics.white_box import aup as tint_aup
+    from tint.metrics.white_box import aur as tint_aur
 
     from vanishing_saliency.metrics import pooled_aup_aur
 
@@ -157,13 +161,18 @@ def test_pooled_aup_aur_match_sklearn_on_the_literature_definition():
         masks[:, 5:9, 1:4] = True
         maps = maps + 2.0 * masks  # some knowledge
         a = maps.reshape(7, -1)
-        scaled = (a - a.min(1, keepdims=True)) / (a.max(1, keepdims=True) + 1e-5)
+        low = a.min(1, keepdims=True)
+        scaled = (a - low) / (a.max(1, keepdims=True) - low + 1e-5)
         precision, recall, thresholds = precision_recall_curve(masks.reshape(-1), scaled.reshape(-1))
         aup, aur = pooled_aup_aur(maps, masks)
         assert abs(aup - auc(thresholds, precision[:-1])) < 1e-9
         assert abs(aur - auc(thresholds, recall[:-1])) < 1e-9
+        truth = torch.tensor(masks, dtype=torch.float64)
+        assert abs(aup - tint_aup(torch.tensor(maps), truth)) < 1e-9
+        assert abs(aur - tint_aur(torch.tensor(maps), truth)) < 1e-9
     # on non-negative maps (what the definition is for), a map that knows nothing scores below an informed one
     noise = np.abs(rng.normal(size=(7, 20, 6)))
     informed = noise + 2.0 * masks
     assert all(n < i for n, i in zip(pooled_aup_aur(noise, masks), pooled_aup_aur(informed, masks), strict=True))
     assert np.isnan(pooled_aup_aur(maps, np.zeros_like(masks))).all()
+    assert pooled_aup_aur(np.ones((2, 3)), np.eye(2, 3, dtype=bool)) == (0.0, 0.0)  # one threshold: tint's 0

@@ -1,5 +1,7 @@
-"""Saliency: batched gradients equal per-sample ones; Captum methods honour lengths."""
+"""Saliency: batched gradients equal per-sample ones; Captum methods honour lengths; the Captum-shaped API's
+targets and outputs; our maps equal Captum's own."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +67,9 @@ def test_the_memory_cap_changes_no_number(setup, method):
     each sample's draws are its own), up to floating-point order."""
     model, x, y, lengths = setup
     opts = SaliencyOptions(ig_steps=8, smoothgrad_samples=4, gradient_shap_samples=4, dynamask_steps=10)
+    pool = x[::-1].copy() if method == "gradient_shap" else None
     maps = [
-        attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=x[::-1].copy(), max_samples=k)
+        attribute(method, model, x, y, lengths, options=opts, seed=3, baselines=pool, max_samples=k)
         for k in (1, 3, 10_000)
     ]
     for other in maps[1:]:
@@ -96,6 +99,12 @@ def test_integrated_gradients_completeness(setup):
         p = torch.softmax(model(torch.tensor(x[:2]), torch.tensor(lengths[:2])), -1)[np.arange(2), y[:2]]
         p0 = torch.softmax(model(torch.zeros(2, 10, 6), torch.tensor(lengths[:2])), -1)[np.arange(2), y[:2]]
     assert np.allclose(maps.reshape(2, -1).sum(1), (p - p0).numpy(), atol=2e-3)
+
+
+def test_the_registry_holds_every_method_by_name():
+    from vanishing_saliency.saliency import REGISTRY
+
+    assert tuple(REGISTRY) == METHODS and all(cls.name == name for name, cls in REGISTRY.items())
 
 
 def test_unknown_method():
@@ -136,6 +145,8 @@ def box():
         ("occlusion", 0.85),
         ("occlusion_features", 0.8),
         ("dynamask", 0.85),
+        ("extremal_mask", 0.8),  # time-interpret's (the tint extra, installed by make venv)
+        ("tint_dynamask", 0.65),
     ],
 )
 def test_methods_find_a_known_box(box, method, floor):
@@ -146,6 +157,33 @@ def test_methods_find_a_known_box(box, method, floor):
         method, model, x, y, lengths, options=SaliencyOptions(dynamask_area=mask[0].mean()), max_samples=20
     )
     assert np.nanmean(auroc(maps, mask)) > floor
+
+
+def test_tint_methods_are_masks_seeded_and_quiet(box, tmp_path, monkeypatch, capfd):
+    """time-interpret's masks lie in [0, 1], follow the seed, leave the caller's torch generator and the model as they
+    were, and write nothing (no lightning_logs, no Lightning banner)."""
+    model, x, y, lengths, mask = box
+    monkeypatch.chdir(tmp_path)
+    opts = SaliencyOptions(tint_epochs=20, dynamask_area=float(mask[0].mean()))
+    for method in ("extremal_mask", "tint_dynamask"):
+        torch.manual_seed(5)
+        a = attribute(method, model, x[:6], y[:6], lengths[:6], seed=3, options=opts)
+        after = torch.rand(1)
+        torch.manual_seed(5)
+        b = attribute(method, model, x[:6], y[:6], lengths[:6], seed=3, options=opts)
+        assert torch.equal(torch.rand(1), after)  # the global generator is left as it was
+        assert a.min() >= 0 and a.max() <= 1 and np.array_equal(a, b)
+    assert all(p.requires_grad for p in model.parameters())
+    assert list(tmp_path.iterdir()) == []
+    out, err = capfd.readouterr()
+    assert "GPU available" not in out + err and "litlogger" not in out + err
+
+
+def test_tint_methods_without_tint_say_how_to_install(box, monkeypatch):
+    model, x, y, lengths, _ = box
+    monkeypatch.setitem(sys.modules, "tint", None)  # import tint raises ImportError
+    with pytest.raises(ConfigError, match=r"pip install \"vanishing_saliency\[tint\]\""):
+        attribute("extremal_mask", model, x[:2], y[:2], lengths[:2])
 
 
 def test_tsr_keeps_only_the_relevant_steps(box):
@@ -192,12 +230,13 @@ def test_random_methods_follow_the_seed_alone(setup, method):
     # Captum's GradientShap draws its interpolation points from numpy's global generator: whatever state that
     # generator is in, the seed alone decides the map, and the caller's numpy state is left as it was
     model, x, y, lengths = setup
+    pool = x[::-1].copy() if method == "gradient_shap" else None
     np.random.seed(123)
-    a = attribute(method, model, x, y, lengths, seed=1, baselines=x[::-1].copy())
+    a = attribute(method, model, x, y, lengths, seed=1, baselines=pool)
     after = np.random.get_state()[1].copy()
     np.random.seed(456)
-    b = attribute(method, model, x, y, lengths, seed=1, baselines=x[::-1].copy())
-    c = attribute(method, model, x, y, lengths, seed=2, baselines=x[::-1].copy())
+    b = attribute(method, model, x, y, lengths, seed=1, baselines=pool)
+    c = attribute(method, model, x, y, lengths, seed=2, baselines=pool)
     assert np.array_equal(a, b) and not np.allclose(a, c)
     np.random.seed(123)
     assert np.array_equal(np.random.get_state()[1], after)
@@ -214,3 +253,92 @@ def test_saliency_options_come_from_the_config_and_keep_the_defaults_it_leaves_o
     assert opts == SaliencyOptions()  # config.yaml states the library's defaults
     partial = saliency_options({"methods": ["gradient"], "max_batch_mb": 50, "examples": 1, "ig_steps": 8})
     assert partial.max_batch_mb == 50 and partial.ig_steps == 8 and partial.smoothgrad_samples == 10
+
+
+# ---- the Captum-shaped API ----
+
+
+def test_gradient_and_integrated_gradients_equal_captums_own(setup):
+    """Captum's Saliency and IntegratedGradients on the same model, target and output give our maps."""
+    import captum.attr as ca
+
+    from vanishing_saliency.saliency import Gradient, IntegratedGradients, ProbabilityModel
+
+    model, x, y, lengths = setup
+    xt, yt, lt = torch.tensor(x), torch.tensor(y), torch.tensor(lengths)
+    full = torch.tensor(x)
+    full_lengths = torch.full((len(x),), x.shape[1])
+    for output, forward in (("probability", ProbabilityModel(model)), ("logit", model)):
+        for target in (yt, 1 - yt, 0):
+            ours = Gradient(model, output=output, max_samples=4).attribute(xt, target=target, lengths=lt)
+            theirs = ca.Saliency(forward).attribute(xt, target=target, additional_forward_args=(lt,))
+            assert torch.allclose(ours, theirs * (torch.arange(10)[None, :, None] < lt[:, None, None]), atol=1e-7)
+            ig = IntegratedGradients(model, output=output).attribute(full, target=target, ig_steps=16)
+            ig_captum = ca.IntegratedGradients(forward).attribute(
+                full, target=target, additional_forward_args=(full_lengths,), n_steps=16
+            )
+            assert torch.allclose(ig, ig_captum, atol=1e-6)
+    assert not torch.allclose(
+        Gradient(model, "logit").attribute(xt, target=yt, lengths=lt),
+        Gradient(model).attribute(xt, target=yt, lengths=lt),
+    )  # the two outputs differ (the softmax's Jacobian)
+
+
+def test_targets_label_predicted_and_index(setup):
+    from vanishing_saliency.saliency import Gradient
+
+    model, x, y, lengths = setup
+    xt, lt = torch.tensor(x), torch.tensor(lengths)
+    explainer = Gradient(model, output="logit")
+    pred = predict_logits(model, x, lengths).argmax(1)
+    assert torch.equal(
+        explainer.attribute(xt, target="predicted", lengths=lt), explainer.attribute(xt, target=pred, lengths=lt)
+    )
+    by_index = explainer.attribute(xt, target=1, lengths=lt)
+    assert torch.equal(by_index, explainer.attribute(xt, target=torch.ones(len(x), dtype=torch.long), lengths=lt))
+    assert not torch.allclose(by_index, explainer.attribute(xt, target=0, lengths=lt))  # logit maps differ by class
+    # without lengths every step counts
+    assert (explainer.attribute(xt, target=0)[3, 3:] != 0).any()
+    with pytest.raises(ValueError, match="target is needed"):
+        explainer.attribute(xt)
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        explainer.attribute(xt, target=2)
+    with pytest.raises(ValueError, match="one class per input"):
+        explainer.attribute(xt, target=[0, 1])
+    with pytest.raises(ValueError, match="'predicted'"):
+        explainer.attribute(xt, target="label")
+
+
+def test_options_baselines_and_outputs_are_checked(setup):
+    from vanishing_saliency.saliency import Dynamask, Gradient, IntegratedGradients, method
+
+    model, x, y, lengths = setup
+    xt = torch.tensor(x)
+    with pytest.raises(TypeError, match="unknown option.*n_step"):
+        IntegratedGradients(model).attribute(xt, target=0, n_step=8)
+    with pytest.raises(ValueError, match="Gradient takes no baselines"):
+        Gradient(model).attribute(xt, target=0, baselines=0.5)
+    with pytest.raises(ConfigError, match="output 'softmax'"):
+        Gradient(model, output="softmax")
+    with pytest.raises(ConfigError, match="output='logit' does not apply"):
+        Dynamask(model, output="logit")
+    assert isinstance(method("integrated_gradients", model), IntegratedGradients)
+    # a baseline equal to the input leaves Integrated Gradients nothing to attribute
+    assert torch.allclose(IntegratedGradients(model).attribute(xt, target=0, baselines=xt), torch.zeros_like(xt))
+
+
+def test_any_captum_method_passes_through(setup):
+    import captum.attr as ca
+
+    from vanishing_saliency.saliency import CaptumAttribution, ProbabilityModel
+
+    model, x, y, lengths = setup
+    xt, yt, lt = torch.tensor(x), torch.tensor(y), torch.tensor(lengths)
+    ablation = CaptumAttribution(model, ca.FeatureAblation)
+    ours = ablation.attribute(xt, target=yt, lengths=lt, perturbations_per_eval=4)
+    theirs = ca.FeatureAblation(ProbabilityModel(model)).attribute(
+        xt, target=yt, additional_forward_args=(lt,), perturbations_per_eval=4
+    )
+    valid = (torch.arange(10)[None, :, None] < lt[:, None, None]).float()
+    assert torch.allclose(ours, theirs * valid, atol=1e-7) and ours.abs().sum() > 0
+    assert ablation.name == "FeatureAblation"

@@ -40,6 +40,8 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
         "figures/epoch_curve.png",
         "figures/saliency_earlier.png",
         "figures/saliency_earlier.pdf",
+        "partial_window.tsv",
+        "figures/partial_window.png",
     ):
         assert (syn / name).stat().st_size > 0, name
     t1 = pd.read_csv(syn / "table1.tsv", sep="\t")
@@ -79,6 +81,11 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
     assert (tests.dropna(subset=["p_adjusted"]).p_adjusted >= tests.dropna(subset=["p_adjusted"]).p - 1e-12).all()
     curve = pd.read_csv(syn / "epoch_curve.tsv", sep="\t")
     assert set(curve.epoch) == {0, 1, 2, 3} and curve.kept_by_first_best.sum() == 2  # one kept epoch per model
+    partial = pd.read_csv(syn / "partial_window.tsv", sep="\t")
+    runs = sorted(zip(partial.window, partial.run, strict=True))
+    assert runs == [(w, r) for w in (1, 30) for r in ("seed0", "seed1")]
+    assert partial.auroc.between(0, 1).all() and partial.run.nunique() == 2
+    assert len(set(partial.test_accuracy.round(6))) > 1 or len(set(partial.auroc.round(6))) > 1  # runs differ
 
 
 @pytest.mark.workflow
@@ -110,6 +117,32 @@ def test_models_have_sidecars_and_logs(tiny_run):
     assert "inputcell_lstm on earlier seed0" in log and "inputcell_lstm on earlier untrained1" in log
     with np.load(tiny_run / "results/synthetic/saliency/earlier/lstm_seed0_gradient_examples.npz") as f:
         assert f["saliency"].shape == (2, 30, 8)
+
+
+@pytest.mark.workflow
+def test_saved_maps_rescore_to_the_run_tables(tiny_run):
+    """saliency.save_maps: all keeps every test map; the command line's score of a maps file gives the run's own
+    per-sample metrics and pooled AUP / AUR (the tables' numbers, recomputed without retraining)."""
+    import pandas as pd
+
+    for run in ("seed0", "untrained1"):
+        maps = tiny_run / f"results/synthetic/saliency/earlier/inputcell_lstm_{run}_integrated_gradients_maps.npz"
+        out = tiny_run / f"rescored_{run}.tsv"
+        res = subprocess.run(
+            [sys.executable, "-m", "vanishing_saliency.cli", "score", str(maps), "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 0, res.stderr
+        metrics = f"results/synthetic/metrics/earlier/inputcell_lstm_{run}_integrated_gradients.tsv"
+        table = pd.read_csv(tiny_run / metrics, sep="\t")
+        rescored = pd.read_csv(out, sep="\t")
+        assert len(rescored) == len(table) == 60
+        for m in ("wjac", "euc", "auroc", "ap", "aup", "aur"):
+            assert np.allclose(rescored[m], table[m], rtol=1e-4, atol=1e-6, equal_nan=True), m
+        for m in ("aup_pooled", "aur_pooled"):
+            shown = [line for line in res.stdout.splitlines() if line.startswith(f"| {m} ")][0]
+            assert abs(float(shown.split("|")[4]) - table[m].iloc[0]) < 1e-4
 
 
 @pytest.mark.workflow

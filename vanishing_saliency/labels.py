@@ -32,4 +32,6 @@ SALIENCY_METHODS = (
     "occlusion_features",
     "tsr",
     "dynamask",
+    "extremal_mask",  # time-interpret's (the tint extra)
+    "tint_dynamask",
 )

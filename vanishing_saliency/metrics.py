@@ -254,20 +254,21 @@ def area_under_precision_recall(
     return aup, aur
 
 
-TINT_EPS = 1e-5  # time-interpret's normalisation: (a - min) / (max + 1e-5) per sample
+# the literature's batch-pooled AUP / AUR (pooled_aup_aur), named apart from METRICS: one value per set of maps
+POOLED_METRICS = ("aup_pooled", "aur_pooled")
+TINT_EPS = 1e-5  # time-interpret's normalisation: (a - min) / (max - min + 1e-5) per sample
 
 
 def pooled_aup_aur(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float]:
     """AUP and AUR as the time-series interpretability literature computes them (Dynamask, ExtremalMask and the
     ``time-interpret`` library's ``aup`` / ``aur``), named apart from this package's per-sample ``aup`` / ``aur``.
 
-    Each map is scaled as ``(a - min) / (max + 1e-5)`` (its own min and max), the batch is pooled into one ranking,
-    and precision and recall at every distinct score (as threshold, ascending; ``score >= threshold`` selected) are
-    integrated over the threshold by the trapezoid rule: the areas under precision and under recall as functions of
-    the threshold, as ``sklearn.metrics.auc(thresholds, precision[:-1])`` gives them from
-    ``precision_recall_curve`` (scikit-learn 1.9, which keeps every threshold; ``tests/test_metrics.py`` compares
-    the two to 1e-9).  The scaling divides by the max, not the range: it is meant for non-negative maps (pass
-    ``abs`` maps; a signed map can give areas above 1).
+    Each map is scaled as ``(a - min) / (max - min + 1e-5)`` (its own min and max), the batch is pooled into one
+    ranking, and precision and recall at every distinct score (as threshold, ascending; ``score >= threshold``
+    selected) are integrated over the threshold by the trapezoid rule: the areas under precision and under recall as
+    functions of the threshold, as time-interpret 0.3.0's ``tint.metrics.white_box.aup`` / ``aur`` compute them
+    with ``sklearn.metrics.auc(thresholds, precision[:-1])`` from ``precision_recall_curve`` (0 when the scores
+    take a single value).  ``tests/test_metrics.py`` compares the two, and scikit-learn's, to 1e-9.
 
     Parameters
     ----------
@@ -289,15 +290,36 @@ def pooled_aup_aur(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"maps {np.shape(maps)} and masks {np.shape(masks)} differ in shape")
     if not truth.any():
         return float("nan"), float("nan")
-    scaled = ((a - a.min(1, keepdims=True)) / (a.max(1, keepdims=True) + TINT_EPS)).reshape(-1)
+    low = a.min(1, keepdims=True)
+    scaled = ((a - low) / (a.max(1, keepdims=True) - low + TINT_EPS)).reshape(-1)
     order = np.argsort(-scaled, kind="stable")
     ranked, hits = scaled[order], truth[order]
     last = np.r_[np.flatnonzero(np.diff(ranked) != 0), len(ranked) - 1]  # the last entry of each distinct score
     tp = np.cumsum(hits)[last].astype(np.float64)
     selected = (last + 1).astype(np.float64)
     thresholds = ranked[last][::-1]
+    if len(thresholds) < 2:
+        return 0.0, 0.0
     precision, recall = (tp / selected)[::-1], (tp / tp[-1])[::-1]
     return float(np.trapezoid(precision, thresholds)), float(np.trapezoid(recall, thresholds))
+
+
+def pooled_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:
+    """:data:`POOLED_METRICS` of a set of maps: :func:`pooled_aup_aur` of their absolute values.
+
+    Parameters
+    ----------
+    maps : array-like, shape (n, ...)
+        Saliency maps (signed maps are taken in absolute value, as every metric here takes them).
+    masks : array-like of bool, same shape as ``maps``
+        Ground-truth masks.
+
+    Returns
+    -------
+    dict of str to float
+        ``aup_pooled`` and ``aur_pooled``.
+    """
+    return dict(zip(POOLED_METRICS, pooled_aup_aur(np.abs(np.asarray(maps)), masks), strict=True))
 
 
 def all_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,8 +1,17 @@
 """Saliency maps: the paper's |d p_true / d x| (batched), Captum attributions, temporal saliency
 rescaling and a Dynamask-style perturbation mask.
 
-All methods share one call shape: ``attribute(method, model, x, y, lengths)``
-returns an array ``(n, time, features)``.  Metrics take absolute values.
+One class per method, in Captum's call shape (``REGISTRY`` by name, :func:`method` builds one)::
+
+    explainer = saliency.Gradient(model, output="probability")        # or "logit"
+    maps = explainer.attribute(x, target=y, lengths=lengths)          # torch in, torch out: (n, time, features)
+    maps = explainer.attribute(x, target="predicted", lengths=lengths)  # or one class index for every input
+
+``model`` is a logits model called as ``model(x, lengths)``; ``target`` is each input's class (its
+label), one class index, or ``"predicted"``; the explained output is the target's softmax
+probability (the paper's) or its logit.  :class:`CaptumAttribution` puts any other Captum
+method in the same shape; :func:`attribute` is the numpy form the workflow's steps use.
+Metrics take absolute values.
 
 Captum enlarges the batch internally (baselines, noise samples, occlusion
 windows); our models size everything from ``x.size(0)`` and Captum expands
@@ -40,12 +49,16 @@ from a generator of its own (the seed and the sample's index), not from the batc
 
 from __future__ import annotations
 
+import inspect
+import logging
+import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .errors import ConfigError
 from .labels import SALIENCY_METHODS as METHODS
@@ -72,7 +85,10 @@ class SaliencyOptions:
         Temporal saliency rescaling: steps above this quantile of the step relevances are kept.
     dynamask_area, dynamask_steps, dynamask_lr, dynamask_area_weight, dynamask_smooth_weight : float or int
         Dynamask: the fraction of entries kept, optimisation steps, Adam's learning rate and the weights of the area
-        and smoothness penalties.
+        and smoothness penalties.  ``dynamask_area`` is also time-interpret's DynaMask ``keep_ratio``.
+    tint_epochs, tint_lr : int, float
+        time-interpret's ExtremalMask and DynaMask: epochs of their mask fit and its Adam learning rate (tint's
+        default 1e-3 needs hundreds of epochs).
     """
 
     max_batch_mb: float = 256
@@ -87,6 +103,8 @@ class SaliencyOptions:
     dynamask_lr: float = 0.1
     dynamask_area_weight: float = 1.0
     dynamask_smooth_weight: float = 0.05
+    tint_epochs: int = 100
+    tint_lr: float = 0.1
 
 
 # Peak memory of one forward + backward pass per input sample, as a multiple of T (N + T)
@@ -118,6 +136,9 @@ def samples_per_pass(n_time: int, n_features: int, itemsize: int, max_mb: float)
     """
     per_sample = _PASS_VALUES_PER_STEP * n_time * (n_features + n_time) * itemsize
     return max(1, int(max_mb * 2**20 // per_sample))
+
+
+OUTPUTS = ("probability", "logit")
 
 
 class ProbabilityModel(nn.Module):
@@ -162,37 +183,511 @@ def _as_tensors(model, x, y, lengths):
     )
 
 
+def _input_tensors(model, inputs, lengths):
+    """``inputs`` in the model's dtype and ``lengths`` as int64 (default: every input full length), detached."""
+    x = torch.as_tensor(inputs.detach() if torch.is_tensor(inputs) else np.asarray(inputs))
+    x = x.to(next(model.parameters()).dtype)
+    if lengths is None:
+        return x, torch.full((len(x),), x.shape[1], dtype=torch.long)
+    lengths = lengths.detach() if torch.is_tensor(lengths) else np.asarray(lengths)
+    return x, torch.as_tensor(lengths).to(torch.long)
+
+
 @contextmanager
-def _inputs_only(model: nn.Module):
-    """Eval mode and no parameter gradients (a saliency map needs the input's only); the model's
-    ``requires_grad`` flags come back afterwards."""
+def _inputs_only(model: nn.Module, output: str = "probability"):
+    """Eval mode and no parameter gradients (a saliency map needs the input's only); yields the explained output
+    (``ProbabilityModel(model)`` or ``model`` itself for the logits).  The ``requires_grad`` flags come back
+    afterwards."""
     flags = [p.requires_grad for p in model.parameters()]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        yield ProbabilityModel(model)
+        yield ProbabilityModel(model) if output == "probability" else model
     finally:
         for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
+
+
+class _NoBar:
+    """A progress bar that shows nothing (the internals' default)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+_NO_BAR = _NoBar()
 
 
 def _slices(n: int, size: int):
     return [slice(i, min(n, i + size)) for i in range(0, n, max(1, size))]
 
 
-def _gradient_pass(prob, x, y, lengths):
-    """d p_y / d x and the probabilities of one pass: the samples are independent (eval mode, no
-    batch statistics), so the gradient of the summed true-class probabilities is each sample's own."""
+def _gradient_pass(forward, x, y, lengths):
+    """d f_y / d x and the outputs of one pass: the samples are independent (eval mode, no batch statistics), so
+    the gradient of the summed target outputs is each sample's own."""
     x = x.detach().requires_grad_(True)
-    p = prob(x, lengths)
+    p = forward(x, lengths)
     (grad,) = torch.autograd.grad(p.gather(1, y[:, None]).sum(), x)
     return grad, p.detach()
 
 
-def _gradients(prob, x, y, lengths, cap: int) -> torch.Tensor:
-    """d p_y / d x of any number of rows, in passes of at most ``cap``."""
-    return torch.cat([_gradient_pass(prob, x[sl], y[sl], lengths[sl])[0] for sl in _slices(len(x), cap)])
+def _gradients(forward, x, y, lengths, cap: int) -> torch.Tensor:
+    """d f_y / d x of any number of rows, in passes of at most ``cap``."""
+    return torch.cat([_gradient_pass(forward, x[sl], y[sl], lengths[sl])[0] for sl in _slices(len(x), cap)])
+
+
+def _targets(forward, x, lengths, target, cap: int) -> torch.Tensor:
+    """Each sample's explained class: ``target`` as a class index, one index per sample, or ``"predicted"``
+    (the class of highest output, from forward passes of up to ``cap`` inputs)."""
+    n = len(x)
+    if isinstance(target, str):
+        if target != "predicted":
+            raise ValueError(f"target {target!r}: give a class index, one class per sample, or 'predicted'")
+        with torch.no_grad():
+            return torch.cat([forward(x[sl], lengths[sl]).argmax(1) for sl in _slices(n, cap)])
+    if target is None:
+        raise ValueError(
+            "target is needed: a class index (int), one class per sample (e.g. the labels), or 'predicted'"
+        )
+    t = torch.as_tensor(np.asarray(target), dtype=torch.long)
+    if t.ndim == 0:
+        t = t.expand(n)
+    if t.shape != (n,):
+        raise ValueError(f"target has shape {tuple(t.shape)}; expected one class per input ({n},) or one int")
+    with torch.no_grad():
+        n_classes = forward(x[:1], lengths[:1]).shape[1]
+    if n and (t.min() < 0 or t.max() >= n_classes):
+        raise ValueError(f"target classes must lie in [0, {n_classes}); got {t.min().item()} .. {t.max().item()}")
+    return t
+
+
+_CONSTRUCTOR_DOC = """Parameters
+----------
+model : nn.Module
+    A logits model, called as ``model(x, lengths)`` with ``x`` of shape (batch, time, features).
+output : {"probability", "logit"}, default "probability"
+    The explained output: the target class's softmax probability (the paper's) or its logit.
+options : SaliencyOptions, optional
+    The methods' settings (its defaults when None); ``attribute`` overrides any of them by keyword.
+max_samples : int, optional
+    Inputs per pass, instead of what ``max_batch_mb`` holds.
+
+Raises
+------
+ConfigError
+    If ``output`` is not one the method takes."""
+
+
+class Attribution:
+    """One attribution method in Captum's call shape: ``Method(model, output=...).attribute(inputs, target=...,
+    lengths=..., baselines=..., **options)``, torch in, torch out.
+
+    Subclasses name the method (``name``, one of :data:`METHODS`) and compute its maps.  Every method runs in as few
+    passes as the memory cap allows (module docstring); the model is put in eval mode (and left in it) and its
+    parameters' ``requires_grad`` flags are restored.  (Its Parameters and Raises sections, the same for every
+    method, are added below.)
+    """
+
+    name = ""
+    takes_baselines = False
+
+    def __init_subclass__(cls, **kwargs):
+        # every method is built the same way: its docstring gets the constructor's Parameters and Raises
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ and "Parameters\n" not in cls.__doc__:
+            cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n\n" + _CONSTRUCTOR_DOC
+
+    def __init__(
+        self,
+        model: nn.Module,
+        output: str = "probability",
+        options: SaliencyOptions | None = None,
+        max_samples: int | None = None,
+    ):
+        if output not in OUTPUTS:
+            raise ConfigError(f"output {output!r}: expected one of {', '.join(OUTPUTS)}")
+        self.model = model
+        self.output = output
+        self.options = options if options is not None else SaliencyOptions()
+        self.max_samples = max_samples
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({type(self.model).__name__}, output={self.output!r})"
+
+    def attribute(
+        self, inputs, target=None, lengths=None, baselines=None, seed: int = 0, progress: bool = False, **options
+    ) -> torch.Tensor:
+        """Attribution maps of each input's ``target`` output.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor or array-like, shape (n, time, features)
+            Input sequences (converted to the model's parameter dtype).
+        target : int, array-like of int of shape (n,), or "predicted"
+            The explained class: one class for every input, each input's own (e.g. its label), or the class the
+            model predicts for it.
+        lengths : torch.Tensor or array-like of int, shape (n,), optional
+            True sequence lengths (default: every input is full length); padding steps get 0.
+        baselines : torch.Tensor, array-like or float, optional
+            Only for the methods that take one: GradientShap's pool of baseline samples ``(k, time, features)``
+            (default: an all-zero baseline); Integrated Gradients', DeepLift's and occlusion's reference, a tensor
+            broadcastable to ``inputs`` or a float (default 0).
+        seed : int, default 0
+            Seed of the random methods (SmoothGrad's and GradientShap's draws, Dynamask's starting mask); each
+            sample draws from a generator of its own (the seed and its index).
+        progress : bool, default False
+            Show a progress bar of the samples done (tqdm, on stderr).
+        **options
+            Any field of :class:`SaliencyOptions` (e.g. ``ig_steps=64``), for this call.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, time, features)
+            The maps, detached, in the model's dtype, zero at padding steps; signed for the methods that give
+            signed maps.
+
+        Raises
+        ------
+        ValueError
+            A target that is missing or out of range, or a baseline given to a method that takes none.
+        TypeError
+            An option that is not a field of :class:`SaliencyOptions`.
+        """
+        unknown = set(options) - set(SaliencyOptions.__dataclass_fields__)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.attribute got unknown option(s) {', '.join(sorted(unknown))}; "
+                f"options are the fields of SaliencyOptions: {', '.join(SaliencyOptions.__dataclass_fields__)}"
+            )
+        if baselines is not None and not self.takes_baselines:
+            raise ValueError(f"{type(self).__name__} takes no baselines")
+        opts = replace(self.options, **options)
+        x, lt = _input_tensors(self.model, inputs, lengths)
+        cap = self.max_samples or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), opts.max_batch_mb)
+        with (
+            _inputs_only(self.model, self.output) as forward,
+            tqdm(total=len(x), desc=self.name, unit="sample", disable=not progress, leave=False) as bar,
+        ):
+            y = _targets(forward, x, lt, target, cap)
+            maps = self._maps(forward, x, y, lt, cap, opts, seed, baselines, bar)
+        return (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar) -> torch.Tensor:
+        """The maps of ``x`` (``bar.update`` after each pass's samples)."""
+        raise NotImplementedError
+
+
+Attribution.__doc__ = inspect.cleandoc(Attribution.__doc__) + "\n\n" + _CONSTRUCTOR_DOC
+
+
+class Gradient(Attribution):
+    """The paper's saliency, ``|d f_y / d x|`` (Captum's ``Saliency`` with ``abs=True``), one backward per pass."""
+
+    name = "gradient"
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        out = []
+        for sl in _slices(len(x), cap):
+            out.append(_gradient_pass(forward, x[sl], y[sl], lengths[sl])[0].abs_())
+            bar.update(sl.stop - sl.start)
+        return torch.cat(out)
+
+
+class _CaptumMethod(Attribution):
+    """A method Captum computes (``_captum_maps``, by the method's name)."""
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        return _captum_maps(self.name, forward, x, y, lengths, cap, opts, baselines, bar)
+
+
+class IntegratedGradients(_CaptumMethod):
+    """Captum's ``IntegratedGradients`` from the baseline (default 0) in ``ig_steps`` steps."""
+
+    name = "integrated_gradients"
+    takes_baselines = True
+
+
+class DeepLift(_CaptumMethod):
+    """Captum's ``DeepLift`` from the baseline (default 0); through a fused LSTM it degrades to gradient x delta."""
+
+    name = "deeplift"
+    takes_baselines = True
+
+
+class InputXGradient(_CaptumMethod):
+    """Captum's ``InputXGradient``: ``x * d f_y / d x``."""
+
+    name = "input_x_gradient"
+
+
+class Occlusion(_CaptumMethod):
+    """Captum's ``Occlusion`` of one whole time step at a time, replaced by the baseline (default 0)."""
+
+    name = "occlusion"
+    takes_baselines = True
+
+
+class FeatureOcclusion(Occlusion):
+    """Captum's ``Occlusion`` of one feature over all time steps at a time (its score spread over its steps)."""
+
+    name = "occlusion_features"
+
+
+class SmoothGrad(Attribution):
+    """Mean ``|d f_y / d x|`` over ``smoothgrad_samples`` noisy copies (Captum's ``NoiseTunnel`` over ``Saliency``),
+    each sample's noise from a generator of its own."""
+
+    name = "smoothgrad"
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        return _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar)
+
+
+class GradientShap(Attribution):
+    """Expected gradients (Captum's ``GradientShap``), baselines drawn from a pool (default: one all-zero input)."""
+
+    name = "gradient_shap"
+    takes_baselines = True
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        return _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar)
+
+
+class TemporalSaliencyRescaling(Attribution):
+    """Temporal saliency rescaling of the gradient map (Ismail et al. 2020; module docstring)."""
+
+    name = "tsr"
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        return _temporal_saliency_rescaling(forward, x, y, lengths, cap, opts.tsr_quantile, bar)
+
+
+class Dynamask(Attribution):
+    """A Dynamask-style perturbation mask (module docstring).  Its objective keeps the target class by the
+    cross-entropy of the logits, so it takes ``output="probability"`` only."""
+
+    name = "dynamask"
+
+    def __init__(self, model, output="probability", options=None, max_samples=None):
+        if output != "probability":
+            raise ConfigError("dynamask optimises the target's cross-entropy: output='logit' does not apply")
+        super().__init__(model, output, options, max_samples)
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        return _dynamask(self.model, x, y, lengths, cap, opts, seed, bar)
+
+
+@contextmanager
+def _quiet_lightning():
+    """Lightning's start-up lines and warnings (accelerators found, no validation loader, ...) off while a tint mask
+    fits; the loggers' levels come back afterwards."""
+    import pytorch_lightning  # noqa: F401  (its import sets its loggers' levels: set them after)
+
+    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _tint(epochs: int):
+    """time-interpret's ``tint.attr`` and ``tint.attr.models``, and a Lightning trainer of ``epochs`` on the CPU that
+    writes nothing (no logs, checkpoints or progress bar)."""
+    try:
+        import tint.attr
+        import tint.attr.models
+        from pytorch_lightning import Trainer
+    except ImportError as err:
+        raise ConfigError(
+            "the tint methods (extremal_mask, tint_dynamask) need time-interpret: "
+            'pip install "vanishing_saliency[tint]" (make venv installs it)',
+            key="saliency.methods",
+        ) from err
+    with _quiet_lightning():
+        trainer = Trainer(
+            max_epochs=int(epochs),
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+    return tint.attr, tint.attr.models, trainer
+
+
+class ExtremalMask(Attribution):
+    """time-interpret's ``ExtremalMask`` (Enguehard 2023): a mask in [0, 1] per entry, fitted (``tint_epochs``,
+    ``tint_lr``) so that the masked input, the rest faded to the baseline (default 0), keeps the target's output,
+    while the mask stays small.  Needs the ``tint`` extra.
+
+    Every sample's mask is fitted in one batch: tint's loss is a mean over the batch, so splitting it would change
+    the masks (``max_batch_mb`` does not apply).  The fit starts from a constant mask; ``seed`` seeds it all the same.
+    """
+
+    name = "extremal_mask"
+    takes_baselines = True
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        attr, models, trainer = _tint(opts.tint_epochs)
+        with torch.random.fork_rng(), _quiet_lightning():
+            torch.manual_seed(seed)
+            maps = attr.ExtremalMask(forward).attribute(
+                x,
+                baselines=baselines,
+                target=y,
+                additional_forward_args=(lengths,),
+                trainer=trainer,
+                mask_net=models.ExtremalMaskNet(forward_func=forward, lr=opts.tint_lr),
+                batch_size=len(x),
+            )
+        bar.update(len(x))
+        return maps.detach()
+
+
+class TintDynaMask(Attribution):
+    """time-interpret's ``DynaMask`` (Crabbe & van der Schaar 2021), as that library ships it: a mask keeping the
+    fraction ``dynamask_area`` of the entries, the rest faded to the moving average, fitted (``tint_epochs``,
+    ``tint_lr``) to keep the model's whole output vector (mean squared error), so ``target`` chooses nothing here.
+    Needs the ``tint`` extra; every sample's mask is fitted in one batch (as :class:`ExtremalMask`).
+
+    tint 0.3.0 adds the mask's size penalty in Lightning's ``training_step_end`` hook, which Lightning 2 no longer
+    calls: without it the mask stays near 0.5 everywhere.  The mask network here calls that hook itself.
+    """
+
+    name = "tint_dynamask"
+
+    def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
+        attr, models, trainer = _tint(opts.tint_epochs)
+        with torch.random.fork_rng(), _quiet_lightning():
+
+            class MaskNet(models.MaskNet):
+                def training_step(self, batch, batch_idx):
+                    return self.training_step_end(super().training_step(batch, batch_idx))
+
+            torch.manual_seed(seed)
+            maps = attr.DynaMask(forward).attribute(
+                x,
+                additional_forward_args=(lengths,),
+                trainer=trainer,
+                mask_net=MaskNet(forward_func=forward, keep_ratio=float(opts.dynamask_area), lr=opts.tint_lr),
+                batch_size=len(x),
+            )
+        bar.update(len(x))
+        return maps.detach()
+
+
+class CaptumAttribution(Attribution):
+    """Any Captum attribution class in this shape: lengths go to the model as an additional forward argument, the
+    output is the probability or the logit, and every keyword of ``attribute`` beyond ours goes to Captum's.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    method : type
+        A Captum attribution class taking the forward function first, e.g. ``captum.attr.FeatureAblation``.
+    output : {"probability", "logit"}, default "probability"
+        The explained output.
+
+    Examples
+    --------
+    >>> import captum.attr
+    >>> ablation = CaptumAttribution(model, captum.attr.FeatureAblation)  # doctest: +SKIP
+    >>> maps = ablation.attribute(x, target="predicted", lengths=lengths, perturbations_per_eval=8)  # doctest: +SKIP
+    """
+
+    takes_baselines = True
+
+    def __init__(self, model: nn.Module, method: type, output: str = "probability"):
+        super().__init__(model, output)
+        self.method = method
+        self.name = method.__name__
+
+    def attribute(self, inputs, target=None, lengths=None, baselines=None, **kwargs) -> torch.Tensor:
+        """Captum's ``method(forward).attribute(inputs, target=..., additional_forward_args=(lengths,), ...)``.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor or array-like, shape (n, time, features)
+            Input sequences.
+        target : int, array-like of int of shape (n,), or "predicted"
+            The explained class (as in :meth:`Attribution.attribute`).
+        lengths : torch.Tensor or array-like of int, shape (n,), optional
+            True sequence lengths (default: full length); padding steps get 0.
+        baselines : optional
+            Passed to Captum when given.
+        **kwargs
+            Captum's own keywords of ``method.attribute``.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, time, features)
+            Captum's attributions, detached, zero at padding steps.
+        """
+        x, lt = _input_tensors(self.model, inputs, lengths)
+        if baselines is not None:
+            kwargs["baselines"] = baselines
+        with _inputs_only(self.model, self.output) as forward:
+            y = _targets(forward, x, lt, target, len(x))
+            maps = self.method(forward).attribute(x, target=y, additional_forward_args=(lt,), **kwargs)
+        return (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+
+
+# every method of labels.SALIENCY_METHODS, by name
+REGISTRY: dict[str, type[Attribution]] = {
+    cls.name: cls
+    for cls in (
+        Gradient,
+        IntegratedGradients,
+        DeepLift,
+        GradientShap,
+        InputXGradient,
+        SmoothGrad,
+        Occlusion,
+        FeatureOcclusion,
+        TemporalSaliencyRescaling,
+        Dynamask,
+        ExtremalMask,
+        TintDynaMask,
+    )
+}
+
+
+def method(name: str, model: nn.Module, output: str = "probability", **kwargs) -> Attribution:
+    """The attribution method ``name`` (one of :data:`METHODS`) on ``model``.
+
+    Parameters
+    ----------
+    name : str
+        The method's name.
+    model : nn.Module
+        A logits model, called as ``model(x, lengths)``.
+    output : {"probability", "logit"}, default "probability"
+        The explained output.
+    **kwargs
+        ``options`` and ``max_samples`` of :class:`Attribution`.
+
+    Returns
+    -------
+    Attribution
+        The method object; call its ``attribute``.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not a known method.
+    """
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown saliency method {name!r}; known: {', '.join(METHODS)}")
+    return REGISTRY[name](model, output=output, **kwargs)
 
 
 def gradient_saliency(
@@ -270,7 +765,7 @@ def gradient_saliency_per_sample(model: nn.Module, x, y, lengths) -> np.ndarray:
 
 
 def attribute(
-    method: str,
+    method_name: str,
     model: nn.Module,
     x,
     y,
@@ -280,14 +775,13 @@ def attribute(
     baselines=None,
     max_samples: int | None = None,
 ) -> np.ndarray:
-    """Attribution maps ``(n, time, features)`` of the true-class probability by ``method``.
-
-    The model is put in eval mode (and left in it); its parameters' ``requires_grad`` flags are restored.
+    """The numpy form of ``method(method_name, model).attribute(x, target=y, lengths=lengths, ...)``: maps of each
+    sample's true-class probability.
 
     Parameters
     ----------
-    method : str
-        One of ``vanishing_saliency.labels.SALIENCY_METHODS`` (see the module docstring).
+    method_name : str
+        One of :data:`METHODS` (see the module docstring).
     model : nn.Module
         A logits model, called as ``model(x, lengths)``.
     x : array-like, shape (n, time, features)
@@ -299,42 +793,24 @@ def attribute(
     options : SaliencyOptions, optional
         The methods' settings (its defaults when None).
     seed : int, default 0
-        Seed of the random methods (SmoothGrad's and GradientShap's draws, Dynamask's starting mask).
-    baselines : array-like, shape (k, time, features), optional
-        Samples GradientShap draws its baselines from (default: an all-zero baseline).
+        Seed of the random methods.
+    baselines : array-like, optional
+        The baselines of the methods that take them (:meth:`Attribution.attribute`).
     max_samples : int, optional
-        Inputs per pass, instead of what ``max_batch_mb`` holds (tests use it to force several passes).
+        Inputs per pass, instead of what ``max_batch_mb`` holds.
 
     Returns
     -------
     numpy.ndarray, shape (n, time, features)
-        The maps, in the model's dtype, zero at padding steps; signed for the methods that give signed maps
-        (metrics take absolute values).
+        The maps, in the model's dtype, zero at padding steps.
 
     Raises
     ------
     ConfigError
-        If ``method`` is not a known saliency method.
+        If ``method_name`` is not a known saliency method.
     """
-    if method not in METHODS:
-        raise ConfigError(f"unknown saliency method {method!r}; known: {', '.join(METHODS)}")
-    opts = options if options is not None else SaliencyOptions()
-    xt, yt, lt = _as_tensors(model, x, y, lengths)
-    cap = max_samples or samples_per_pass(xt.shape[1], xt.shape[2], xt.element_size(), opts.max_batch_mb)
-    with _inputs_only(model) as prob:
-        if method == "gradient":
-            maps = _gradients(prob, xt, yt, lt, cap).abs_()
-        elif method == "tsr":
-            maps = _temporal_saliency_rescaling(prob, xt, yt, lt, cap, opts.tsr_quantile)
-        elif method == "dynamask":
-            maps = _dynamask(model, xt, yt, lt, cap, opts, seed)
-        elif method == "smoothgrad":
-            maps = _smoothgrad(prob, xt, yt, lt, cap, opts, seed)
-        elif method == "gradient_shap":
-            maps = _gradient_shap(prob, xt, yt, lt, cap, opts, seed, baselines)
-        else:
-            maps = _captum_maps(method, prob, xt, yt, lt, cap, opts)
-    return (maps * length_mask(lt, xt.shape[1]).unsqueeze(-1)).numpy()
+    explainer = method(method_name, model, options=options, max_samples=max_samples)
+    return explainer.attribute(x, target=np.asarray(y), lengths=lengths, baselines=baselines, seed=seed).numpy()
 
 
 def _sample_rng(seed: int, index: int, stream: int) -> np.random.Generator:
@@ -346,7 +822,7 @@ def _np_dtype(x: torch.Tensor):
     return np.float32 if x.dtype == torch.float32 else np.float64
 
 
-def _smoothgrad(prob, x, y, lengths, cap, opts, seed) -> torch.Tensor:
+def _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.Tensor:
     """Mean of |d p_y / d x| over ``smoothgrad_samples`` copies of each sample with N(0, stdev) noise
     (Captum's NoiseTunnel over Saliency, with each sample's noise drawn by its own generator)."""
     k, sd = int(opts.smoothgrad_samples), float(opts.smoothgrad_stdev)
@@ -357,12 +833,13 @@ def _smoothgrad(prob, x, y, lengths, cap, opts, seed) -> torch.Tensor:
             [_sample_rng(seed, i, 0).standard_normal((k, *shape), dtype=_np_dtype(x)) for i in range(sl.start, sl.stop)]
         )
         noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype)).reshape(-1, *shape)
-        grads = _gradients(prob, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
+        grads = _gradients(forward, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
         out.append(grads.abs_().reshape(-1, k, *shape).mean(1))
+        bar.update(sl.stop - sl.start)
     return torch.cat(out)
 
 
-def _gradient_shap(prob, x, y, lengths, cap, opts, seed, baselines) -> torch.Tensor:
+def _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar=_NO_BAR) -> torch.Tensor:
     """Expected gradients (Captum's GradientShap): per sample, ``gradient_shap_samples`` draws of a
     baseline b (from ``baselines``, or zeros), a point a ~ U(0, 1) and input noise e ~ N(0, stdev);
     the map is the mean of d p_y / d z at z = b + a (x + e - b), times (x + e - b)."""
@@ -381,14 +858,16 @@ def _gradient_shap(prob, x, y, lengths, cap, opts, seed, baselines) -> torch.Ten
         noise = torch.as_tensor(np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]))
         delta = x[sl, None] + sd * noise - pool[idx]  # (b, k, T, N)
         points = (pool[idx] + alpha[..., None, None] * delta).reshape(-1, *shape)
-        grads = _gradients(prob, points, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
+        grads = _gradients(forward, points, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
         out.append((grads.reshape(delta.shape) * delta).mean(1))
+        bar.update(sl.stop - sl.start)
     return torch.cat(out)
 
 
-def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
+def _captum_maps(method, forward, xt, yt, lt, cap, opts, baselines=None, bar=_NO_BAR) -> torch.Tensor:
     """Integrated gradients, DeepLift, input x gradient and occlusion, through Captum, with the
-    samples of a call and its expansion (steps, baselines, occluded copies) within ``cap``."""
+    samples of a call and its expansion (steps, baselines, occluded copies) within ``cap``; ``baselines``: the
+    reference (a float, or a tensor broadcastable to ``xt``; default 0)."""
     import captum.attr as ca
 
     n, n_time, n_feat = xt.shape
@@ -404,12 +883,17 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
         size = 1
     else:
         size = max(1, cap // expansion[method])
+    if baselines is None or isinstance(baselines, (int, float)):
+        reference = torch.full((1, 1, 1), float(baselines or 0.0), dtype=xt.dtype)
+    else:
+        reference = torch.as_tensor(np.asarray(baselines), dtype=xt.dtype)
+    reference = torch.broadcast_to(reference, xt.shape)
     out = []
     for sl in _slices(n, size):
         xb, yb, lb = xt[sl], yt[sl], lt[sl]
-        base = torch.zeros_like(xb)
+        base = reference[sl].contiguous()
         if method == "integrated_gradients":
-            a = ca.IntegratedGradients(prob).attribute(
+            a = ca.IntegratedGradients(forward).attribute(
                 xb,
                 baselines=base,
                 target=yb,
@@ -418,24 +902,25 @@ def _captum_maps(method, prob, xt, yt, lt, cap, opts) -> torch.Tensor:
                 internal_batch_size=cap,
             )
         elif method == "deeplift":
-            a = ca.DeepLift(prob).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,))
+            a = ca.DeepLift(forward).attribute(xb, baselines=base, target=yb, additional_forward_args=(lb,))
         elif method == "input_x_gradient":
-            a = ca.InputXGradient(prob).attribute(xb, target=yb, additional_forward_args=(lb,))
+            a = ca.InputXGradient(forward).attribute(xb, target=yb, additional_forward_args=(lb,))
         else:
-            a = ca.Occlusion(prob).attribute(
+            a = ca.Occlusion(forward).attribute(
                 xb,
                 sliding_window_shapes=window,
                 strides=window,
-                baselines=0.0,
+                baselines=base,
                 target=yb,
                 additional_forward_args=(lb,),
                 perturbations_per_eval=per_eval,
             )
         out.append(a.detach())
+        bar.update(sl.stop - sl.start)
     return torch.cat(out)
 
 
-def _masked_relevance(prob, x, y, lengths, base, n_masks, mask_of, cap) -> torch.Tensor:
+def _masked_relevance(forward, x, y, lengths, base, n_masks, mask_of, cap) -> torch.Tensor:
     """For each of ``n_masks`` masks: how much the gradient map changes (L1) when the masked entries
     of ``x`` are set to 0; ``(n, n_masks)``.  ``mask_of(range)`` gives those masks as booleans
     ``(k, n, T, N)``; the masked copies share passes of up to ``cap`` inputs."""
@@ -444,26 +929,26 @@ def _masked_relevance(prob, x, y, lengths, base, n_masks, mask_of, cap) -> torch
     for sl in _slices(n_masks, max(1, cap // n)):
         copies = torch.where(mask_of(range(sl.start, sl.stop)), torch.zeros((), dtype=x.dtype), x.unsqueeze(0))
         k = copies.shape[0]
-        grads = _gradients(prob, copies.reshape(-1, *x.shape[1:]), y.repeat(k), lengths.repeat(k), cap).abs_()
+        grads = _gradients(forward, copies.reshape(-1, *x.shape[1:]), y.repeat(k), lengths.repeat(k), cap).abs_()
         rel[:, sl] = (base.unsqueeze(0) - grads.reshape(copies.shape)).abs().sum((2, 3)).T
     return rel
 
 
-def _temporal_saliency_rescaling(prob, x, y, lengths, cap, quantile) -> torch.Tensor:
+def _temporal_saliency_rescaling(forward, x, y, lengths, cap, quantile, bar=_NO_BAR) -> torch.Tensor:
     """Temporal saliency rescaling of the gradient map (see the module docstring)."""
     out = []
     for sl in _slices(len(x), cap):
         xb, yb, lb = x[sl], y[sl], lengths[sl]
         n, n_time, n_feat = xb.shape
         valid = length_mask(lb, n_time)
-        base = _gradients(prob, xb, yb, lb, cap).abs_()
+        base = _gradients(forward, xb, yb, lb, cap).abs_()
 
         def one_step(steps, n_time=n_time):  # copy j: step steps[j] of every sample
             hit = torch.zeros(len(steps), 1, n_time, 1, dtype=torch.bool)
             hit[torch.arange(len(steps)), 0, list(steps)] = True
             return hit
 
-        time_rel = _masked_relevance(prob, xb, yb, lb, base, n_time, one_step, cap)  # (n, T)
+        time_rel = _masked_relevance(forward, xb, yb, lb, base, n_time, one_step, cap)  # (n, T)
         time_rel = time_rel.masked_fill(~valid, float("nan"))
         cut = torch.nanquantile(time_rel, quantile, dim=1, keepdim=True)
         keep = (time_rel > cut) & valid  # (n, T)
@@ -473,22 +958,25 @@ def _temporal_saliency_rescaling(prob, x, y, lengths, cap, quantile) -> torch.Te
             hit[torch.arange(len(features)), 0, 0, list(features)] = True
             return hit & keep[None, :, :, None]
 
-        feat_rel = _masked_relevance(prob, xb, yb, lb, base, n_feat, one_feature, cap)  # (n, N)
+        feat_rel = _masked_relevance(forward, xb, yb, lb, base, n_feat, one_feature, cap)  # (n, N)
         out.append(
             torch.where(
                 keep[:, :, None], torch.nan_to_num(time_rel)[:, :, None] * feat_rel[:, None, :], torch.zeros_like(xb)
             )
         )
+        bar.update(n)
     return torch.cat(out)
 
 
-def _dynamask(model, x, y, lengths, cap, opts, seed) -> torch.Tensor:
+def _dynamask(model, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.Tensor:
     # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
     # each mask's loss and Adam update are its own, so passes do not mix samples
     start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
-    return torch.cat(
-        [_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts) for sl in _slices(len(x), cap)]
-    )
+    out = []
+    for sl in _slices(len(x), cap):
+        out.append(_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts))
+        bar.update(sl.stop - sl.start)
+    return torch.cat(out)
 
 
 def top_entries(flat: torch.Tensor, n_keep) -> torch.Tensor:

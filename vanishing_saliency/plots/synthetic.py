@@ -1,5 +1,5 @@
 """Figures of the synthetic-box branch: moving-box curves (paper Fig. 5), saliency after every
-epoch, and saliency heat-maps (Fig. 3)."""
+epoch, partial input-cell attention against its window, and saliency heat-maps (Fig. 3)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,38 @@ def moving_box_figure(summary):
     fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), frameon=False)
     fig.suptitle("Saliency quality as the box moves later in time (gradient saliency; dotted: untrained)")
     fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(names) - 1) // 4), 1, 1))
+    return fig
+
+
+def partial_window_figure(runs, noise_auroc: float, n_time: int):
+    """Gradient AUROC (left) and test accuracy (right) of partial input-cell attention against its window K: one
+    dot per training run (hollow: the run is at chance), the mean over runs joined; the noise map's AUROC dashed.
+    ``runs``: one row per (window, run) with ``window``, ``auroc``, ``test_accuracy``, ``at_chance``."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    windows = sorted(runs.window.unique())
+    means = runs.groupby("window").mean(numeric_only=True).loc[windows]
+    for ax, col in zip(axes, ("auroc", "test_accuracy"), strict=True):
+        ax.plot(windows, means[col], "-", color="C0", label="mean over runs")
+        chance = runs.at_chance.astype(bool)
+        ax.plot(runs.window[~chance], runs[col][~chance], "o", color="C0", ms=5, label="a training run")
+        if chance.any():
+            ax.plot(runs.window[chance], runs[col][chance], "o", mfc="none", color="C0", ms=5, label="a run at chance")
+        ax.set_xscale("log")
+        ax.set_xticks(windows)
+        ax.set_xticklabels([str(w) for w in windows])
+        ax.minorticks_off()
+        ax.set_xlabel("window K (steps each step attends to)")
+        ax.grid(alpha=0.3)
+    axes[0].axhline(noise_auroc, color="k", ls="--", lw=1, label="noise map |N(0,1)|")
+    axes[0].set_ylabel("AUROC against the box (0.5 = no knowledge)")
+    axes[1].set_ylabel("test accuracy")
+    axes[0].legend(fontsize=8)
+    dataset = runs.dataset.iloc[0]
+    fig.suptitle(
+        f"{dataset}: partial input-cell attention, gradient saliency against the window K\n"
+        f"(K = 1: a plain LSTM; K >= {n_time} steps: full input-cell attention)"
+    )
+    fig.tight_layout()
     return fig
 
 

