@@ -136,7 +136,14 @@ def test_errors_are_one_line_naming_the_file(example, tmp_path):
     no_split = cli("attribute", work / "inputcell_lstm.pt", work / "boxes.npz", "--split", "val", "-o", tmp_path / "m")
     assert no_split.returncode == 2 and "x_val" in no_split.stderr and "boxes.npz" in no_split.stderr
     not_maps = cli("score", work / "boxes.npz")
-    assert not_maps.returncode == 2 and "boxes.npz: no saliency" in not_maps.stderr
+    assert not_maps.returncode == 2 and "boxes.npz: no saliency, y" in not_maps.stderr
+    # maps without a ground truth (the MNIST branch's: no lengths, no mask) say what they lack
+    save_maps(tmp_path / "digits.npz", np.ones((3, 28, 28)), [1, 6, 7], [28, 28, 28])
+    with np.load(tmp_path / "digits.npz") as f:
+        np.savez_compressed(tmp_path / "digits.npz", **{k: f[k] for k in f.files if k != "lengths"})
+    assert load_maps(tmp_path / "digits.npz")["lengths"].tolist() == [28, 28, 28]
+    no_truth = cli("score", tmp_path / "digits.npz")
+    assert no_truth.returncode == 2 and "no ground-truth field 'mask'" in no_truth.stderr
     bad_target = cli("attribute", work / "inputcell_lstm.pt", work / "boxes.npz", "-o", "m.npz", "--target", "best")
     assert bad_target.returncode == 2 and "label, predicted or a class index" in bad_target.stderr
     assert not (tmp_path / "m.npz").exists()

@@ -3,7 +3,8 @@
 A maps file is one compressed ``.npz`` (:func:`save_maps`, :func:`load_maps`):
 
 - ``saliency`` (n, time, features), float32: the maps as the method gives them (signed where it is);
-- ``y`` (n,): each sample's label; ``lengths`` (n,): its true length (padding steps hold 0);
+- ``y`` (n,): each sample's label; ``lengths`` (n,): its true length (padding steps hold 0; a file without it,
+  such as the MNIST branch's, is read as full length);
 - optional per-sample fields: ``target`` (the explained class), ``pred`` (the model's prediction), ``index``
   (the sample's place in its split), ``mask`` (the ground-truth salient entries: (n, time, features), or
   (n, time) for every feature of a step), and any other array of length n (the HCP branch keeps ``on_mask``,
@@ -28,7 +29,7 @@ from .errors import DataError
 from .io import save_npz
 from .metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS, all_scores, at_chance, noise_maps, pooled_scores
 
-REQUIRED = ("saliency", "y", "lengths")
+REQUIRED = ("saliency", "y")
 META = ("architecture", "method", "output", "run", "dataset")
 
 
@@ -70,13 +71,13 @@ def load_maps(path) -> dict:
     Returns
     -------
     dict
-        Field name -> array (or ``str``).
+        Field name -> array (or ``str``); ``lengths`` is filled in (full length) when the file has none.
 
     Raises
     ------
     DataError
-        Naming the file, when it is missing, unreadable or lacks ``saliency``, ``y`` or ``lengths``, or when the
-        maps are not (n, time, features).
+        Naming the file, when it is missing, unreadable or lacks ``saliency`` or ``y``, or when the maps are not
+        (n, time, features).
     """
     path = Path(path)
     if not path.is_file():
@@ -91,6 +92,7 @@ def load_maps(path) -> dict:
         raise DataError(f"{path}: no {', '.join(missing)} (a maps file holds saliency, y and lengths)")
     if out["saliency"].ndim != 3:
         raise DataError(f"{path}: saliency has shape {out['saliency'].shape}; expected (n, time, features)")
+    out.setdefault("lengths", np.full(len(out["saliency"]), out["saliency"].shape[1]))
     return {k: (str(v) if v.ndim == 0 and v.dtype.kind == "U" else v) for k, v in out.items()}
 
 
