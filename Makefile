@@ -67,6 +67,8 @@ BENCH_RUN ?= .
 bench: venv
 	$(BIN)/python -m benchmarks.bench_models
 	$(BIN)/python -m benchmarks.bench_mix_forms
+	$(BIN)/python -m benchmarks.bench_partial --form banded
+	$(BIN)/python -m benchmarks.bench_partial --form exact
 	$(BIN)/python -m benchmarks.bench_saliency --methods
 	$(BIN)/python -m benchmarks.bench_preprocess
 	$(BIN)/python -m benchmarks.bench_dag

@@ -306,6 +306,29 @@ def test_partial_weights_cover_the_last_k_steps_and_sum_to_one():
         build_model("inputcell_lstm_partial", ModelConfig(n_features=4, window=-1))
 
 
+def test_partial_banded_weights_equal_the_exact_log_space_ones():
+    """The factorised banded weights (moving sums) against the exact log-space prefix weights: values and gradients
+    to 1e-12 in float64, with padding, every window from 2 to T - 1; a span beyond exp(300) takes the exact path."""
+    for window in (2, 3, 7, 11):
+        partial, _, x, lengths = _partial_twins(window)
+        att = partial.attention
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        fast = att.banded_mix(xa, lengths)
+        exact = att.prefix_weights(xb, lengths).sum(-1) / att.r
+        assert torch.allclose(fast, exact, atol=1e-12, rtol=0)
+        g = torch.randn_like(fast)
+        (ga,) = torch.autograd.grad((fast * g).sum(), xa)
+        (gb,) = torch.autograd.grad((exact * g).sum(), xb)
+        assert torch.allclose(ga, gb, atol=1e-12, rtol=1e-9)
+    with torch.no_grad():
+        for p in att.parameters():
+            p.mul_(1e3)  # scores spanning far beyond exp(300)
+        e = att.scores(x)
+    assert (e.amax(1) - e.amin(1)).max() > 300
+    wide = att.banded_mix(x, lengths)
+    assert torch.isfinite(wide).all() and torch.equal(wide, att.prefix_weights(x, lengths).sum(-1) / att.r)
+
+
 def test_partial_input_cell_attention_trains_on_padded_batches():
     """Finite gradients everywhere; a padding step gets none (its window holds no valid step)."""
     torch.manual_seed(0)
