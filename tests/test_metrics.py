@@ -176,3 +176,9 @@ def test_pooled_aup_aur_match_time_interpret_and_sklearn():
     assert all(n < i for n, i in zip(pooled_aup_aur(noise, masks), pooled_aup_aur(informed, masks), strict=True))
     assert np.isnan(pooled_aup_aur(maps, np.zeros_like(masks))).all()
     assert pooled_aup_aur(np.ones((2, 3)), np.eye(2, 3, dtype=bool)) == (0.0, 0.0)  # one threshold: tint's 0
+    # float32 maps are scaled in float32, as tint does: the same thresholds, the same areas
+    maps32 = informed.astype(np.float32)
+    truth = torch.tensor(masks, dtype=torch.float32)
+    ours = pooled_aup_aur(maps32, masks)
+    assert abs(ours[0] - tint_aup(torch.tensor(maps32), truth)) < 1e-9
+    assert abs(ours[1] - tint_aur(torch.tensor(maps32), truth)) < 1e-9

@@ -263,12 +263,13 @@ def pooled_aup_aur(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float]:
     """AUP and AUR as the time-series interpretability literature computes them (Dynamask, ExtremalMask and the
     ``time-interpret`` library's ``aup`` / ``aur``), named apart from this package's per-sample ``aup`` / ``aur``.
 
-    Each map is scaled as ``(a - min) / (max - min + 1e-5)`` (its own min and max), the batch is pooled into one
-    ranking, and precision and recall at every distinct score (as threshold, ascending; ``score >= threshold``
-    selected) are integrated over the threshold by the trapezoid rule: the areas under precision and under recall as
-    functions of the threshold, as time-interpret 0.3.0's ``tint.metrics.white_box.aup`` / ``aur`` compute them
-    with ``sklearn.metrics.auc(thresholds, precision[:-1])`` from ``precision_recall_curve`` (0 when the scores
-    take a single value).  ``tests/test_metrics.py`` compares the two, and scikit-learn's, to 1e-9.
+    Each map is scaled as ``(a - min) / (max - min + 1e-5)`` (its own min and max, in the maps' precision: float32
+    or float64, as tint does), the batch is pooled into one ranking, and precision and recall at every distinct
+    score (as threshold, ascending; ``score >= threshold`` selected) are integrated over the threshold by the
+    trapezoid rule: the areas under precision and under recall as functions of the threshold, as time-interpret
+    0.3.0's ``tint.metrics.white_box.aup`` / ``aur`` compute them with ``sklearn.metrics.auc(thresholds,
+    precision[:-1])`` from ``precision_recall_curve`` (0 when the scores take a single value).
+    ``tests/test_metrics.py`` compares the two, and scikit-learn's, to 1e-9.
 
     Parameters
     ----------
@@ -284,24 +285,27 @@ def pooled_aup_aur(maps: np.ndarray, masks: np.ndarray) -> tuple[float, float]:
     aur : float
         Area under recall against the threshold (nan when ``masks`` has no true entry).
     """
-    a = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    a = np.asarray(maps)
+    # in the maps' own precision, as tint computes (float32 maps: float32 scaling, the same thresholds as tint's)
+    a = a.reshape(len(a), -1).astype(a.dtype if a.dtype in (np.float32, np.float64) else np.float64, copy=False)
     truth = np.asarray(masks, bool).reshape(-1)
     if a.shape[0] * a.shape[1] != truth.size:
         raise ValueError(f"maps {np.shape(maps)} and masks {np.shape(masks)} differ in shape")
     if not truth.any():
         return float("nan"), float("nan")
     low = a.min(1, keepdims=True)
-    scaled = ((a - low) / (a.max(1, keepdims=True) - low + TINT_EPS)).reshape(-1)
-    order = np.argsort(-scaled, kind="stable")
-    ranked, hits = scaled[order], truth[order]
-    last = np.r_[np.flatnonzero(np.diff(ranked) != 0), len(ranked) - 1]  # the last entry of each distinct score
-    tp = np.cumsum(hits)[last].astype(np.float64)
-    selected = (last + 1).astype(np.float64)
-    thresholds = ranked[last][::-1]
-    if len(thresholds) < 2:
+    scaled = ((a - low) / (a.max(1, keepdims=True) - low + a.dtype.type(TINT_EPS))).reshape(-1)
+    # every distinct score is a threshold; "score >= threshold" selects from its first place in the sorted scores
+    # on, and the true entries among them are counted in the sorted true scores (no argsort of the whole set)
+    ordered = np.sort(scaled)
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    if first.sum() < 2:
         return 0.0, 0.0
-    precision, recall = (tp / selected)[::-1], (tp / tp[-1])[::-1]
-    return float(np.trapezoid(precision, thresholds)), float(np.trapezoid(recall, thresholds))
+    selected = (len(ordered) - np.flatnonzero(first)).astype(np.float64)
+    hits = np.sort(scaled[truth])
+    tp = (len(hits) - np.searchsorted(hits, ordered[first], side="left")).astype(np.float64)
+    thresholds = ordered[first].astype(np.float64)
+    return float(np.trapezoid(tp / selected, thresholds)), float(np.trapezoid(tp / len(hits), thresholds))
 
 
 def pooled_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:
