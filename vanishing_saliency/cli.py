@@ -27,12 +27,7 @@ from .errors import VanishingSaliencyError
 from .io import save_table
 from .labels import LABELS, SALIENCY_METHODS
 from .maps import accuracy_line, load_maps, save_maps, score_maps, truth_mask
-
-
-def _markdown(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+from .tables import markdown_table
 
 
 def cmd_models(args) -> int:
@@ -40,7 +35,7 @@ def cmd_models(args) -> int:
     from .models import REGISTRY
 
     rows = [[f"`{name}`", LABELS.get(name, name), arch.description] for name, arch in REGISTRY.items()]
-    print(_markdown(["name", "label", "architecture"], rows))
+    print("\n".join(markdown_table(["name", "label", "architecture"], rows)))
     print()
     print("saliency methods: " + ", ".join(SALIENCY_METHODS))
     return 0
@@ -122,7 +117,7 @@ def cmd_score(args) -> int:
         for r in summary.to_dict("records")
     ]
     print()
-    print(_markdown(["metric", "kind", "better", "these maps", "noise map", *floors], rows))
+    print("\n".join(markdown_table(["metric", "kind", "better", "these maps", "noise map", *floors], rows)))
     if args.out:
         save_table(args.out, per_sample)
         print(f"\nper-sample scores: {args.out}", file=sys.stderr)

@@ -175,7 +175,7 @@ class InputCellAttention(nn.Module):
         the moving sum of ``exp(e - M_k)`` over the window (a sum of positive terms, never a difference of prefix
         sums, which would cancel), then one ``(T, r) x (r, T)`` product per sequence and the band.  That needs the
         scores' span within ``exp(300)`` (float64); beyond it the exact log-space :meth:`prefix_weights` (a
-        ``(batch, T, T, r)`` tensor, 15-20 times slower in training) gives them.
+        ``(batch, T, T, r)`` tensor, far slower in training: ``benchmarks/bench_partial.py``) gives them.
 
         Parameters
         ----------
