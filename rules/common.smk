@@ -37,7 +37,7 @@ SEED_KEYS = {
     "synthetic_epoch_curve": "synthetic-epoch-curve",
     "synthetic_partial_window": "synthetic-partial-window",
     "synthetic_table": "synthetic-table",
-    "synthetic_summary": "synthetic-summary",
+    "synthetic_gates": "synthetic-gates",
     "hcp_simulate": "hcp-simulate",
     "hcp_simulate.area_seed": "hcp-areas",
     "hcp_split": "hcp-split",
@@ -128,6 +128,12 @@ def metric_keys(group, methods=None):
     ]
 
 
+def gate_keys():
+    """(dataset, model, run, method) of every run of every group, once, scored by the primary method: the runs the
+    gates table holds (each against its label-permutation null)."""
+    return list(dict.fromkeys(k for g in GROUP_SEEDS for k in metric_keys(g, [PRIMARY_METHOD])))
+
+
 def metric_file(dataset, model, run, method):
     return f"results/synthetic/metrics/{dataset}/{model}_{run}_{method}.tsv"
 
@@ -188,6 +194,7 @@ def synthetic_targets():
             "results/synthetic/method_table.md",
             "results/synthetic/summary.md",
             "results/synthetic/summary.tsv",
+            "results/synthetic/gates.tsv",
             "results/synthetic/epoch_curve.tsv",
         ]
         + expand("results/synthetic/figures/{fig}.{ext}", fig=["moving_box", "epoch_curve"], ext=["png", "pdf"])

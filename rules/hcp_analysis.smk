@@ -366,6 +366,7 @@ rule hcp_summary:
         experiments={e: experiment_blocks(e) for e in HCPA["experiments"]},
         controls=HCPA["controls"],
         equivalence_margin=HCPA["equivalence_margin"],
+        smallest_effect=HCPA["smallest_effect"],
         onoff=hcp_experiments("on_off"),
         source=HCP["source"],
         method=PRIMARY_METHOD,

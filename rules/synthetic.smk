@@ -99,12 +99,44 @@ rule synthetic_noise:
         "../workflow_scripts/synthetic_noise.py"
 
 
+rule synthetic_gates:
+    input:
+        # one metrics file (primary method) per run of every group: each run is gated once, and every table, figure
+        # and claim reads this table
+        metrics=[metric_file(*k) for k in gate_keys()],
+    output:
+        report(
+            "results/synthetic/gates.tsv",
+            caption="../report/synthetic_gates.rst",
+            category="Synthetic boxes",
+            labels={"table": "the gate: every run against its permutation null"},
+        ),
+    log:
+        "logs/synthetic/gates.log",
+    benchmark:
+        "logs/benchmark/synthetic/gates.tsv"
+    conda:
+        "../envs/synthetic.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
+    params:
+        runs=gate_keys(),
+        permutations=SYN["summary"]["permutations"],
+        level=SYN["summary"]["level"],
+        seed=job_seed("synthetic_gates", per_job=False),
+    script:
+        "../workflow_scripts/synthetic_gates.py"
+
+
 rule synthetic_table:
     input:
         # one metrics file and its model's sidecar per entry of params.runs, and one noise file per dataset
         metrics=lambda wc: [metric_file(*k) for k in metric_keys(wc.table)],
         sidecars=lambda wc: [synthetic_model(d, m, run, "json") for d, m, run, _ in metric_keys(wc.table)],
         noise=lambda wc: [noise_file(d) for d in group_datasets(wc.table)],
+        gates="results/synthetic/gates.tsv",
     output:
         tsv=report(
             "results/synthetic/{table}.tsv",
@@ -135,7 +167,6 @@ rule synthetic_table:
         }[wc.table],
         bootstrap=SYN["summary"]["bootstrap"],
         level=SYN["summary"]["level"],
-        permutations=SYN["summary"]["permutations"],
         seed=job_seed("synthetic_table"),
     script:
         "../workflow_scripts/synthetic_table.py"
@@ -171,6 +202,7 @@ rule synthetic_method_table:
     input:
         methods=[f"results/synthetic/methods/{d}/{m}.tsv" for d, m in synthetic_pairs("table1")],
         noise=[noise_file(d) for d in group_datasets("table1")],
+        gates="results/synthetic/gates.tsv",
     output:
         tsv=report(
             "results/synthetic/method_table.tsv",
@@ -322,6 +354,7 @@ rule synthetic_moving_figure:
     input:
         metrics=[metric_file(*k) for k in metric_keys("moving", [PRIMARY_METHOD])],
         noise=[noise_file(d) for d in group_datasets("moving")],
+        gates="results/synthetic/gates.tsv",
     output:
         tsv="results/synthetic/moving_box.tsv",
         png=report(
@@ -348,7 +381,6 @@ rule synthetic_moving_figure:
             d: min(b["time"][0] for p in SYN["datasets"][d]["patterns"] for b in p) for d in SYN["moving"]["datasets"]
         },
         level=SYN["summary"]["level"],
-        permutations=SYN["summary"]["permutations"],
         seed=job_seed("synthetic_table", per_job=False),
     script:
         "../workflow_scripts/synthetic_moving_figure.py"
@@ -388,6 +420,7 @@ rule synthetic_summary:
         moving=[metric_file(*k) for k in metric_keys("moving", [PRIMARY_METHOD])],
         noise=[noise_file(d) for d in dict.fromkeys(group_datasets("table1") + group_datasets("moving"))],
         method_table="results/synthetic/method_table.tsv",
+        gates="results/synthetic/gates.tsv",
     output:
         md=report(
             "results/synthetic/summary.md",
@@ -420,6 +453,5 @@ rule synthetic_summary:
         },
         method=PRIMARY_METHOD,
         summary=SYN["summary"],
-        seed=job_seed("synthetic_summary"),
     script:
         "../workflow_scripts/synthetic_summary.py"

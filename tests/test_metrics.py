@@ -6,16 +6,15 @@ import pytest
 from vanishing_saliency.metrics import (
     all_scores,
     area_under_precision_recall,
-    at_chance,
     auroc,
     average_precision,
-    bootstrap_mean_ci,
     euclidean,
     minmax_scale,
     noise_maps,
     saliency_scores,
     weighted_jaccard,
 )
+from vanishing_saliency.stats import at_chance, bootstrap_mean_ci
 
 
 def test_perfect_map_scores_one_and_zero():

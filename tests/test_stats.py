@@ -2,21 +2,27 @@
 known answers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from vanishing_saliency.hcp.controls import permutation_null as one_run_null
 from vanishing_saliency.stats import (
+    MIN_BOOTSTRAP_RUNS,
     change,
     change_difference,
     change_equivalence,
+    detectable,
     equivalence,
     hierarchical_bootstrap,
     hierarchical_bootstrap_change,
     holm,
+    learned,
+    mean_interval,
     one_sample,
     paired,
     permutation_null,
+    runs_needed,
+    t_interval,
     two_sample,
 )
 
@@ -73,10 +79,30 @@ def test_fewer_than_two_runs_cannot_be_tested():
     assert two_sample([0.9, 0.8], [0.5, 0.6]).computable
 
 
-def test_runs_without_spread_give_an_exact_answer():
-    assert two_sample([1.0, 1.0], [0.5, 0.5], 1).p == 0.0
-    assert two_sample([0.5, 0.5], [0.5, 0.5], 1).p == 1.0
-    assert one_sample([0.8, 0.8], 0.79, 1).p == 0.0
+def test_runs_without_spread_are_not_evidence():
+    # identical runs have no run-to-run spread to test against: no p-value, and the reason, never p = 0
+    for r in (
+        one_sample([0.5] * 3, 0.5001, 1),
+        one_sample([0.8, 0.8], 0.79, 1),
+        two_sample([1.0, 1.0], [0.5, 0.5], 1),
+        paired([0.6, 0.7], [0.5, 0.6], 1),
+        equivalence([0.5, 0.5, 0.5], 0.5, 0.1),
+        change({0: [0.2, 0.2], 10: [0.4, 0.4]}),
+    ):
+        assert not r.computable and np.isnan(r.p) and "identical" in r.note, r
+    # one side without spread is fine: Welch's error comes from the other
+    assert two_sample([0.9, 0.8, 0.85], [0.5, 0.5, 0.5], 1).p < 0.01
+
+
+def test_runs_whose_value_is_nan_are_named_where_they_are_left_out():
+    runs = pd.Series([0.9, np.nan, 0.85, 0.8], index=["seed0", "seed1", "seed2", "seed3"])
+    r = one_sample(runs, 0.5, 1)
+    assert r.n == 3 and r.dropped == ("seed1",)
+    r = two_sample(runs, pd.Series([0.5, 0.6, np.nan], index=["untrained0", "untrained1", "untrained2"]), 1)
+    assert r.dropped == ("seed1", "untrained2") and (r.n, r.n_other) == (3, 2)
+    assert paired(runs, runs - 0.1, 1).dropped == ("seed1",)
+    assert change({0: runs, 10: runs + 0.1}).dropped == ("seed1 at 0", "seed1 at 10")
+    assert one_sample([0.9, np.nan, 0.8], 0.5).dropped == ("run 1",)
 
 
 def test_paired_tests_the_per_run_differences():
@@ -119,18 +145,94 @@ def test_holm_adjusts_like_statsmodels_and_skips_tests_that_could_not_be_run():
     assert p[[0, 2, 3]] == pytest.approx([0.03, 0.06, 0.06])
 
 
-def test_the_permutation_null_of_one_run_is_the_old_one_and_averaging_runs_tightens_it():
+def test_the_permutation_null_of_one_run_and_of_runs_averaged():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 200)
     pred = np.where(rng.random(200) < 0.6, y, 1 - y)
-    assert permutation_null(pred, y, 500, 7) == one_run_null(pred, y, 500, 7)
+    one = permutation_null(pred, y, 500, 7)
+    assert one == permutation_null(pred[None, :], y, 500, 7) and one["accuracy"] == pytest.approx((pred == y).mean())
     # three runs at 56 % each: one is not above its null, their mean is
     runs = np.stack([np.where(rng.random(200) < 0.56, y, 1 - y) for _ in range(3)])
     mean = permutation_null(runs, y, 1000, 7)
-    assert mean["null_hi"] - mean["null_lo"] < one_run_null(runs[0], y, 1000, 7)["null_hi"] - 0.4
+    assert mean["null_hi"] - mean["null_lo"] < permutation_null(runs[0], y, 1000, 7)["null_hi"] - 0.4
     # a model with no knowledge: predictions that ignore the labels stay within their null
     no_knowledge = [permutation_null(rng.integers(0, 2, (3, 200)), y, 300, k)["p_perm"] for k in range(40)]
     assert np.mean(np.array(no_knowledge) <= 0.05) <= 0.15
+
+
+def test_the_gate_needs_every_run_above_its_null_where_the_pooled_null_does_not():
+    # one learned run and two at chance: their mean accuracy is above the null of that mean, yet the model did not
+    # learn; the gate every claim reads asks each run
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 300)
+    runs = np.stack([y, rng.integers(0, 2, 300), rng.integers(0, 2, 300)])
+    assert permutation_null(runs, y, 1000, 1)["p_perm"] <= 0.001
+    above = [permutation_null(r, y, 1000, k)["p_perm"] <= 0.05 for k, r in enumerate(runs)]
+    assert above[0] and not learned(above)
+    assert learned([True, True, True]) and not learned([])
+
+
+def test_holm_detectable_difference_is_the_one_at_holms_first_step():
+    a, b = np.array([0.60, 0.62, 0.58]), np.array([0.50, 0.51, 0.49])
+    r = two_sample(a, b, 1)
+    # one test: two-sided 5 %, so one-sided 2.5 % (a claim is decided both ways); ten tests: 0.25 %
+    for tests in (1, 10, 30):
+        crit = sps.t.ppf(1 - 0.05 / (2 * tests), r.df) + sps.t.ppf(0.8, r.df)
+        assert detectable(r, tests, 0.05) == pytest.approx(crit * r.se)
+    assert detectable(r, 30) > 3 * detectable(r, 1) / 2 > r.mde
+    # an equivalence test's two one-sided tests at alpha / tests, power for a true difference of 0
+    e = equivalence(np.array([0.51, 0.49, 0.50, 0.52]), 0.5, 0.1)
+    crit = sps.t.ppf(1 - 0.05 / 4, 3) + sps.t.ppf(0.9, 3)
+    assert detectable(e, 4, 0.05) == pytest.approx(crit * e.se)
+    assert np.isnan(detectable(one_sample([0.5], 0.4)))
+
+
+def test_runs_needed_gives_the_planned_power_in_simulation():
+    # planned from 3 + 3 runs at sd 0.02 for a 0.04 difference at Holm's first step over 6 tests ...
+    rng = np.random.default_rng(11)
+    pilot = two_sample(rng.normal(0.04, 0.02, 3), rng.normal(0.0, 0.02, 3), 1)
+    sd_a, sd_b = pilot.design[1:]
+    n = runs_needed(pilot, 0.04, tests=6)
+    assert n is not None and n > 3
+    assert runs_needed(pilot, 0.04, tests=6) >= runs_needed(pilot, 0.04, tests=1)
+    assert runs_needed(pilot, 0.08, tests=6) < n
+    # ... those runs, drawn at the pilot's spreads, detect it about 80 % of the time (and n - 2 clearly less)
+    def power(k):
+        hits = 0
+        for _ in range(1000):
+            r = two_sample(rng.normal(0.04, sd_a, k), rng.normal(0.0, sd_b, k), 1)
+            hits += min(1.0, 2 * min(r.p, r.p_opposite)) * 6 <= 0.05 and r.diff > 0
+        return hits / 1000
+
+    assert 0.75 <= power(n) <= 0.9 and power(max(2, n - 2)) < 0.75
+    # one-sample and paired designs plan on the sd of the runs (or of their differences)
+    assert runs_needed(one_sample([0.52, 0.55, 0.50], 0.5), 0.05) < runs_needed(one_sample([0.52, 0.65, 0.40], 0.5), 0.05)
+    # an equivalence is planned for its margin; a test that could not be computed is not plannable
+    assert runs_needed(equivalence([0.50, 0.53, 0.47], 0.5, 0.05), 0.05) > 3
+    assert runs_needed(one_sample([0.5], 0.4), 0.05) is None
+
+
+def test_a_bootstrap_over_few_runs_is_anti_conservative_and_the_tables_use_t_until_enough_runs():
+    # a true null: runs scatter around the floor (a noise map scored on the same samples); how often the 95 %
+    # interval of (cell - floor) excludes 0
+    def rates(n_runs, reps):
+        rng = np.random.default_rng(n_runs)
+        boot = t = 0
+        for k in range(reps):
+            sample = rng.normal(0, 0.1, 100)
+            scores = sample[None] + rng.normal(0, 0.02, (n_runs, 1)) + rng.normal(0, 0.01, (n_runs, 100))
+            floor = sample + rng.normal(0, 0.01, 100)
+            _, lo, hi = hierarchical_bootstrap(scores, k, 1000, 0.95, floor=floor)
+            boot += lo > 0 or hi < 0
+            _, lo, hi = mean_interval(scores, k, 1000, 0.95, floor=floor)
+            t += lo > 0 or hi < 0
+        return boot / reps, t / reps
+
+    boot3, t3 = rates(3, 600)
+    assert boot3 > 0.15 and t3 <= 0.07  # 3 runs: the bootstrap is far too narrow, the t interval holds
+    boot, _ = rates(MIN_BOOTSTRAP_RUNS, 600)
+    assert boot <= 0.085  # from MIN_BOOTSTRAP_RUNS on, mean_interval may take the bootstrap
+    assert t_interval([0.5, 0.6, 0.55])[1] < 0.55 < t_interval([0.5, 0.6, 0.55])[2]
 
 
 def test_the_hierarchical_bootstrap_carries_the_spread_between_runs():

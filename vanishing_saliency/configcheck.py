@@ -256,6 +256,14 @@ def check_synthetic(cfg: dict) -> None:
             "(synthetic.summary.deciding_metric.4b)",
             key="synthetic.summary.flat_margin",
         )
+    deciding = set(syn["summary"]["deciding_metric"].values())
+    lacking = sorted(deciding - set(syn["summary"]["smallest_effect"]))
+    if lacking:
+        raise ConfigError(
+            f"synthetic.summary.smallest_effect has no value for {', '.join(map(repr, lacking))}, a metric that "
+            "decides a box claim (synthetic.summary.deciding_metric)",
+            key="synthetic.summary.smallest_effect",
+        )
 
 
 def hcp_layout(hcp: dict) -> str:

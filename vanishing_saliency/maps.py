@@ -27,7 +27,8 @@ import pandas as pd
 from .data import chance_level
 from .errors import DataError
 from .io import save_npz
-from .metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS, all_scores, at_chance, noise_maps, pooled_scores
+from .metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS, all_scores, noise_maps, pooled_scores
+from .stats import at_chance
 
 REQUIRED = ("saliency", "y")
 META = ("architecture", "method", "output", "run", "dataset")

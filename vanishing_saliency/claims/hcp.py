@@ -2,8 +2,11 @@
 
 For every on_off experiment (the paper's, and any variant such as one without the HRF shift):
 
-- 6a (:func:`claim_6a`): the LSTM puts more than 70 % of its top salient entries off-task;
-- 6b (:func:`claim_6b`): input-cell attention puts them on-task;
+- 6a (:func:`claim_6a`), two lines: the LSTM puts more than 70 % of its top salient entries off-task (beyond
+  the uniform and time-shuffled maps), and that share is learned (beyond the same architecture untrained and
+  trained on permuted labels);
+- 6b (:func:`claim_6b`): input-cell attention puts them on-task, beyond every no-knowledge map, and not
+  equivalent to a uniform or time-shuffled map;
 - 6c (:func:`claim_6c`): removing a model's own top entries hurts input-cell attention more than
   the LSTM;
 - 6d (:func:`claim_6d`): input-cell attention's top entries hurt the LSTM more than its own;
@@ -18,8 +21,8 @@ models and controls are scored on the same test samples.  The floors of a share 
 map (constant), the run's own map shuffled in time (paired by run), and the same architecture
 untrained and trained on permuted labels (``seeds`` runs each, Welch t-test on run means); the
 floors of a drop are the random order (paired by run) and the untrained twin's map applied to
-the same trained run (paired by run).  Every model a claim involves must be above its
-label-permutation null (accuracy averaged over its runs); see :mod:`.verdicts` for the rules.
+the same trained run (paired by run).  The gate of a model is read from the accuracy table: every run above its
+own label-permutation null; see :mod:`.verdicts` for the decision table.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import pandas as pd
 from ..hcp.controls import run_index, run_kind
 from ..labels import LABELS
 from ..stats import equivalence, one_sample, paired, two_sample
-from .verdicts import Claim, Comparison, ModelCheck, ScopeVerdict, decided_claim
+from .verdicts import Claim, Comparison, ModelCheck, RunGate, decided_claim, untestable
 
 LSTM, INPUTCELL = "lstm", "inputcell_lstm"
 
@@ -42,7 +45,7 @@ def _label(m: str) -> str:
 class Context:
     """What every HCP claim reads: the accuracy table of every experiment, the configured controls, the
     number of test subjects and the analysis settings (``level``, ``equivalence_margin``,
-    ``min_test_subjects``)."""
+    ``min_test_subjects``, ``smallest_effect``)."""
 
     def __init__(self, accuracy: pd.DataFrame, controls, n_test_subjects: int, settings: dict):
         self.accuracy = accuracy.assign(kind=[run_kind(r) for r in accuracy.run])
@@ -57,26 +60,23 @@ class Context:
             else []
         )
 
-    def check(self, experiment: str, model: str, scope: str) -> ModelCheck:
-        """The model's trained runs above their label-permutation null (accuracy averaged over the runs)?"""
+    def check(self, experiment: str, model: str, scope: str, subject: bool = True) -> ModelCheck:
+        """The gate of the model's trained runs on ``experiment``: each run against its own label-permutation null."""
         g = self.accuracy[
             (self.accuracy.experiment == experiment)
             & (self.accuracy.model == model)
             & (self.accuracy.kind == "trained")
         ]
-        if g.empty:
-            return ModelCheck(_label(model), scope, np.nan, np.nan, np.nan, 0, 1 - self.level, experiment)
-        r = g.iloc[0]
-        return ModelCheck(
-            _label(model),
-            scope,
-            float(r.group_accuracy),
-            float(r.group_null_hi),
-            float(r.group_p_perm),
-            int(r.group_runs),
-            1 - self.level,
-            experiment,
+        runs = tuple(
+            RunGate(str(r.run), float(r.test_accuracy), float(r.null_hi), float(r.p_perm), bool(r.above_null))
+            for r in g.itertuples()
         )
+        return ModelCheck(_label(model), scope, runs, experiment, subject)
+
+    def effect(self, unit: str) -> float:
+        """The smallest difference of interest in ``unit``: ``share`` or ``relative_drop``
+        (hcp.analysis.smallest_effect)."""
+        return float(self.settings["smallest_effect"][unit])
 
     def missing_control(self, control: str) -> str:
         return "" if control in self.controls else f"the {control} control is not in hcp.analysis.controls"
@@ -88,52 +88,66 @@ def _runs(table: pd.DataFrame, model: str, kind: str, column: str) -> pd.Series:
     return pd.Series(t[column].to_numpy(np.float64), index=[run_index(r) for r in t.run]).sort_index()
 
 
-def _share_floors(ctx: Context, shares: pd.DataFrame, model: str, column: str, scope: str) -> list[Comparison]:
-    """A share against the four maps with no knowledge of the task."""
-    level = ctx.level
+def _named(values: pd.Series, kind: str = "seed") -> pd.Series:
+    """The same values indexed by run name (``seed0``, ...), so that a NaN run is named where it is left out."""
+    return pd.Series(values.to_numpy(), index=[f"{kind}{i}" for i in values.index], dtype=np.float64)
+
+
+def _noise_floors(ctx: Context, shares: pd.DataFrame, model: str, column: str, scope: str, role: str = "floor"):
+    """A share against the two maps with no knowledge of the task drawn from the run itself: a uniform map
+    (a constant) and the run's own map shuffled in time (paired by run)."""
     mine = _runs(shares, model, "trained", column)
     uniform = float(_runs(shares, model, "uniform map", column).mean())
-    out = [
-        Comparison(scope, "uniform map", "floor", column, one_sample(mine, uniform, 1, level), noise=True),
-        Comparison(
-            scope,
-            "time-shuffled map",
-            "floor",
-            column,
-            paired(mine, _runs(shares, model, "time-shuffled map", column).reindex(mine.index), 1, level),
-            noise=True,
-        ),
-    ]
+    shuffled = _runs(shares, model, "time-shuffled map", column).reindex(mine.index)
+    effect = ctx.effect("share")
+    return (
+        mine,
+        uniform,
+        shuffled,
+        [
+            Comparison(
+                scope,
+                "uniform map",
+                role,
+                column,
+                one_sample(_named(mine), uniform, 1, ctx.level),
+                noise=True,
+                effect=effect,
+            ),
+            Comparison(
+                scope,
+                "time-shuffled map",
+                role,
+                column,
+                paired(_named(mine), shuffled, 1, ctx.level),
+                noise=True,
+                effect=effect,
+            ),
+        ],
+    )
+
+
+def _control_comparisons(ctx: Context, shares, model, column, scope, role: str) -> list[Comparison]:
+    """A share against the same architecture untrained and trained on permuted labels (Welch t-test on run
+    means)."""
+    mine = _runs(shares, model, "trained", column)
+    out = []
     for control in ("untrained", "permuted"):
         missing = ctx.missing_control(control)
-        other = _runs(shares, model, control, column)
         out.append(
             Comparison(
                 scope,
                 f"{control} {_label(model)}",
-                "floor",
+                role,
                 column,
-                None if missing else two_sample(mine, other, 1, level),
+                None
+                if missing
+                else two_sample(_named(mine), _named(_runs(shares, model, control, column), control), 1, ctx.level),
                 missing=missing,
+                effect=ctx.effect("share"),
             )
         )
     return out
-
-
-def _share_claim(ctx, claim_id, text, paper, experiment, tag, shares, model, column, threshold=None) -> Claim:
-    models = [ctx.check(experiment, model, tag)]
-    comparisons = _share_floors(ctx, shares, model, column, tag)
-    if threshold is not None:
-        comparisons.append(
-            Comparison(
-                tag,
-                f"threshold {threshold:.2f}",
-                "claim",
-                column,
-                one_sample(_runs(shares, model, "trained", column), threshold, 1, ctx.level),
-            )
-        )
-    return _decided(ctx, claim_id, text, paper, column, [tag], models, comparisons)
 
 
 def _decided(ctx, claim_id, text, paper, metric, scopes, models, comparisons, preconditions=None) -> Claim:
@@ -152,34 +166,79 @@ def _decided(ctx, claim_id, text, paper, metric, scopes, models, comparisons, pr
     )
 
 
-def claim_6a(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> Claim:
-    """6a: the LSTM's off-task share of its top entries is above 0.70 and above every no-knowledge map's."""
-    return _share_claim(
-        ctx,
-        "6a",
-        "6a LSTM top saliency mostly off-task",
-        "> 70 % off-task",
-        experiment,
+def claim_6a(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> list[Claim]:
+    """6a, two lines: the LSTM's off-task share of its top entries is above 0.70 and beyond the maps with no
+    knowledge drawn from the run (uniform, time-shuffled); and that share is learned: above the same
+    architecture's untrained and label-permuted runs'."""
+    column, models = "off_task_share", [ctx.check(experiment, LSTM, tag)]
+    mine, _, _, noise = _noise_floors(ctx, shares, LSTM, column, tag)
+    threshold = Comparison(
         tag,
-        shares,
-        LSTM,
-        "off_task_share",
-        0.7,
+        "threshold 0.70",
+        "claim",
+        column,
+        one_sample(_named(mine), 0.7, 1, ctx.level),
+        effect=ctx.effect("share"),
     )
+    return [
+        _decided(
+            ctx,
+            "6a",
+            "6a LSTM top saliency mostly off-task",
+            "> 70 % off-task",
+            column,
+            [tag],
+            models,
+            [*noise, threshold],
+        ),
+        _decided(
+            ctx,
+            "6a-learned",
+            "6a learned: the LSTM's off-task share is learned (beyond untrained and permuted-label runs)",
+            "not in the paper",
+            column,
+            [tag],
+            models,
+            _control_comparisons(ctx, shares, LSTM, column, tag, "claim"),
+        ),
+    ]
 
 
 def claim_6b(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> Claim:
-    """6b: input-cell attention's on-task share is above every no-knowledge map's."""
-    return _share_claim(
+    """6b: input-cell attention's on-task share is above every no-knowledge map's (uniform, time-shuffled,
+    untrained, permuted labels); its share equivalent to a uniform or time-shuffled map's (within
+    ``smallest_effect``) counts against the claim."""
+    column, margin = "on_task_share", ctx.effect("share")
+    mine, uniform, shuffled, noise = _noise_floors(ctx, shares, INPUTCELL, column, tag)
+    equivalent = [
+        Comparison(
+            tag,
+            "uniform map (equivalence)",
+            "noise-equivalence",
+            column,
+            equivalence(_named(mine), uniform, margin, ctx.level),
+            noise=True,
+            effect=margin,
+        ),
+        Comparison(
+            tag,
+            "time-shuffled map (equivalence)",
+            "noise-equivalence",
+            column,
+            equivalence(_named(mine - shuffled), 0.0, margin, ctx.level),
+            noise=True,
+            effect=margin,
+        ),
+    ]
+    return _decided(
         ctx,
         "6b",
         "6b input-cell attention top saliency on-task",
         "mostly on-task",
-        experiment,
-        tag,
-        shares,
-        INPUTCELL,
-        "on_task_share",
+        column,
+        [tag],
+        [ctx.check(experiment, INPUTCELL, tag)],
+        [*noise, *equivalent, *_control_comparisons(ctx, shares, INPUTCELL, column, tag, "floor")],
     )
 
 
@@ -187,7 +246,9 @@ def _drops(drop: pd.DataFrame, target: str, fraction: float, method: str) -> pd.
     """target's per-run relative drops at ``fraction``: one row per seed, one column per (kind, source)."""
     t = drop[(drop.target == target) & np.isclose(drop.fraction, fraction) & (drop.method == method)]
     t = t.assign(key=[k if k == "random" else f"{k}:{s}" for k, s in zip(t.kind, t.source, strict=True)])
-    return t.pivot_table(index="seed", columns="key", values="relative_drop", aggfunc="first")
+    table = t.pivot_table(index="seed", columns="key", values="relative_drop", aggfunc="first", dropna=False)
+    table.index = [f"seed{int(i)}" for i in table.index]
+    return table
 
 
 def _col(table: pd.DataFrame, key: str) -> pd.Series:
@@ -197,7 +258,7 @@ def _col(table: pd.DataFrame, key: str) -> pd.Series:
 def _drop_floors(ctx, scope: str, what: str, target_drops: pd.DataFrame, source: str, kind: str) -> list[Comparison]:
     """A map's drop on one target against a random order and against the untrained twin's map, paired by run."""
     mine = _col(target_drops, f"{kind}:{source}")
-    missing = ctx.missing_control("untrained")
+    missing, effect = ctx.missing_control("untrained"), ctx.effect("relative_drop")
     return [
         Comparison(
             scope,
@@ -206,6 +267,7 @@ def _drop_floors(ctx, scope: str, what: str, target_drops: pd.DataFrame, source:
             "relative drop",
             paired(mine, _col(target_drops, "random"), 1, ctx.level),
             noise=True,
+            effect=effect,
         ),
         Comparison(
             scope,
@@ -214,13 +276,15 @@ def _drop_floors(ctx, scope: str, what: str, target_drops: pd.DataFrame, source:
             "relative drop",
             None if missing else paired(mine, _col(target_drops, f"untrained:{source}"), 1, ctx.level),
             missing=missing,
+            effect=effect,
         ),
     ]
 
 
 def claim_6c(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method: str, fraction: float) -> Claim:
     """6c: input-cell attention's own top entries cost it more of its headroom, beyond a random order, than the
-    LSTM's own cost the LSTM (Welch t-test on run means); input-cell attention's entries beyond both floors."""
+    LSTM's own cost the LSTM (Welch t-test on run means); input-cell attention's entries beyond both floors.  Both
+    models are the claim's subjects (a drop of a model at chance has no headroom to measure)."""
     ic, lstm = _drops(drop, INPUTCELL, fraction, method), _drops(drop, LSTM, fraction, method)
     models = [ctx.check(experiment, m, tag) for m in (LSTM, INPUTCELL)]
     comparisons = _drop_floors(ctx, tag, f"on {_label(INPUTCELL)}", ic, INPUTCELL, "own")
@@ -234,6 +298,7 @@ def claim_6c(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method
             "claim",
             "relative drop",
             two_sample(beyond["ic"], beyond["lstm"], 1, ctx.level),
+            effect=ctx.effect("relative_drop"),
         )
     )
     return _decided(
@@ -250,7 +315,8 @@ def claim_6c(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method
 
 def claim_6d(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method: str, fraction: float) -> Claim:
     """6d: input-cell attention's top entries cost the LSTM more of its headroom than the LSTM's own (paired by
-    LSTM run); input-cell attention's entries beyond a random order and its untrained twin's on the LSTM."""
+    LSTM run); input-cell attention's entries beyond a random order and its untrained twin's on the LSTM.  Both
+    models are the claim's subjects."""
     lstm = _drops(drop, LSTM, fraction, method)
     models = [ctx.check(experiment, m, tag) for m in (LSTM, INPUTCELL)]
     comparisons = _drop_floors(ctx, tag, f"on {_label(LSTM)}", lstm, INPUTCELL, "cross")
@@ -261,6 +327,7 @@ def claim_6d(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method
             "claim",
             "relative drop",
             paired(_col(lstm, f"cross:{INPUTCELL}"), _col(lstm, f"own:{LSTM}"), 1, ctx.level),
+            effect=ctx.effect("relative_drop"),
         )
     )
     return _decided(
@@ -278,7 +345,7 @@ def claim_6d(ctx: Context, experiment: str, tag: str, drop: pd.DataFrame, method
 def claim_6e(ctx: Context, experiment: str, tag: str, partner: str | None) -> Claim:
     """6e: every model trained on the off-task frames alone is at chance: two one-sided tests put its run
     accuracies within chance ± ``equivalence_margin``.  Only testable where the on/off models of the same
-    tasks are above chance (chance here would otherwise say nothing)."""
+    tasks learned (chance here would otherwise say nothing)."""
     margin, acc = ctx.settings["equivalence_margin"], ctx.accuracy
     text = "6e off-task frames alone are at chance"
     g = acc[(acc.experiment == experiment) & (acc.kind == "trained")]
@@ -288,13 +355,13 @@ def claim_6e(ctx: Context, experiment: str, tag: str, partner: str | None) -> Cl
         pre.append("no on_off experiment with these tasks: chance here would say nothing")
     else:
         low = [
-            m
+            ctx.check(partner, m, partner)
             for m in dict.fromkeys(acc[(acc.experiment == partner) & (acc.kind == "trained")].model)
-            if not ctx.check(partner, m, partner).above
         ]
+        low = [m for m in low if not m.learned]
         if low:
             pre.append(
-                f"the on/off models of {partner} are not all above chance ({', '.join(map(_label, low))}): "
+                f"the on/off models of {partner} did not all learn ({'; '.join(m.reason() for m in low)}): "
                 "chance here would say nothing"
             )
     scopes, comparisons = [], []
@@ -308,20 +375,17 @@ def claim_6e(ctx: Context, experiment: str, tag: str, partner: str | None) -> Cl
                 f"chance ± {margin:g}",
                 "claim",
                 "test accuracy",
-                equivalence(gm.test_accuracy, float(gm.chance.iloc[0]), margin, ctx.level),
-                equivalence=True,
+                equivalence(
+                    pd.Series(gm.test_accuracy.to_numpy(np.float64), index=gm.run),
+                    float(gm.chance.iloc[0]),
+                    margin,
+                    ctx.level,
+                ),
+                effect=margin,
             )
         )
     if not scopes:
-        return Claim(
-            "6e",
-            text,
-            "at chance",
-            "test accuracy",
-            "not testable",
-            f"no model trained on {experiment}",
-            [ScopeVerdict(tag, "not testable", f"no model trained on {experiment}")],
-        )
+        return untestable("6e", text, "at chance", "test accuracy", f"no model trained on {experiment}", tag)
     return _decided(ctx, "6e", text, "at chance", "test accuracy", scopes, [], comparisons, {s: pre for s in scopes})
 
 
@@ -339,14 +403,14 @@ def hcp_claims(
     """Every claim of point 6.  ``shares`` / ``drops``: on_off experiment -> its on/off share table (one row per
     run over every test sample) and feature-drop table; ``experiments``: name -> spec (kind, tasks,
     hrf_shift_s, baseline); ``controls``: ``hcp.analysis.controls``; ``settings``: ``level``,
-    ``equivalence_margin``, ``min_test_subjects``."""
+    ``equivalence_margin``, ``min_test_subjects``, ``smallest_effect``."""
     ctx = Context(accuracy, controls, n_test_subjects, settings)
     out = []
     for e in shares:
         tag = f"{e} (HRF shift {experiments[e]['hrf_shift_s']:g} s)"
         share = shares[e][shares[e].method == method]
         out += [
-            claim_6a(ctx, e, tag, share),
+            *claim_6a(ctx, e, tag, share),
             claim_6b(ctx, e, tag, share),
             claim_6c(ctx, e, tag, drops[e], method, fraction),
             claim_6d(ctx, e, tag, drops[e], method, fraction),

@@ -1,15 +1,14 @@
 """Confound controls of the HCP experiments (SPEC section 10): what a classifier with no knowledge of
-the task scores, and what one that sees only a sample's length or mean scores.
+the task scores, and what one that sees only a sample's length or mean scores (the label-permutation null of a
+model's accuracy, and every other test, is in :mod:`vanishing_saliency.stats`).
 
-- ``permutation_null``: the test accuracy of a model's own predictions against test labels
-  permuted at random: its (two-sided) interval at ``level`` and the one-sided p-value of the
-  observed accuracy (the null keeps the model's prediction balance and the class balance);
 - ``logistic_control``: an L1-penalised logistic regression (statsmodels; alpha 1e-3 so that a
   perfectly separable control still converges) on one or a few per-sample features, trained on
   the training subjects' samples and scored on the test subjects';
 - ``sample_features``: the length-only and mean-only features;
 - ``permute_labels`` / ``shuffle_time``: the training data of the label-permuted and
-  time-shuffled control models.
+  time-shuffled control models;
+- ``matched_training``: how a label-permuted run trains: for exactly the epochs its matched training seed kept.
 """
 
 from __future__ import annotations
@@ -58,22 +57,6 @@ def run_index(run) -> int | None:
     return int(digits) if digits else None
 
 
-def permutation_null(pred, y, n_permutations: int, seed: int, level: float = 0.95) -> dict:
-    """Null distribution of accuracy for ``pred`` against permuted ``y``: interval and p of the accuracy."""
-    pred, y = np.asarray(pred), np.asarray(y)
-    rng = np.random.default_rng(seed)
-    null = np.array([(pred == rng.permutation(y)).mean() for _ in range(int(n_permutations))])
-    acc = float((pred == y).mean())
-    alpha = (1 - level) / 2
-    return {
-        "accuracy": acc,
-        "null_lo": float(np.quantile(null, alpha)),
-        "null_hi": float(np.quantile(null, 1 - alpha)),
-        "null_mean": float(null.mean()),
-        "p_perm": float((1 + (null >= acc).sum()) / (1 + len(null))),
-    }
-
-
 def sample_features(split: dict, kind: str) -> np.ndarray:
     """(n, 1) per-sample feature of a control: its length, or the mean of its valid entries."""
     lengths = np.asarray(split["lengths"])
@@ -101,6 +84,24 @@ def logistic_control(x_train, y_train, x_test) -> np.ndarray:
         warnings.simplefilter("ignore")
         fit = sm.Logit(np.asarray(y_train, np.float64), a).fit_regularized(alpha=1e-3, disp=0)
     return (fit.predict(b) > 0.5).astype(np.int64)
+
+
+def matched_training(training: dict, epochs: int) -> dict:
+    """The training settings of a label-permuted run: the branch's, but exactly ``epochs`` epochs (those its matched
+    training seed kept) with the last one kept, no early stop.
+
+    Why not the seed's own stopping rule on the permuted labels: the validation labels are permuted too, so
+    ``first_best`` keeps the first epoch that reaches a validation accuracy no later epoch beats by chance, which is
+    epoch 1 in practice (an untrained model under another name; SPEC section 10), and a stop at 100 % training
+    accuracy would let it memorise for as long as it takes.  Matching the epochs gives the control the optimisation
+    budget of the model it controls, so a difference between them is the labels', not the training length's."""
+    return {
+        **training,
+        "max_epochs": int(epochs),
+        "patience": int(epochs) + 1,
+        "stop_at_train_accuracy": None,
+        "selection": "last",
+    }
 
 
 def permute_labels(split: dict, seed: int) -> dict:

@@ -46,38 +46,47 @@ def control_splits(splits: dict, run: str, seed: int) -> dict:
 
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one experiment: the training seeds, then the controls
-    (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed)."""
+    (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed).  A
+    label-permuted run ``permuted<k>`` trains for exactly the epochs ``seed<k>`` kept
+    (:func:`vanishing_saliency.hcp.controls.matched_training`); its sidecar records them."""
     from .common import train_and_save
 
     wc, p = job.wildcards, job.params
     loaded = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
-    records = []
+    records, kept = [], {}
     for run, path in zip(p.runs, job.output.models, strict=True):
         name, seed = run["run"], p.seeds[run["run"]]
         splits = control_splits(loaded, name, seed)
+        kind, replicate = C.run_kind(name), C.run_index(name)
+        training = run["training"]
         extra = {
             "experiment": wc.experiment,
             "run": name,
-            "kind": C.run_kind(name),
-            "replicate": C.run_index(name),
+            "kind": kind,
+            "replicate": replicate,
             "label_names": splits["label_names"],
             **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")},
         }
-        records.append(
-            train_and_save(
-                splits,
-                path,
-                wc.model,
-                p.models,
-                run["training"],
-                seed,
-                job.threads,
-                f"{wc.experiment} {name}",
-                extra,
-                test_counts=True,
-                test_predictions=True,
-            )
+        if kind == "permuted":
+            matched = f"seed{replicate}"
+            training = C.matched_training(training, kept[matched])
+            extra.update(matched_run=matched, matched_epochs=kept[matched])
+        record = train_and_save(
+            splits,
+            path,
+            wc.model,
+            p.models,
+            training,
+            seed,
+            job.threads,
+            f"{wc.experiment} {name}",
+            extra,
+            test_counts=True,
+            test_predictions=True,
         )
+        if kind == "trained":
+            kept[name] = record["best_epoch"]
+        records.append(record)
     return records
 
 
@@ -373,7 +382,12 @@ def summary(job: Job) -> pd.DataFrame:
     drops = {e: read(x) for e, x in zip(p.onoff, i.drop, strict=True)}
     truth_ = pd.concat([read(x) for x in i.truth], ignore_index=True) if i.truth else None
     n_test_subjects = int((read(i.split).set == "test").sum())
-    settings = {"level": p.level, "equivalence_margin": p.equivalence_margin, "min_test_subjects": p.min_test_subjects}
+    settings = {
+        "level": p.level,
+        "equivalence_margin": p.equivalence_margin,
+        "min_test_subjects": p.min_test_subjects,
+        "smallest_effect": dict(p.smallest_effect),
+    }
     claims = hcp_claims(
         accuracy_, shares, drops, p.experiments, p.controls, p.method, p.fraction, n_test_subjects, settings
     )
@@ -383,11 +397,10 @@ def summary(job: Job) -> pd.DataFrame:
         "sample, a feature drop a run's accuracy loss as a share of its headroom above chance, beyond random "
         "orders of the entries; runs are compared by Welch t-tests (against independent control runs), paired "
         "t-tests (against a floor computed on the same run) and two one-sided tests (6e, margin "
-        f"±{p.equivalence_margin:g}), at alpha = {1 - p.level:.2f}, Holm-adjusted across the tests of a claim. A "
-        "claim is 'not testable' where a model it involves is not above its label-permutation null (accuracy "
-        "averaged over its runs), the map it relies on is not beyond every floor (uniform and time-shuffled "
-        "maps, the same architecture untrained and trained on permuted labels; random and untrained entries "
-        "for a drop), a side has fewer than 2 runs, or there are too few test subjects."
+        f"±{p.equivalence_margin:g}; 6b's equivalence to a no-knowledge map, margin "
+        f"±{p.smallest_effect['share']:g}). A label-permuted run trained for the epochs its matched seed kept. "
+        f"Smallest effects of interest: share {p.smallest_effect['share']:g}, relative drop "
+        f"{p.smallest_effect['relative_drop']:g} (hcp.analysis.smallest_effect)."
     )
     extra = T.controls_markdown(accuracy_) + T.truth_summary_markdown(truth_, p.method, p.source)
     table = verdict_table(claims)

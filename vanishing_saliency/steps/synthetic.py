@@ -1,5 +1,5 @@
 """Steps of ``rules/synthetic.smk``: generate, train (training and test saliency of every run of a pair), noise,
-table, methods, method_table, epoch_curve, epoch_figure, partial_window, partial_figure, moving_figure, heatmaps,
+gates, table, methods, method_table, epoch_curve, epoch_figure, partial_window, partial_figure, moving_figure, heatmaps,
 summary.
 
 Rules that read many per-sample metric files pass ``params.runs`` (dataset, model, run, method
@@ -18,7 +18,8 @@ from ..claims.synthetic import synthetic_claims
 from ..data import load_split, load_splits
 from ..io import load_json, save_figure, save_npz, save_table, save_text
 from ..maps import save_maps
-from ..metrics import METRICS, POOLED_METRICS, all_scores, at_chance, noise_maps, pooled_scores
+from ..metrics import METRICS, POOLED_METRICS, all_scores, noise_maps, pooled_scores
+from ..stats import at_chance
 from ..synthetic import generate_dataset
 from ..tables import synthetic as T
 from ..tables.claims import claims_markdown, comparison_table, verdict_table
@@ -192,12 +193,28 @@ def noise(job: Job) -> pd.DataFrame:
     return table
 
 
+def gates(job: Job) -> pd.DataFrame:
+    """Every run of every group against its own label-permutation null, once: the gate every table, figure and claim
+    reads (a model learned where every run is above its null)."""
+    p = job.params
+    samples = {tuple(k): pd.read_csv(path, sep="\t") for k, path in zip(p.runs, job.input.metrics, strict=True)}
+    table = T.gates(samples, p.permutations, p.seed, p.level)
+    save_table(job.output[0], table)
+    cells = table.drop_duplicates(["dataset", "model", "kind"])
+    log.info("%d runs gated: %d of %d cells learned", len(table), int(cells.learned.sum()), len(cells))
+    return table
+
+
+def _gates(job: Job) -> pd.DataFrame:
+    return pd.read_csv(job.input.gates, sep="\t")
+
+
 def table(job: Job) -> pd.DataFrame:
     """Table 1 / Table 2: per-run rows, cells (mean ± sd over seeds, against the noise map) and Markdown."""
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics, [load_json(s) for s in job.input.sidecars])
     noise_ = T.read_noise(p.datasets, job.input.noise)
-    cells = T.cells(runs, samples, noise_, p.seed, p.bootstrap, p.level, p.permutations)
+    cells = T.cells(runs, samples, noise_, _gates(job), p.seed, p.bootstrap, p.level)
     save_table(job.output.runs, runs)
     save_table(job.output.tsv, cells)
     save_text(job.output.md, T.markdown(cells, p.title))
@@ -239,7 +256,13 @@ def method_table(job: Job) -> pd.DataFrame:
     p = job.params
     frames = [pd.read_csv(path, sep="\t") for path in job.input.methods]
     t = T.method_cells(
-        [tuple(x) for x in p.pairs], frames, T.read_noise(p.datasets, job.input.noise), p.seed, p.bootstrap, p.level
+        [tuple(x) for x in p.pairs],
+        frames,
+        T.read_noise(p.datasets, job.input.noise),
+        _gates(job),
+        p.seed,
+        p.bootstrap,
+        p.level,
     )
     save_table(job.output.tsv, t)
     save_text(job.output.md, T.method_markdown(t))
@@ -373,7 +396,7 @@ def moving_figure(job: Job) -> None:
     p = job.params
     runs, samples = T.read_runs(p.runs, job.input.metrics)
     # the figure shows means and spreads: no intervals against the noise map (the summary tests the claims)
-    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), p.seed, 0, p.level, p.permutations)
+    cells = T.cells(runs, samples, T.read_noise(p.datasets, job.input.noise), _gates(job), p.seed, 0, p.level)
     summary = T.moving_box(cells, p.starts)
     save_table(job.output.tsv, summary)
     save_figure(moving_box_figure(summary), job.output.png, job.output.pdf)
@@ -398,21 +421,20 @@ def summary(job: Job) -> pd.DataFrame:
     t1 = dict(zip(map(tuple, p.table1), [pd.read_csv(x, sep="\t") for x in i.table1], strict=True))
     mv = dict(zip(map(tuple, p.moving), [pd.read_csv(x, sep="\t") for x in i.moving], strict=True))
     noise_ = T.read_noise(p.noise_datasets, i.noise)
-    claims = synthetic_claims(t1, mv, noise_, p.starts, p.summary, p.seed, {d: tuple(v) for d, v in p.box_ends.items()})
+    box_ends = {d: tuple(v) for d, v in p.box_ends.items()}
+    claims = synthetic_claims(t1, mv, noise_, p.starts, _gates(job), p.summary, box_ends)
     s = p.summary
     intro = (
-        f"Saliency method: {p.method} (the paper's). The replicate is the training run: every test compares "
-        f"run means (Welch t-test against other runs, one-sample or paired against a floor scored on the same "
-        f"runs, two one-sided tests for an equivalence), and every p-value one claim combines is "
-        f"Holm-adjusted; intervals also come from a bootstrap over runs, then test samples ({s['bootstrap']} "
-        f"resamples, {100 * s['level']:.0f} %). Deciding metric per claim: "
+        f"Saliency method: {p.method} (the paper's). The replicate is the training run: every test compares run "
+        "means (Welch t-test against other runs, one-sample or paired against a floor scored on the same runs, two "
+        "one-sided tests for an equivalence). Deciding metric per claim: "
         + ", ".join(f"{k} {v}" for k, v in s["deciding_metric"].items())
         + f"; 3c is WJac against the paper (±{s['paper_tolerance']:g}); "
         + ", ".join(s["reported_metrics"])
-        + " are reported beside, never voted. A claim is 'not testable' "
-        "where a model it involves is not above its label-permutation null (accuracy averaged over its runs), "
-        "the map it relies on is not beyond both its floors (a noise map and the same architecture untrained), "
-        "or a side has fewer than 2 runs. Paper values: SPEC section 5 (Table 1)."
+        + " are reported beside, never voted. A map within "
+        + ", ".join(f"{v:g} {k}" for k, v in s["smallest_effect"].items() if k in s["deciding_metric"].values())
+        + " of its noise floor is equivalent to it (synthetic.summary.smallest_effect), the effect the planned "
+        "runs should detect. Paper values: SPEC section 5 (Table 1)."
     )
     notes = T.summary_notes(pd.read_csv(i.method_table, sep="\t"), list(dict.fromkeys(d for d, *_ in p.table1)))
     table = verdict_table(claims)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..hcp.controls import permutation_null, run_kind
+from ..hcp.controls import run_kind
 from ..labels import LABELS
-from ..stats import permutation_null as mean_null
+from ..stats import binomial_p, learned, permutation_null
 from . import markdown_table, mean_sd
 
 
@@ -26,17 +26,15 @@ def accuracy_table(
 ) -> pd.DataFrame:
     """Test accuracy of every model run (sidecars with ``test_predictions``) and of every logistic
     control (``controls``: feature -> predicted labels), each with a one-sided binomial test against
-    the majority-class rate and the label-permutation null of its own predictions; every run of a
-    model also carries its group's (the model's trained runs, or one control's runs) accuracy
-    averaged over the runs with the permutation null of that mean (``group_*``), the test every
-    claim's gate uses."""
-    from scipy import stats  # lazy (vanishing_saliency.LAZY_IMPORTS)
-
+    the majority-class rate and the label-permutation null of its own predictions (``p_perm``,
+    ``above_null``); every run of a model also carries its group's (the model's trained runs, or one
+    control's runs) gate: ``group_runs``, ``group_runs_above`` and ``group_learned`` (every run above its
+    own null), the gate every claim reads."""
     alpha = 1 - level
     rows = []
     for k, m in enumerate(sidecars):
         null = permutation_null(m["test_predictions"], y_test, permutations, seed + k, level)
-        p = stats.binomtest(m["n_test_correct"], m["n_test"], m["test_chance"], alternative="greater").pvalue
+        p = binomial_p(m["n_test_correct"], m["n_test"], m["test_chance"])
         rows.append(
             {
                 "experiment": experiment,
@@ -60,24 +58,17 @@ def accuracy_table(
             }
         )
     groups = {}
-    for r, m in zip(rows, sidecars, strict=True):
-        groups.setdefault((r["model"], r["kind"]), []).append((r, m["test_predictions"]))
-    for g, members in enumerate(groups.values()):
-        null = mean_null(np.array([p for _, p in members]), y_test, permutations, seed + 2000 + g, level)
-        for r, _ in members:
-            r.update(
-                group_runs=len(members),
-                group_accuracy=null["accuracy"],
-                group_null_lo=null["null_lo"],
-                group_null_hi=null["null_hi"],
-                group_p_perm=null["p_perm"],
-                group_above_null=bool(null["p_perm"] <= alpha),
-            )
+    for r in rows:
+        groups.setdefault((r["model"], r["kind"]), []).append(r)
+    for members in groups.values():
+        above = [r["above_null"] for r in members]
+        for r in members:
+            r.update(group_runs=len(members), group_runs_above=int(sum(above)), group_learned=learned(above))
     chance = float(np.bincount(np.asarray(y_test)).max() / len(y_test))
     for k, (feature, pred) in enumerate(controls.items()):
         null = permutation_null(pred, y_test, permutations, seed + 1000 + k, level)
         n_correct = int(round(null["accuracy"] * len(y_test)))
-        p = stats.binomtest(n_correct, len(y_test), chance, alternative="greater").pvalue
+        p = binomial_p(n_correct, len(y_test), chance)
         rows.append(
             {
                 "experiment": experiment,
@@ -101,10 +92,10 @@ def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95)
     lines = [
         f"# {experiment}: test accuracy against its controls",
         "",
-        f"Every model and control: mean ± sd over its runs (as many runs per control as training seeds). Null: "
-        f"the {100 * level:.0f} % interval of the accuracy averaged over the runs when every run's predictions "
-        "meet the same permuted test labels (a classifier with no knowledge); p: its one-sided permutation "
-        "p-value, the test of every claim's gate. Controls: the same architecture trained on permuted labels, "
+        f"Every model and control: mean ± sd over its runs (as many runs per control as training seeds). Each "
+        f"run against its own label-permutation null (the {100 * level:.0f} % interval of its accuracy when its "
+        "predictions meet permuted test labels: a classifier with no knowledge; one-sided p); learned: every run "
+        "above its null, the gate every claim reads. Controls: the same architecture trained on permuted labels, "
         "untrained, or trained and tested on time-shuffled samples; logistic regressions that see only each "
         "sample's length or its mean (one fit each).",
         "",
@@ -119,9 +110,12 @@ def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95)
                 len(g),
                 mean_sd(g.test_accuracy, 100),
                 f"{100 * r.chance:.1f}",
-                f"{100 * r.group_null_lo:.1f}-{100 * r.group_null_hi:.1f}",
-                f"{r.group_p_perm:.3g}",
-                "yes" if r.group_above_null else "no",
+                "; ".join(
+                    f"{x.run} {100 * x.test_accuracy:.1f} (null up to {100 * x.null_hi:.1f}, p {x.p_perm:.3g})"
+                    for x in g.itertuples()
+                ),
+                f"{int(r.group_runs_above)} of {int(r.group_runs)}",
+                "yes" if r.group_learned else "no",
             ]
         )
     for r in table[table.kind == "logistic control"].itertuples():
@@ -131,12 +125,12 @@ def accuracy_markdown(table: pd.DataFrame, experiment: str, level: float = 0.95)
                 1,
                 f"{100 * r.test_accuracy:.1f}",
                 f"{100 * r.chance:.1f}",
-                f"{100 * r.null_lo:.1f}-{100 * r.null_hi:.1f}",
-                f"{r.p_perm:.3g}",
+                f"{100 * r.test_accuracy:.1f} (null up to {100 * r.null_hi:.1f}, p {r.p_perm:.3g})",
+                "1 of 1" if r.above_null else "0 of 1",
                 "yes" if r.above_null else "no",
             ]
         )
-    header = ["model", "runs", "test accuracy %", "chance %", "null interval %", "p", "above the null"]
+    header = ["model", "runs", "test accuracy %", "chance %", "each run against its null %", "above", "learned"]
     return "\n".join(lines + markdown_table(header, rows)) + "\n"
 
 
@@ -314,7 +308,7 @@ def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
             if ctrl.get(f"{name}_only") is not None and ctrl[f"{name}_only"].above_null
         ]
         ts = g[g.kind == "timeshuffled"]
-        if len(ts) and ts.group_above_null.any():
+        if len(ts) and ts.group_learned.any():
             shown.append("shuffling the frames in time keeps the information")
         rows.append(
             [
@@ -336,8 +330,7 @@ def controls_markdown(accuracy: pd.DataFrame) -> list[str]:
     ]
     out += [
         "",
-        "\\* above its label-permutation null (95 %); time-shuffled: its runs' mean accuracy above the null "
-        "of that mean.",
+        "\\* above its label-permutation null (95 %); time-shuffled: every run above its own null.",
     ]
     return out
 
@@ -377,7 +370,7 @@ def offtask_note(accuracy: pd.DataFrame, experiments: dict) -> list[str]:
         b: accuracy[(accuracy.experiment == e) & (accuracy.run.map(run_kind) == "trained")]
         for b, e in by_baseline.items()
     }
-    run_above, rest_above = bool(acc["run"].group_above_null.any()), bool(acc["rest"].group_above_null.any())
+    run_above, rest_above = bool(acc["run"].group_learned.any()), bool(acc["rest"].group_learned.any())
     txt = (
         f"off-task control: mean accuracy {100 * acc['run'].test_accuracy.mean():.1f} % with whole-run "
         f"z-scoring ({by_baseline['run']}), {100 * acc['rest'].test_accuracy.mean():.1f} % with each run "

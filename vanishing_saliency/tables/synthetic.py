@@ -1,13 +1,16 @@
-"""Paper Table 1 / Table 2, the method table and the moving-box table, each read against its floors.
+"""Paper Table 1 / Table 2, the method table and the moving-box table, each read against its floors, and the gate
+every one of them (and every claim) reads.
 
-Every run (a training seed of a model, an untrained model, or a noise map) is scored per
-test sample; a *cell* (dataset x model x trained | untrained x method) is the mean over its
-runs.  A cell against the noise floor: the hierarchical-bootstrap interval (runs, then test
-samples; :func:`vanishing_saliency.stats.hierarchical_bootstrap`) of the mean difference
-(cell - noise map, paired by sample) lies above 0 (▲, better than a map with no knowledge),
-below it (▼, worse) or across it (≈).  "Better" is higher for every metric but ``euc``.  A
-cell is marked † when its runs are not above their label-permutation null (accuracy averaged
-over the runs), the same test every claim's gate uses.
+- :func:`gates`: every run (a training seed or an untrained run of a model on a dataset) against its own
+  label-permutation null, once; a cell's model learned when every run is above its null
+  (:func:`vanishing_saliency.stats.learned`);
+- :func:`cells`: every run is scored per test sample; a *cell* (dataset x model x trained | untrained x
+  method) is the mean over its runs.  A cell against the noise floor: the interval of the mean difference
+  (cell - noise map, paired by sample; :func:`vanishing_saliency.stats.mean_interval`: the t interval of the
+  run means below :data:`vanishing_saliency.stats.MIN_BOOTSTRAP_RUNS` runs, a bootstrap over runs, then
+  test samples from there) lies above 0 (▲, better than a map with no knowledge), below it (▼, worse) or
+  across it (≈).  "Better" is higher for every metric but ``euc``.  A cell is marked † when its model did
+  not learn: not every run is above its label-permutation null (the gate every claim reads).
 """
 
 from __future__ import annotations
@@ -16,12 +19,49 @@ import numpy as np
 import pandas as pd
 
 from ..labels import LABELS
-from ..metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS, at_chance, bootstrap_mean_ci
-from ..stats import hierarchical_bootstrap, permutation_null
+from ..metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS
+from ..stats import MIN_BOOTSTRAP_RUNS, bootstrap_mean_ci, learned, mean_interval, permutation_null
 from ..workflow import derive_seed
 from . import markdown_table
 
 MARKS = {1: "▲", -1: "▼", 0: "≈"}
+GATE_COLUMNS = ("dataset", "model", "kind", "run", "accuracy", "n_test", "null_lo", "null_hi", "p_perm", "above_null")
+
+
+def run_kind(run) -> str:
+    return "untrained" if str(run).startswith("untrained") else "trained"
+
+
+def gates(samples: dict, permutations: int, seed: int, level: float = 0.95) -> pd.DataFrame:
+    """Every run against its own label-permutation null, once (``samples``: {(dataset, model, run, method):
+    per-sample table with ``pred`` and ``label``}; a run scored by several methods is gated once).  One row per
+    run, with its cell's ``runs``, ``runs_above`` and ``learned`` (every run above its null)."""
+    rows = {}
+    for (dataset, model, run, _), t in samples.items():
+        if (dataset, model, run) in rows:
+            continue
+        null = permutation_null(
+            t["pred"].to_numpy(),
+            t["label"].to_numpy(),
+            permutations,
+            derive_seed(seed, "gate", dataset, model, run),
+            level,
+        )
+        rows[(dataset, model, run)] = {
+            "dataset": dataset,
+            "model": model,
+            "kind": run_kind(run),
+            "run": run,
+            "accuracy": null["accuracy"],
+            "n_test": len(t),
+            "null_lo": null["null_lo"],
+            "null_hi": null["null_hi"],
+            "p_perm": null["p_perm"],
+            "above_null": bool(null["p_perm"] <= 1 - level),
+        }
+    table = pd.DataFrame(list(rows.values()), columns=list(GATE_COLUMNS))
+    cell = table.groupby(["dataset", "model", "kind"], sort=False).above_null
+    return table.assign(runs=cell.transform("size"), runs_above=cell.transform("sum"), learned=cell.transform(learned))
 
 
 def label(model: str, run: str = "") -> str:
@@ -46,7 +86,6 @@ def read_runs(keys, paths, sidecars=None) -> tuple[pd.DataFrame, dict]:
             "method": method,
             "accuracy": acc,
             "n_test": len(t),
-            "at_chance": at_chance(acc, len(t)),
         }
         if sidecars is not None:
             meta = sidecars[i]
@@ -63,6 +102,7 @@ def read_noise(datasets, paths) -> dict:
 
 
 def _mark(diff: float, lo: float, hi: float, metric: str) -> dict:
+    """The mark an interval ``lo``-``hi`` of a difference from the noise map earns (NaN bounds: ≈)."""
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
     better = (lo > 0) if sign > 0 else (hi < 0)
     worse = (hi < 0) if sign > 0 else (lo > 0)
@@ -78,26 +118,23 @@ def cells(
     runs: pd.DataFrame,
     samples: dict,
     noise: dict,
+    gate: pd.DataFrame,
     seed: int,
     n_boot: int = 2000,
     level: float = 0.95,
-    permutations: int = 1000,
 ) -> pd.DataFrame:
-    """One row per (dataset, model, trained | untrained, method) plus the noise rows: mean ± sd over
-    runs of every metric, each against the noise map (hierarchical-bootstrap interval and mark; none
-    with ``n_boot = 0``), and whether the runs are above their label-permutation null (``above_null``;
-    † in the Markdown)."""
+    """One row per (dataset, model, trained | untrained, method) plus the noise rows: mean ± sd over runs of every
+    metric, each against the noise map (interval and mark; none with ``n_boot = 0``), and whether the model learned
+    (``learned``, from the gates table ``gate``: every run above its label-permutation null; † in the Markdown)."""
     rows = []
-    runs = runs.assign(kind=np.where(runs.run.str.startswith("untrained"), "untrained", "trained"))
+    runs = runs.assign(kind=[run_kind(r) for r in runs.run])
+    learned_ = {
+        (r.dataset, r.model, r.kind): (bool(r.learned), int(r.runs_above))
+        for r in gate.drop_duplicates(["dataset", "model", "kind"]).itertuples()
+    }
     for (dataset, model, kind, method), g in runs.groupby(["dataset", "model", "kind", "method"], sort=False):
         per_sample = [samples[(dataset, model, r, method)] for r in g.run]
-        null = permutation_null(
-            np.stack([t["pred"].to_numpy() for t in per_sample]),
-            per_sample[0]["label"],
-            permutations,
-            derive_seed(seed, "null", dataset, model, kind),
-            level,
-        )
+        ok, above = learned_.get((dataset, model, kind), (False, 0))
         row = {
             "dataset": dataset,
             "model": model,
@@ -107,10 +144,10 @@ def cells(
             "n_seeds": len(g),
             "accuracy": g.accuracy.mean(),
             "accuracy_sd": g.accuracy.std(ddof=1) if len(g) > 1 else 0.0,
-            "null_hi": null["null_hi"],
-            "p_perm": null["p_perm"],
-            "above_null": bool(null["p_perm"] <= 1 - level),
+            "runs_above_null": above,
+            "learned": ok,
             "n_test": int(g.n_test.iloc[0]),
+            "interval": "bootstrap over runs, then samples" if len(g) >= MIN_BOOTSTRAP_RUNS else "t on run means",
         }
         if "epoch_kept" in g:
             row.update(selection=g.selection.iloc[0], epoch_kept=";".join(str(e) for e in g.epoch_kept))
@@ -122,7 +159,7 @@ def cells(
                 continue
             scores = np.stack([t[m].to_numpy(np.float64) for t in per_sample])
             c = _mark(
-                *hierarchical_bootstrap(
+                *mean_interval(
                     scores,
                     derive_seed(seed, dataset, model, kind, method, m),
                     n_boot,
@@ -174,15 +211,20 @@ def markdown(table: pd.DataFrame, title: str) -> str:
     """Paper layout (rows = models, then their untrained floors and the noise map; columns = datasets):
     WJac / Euc / accuracy %, then AUROC / AP, each with its mark against the noise map."""
     seeds = int(table[table.kind == "trained"].n_seeds.max())
+    how = (
+        "a bootstrap over runs, then test samples"
+        if seeds >= MIN_BOOTSTRAP_RUNS
+        else f"the t distribution on run means (a bootstrap over fewer than {MIN_BOOTSTRAP_RUNS} runs is too narrow)"
+    )
     selection = table.selection.dropna().iloc[0] if "selection" in table and table.selection.notna().any() else "?"
     out = [
         f"# {title}",
         "",
         f"Mean ± sd over {seeds} training seed(s) of the per-sample scores (checkpoint: {selection}); untrained "
         "rows: as many runs at initial weights. Marks against the noise map |N(0,1)| on the same test samples, "
-        "95 % interval of the difference from a bootstrap over runs, then test samples: ▲ better, ≈ not "
-        "distinguishable, ▼ worse. † the runs are not above their label-permutation null (accuracy averaged "
-        "over the runs, p > 0.05): their saliency is meaningless. WJac (higher is better) and Euc (lower is "
+        f"95 % interval of the difference from {how}: ▲ better, ≈ not distinguishable, ▼ worse. † the model "
+        "did not learn: not every run is above its own label-permutation null (p > 0.05; the gate every claim "
+        "reads, results/synthetic/gates.tsv): its saliency is meaningless. WJac (higher is better) and Euc (lower is "
         "better) are the paper's metrics; a map with no knowledge scores WJac ~0.12-0.15 on these boxes. "
         "AUROC (0.5 = no knowledge) and AP (floor = the box's share of the entries) are calibrated. "
         "AUP / AUR (pooled) are the time-series interpretability literature's (Dynamask, ExtremalMask, "
@@ -213,7 +255,7 @@ def markdown(table: pd.DataFrame, title: str) -> str:
                         continue
                     r = r.iloc[0].to_dict()
                     text = " / ".join(_cell(r, m, pct) for m, pct in parts if not (kind == "noise" and m == "accuracy"))
-                    cells_.append(text + (" †" if r.get("above_null") is False else ""))
+                    cells_.append(text + (" †" if r.get("learned") is False else ""))
                 rows.append([label(model, "untrained" if kind == "untrained" else ""), *cells_])
             out += [f"## {method}: {heading}", "", *markdown_table(["model", *datasets], rows), ""]
     return "\n".join(out)
@@ -222,9 +264,13 @@ def markdown(table: pd.DataFrame, title: str) -> str:
 # ---- the method table -------------------------------------------------------------------
 
 
-def method_cells(pairs, frames, noise: dict, seed: int, n_boot: int = 2000, level: float = 0.95) -> pd.DataFrame:
-    """One row per (dataset, model, method) of the method table: mean metrics on the scored test samples,
-    AUROC and WJac against the noise map on the same samples."""
+def method_cells(
+    pairs, frames, noise: dict, gate: pd.DataFrame, seed: int, n_boot: int = 2000, level: float = 0.95
+) -> pd.DataFrame:
+    """One row per (dataset, model, method) of the method table (training seed 0): mean metrics on the scored test
+    samples, AUROC and WJac against the noise map on the same samples, and whether seed 0 is above its
+    label-permutation null on the whole test set (``learned``, from the gates table ``gate``)."""
+    above = {(r.dataset, r.model): bool(r.above_null) for r in gate[gate.run == "seed0"].itertuples()}
     rows = []
     for (dataset, model), t in zip(pairs, frames, strict=True):
         floor = noise[dataset].set_index("sample").loc[t["sample"].unique()]
@@ -237,7 +283,7 @@ def method_cells(pairs, frames, noise: dict, seed: int, n_boot: int = 2000, leve
                 "method": method,
                 "n_test": len(g),
                 "accuracy": float(g.correct.mean()),
-                "at_chance": at_chance(float(g.correct.mean()), len(g)),
+                "learned": above.get((dataset, model), False),
             }
             for m in METRICS:
                 row[m] = float(g[m].mean())
@@ -269,8 +315,8 @@ def method_markdown(table: pd.DataFrame) -> str:
         "",
         f"Training seed 0 of Table 1's models, the first {n} test samples of each dataset. Cells: mean per-sample "
         "AUROC / WJac; marks against the noise map on the same samples (bootstrap 95 % interval of the "
-        "difference: ▲ better, ≈ not distinguishable, ▼ worse); † the model is not significantly above "
-        "chance on these samples.",
+        "difference over these samples: one run, no claim reads it: ▲ better, ≈ not distinguishable, ▼ worse); "
+        "† seed 0 is not above its label-permutation null on the whole test set (results/synthetic/gates.tsv).",
         "",
     ]
     trained = table[table.model != "noise"]
@@ -283,7 +329,9 @@ def method_markdown(table: pd.DataFrame) -> str:
                 cells_.append("")
                 continue
             r = r.iloc[0]
-            cells_.append(f"{r.auroc:.3f} {r.auroc_mark} / {r.wjac:.3f} {r.wjac_mark}" + (" †" if r.at_chance else ""))
+            cells_.append(
+                f"{r.auroc:.3f} {r.auroc_mark} / {r.wjac:.3f} {r.wjac_mark}" + (" †" if not r.learned else "")
+            )
         rows.append([LABELS.get(model, model), method, *cells_])
     floor = table[table.model == "noise"].set_index("dataset")
     rows.append(
@@ -322,7 +370,7 @@ def method_markdown(table: pd.DataFrame) -> str:
 
 def best_pairs(table: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, the (model, method) with the highest mean AUROC among models above chance."""
-    ok = table[(table.model != "noise") & ~table.at_chance.fillna(True).astype(bool)]
+    ok = table[(table.model != "noise") & table.learned.fillna(False).astype(bool)]
     if ok.empty:
         return ok
     return ok.loc[ok.groupby("dataset", sort=False).auroc.idxmax()]
@@ -343,7 +391,7 @@ def moving_box(cells_table: pd.DataFrame, starts: dict) -> pd.DataFrame:
 
 def summary_notes(method_table: pd.DataFrame, datasets) -> list[str]:
     """Per dataset, the best (model, method) pair of the method table among models above chance."""
-    best = method_table[(method_table.model != "noise") & ~method_table.at_chance.fillna(True).astype(bool)]
+    best = method_table[(method_table.model != "noise") & method_table.learned.fillna(False).astype(bool)]
     notes = []
     for d in datasets:
         b = best[best.dataset == d]
