@@ -196,6 +196,7 @@ def test_runs_needed_gives_the_planned_power_in_simulation():
     assert n is not None and n > 3
     assert runs_needed(pilot, 0.04, tests=6) >= runs_needed(pilot, 0.04, tests=1)
     assert runs_needed(pilot, 0.08, tests=6) < n
+
     # ... those runs, drawn at the pilot's spreads, detect it about 80 % of the time (and n - 2 clearly less)
     def power(k):
         hits = 0
@@ -206,7 +207,8 @@ def test_runs_needed_gives_the_planned_power_in_simulation():
 
     assert 0.75 <= power(n) <= 0.9 and power(max(2, n - 2)) < 0.75
     # one-sample and paired designs plan on the sd of the runs (or of their differences)
-    assert runs_needed(one_sample([0.52, 0.55, 0.50], 0.5), 0.05) < runs_needed(one_sample([0.52, 0.65, 0.40], 0.5), 0.05)
+    tight, loose = one_sample([0.52, 0.55, 0.50], 0.5), one_sample([0.52, 0.65, 0.40], 0.5)
+    assert runs_needed(tight, 0.05) < runs_needed(loose, 0.05)
     # an equivalence is planned for its margin; a test that could not be computed is not plannable
     assert runs_needed(equivalence([0.50, 0.53, 0.47], 0.5, 0.05), 0.05) > 3
     assert runs_needed(one_sample([0.5], 0.4), 0.05) is None

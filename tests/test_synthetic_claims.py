@@ -156,14 +156,15 @@ def test_a_planted_signal_reproduces_every_synthetic_claim():
     c3b = v["3b"].comparisons
     assert {c.against for c in c3b if c.scope == "earlier"} >= {
         "noise map",
-        "noise map (equivalence)",
+        "noise map (within ±0.05)",
         "untrained LSTM+In.Cell At.",
         "LSTM",
         "Bi-LSTM",
         "paper",
     }
     assert all(np.isfinite(c.p_adj) and c.result.mde > 0 for c in c3b if c.tested)
-    assert all(c.p_adj >= min(1, 2 * min(c.result.p, c.result.p_opposite)) for c in c3b if c.tested and not c.equivalence)
+    two_sided = [(c, min(1, 2 * min(c.result.p, c.result.p_opposite))) for c in c3b if c.tested and not c.equivalence]
+    assert all(c.p_adj >= p for c, p in two_sided)  # Holm never lowers a p-value
 
 
 @pytest.mark.parametrize("kind", ["noise maps", "untrained maps", "permuted labels"])

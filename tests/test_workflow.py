@@ -75,10 +75,15 @@ def test_every_final_output_exists_and_is_sane(tiny_run):
     assert set(methods.method.dropna()) >= {"gradient", "tsr", "dynamask", "noise map"}
     claims = pd.read_csv(syn / "summary.tsv", sep="\t")
     assert set(claims.verdict) <= {"reproduced", "not reproduced", "not testable", "not testable (underpowered)"}
-    assert set(claims[claims.scope == "all"].claim) == {"3a", "3b", "3c", "4a", "4b"}
+    assert set(claims[claims.scope == "all"].claim) == {"3a", "3a-learned", "3b", "3c", "4a", "4b"}
+    assert claims[claims.scope != "all"].decided_by.notna().all()  # every verdict names the row that decided it
     tests = pd.read_csv(syn / "summary_tests.tsv", sep="\t")
     assert {"noise map", "untrained LSTM+In.Cell At."} <= set(tests.against)
     assert (tests.dropna(subset=["p_adjusted"]).p_adjusted >= tests.dropna(subset=["p_adjusted"]).p - 1e-12).all()
+    # the gate, once: every run of every group against its own null, read by the tables and the claims
+    gates = pd.read_csv(syn / "gates.tsv", sep="\t")
+    assert gates.set_index(["dataset", "model", "run"]).index.is_unique and gates.p_perm.between(0, 1).all()
+    assert (gates.learned == gates.groupby(["dataset", "model", "kind"]).above_null.transform("all")).all()
     curve = pd.read_csv(syn / "epoch_curve.tsv", sep="\t")
     assert set(curve.epoch) == {0, 1, 2, 3} and curve.kept_by_first_best.sum() == 2  # one kept epoch per model
     partial = pd.read_csv(syn / "partial_window.tsv", sep="\t")

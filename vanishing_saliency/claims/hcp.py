@@ -213,7 +213,7 @@ def claim_6b(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> C
     equivalent = [
         Comparison(
             tag,
-            "uniform map (equivalence)",
+            f"uniform map (within ±{margin:g})",
             "noise-equivalence",
             column,
             equivalence(_named(mine), uniform, margin, ctx.level),
@@ -222,7 +222,7 @@ def claim_6b(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> C
         ),
         Comparison(
             tag,
-            "time-shuffled map (equivalence)",
+            f"time-shuffled map (within ±{margin:g})",
             "noise-equivalence",
             column,
             equivalence(_named(mine - shuffled), 0.0, margin, ctx.level),

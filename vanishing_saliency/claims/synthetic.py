@@ -107,7 +107,7 @@ class Cells:
         margin = self.effect(metric)
         return Comparison(
             scope,
-            f"noise map{what} (equivalence)",
+            f"noise map{what} (within ±{margin:g})",
             "noise-equivalence",
             metric,
             equivalence(self.run_means(dataset, model, metric), _noise(noise, metric), margin, self.level),

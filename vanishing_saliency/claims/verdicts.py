@@ -124,7 +124,7 @@ class ModelCheck:
 
     def accuracies(self) -> str:
         """Each run's accuracy against its null, on one line."""
-        return "; ".join(map(str, self.runs)) if self.runs else "no trained runs"
+        return ", ".join(map(str, self.runs)) if self.runs else "no trained runs"
 
     def reason(self) -> str:
         where = f" on {self.where}" if self.where else ""
@@ -286,18 +286,21 @@ def _p(v) -> str:
 
 
 def describe(c: Comparison) -> str:
-    """One comparison with its numbers: value against the other side, difference and interval, adjusted p."""
+    """One comparison with its numbers: value against the other side, difference and interval, adjusted p (and the
+    runs left out because their value is NaN)."""
     r = c.result
+    dropped = f"; NaN, left out: {', '.join(r.dropped)}" if r.dropped else ""
     if c.equivalence:
         return (
             f"{c.against}: difference {_fmt(r.diff)} (interval [{_fmt(r.lo)}, {_fmt(r.hi)}], margin ±{r.margin:g}); "
             f"adjusted p of equivalence {_p(c.p_adj)}"
             + (f", of a departure {_p(c.p_opposite_adj)}" if c.role == "claim" else "")
+            + dropped
         )
     return (
         f"{c.against} {_fmt(r.compared_with)} (this {_fmt(r.value)}, difference {_fmt(r.diff)}, "
         f"interval [{_fmt(r.lo)}, {_fmt(r.hi)}]; adjusted p {_p(c.p_adj)} the claim's way, "
-        f"{_p(c.p_opposite_adj)} the other)"
+        f"{_p(c.p_opposite_adj)} the other{dropped})"
     )
 
 

@@ -104,11 +104,7 @@ def _p(v) -> str:
 
 
 def _runs_against_null(claim, scope) -> str:
-    return " | ".join(f"{m.model}: {m.accuracies()}" for m in claim.models if m.scope == scope)
-
-
-def _decided_by(s) -> str:
-    return f"{s.step}: {s.cause}" if s.cause else s.step
+    return "; ".join(f"{m.model}: {m.accuracies()}" for m in claim.models if m.scope == scope)
 
 
 def verdict_table(claims) -> pd.DataFrame:
@@ -142,7 +138,7 @@ def verdict_table(claims) -> pd.DataFrame:
                     "part": claim.text,
                     "scope": s.scope,
                     "verdict": s.verdict,
-                    "decided_by": _decided_by(s),
+                    "decided_by": s.step,
                     "metric": claim.metric,
                     "paper": claim.paper,
                     "value": s.value,
