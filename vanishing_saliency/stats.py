@@ -16,7 +16,8 @@ run-to-run spread of 0.1-0.67 of the subject spread, control runs up to 3x as sp
 
 - :func:`two_sample` (Welch t-test on the run means of two sets of runs), :func:`one_sample`
   (run means, or per-run differences, against a constant), :func:`paired`, :func:`equivalence`
-  (two one-sided tests, TOST, against a margin), :func:`change` / :func:`change_equivalence` /
+  (two one-sided tests, TOST, against a margin), :func:`two_sample_equivalence` (TOST of two sets of runs),
+  :func:`change` / :func:`change_equivalence` /
   :func:`change_difference` (the change of the run means along positions, from an ordinary
   least-squares line through every run);
 - :func:`holm`: Holm's step-down adjustment across the tests one claim makes;
@@ -346,6 +347,36 @@ def equivalence(runs, center: float, margin: float, level: float = 0.95) -> RunT
     se = sd / math.sqrt(len(a))
     diff = float(a.mean() - center)
     return _tost(test, float(a.mean()), center, diff, se, len(a) - 1, margin, level, len(a), ("t", sd), dropped)
+
+
+def two_sample_equivalence(runs, other_runs, margin: float, level: float = 0.95) -> RunTest:
+    """Two one-sided Welch t-tests that the mean of the run means ``runs`` lies within ``+- margin`` of the mean of
+    ``other_runs`` (independent runs: trained seeds against their untrained twins); the fields as in
+    :func:`equivalence`."""
+    (a, da), (b, db) = _finite(runs), _finite(other_runs)
+    test, dropped = f"two one-sided Welch t-tests on run means (margin ±{margin:g})", da + db
+    if len(a) < 2 or len(b) < 2:
+        return _not_computable(test, a, b, dropped=dropped, equivalence=True, margin=margin)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if _no_spread(se, a, b):
+        return _not_computable(test, a, b, note=NO_SPREAD, dropped=dropped, equivalence=True, margin=margin)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    design = ("welch", float(a.std(ddof=1)), float(b.std(ddof=1)))
+    r = _tost(
+        test,
+        float(a.mean()),
+        float(b.mean()),
+        float(a.mean() - b.mean()),
+        se,
+        df,
+        margin,
+        level,
+        len(a),
+        design,
+        dropped,
+    )
+    return RunTest(**{**r.__dict__, "n_other": len(b)})
 
 
 def _ols_change(positions, values, groups=None):

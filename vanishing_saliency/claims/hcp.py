@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..hcp.controls import run_index, run_kind
 from ..labels import LABELS
-from ..stats import equivalence, one_sample, paired, two_sample
+from ..stats import equivalence, one_sample, paired, two_sample, two_sample_equivalence
 from .verdicts import Claim, Comparison, ModelCheck, RunGate, decided_claim, untestable
 
 LSTM, INPUTCELL = "lstm", "inputcell_lstm"
@@ -129,24 +129,37 @@ def _noise_floors(ctx: Context, shares: pd.DataFrame, model: str, column: str, s
 
 def _control_comparisons(ctx: Context, shares, model, column, scope, role: str) -> list[Comparison]:
     """A share against the same architecture untrained and trained on permuted labels (Welch t-test on run
-    means)."""
-    mine = _runs(shares, model, "trained", column)
+    means); with ``role = "claim"`` (a claim that the share is learned) also two one-sided tests that it is
+    equivalent to each, within ``smallest_effect``, which count against that claim."""
+    mine = _named(_runs(shares, model, "trained", column))
+    effect = ctx.effect("share")
     out = []
     for control in ("untrained", "permuted"):
         missing = ctx.missing_control(control)
+        other = None if missing else _named(_runs(shares, model, control, column), control)
         out.append(
             Comparison(
                 scope,
                 f"{control} {_label(model)}",
                 role,
                 column,
-                None
-                if missing
-                else two_sample(_named(mine), _named(_runs(shares, model, control, column), control), 1, ctx.level),
+                None if missing else two_sample(mine, other, 1, ctx.level),
                 missing=missing,
-                effect=ctx.effect("share"),
+                effect=effect,
             )
         )
+        if role == "claim":
+            out.append(
+                Comparison(
+                    scope,
+                    f"{control} {_label(model)} (within ±{effect:g})",
+                    "noise-equivalence",
+                    column,
+                    None if missing else two_sample_equivalence(mine, other, effect, ctx.level),
+                    missing=missing,
+                    effect=effect,
+                )
+            )
     return out
 
 
@@ -169,7 +182,7 @@ def _decided(ctx, claim_id, text, paper, metric, scopes, models, comparisons, pr
 def claim_6a(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> list[Claim]:
     """6a, two lines: the LSTM's off-task share of its top entries is above 0.70 and beyond the maps with no
     knowledge drawn from the run (uniform, time-shuffled); and that share is learned: above the same
-    architecture's untrained and label-permuted runs'."""
+    architecture's untrained and label-permuted runs' (a share equivalent to theirs counts against that line)."""
     column, models = "off_task_share", [ctx.check(experiment, LSTM, tag)]
     mine, _, _, noise = _noise_floors(ctx, shares, LSTM, column, tag)
     threshold = Comparison(

@@ -27,7 +27,15 @@ import pandas as pd
 
 from ..labels import LABELS
 from ..metrics import HIGHER_IS_BETTER
-from ..stats import change, change_difference, change_equivalence, equivalence, one_sample, two_sample
+from ..stats import (
+    change,
+    change_difference,
+    change_equivalence,
+    equivalence,
+    one_sample,
+    two_sample,
+    two_sample_equivalence,
+)
 from .verdicts import (
     NOT_REPRODUCED,
     NOT_TESTABLE,
@@ -144,6 +152,27 @@ class Cells:
             effect=self.effect(metric),
         )
 
+    def untrained_equivalence(self, dataset: str, model: str, metric: str, scope: str) -> Comparison:
+        """Two one-sided tests that the map scores as the same architecture untrained does, within
+        ``smallest_effect``: where the claim says an effect is learned, equivalence counts against it."""
+        margin = self.effect(metric)
+        against = f"untrained {_label(model)} (within ±{margin:g})"
+        if not self.runs[(dataset, model)]["untrained"]:
+            return Comparison(scope, against, "noise-equivalence", metric, missing=f"no untrained runs on {dataset}")
+        return Comparison(
+            scope,
+            against,
+            "noise-equivalence",
+            metric,
+            two_sample_equivalence(
+                self.run_means(dataset, model, metric),
+                self.run_means(dataset, model, metric, "untrained"),
+                margin,
+                self.level,
+            ),
+            effect=margin,
+        )
+
     def effect(self, metric: str) -> float:
         """The smallest difference of interest on ``metric`` (``summary.smallest_effect``)."""
         return float(self.settings["smallest_effect"][metric])
@@ -171,7 +200,8 @@ def claim_3a(cells: Cells, noise: dict, early: list[str], level: float) -> list[
     """3a, two lines: on every box that ends before the last step, the LSTM's and the Bi-LSTM's map score *worse*
     than a noise map (the box gets less saliency than a map with no knowledge gives it: saliency vanishes backwards
     in time; the paper's WJac .000), and worse than their untrained twin's (the miss is learned, not the
-    architecture's at any weights).  Each (box, model) is a scope whose subject is that model."""
+    architecture's at any weights; a map equivalent to the untrained twin's counts against that line).  Each (box,
+    model) is a scope whose subject is that model."""
     metric = cells.settings["deciding_metric"]["3a"]
     worse = -_better(metric)
     lines = (
@@ -194,6 +224,7 @@ def claim_3a(cells: Cells, noise: dict, early: list[str], level: float) -> list[
                 c.role = "claim"
             else:
                 c = cells.untrained_floor(d, m, metric, worse, scope, role="claim")
+                comparisons.append(cells.untrained_equivalence(d, m, metric, scope))
             comparisons += [c, *cells.reported(d, m, scope)]
         out.append(decided_claim(claim_id, text, paper, metric, scopes, models, comparisons, level))
     return out

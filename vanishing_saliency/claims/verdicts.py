@@ -8,8 +8,9 @@ objects, each a run-level test of :mod:`vanishing_saliency.stats`:
   a random map, a uniform or time-shuffled map, a random order of entries) or the same architecture
   untrained or trained on permuted labels;
 - ``claim``: the claim's own test (against another model, a threshold, or an equivalence margin);
-- ``noise-equivalence``: two one-sided tests of the map against its noise floor within the declared
-  margin, for claims that say the map locates the signal (3b, 4b, 6b);
+- ``noise-equivalence``: two one-sided tests of the map against its no-knowledge floor within the declared
+  margin: its noise floor, for claims that say the map locates the signal (3b, 4b, 6b); its untrained (or
+  permuted-label) twin, for claims that say an effect is learned (3a, 6a learned);
 - ``reported``: a number shown beside the verdict (the paper's metric), never voted.
 
 Before anything is tested, the gate: a scope whose *subject* (the model the claim is about) is not
@@ -24,8 +25,9 @@ two one-sided tests, and a claim's equivalence also by its departure test.  Then
 2. ``subject at chance``: the claim's subject is not learned: ``not testable``;
 3. ``reversed``: a claim test significantly reversed (both sides learned), a map beyond a noise floor the
    other way, or an equivalence claim beyond its margin: ``not reproduced``, decided before the floors;
-4. ``equivalent to noise``: a learned model's map equivalent to its noise floor where the claim says the
-   map locates the signal: ``not reproduced``;
+4. ``equivalent to its floor``: a learned model's map equivalent to its noise floor where the claim says
+   the map locates the signal (3b, 4b, 6b), or equivalent to the same architecture untrained (or trained on
+   permuted labels) where the claim says the effect is learned (3a, 6a learned): ``not reproduced``;
 5. ``not computed``: a control not in the config, or a comparison without 2 spread runs a side:
    ``not testable``;
 6. ``holds``: every claim test holds and every floor is passed: ``reproduced``;
@@ -350,10 +352,10 @@ def decide(
     if noise_like:
         return verdict(
             NOT_REPRODUCED,
-            "the model learned, but its map is equivalent to a map with no knowledge: "
+            "the model learned, but its map is equivalent to one with no knowledge: "
             + "; ".join(describe(c) for c in noise_like),
             f"learned, map equivalent to {_names(noise_like)}",
-            "equivalent to noise",
+            "equivalent to its floor",
         )
     absent = [c for c in mine if c.role in ("floor", "claim") and not c.left_out and not c.tested]
     if absent:

@@ -81,9 +81,10 @@ DECISION_TABLE = [
         "not reproduced",
     ),
     (
-        "equivalent to noise",
+        "equivalent to its floor",
         "the model learned and its map is equivalent to its noise floor within the declared margin (two one-sided "
-        "tests), where the claim says the map locates the signal",
+        "tests) where the claim says the map locates the signal; or, where the claim says an effect is learned, "
+        "equivalent to the same architecture untrained (or trained on permuted labels)",
         "not reproduced",
     ),
     ("not computed", "a control not in the config, or fewer than 2 spread runs on a side", "not testable"),
