@@ -102,6 +102,7 @@ def _cells_moving():
                     "wjac_sd": 0.01,
                     "auroc": RNG.random(),
                     "auroc_sd": 0.02,
+                    "learned": kind == "trained" and (model != "lstm" or start > 0),
                 }
             )
     return pd.DataFrame(rows)

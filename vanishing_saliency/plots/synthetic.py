@@ -13,13 +13,15 @@ from . import colorbar
 
 
 def moving_box_figure(summary):
-    """WJac and AUROC against box start (paper Fig. 5): one line per model (mean ± sd over seeds), its
-    untrained floor dotted (mean ± sd over as many untrained runs), the noise map dashed.  ``summary``:
-    moving-box cells with ``box_start``."""
+    """WJac and AUROC against box start (paper Fig. 5): one line per model (mean ± sd over seeds), a hollow marker
+    where the model did not learn at that start (not every run above its label-permutation null: the gate the
+    claims read), its untrained floor dotted (mean ± sd over as many untrained runs), the noise map dashed.
+    ``summary``: moving-box cells with ``box_start`` (and ``learned``)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     trained = summary[summary.kind == "trained"]
     for k, model in enumerate(dict.fromkeys(trained.model)):
+        color = colors[k % len(colors)]
         for kind, style in (("trained", "-"), ("untrained", ":")):
             part = summary[(summary.model == model) & (summary.kind == kind)].sort_values("box_start")
             if part.empty:
@@ -31,13 +33,15 @@ def moving_box_figure(summary):
                     part[col],
                     yerr=part[f"{col}_sd"],
                     ls=style,
-                    marker="o" if kind == "trained" else None,
-                    ms=4,
                     capsize=3,
-                    color=colors[k % len(colors)],
+                    color=color,
                     label=name,
                     alpha=1.0 if kind == "trained" else 0.6,
                 )
+                if kind == "trained":
+                    ok = part.learned.fillna(False).astype(bool) if "learned" in part else np.ones(len(part), bool)
+                    ax.plot(part.box_start[ok], part[col][ok], "o", ms=5, color=color)
+                    ax.plot(part.box_start[~ok], part[col][~ok], "o", ms=5, mfc="white", color=color)
     noise = summary[summary.kind == "noise"].sort_values("box_start")
     for ax, col in zip(axes, ("wjac", "auroc"), strict=True):
         ax.plot(noise.box_start, noise[col], "k--", lw=1, label="noise map |N(0,1)|")
@@ -48,7 +52,10 @@ def moving_box_figure(summary):
     axes[1].set_ylabel("AUROC (0.5 = no knowledge)")
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), frameon=False)
-    fig.suptitle("Saliency quality as the box moves later in time (gradient saliency; dotted: untrained)")
+    fig.suptitle(
+        "Saliency quality as the box moves later in time\n(gradient saliency; dotted: untrained; hollow: the model did "
+        "not learn at that start)"
+    )
     fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(names) - 1) // 4), 1, 1))
     return fig
 
