@@ -489,6 +489,13 @@ def detectable(r: RunTest, tests: int = 1, alpha: float = 0.05, power: float = P
     return float((_critical(_level_alpha(r, alpha, tests), r.df) + stats.t.ppf(beta, r.df)) * r.se)
 
 
+def runs_per_cell(r: RunTest) -> int:
+    """The runs per side (per position, for a line) ``r`` was computed from: what :func:`runs_needed` counts."""
+    if r.design and r.design[0] == "ols" and r.se > 0:
+        return int(round((r.design[1] / r.se) ** 2))
+    return int(r.n)
+
+
 def runs_needed(r: RunTest, effect: float, tests: int = 1, alpha: float = 0.05, power: float = POWER) -> int | None:
     """The runs per side (per position, for a line) with which ``r``'s test would detect ``effect`` with ``power``
     at Holm's first step over ``tests`` tests, at the spread these runs show (for an equivalence test: show

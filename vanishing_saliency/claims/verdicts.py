@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..stats import RunTest, detectable, holm, learned, runs_needed
+from ..stats import RunTest, detectable, holm, learned, runs_needed, runs_per_cell
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable"
 UNDERPOWERED = "not testable (underpowered)"
@@ -385,20 +385,32 @@ def decide(
     open_ = [c for c in voting if not c.passed(alpha)]
     needs = [c.runs_needed(alpha) for c in open_]
     runs = None if any(n is None for n in needs) else max(needs)
+    have = max(runs_per_cell(c.result) for c in open_)
+    if runs is None:
+        plan = ""
+    elif runs > have:
+        plan = f"; {runs} runs per cell would decide it"
+    else:
+        plan = f"; the difference is smaller than the effect of interest, which {have} runs per cell already detect"
     return verdict(
         UNDERPOWERED,
-        "not decided: "
-        + "; ".join(
-            describe(c)
-            + f"; detectable at the Holm-adjusted level {_fmt(c.detectable(alpha))}, runs for 80 % power to "
-            + f"{'a margin' if c.equivalence else 'an effect'} of {c.effect:g}: "
-            + (f"{n} per cell" if n is not None else "not plannable")
-            for c, n in zip(open_, needs, strict=True)
-        ),
-        f"not shown against {_names(open_)}" + (f"; {runs} runs per cell would decide it" if runs is not None else ""),
+        "not decided: " + "; ".join(_plan(c, n, alpha) for c, n in zip(open_, needs, strict=True)),
+        f"not shown against {_names(open_)}{plan}",
         "underpowered",
         runs,
     )
+
+
+def _plan(c: Comparison, n: int | None, alpha: float) -> str:
+    """An undecided comparison with what its design detects and the runs that would detect the claim's effect."""
+    what = f"{'a margin' if c.equivalence else 'an effect'} of {c.effect:g}"
+    if n is None:
+        runs = f"runs for 80 % power to {what}: not plannable"
+    elif n > runs_per_cell(c.result):
+        runs = f"runs for 80 % power to {what}: {n} per cell"
+    else:
+        runs = f"{runs_per_cell(c.result)} runs per cell already give 80 % power to {what} (needed: {n})"
+    return f"{describe(c)}; detectable at the Holm-adjusted level {_fmt(c.detectable(alpha))}, {runs}"
 
 
 def combine(verdicts) -> str:
