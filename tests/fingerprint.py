@@ -83,6 +83,8 @@ def versions() -> dict:
 # AVX2-only one, every package version alike).  The runs compared with the committed table pin every library of
 # the stack to its AVX2 path, which every x86-64 machine this project runs on has: torch's own kernels, MKL (its
 # conditional numerical reproducibility mode), oneDNN, OpenBLAS (numpy's and scipy's) and numpy's SIMD loops.
+# That is not enough across vendors: on an Intel Xeon the commit whose table an AMD EPYC made gave other hashes for
+# 137 of 297 files (trained models and all that follows), so the table names the processor it was made on.
 # A user's run is not pinned; the README says how to pin one.
 PINNED_ISA = {
     "ATEN_CPU_CAPABILITY": "avx2",
@@ -118,21 +120,36 @@ def run_tiny_all(workdir: Path):
     )
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux), written beside the hashes: the pinned instruction set does not make every
+    vendor's processors agree (an Intel Xeon and an AMD EPYC gave different hashes for the same commit, both pinned)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
 def write_expected(prints: dict, path: Path = EXPECTED) -> None:
     lines = [
         "# SHA-256 content hashes (tests/fingerprint.py) of every result of tests/tiny_all_config.yaml.",
         "# Regenerate only on purpose, when a change is meant to move results:  python tests/fingerprint.py --update",
         "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         "# on: " + " ".join(f"{k}={v!r}" for k, v in PINNED_ISA.items()),
+        f"# cpu: {cpu_model()}",
         "path\tsha256",
     ] + [f"{k}\t{v}" for k, v in sorted(prints.items())]
     path.write_text("\n".join(lines) + "\n")
 
 
 def read_expected(path: Path = EXPECTED) -> tuple[dict, str]:
-    """(hashes, the 'made with' line)."""
+    """(hashes, the 'made with' and 'cpu' lines)."""
     rows = [line for line in path.read_text().splitlines()]
-    made_with = next((r for r in rows if r.startswith("# made with:")), "")
+    made_with = "\n".join(r for r in rows if r.startswith(("# made with:", "# cpu:")))
     body = [r.split("\t") for r in rows if r and not r.startswith("#")][1:]
     return {k: v for k, v in body}, made_with
 

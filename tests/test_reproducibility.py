@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fingerprint import differences, fingerprint, read_expected, run_tiny_all, versions
+from fingerprint import cpu_model, differences, fingerprint, read_expected, run_tiny_all, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
@@ -61,10 +61,11 @@ def test_a_fresh_run_of_every_branch_matches_the_committed_hashes(tmp_path):
     if diff:
         again = differences(first, fresh("second"))
         assert not again, "two fresh runs differ (the run is not deterministic):\n" + "\n".join(again)
-    now = "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items())
+    now = "# made with: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + f"\n# cpu: {cpu_model()}"
     assert not diff, (
         "results differ from tests/expected_hashes.tsv, and a second fresh run reproduces the new "
-        "ones: a change moved results (if on purpose: python tests/fingerprint.py --update)\n"
+        "ones: a change moved results (if on purpose: python tests/fingerprint.py --update), or this processor "
+        "computes other floats than the one the table was made on (compare the cpu lines)\n"
         f"{made_with}\n{now}\n" + "\n".join(diff)
     )
 
