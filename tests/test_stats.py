@@ -20,6 +20,7 @@ from vanishing_saliency.stats import (
     mean_interval,
     one_sample,
     paired,
+    paired_equivalence,
     permutation_null,
     runs_needed,
     t_interval,
@@ -123,6 +124,19 @@ def test_equivalence_is_two_one_sided_tests_and_knows_when_it_is_underpowered():
     assert far.p > 0.99 and far.p_opposite < 0.01 and not far.underpowered
     wide = equivalence(np.array([0.2, 0.8, 0.5]), 0.5, 0.1)  # centred on chance, but 3 runs this spread say nothing
     assert wide.underpowered and wide.p > 0.05
+
+
+def test_paired_equivalence_tests_the_per_run_differences_and_reports_both_means():
+    from statsmodels.stats.weightstats import ttost_paired
+
+    a = pd.Series([0.91, np.nan, 0.88, 0.93], index=["seed0", "seed1", "seed2", "seed3"])
+    b = pd.Series([0.90, 0.7, 0.86, 0.935], index=a.index)
+    r = paired_equivalence(a, b, 0.05)
+    keep = a.notna()
+    assert r.p == pytest.approx(ttost_paired(a[keep].to_numpy(), b[keep].to_numpy(), -0.05, 0.05)[0])
+    assert (r.value, r.compared_with) == pytest.approx((a[keep].mean(), b[keep].mean()))
+    assert r.equivalence and r.dropped == ("seed1",) and r.p < 0.05
+    assert paired_equivalence(a, b + 0.3, 0.05).p_opposite < 0.01  # a clear departure beyond the margin
 
 
 def test_change_is_the_ols_line_through_every_run():

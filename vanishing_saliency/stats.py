@@ -349,6 +349,30 @@ def equivalence(runs, center: float, margin: float, level: float = 0.95) -> RunT
     return _tost(test, float(a.mean()), center, diff, se, len(a) - 1, margin, level, len(a), ("t", sd), dropped)
 
 
+def paired_equivalence(runs, other_runs, margin: float, level: float = 0.95) -> RunTest:
+    """Two one-sided tests that the per-run differences ``runs - other_runs`` (run k with run k: a map
+    and its own time-shuffled copy) lie within ``+- margin`` of 0, reported with both sides' means;
+    the fields as in :func:`equivalence`."""
+    a, b = np.asarray(runs, np.float64), np.asarray(other_runs, np.float64)
+    keep = np.isfinite(a) & np.isfinite(b)
+    names = _names(runs)
+    dropped = tuple(str(names[i]) if names is not None else f"run {i}" for i in np.flatnonzero(~keep))
+    r = equivalence(a[keep] - b[keep], 0.0, margin, level)
+    test = f"two one-sided paired t-tests on run means (margin ±{margin:g})"
+    mean_a = float(a[keep].mean()) if keep.any() else np.nan
+    mean_b = float(b[keep].mean()) if keep.any() else np.nan
+    return RunTest(
+        **{
+            **r.__dict__,
+            "test": test,
+            "value": mean_a,
+            "compared_with": mean_b,
+            "n_other": int(keep.sum()),
+            "dropped": dropped + r.dropped,
+        }
+    )
+
+
 def two_sample_equivalence(runs, other_runs, margin: float, level: float = 0.95) -> RunTest:
     """Two one-sided Welch t-tests that the mean of the run means ``runs`` lies within ``+- margin`` of the mean of
     ``other_runs`` (independent runs: trained seeds against their untrained twins); the fields as in

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..hcp.controls import run_index, run_kind
 from ..labels import LABELS
-from ..stats import equivalence, one_sample, paired, two_sample, two_sample_equivalence
+from ..stats import equivalence, one_sample, paired, paired_equivalence, two_sample, two_sample_equivalence
 from .verdicts import Claim, Comparison, ModelCheck, RunGate, decided_claim, untestable
 
 LSTM, INPUTCELL = "lstm", "inputcell_lstm"
@@ -238,7 +238,7 @@ def claim_6b(ctx: Context, experiment: str, tag: str, shares: pd.DataFrame) -> C
             f"time-shuffled map (within ±{margin:g})",
             "noise-equivalence",
             column,
-            equivalence(_named(mine - shuffled), 0.0, margin, ctx.level),
+            paired_equivalence(_named(mine), _named(shuffled), margin, ctx.level),
             noise=True,
             effect=margin,
         ),
