@@ -85,7 +85,7 @@ def train_and_save(
     predicted class of every test sample too).  Returns the sidecar fields.
     """
     torch.set_num_threads(int(threads))
-    tr, te, va = splits["train"], splits["test"], splits.get("val")
+    tr, va = splits["train"], splits.get("val")
     mcfg = model_config(models, tr["x"].shape[2], splits["n_classes"])
     tcfg = train_config(training)
     model, info = train_model(
@@ -99,6 +99,78 @@ def train_and_save(
         desc=f"{where}/{name}",
         val=None if va is None else (va["x"], va["y"], va["lengths"]),
     )
+    return _evaluate_and_save(
+        splits, model, info, model_path, name, mcfg, tcfg, seed, where, extra, test_counts, test_predictions
+    )
+
+
+def train_together_and_save(
+    runs: list[dict],
+    name: str,
+    models: dict,
+    threads: int,
+    where: str,
+    test_counts: bool = False,
+    test_predictions: bool = False,
+) -> list[dict]:
+    """:func:`train_and_save` for several runs of one architecture trained together
+    (:func:`vanishing_saliency.stacked.train_stacked`: each run as if it had trained alone).
+
+    ``runs``: one dict per run with ``splits`` (as for :func:`train_and_save`; runs may share one, or differ in
+    their training labels or samples, not in their validation or test sets' sizes), ``path``, ``training``, ``seed``,
+    ``label`` (for the log and the progress bar) and ``extra``.  Returns the sidecar fields of each run, in order.
+    """
+    from ..stacked import train_stacked
+
+    if not runs:
+        return []
+    torch.set_num_threads(int(threads))
+    first = runs[0]["splits"]
+    mcfg = model_config(models, first["train"]["x"].shape[2], first["n_classes"])
+    tcfgs = [train_config(r["training"]) for r in runs]
+
+    def per_run(split: str, key: str):
+        values = [r["splits"][split][key] for r in runs]
+        return values[0] if all(v is values[0] for v in values) else values
+
+    val = None
+    if first.get("val") is not None:
+        val = tuple(per_run("val", k) for k in ("x", "y", "lengths"))
+    trained = train_stacked(
+        name,
+        mcfg,
+        tcfgs,
+        per_run("train", "x"),
+        per_run("train", "y"),
+        per_run("train", "lengths"),
+        [int(r["seed"]) for r in runs],
+        desc=f"{where}/{name} x{len(runs)} runs",
+        val=val,
+    )
+    return [
+        _evaluate_and_save(
+            r["splits"],
+            model,
+            info,
+            r["path"],
+            name,
+            mcfg,
+            tcfg,
+            int(r["seed"]),
+            f"{where} {r['label']}",
+            r["extra"],
+            test_counts,
+            test_predictions,
+        )
+        for r, (model, info), tcfg in zip(runs, trained, tcfgs, strict=True)
+    ]
+
+
+def _evaluate_and_save(
+    splits, model, info, model_path, name, mcfg, tcfg, seed, where, extra, test_counts, test_predictions
+) -> dict:
+    """Test and train accuracy of a trained model, its sidecar fields, and the model saved with them."""
+    tr, te = splits["train"], splits["test"]
     test_acc, test_loss = evaluate(model, te["x"], te["y"], te["lengths"])
     train_acc, _ = evaluate(model, tr["x"], tr["y"], tr["lengths"])
     record = {**(extra or {}), "train_accuracy": train_acc, "test_accuracy": test_acc, "test_loss": test_loss}

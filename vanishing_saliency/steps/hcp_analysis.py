@@ -46,19 +46,20 @@ def control_splits(splits: dict, run: str, seed: int) -> dict:
 
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one experiment: the training seeds, then the controls
-    (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed).  A
+    (``params.runs`` and the outputs list them in the same order; ``params.seeds`` gives each run's seed), the seeds
+    together and then the controls together (:func:`vanishing_saliency.stacked.train_stacked`: each run as if it had
+    trained alone).  A
     label-permuted run ``permuted<k>`` trains for exactly the epochs ``seed<k>`` kept
     (:func:`vanishing_saliency.hcp.controls.matched_training`); its sidecar records them."""
-    from .common import train_and_save
+    from .common import train_together_and_save
 
     wc, p = job.wildcards, job.params
     loaded = load_splits(job.input.samples, job.input.split, ("train", "val", "test"))
-    records, kept = [], {}
+    runs = []
     for run, path in zip(p.runs, job.output.models, strict=True):
         name, seed = run["run"], p.seeds[run["run"]]
         splits = control_splits(loaded, name, seed)
         kind, replicate = C.run_kind(name), C.run_index(name)
-        training = run["training"]
         extra = {
             "experiment": wc.experiment,
             "run": name,
@@ -67,27 +68,27 @@ def train(job: Job) -> list[dict]:
             "label_names": splits["label_names"],
             **{f"{s}_subjects": sorted(set(map(str, splits[s]["subjects"]))) for s in ("train", "val", "test")},
         }
-        if kind == "permuted":
-            matched = f"seed{replicate}"
-            training = C.matched_training(training, kept[matched])
-            extra.update(matched_run=matched, matched_epochs=kept[matched])
-        record = train_and_save(
-            splits,
-            path,
-            wc.model,
-            p.models,
-            training,
-            seed,
-            job.threads,
-            f"{wc.experiment} {name}",
-            extra,
-            test_counts=True,
-            test_predictions=True,
+        runs.append(
+            {"splits": splits, "path": path, "training": run["training"], "seed": seed, "label": name, "extra": extra}
         )
-        if kind == "trained":
-            kept[name] = record["best_epoch"]
-        records.append(record)
-    return records
+
+    def together(group):
+        return train_together_and_save(
+            group, wc.model, p.models, job.threads, wc.experiment, test_counts=True, test_predictions=True
+        )
+
+    # the training seeds together, then the controls together (a permuted run needs its seed's kept epochs)
+    first = [r for r in runs if r["extra"]["kind"] == "trained"]
+    records = dict(zip(map(id, first), together(first), strict=True))
+    kept = {r["label"]: records[id(r)]["best_epoch"] for r in first}
+    rest = [r for r in runs if r["extra"]["kind"] != "trained"]
+    for r in rest:
+        if r["extra"]["kind"] == "permuted":
+            matched = f"seed{r['extra']['replicate']}"
+            r["training"] = C.matched_training(r["training"], kept[matched])
+            r["extra"].update(matched_run=matched, matched_epochs=kept[matched])
+    records.update(zip(map(id, rest), together(rest), strict=True))
+    return [records[id(r)] for r in runs]
 
 
 def saliency(job: Job) -> None:

@@ -49,30 +49,34 @@ def generate(job: Job) -> None:
 
 def train(job: Job) -> list[dict]:
     """Every run of one architecture on one dataset (``wildcards.pair``: "<dataset>/<model>"): its training
-    seeds, then as many untrained floors (0 epochs), each trained with its seed of ``params.seeds``; then every
+    seeds, then as many untrained floors (0 epochs), each trained with its seed of ``params.seeds`` and all of them
+    together (:func:`vanishing_saliency.stacked.train_stacked`: each as if it had trained alone); then every
     run's test saliency for every method of ``params.methods`` (seed ``params.seeds["<method>/<run>"]``), scored
     per sample against the box, with a few examples (and every map with ``saliency.save_maps: all``).
     ``params.runs`` and the outputs list the runs in the same order; ``output.metrics`` / ``output.examples``
     (/ ``output.maps``) hold one file per (run, method), runs outer."""
-    from .common import train_and_save
+    from .common import train_together_and_save
 
     dataset, name = job.wildcards.pair.split("/")
     p = job.params
     splits = load_splits(job.input[0])
-    records = [
-        train_and_save(
-            splits,
-            path,
-            name,
-            p.models,
-            run["training"],
-            p.seeds[run["run"]],
-            job.threads,
-            f"{dataset} {run['run']}",
-            {"dataset": dataset, "run": run["run"]},
-        )
-        for run, path in zip(p.runs, job.output.models, strict=True)
-    ]
+    records = train_together_and_save(
+        [
+            {
+                "splits": splits,
+                "path": path,
+                "training": run["training"],
+                "seed": p.seeds[run["run"]],
+                "label": run["run"],
+                "extra": {"dataset": dataset, "run": run["run"]},
+            }
+            for run, path in zip(p.runs, job.output.models, strict=True)
+        ],
+        name,
+        p.models,
+        job.threads,
+        dataset,
+    )
     runs = [r["run"] for r in p.runs]
     keys = [(run, method) for run in runs for method in p.methods]
     metrics = dict(zip(keys, job.output.metrics, strict=True))
