@@ -8,7 +8,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: reproduce smoke test venv lock lint format dryrun bench memory clean rulegraph report
+.PHONY: reproduce smoke test test-cluster venv lock lint format dryrun bench memory clean rulegraph report
 
 venv: $(VENV)/.installed
 
@@ -39,8 +39,13 @@ smoke: venv
 	$(BIN)/snakemake --cores 2 --configfile $(abspath $(SMOKE_CONFIG)) --directory smoke $(SNAKEMAKE_ARGS)
 	$(BIN)/python -m vanishing_saliency.runsummary smoke
 
+# The unit and workflow tests; the cluster profile's tests (a real Slurm started for them, about 4 minutes)
+# run with `make test-cluster`, which CI (.ci/run) runs after this.
 test: venv
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -m "not slurm" tests
+
+test-cluster: venv
+	$(BIN)/python -m pytest -q -m slurm tests
 
 # Style and static checks (pyproject.toml configures ruff and snakefmt); CI fails on any finding.
 # make format rewrites the files the way make lint wants them.
@@ -75,6 +80,7 @@ bench: venv
 	$(BIN)/python -m benchmarks.bench_imports
 	$(BIN)/python -m benchmarks.bench_startup
 	$(BIN)/python -m benchmarks.bench_scheduler
+	$(BIN)/python -m benchmarks.bench_seeds
 	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python -m benchmarks.bench_fresh_run \
 		--into bench-fresh && $(BIN)/python -m benchmarks.check_resources bench-fresh; \
 	else $(BIN)/python -m benchmarks.check_resources $(BENCH_RUN); fi

@@ -1,6 +1,7 @@
 """Seeds trained together (vanishing_saliency.stacked.train_stacked) against one process per seed.
 
 Usage: python -m benchmarks.bench_seeds [--seeds 8] [--reps 3] [--cases synthetic_lstm synthetic_inputcell hcp_lstm]
+       python -m benchmarks.bench_seeds --kernel [--seeds 8] [--reps 7]
 
 Each case trains ``--seeds`` seeds of one model as the default run's jobs do (1 thread, the default config's
 training settings, a fresh Python process: start-up, imports and data included):
@@ -14,6 +15,10 @@ patience) and with input-cell attention; an HCP-sized on/off problem (432 traini
 30 frames x 360 areas, a planted response) with the LSTM.  Printed per case: the median wall of one seed alone,
 of the seeds alone in all, in turn and together, with the ratios over the repetitions (minimum and median):
 together / one alone (the issue's target: <= 2.5), together / all alone and together / in turn.
+
+``--kernel``: one training batch (50 x 100 x 100, forward + backward, dropout on) of ``--seeds`` stacked LSTMs with
+the recurrence as one block-diagonal kernel call for every seed (``wide_kernel``, what a GPU runs) against one call per
+seed (the CPU's default), interleaved; medians and their ratio.
 """
 
 from __future__ import annotations
@@ -80,6 +85,30 @@ def worker(case: str, mode: str, seeds: list[int]) -> None:
         train_stacked(name, mcfg, [tcfg] * len(seeds), x, y, lengths, seeds, progress=False, val=val)
 
 
+def kernel(n_seeds: int, reps: int) -> None:
+    import torch
+
+    from vanishing_saliency.models import ModelConfig, build_model
+    from vanishing_saliency.stacked import StackedClassifier
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    stacked = StackedClassifier([build_model("lstm", ModelConfig(n_features=100)) for _ in range(n_seeds)]).train()
+    x, lengths = torch.randn(n_seeds, 50, 100, 100), torch.full((n_seeds, 50), 100)
+    gens = [torch.Generator().manual_seed(s) for s in range(n_seeds)]
+    times = {False: [], True: []}
+    for _ in range(reps):
+        for wide in (False, True):
+            stacked.wide_kernel = wide
+            start = time.perf_counter()
+            for _ in range(5):
+                stacked(x, lengths, gens).sum().backward()
+            times[wide].append((time.perf_counter() - start) / 5 * 1000)
+    one, wide = statistics.median(times[False]), statistics.median(times[True])
+    print(f"{n_seeds} LSTMs, one batch forward + backward: a kernel call per seed {one:.1f} ms, one block-diagonal")
+    print(f"  call {wide:.1f} ms ({wide / one:.2f}x)")
+
+
 def _run(case: str, mode: str, seeds: list[int]) -> float:
     start = time.perf_counter()
     cmd = [sys.executable, "-m", "benchmarks.bench_seeds", "--worker", case, mode, ",".join(map(str, seeds))]
@@ -92,8 +121,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    ap.add_argument("--kernel", action="store_true", help="time the recurrence's two forms (see above)")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.kernel:
+        kernel(a.seeds, a.reps if a.reps != 3 else 7)
+        return
     if a.worker:
         case, mode, seeds = a.worker
         worker(case, mode, [int(s) for s in seeds.split(",")])

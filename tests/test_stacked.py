@@ -94,9 +94,11 @@ def test_the_stacked_forward_is_each_seeds_forward():
         stacked = StackedClassifier(models).eval()
         x = torch.randn(3, 6, 9, 5)
         lengths = torch.randint(3, 10, (3, 6))
-        out = stacked(x, lengths)
-        for s, m in enumerate(models):
-            torch.testing.assert_close(out[s], m(x[s], lengths[s]), rtol=1e-5, atol=1e-6)
+        for wide in (False, True):  # a kernel call per seed (the CPU's), one block-diagonal call for all (a GPU's)
+            stacked.wide_kernel = wide
+            out = stacked(x, lengths)
+            for s, m in enumerate(models):
+                torch.testing.assert_close(out[s], m(x[s], lengths[s]), rtol=1e-5, atol=1e-6)
         # and the seeds come back out as the models they were
         for m, back in zip(models, stacked.models(name), strict=True):
             assert all(

@@ -113,6 +113,7 @@ class StackedClassifier(nn.Module):
             torch.empty(1, 1, first.cfg.n_features)
         )
         self.last_penalty = None
+        self.wide_kernel = False  # True: one block-diagonal kernel call for every seed on the CPU too
 
     def keep(self, rows: list[int]) -> None:
         """Keep only the seeds at positions ``rows`` (new parameters: an optimizer must be rebuilt, see
@@ -144,18 +145,33 @@ class StackedClassifier(nn.Module):
 
     # ---- the forward pass ---------------------------------------------------------------------------------------
     def _recurrence(self, gates: torch.Tensor, prefix: str) -> torch.Tensor:
-        """``gates: (S, B, T, G)`` (inputs times ``W_ih^T``) through each seed's recurrence -> ``(S, B, T, H)``: one
-        kernel call on the seeds' states side by side, the recurrent weight block-diagonal."""
+        """``gates: (S, B, T, G)`` (inputs times ``W_ih^T``) through each seed's recurrence -> ``(S, B, T, H)``.
+
+        On a GPU one kernel call runs every seed: the seeds' states side by side, the recurrent weight
+        block-diagonal and an identity input weight.  On the CPU that identity's products grow with the square of
+        the seeds (oneDNN multiplies every step's inputs by it, forward and backward: 8 seeds of the paper's H = 5
+        made an LSTM epoch 1.6 times the 8 seeds' epochs one by one), while the kernel's cost per seed does not
+        shrink with width; so each seed gets its own call there (``benchmarks/bench_seeds.py --kernel``)."""
+        s = gates.shape[0]
+        group = s if gates.device.type != "cpu" or self.wide_kernel else 1
+        return torch.cat([self._kernel(gates[i : i + group], prefix, i) for i in range(0, s, group)])
+
+    def _kernel(self, gates: torch.Tensor, prefix: str, first: int) -> torch.Tensor:
+        """Seeds ``first, first + 1, ...`` (``gates: (k, B, T, G)``) in one ``torch.lstm`` / ``torch.gru`` call."""
         s, b, t, g = gates.shape
         h = self.cfg.hidden
         n_gate = g // h
+        rows = slice(first, first + s)
         wide = gates.reshape(s, b, t, n_gate, h).permute(1, 2, 3, 0, 4).reshape(b, t, n_gate * s * h)
-        w_hh = self.p(f"rnn.weight_hh_l0{prefix}").reshape(s, n_gate, h, h)
-        eye_s = torch.eye(s, dtype=gates.dtype, device=gates.device)
-        w_hh = torch.einsum("skij,sq->ksiqj", w_hh, eye_s).reshape(n_gate * s * h, s * h)
+        w_hh = self.p(f"rnn.weight_hh_l0{prefix}")[rows]
+        if s > 1:
+            eye_s = torch.eye(s, dtype=gates.dtype, device=gates.device)
+            w_hh = torch.einsum("skij,sq->ksiqj", w_hh.reshape(s, n_gate, h, h), eye_s).reshape(n_gate * s * h, s * h)
+        else:
+            w_hh = w_hh[0]
 
         def bias(name):
-            return self.p(name).reshape(s, n_gate, h).transpose(0, 1).reshape(-1)
+            return self.p(name)[rows].reshape(s, n_gate, h).transpose(0, 1).reshape(-1)
 
         eye = torch.eye(n_gate * s * h, dtype=gates.dtype, device=gates.device)
         params = [eye, w_hh, bias(f"rnn.bias_ih_l0{prefix}"), bias(f"rnn.bias_hh_l0{prefix}")]
