@@ -443,7 +443,11 @@ def train_stacked(
             )
             running[s] = not done
         bar.update(1)
-        bar.set_postfix(running=sum(running), val_acc=f"{float(np.mean(val_acc[active])):.3f}")
+        bar.set_postfix(
+            running=sum(running),
+            train_acc=f"{float(np.mean(train_acc[active])):.3f}",
+            val_acc=f"{float(np.mean(val_acc[active])):.3f}",
+        )
     bar.close()
     seconds = time.perf_counter() - start
     out = []
