@@ -8,6 +8,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
+from vanishing_saliency.claims.synthetic import MOVING_CLAIM_MODELS
 from vanishing_saliency.hcp.controls import control_runs, run_kind
 from vanishing_saliency.configcheck import (
     check_config,
@@ -100,6 +101,15 @@ PRIMARY_METHOD = METHODS[0]
 GROUP_SEEDS = {"table1": SYN["seeds"], "table2": SYN["table2"]["seeds"], "moving": SYN["seeds"]}
 
 
+def group_seeds(group, model):
+    """Training seeds of a model in a group: the group's, but synthetic.moving.other_seeds (where set) for the
+    moving-box models no claim reads (all but MOVING_CLAIM_MODELS: the LSTM of 4a, input-cell attention of 4b)."""
+    other = SYN["moving"].get("other_seeds")
+    if group == "moving" and other and model not in MOVING_CLAIM_MODELS:
+        return other
+    return GROUP_SEEDS[group]
+
+
 def synthetic_pairs(group):
     """(dataset, model) pairs of one experiment group: table1, table2 or moving."""
     g = SYN[group]
@@ -113,17 +123,12 @@ def pair_runs(n_seeds):
     return [f"seed{k}" for k in range(n_seeds)] + [f"untrained{k}" for k in range(n_seeds)]
 
 
-def synthetic_runs(group):
-    """The runs of each pair of a group (see pair_runs)."""
-    return pair_runs(GROUP_SEEDS[group])
-
-
 def metric_keys(group, methods=None):
     """(dataset, model, run, method) of every per-sample metrics file of a group."""
     return [
         (d, m, run, meth)
         for d, m in synthetic_pairs(group)
-        for run in synthetic_runs(group)
+        for run in pair_runs(group_seeds(group, m))
         for meth in (methods or METHODS)
     ]
 
@@ -158,7 +163,9 @@ def run_training(training, run):
 def pair_seed_count(dataset, model):
     """A trained pair's training seeds: the most of the groups (table1, table2, moving) it belongs to (they share
     their first seeds)."""
-    return max(GROUP_SEEDS[g] for g in GROUP_SEEDS if dataset in SYN[g]["datasets"] and model in SYN[g]["models"])
+    return max(
+        group_seeds(g, model) for g in GROUP_SEEDS if dataset in SYN[g]["datasets"] and model in SYN[g]["models"]
+    )
 
 
 def synthetic_run_classes():

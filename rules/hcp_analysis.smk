@@ -7,8 +7,9 @@
 # as seeds for the controls a claim compares against, one of the others; see hcp_runs); one saliency job per
 # (experiment, model, method) scores all of them but the time-shuffled control.  A job's outputs are fixed by its
 # rule, so each set of runs has its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>), pinned to its
-# experiments; both run the steps hcp_analysis.train and hcp_analysis.saliency.  The controls' maps are temp(): the
-# share, drop and truth tables keep what the claims need, and the maps go.
+# experiments; both run the steps hcp_analysis.train and hcp_analysis.saliency.  Every run's maps are temp() (about 8 MB
+# per run and method, 1 GB with 8 seeds): the share, drop, truth and mean-map outputs keep what the claims and figures
+# need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency attribute` recomputes any).
 for _runs, _experiments in hcp_run_classes().items():
     _saliency_runs = [r for r in _runs if not r.startswith("timeshuffled")]
 
@@ -49,16 +50,7 @@ for _runs, _experiments in hcp_run_classes().items():
             split="results/hcp/split.tsv",
             models=expand("results/hcp/{{experiment}}/models/{{model}}_{run}.pt", run=_saliency_runs),
         output:
-            [
-                hcp_saliency_file("{experiment}", "{model}", r, "{method}")
-                for r in _saliency_runs
-                if r.startswith("seed")
-            ]
-            + [
-                temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}"))
-                for r in _saliency_runs
-                if not r.startswith("seed")
-            ],
+            [temp(hcp_saliency_file("{experiment}", "{model}", r, "{method}")) for r in _saliency_runs],
         log:
             "logs/hcp/saliency/{experiment}_{model}_{method}.log",
         benchmark:

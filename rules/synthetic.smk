@@ -41,7 +41,8 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             sidecars=expand("results/synthetic/models/{{pair}}_{run}.json", run=_runs),
             # one per (run, method), runs outer
             metrics=[f"results/synthetic/metrics/{{pair}}_{r}_{m}.tsv" for r in _runs for m in METHODS],
-            examples=[f"results/synthetic/saliency/{{pair}}_{r}_{m}_examples.npz" for r in _runs for m in METHODS],
+            # the first training run's few examples, one per method (the heat maps'; ~0.3 MB each)
+            examples=[f"results/synthetic/saliency/{{pair}}_{_runs[0]}_{m}_examples.npz" for m in METHODS],
             # saliency.save_maps: all keeps every test map (vanishing_saliency.maps; ~37 KB per 100 x 100 map)
             maps=(
                 [f"results/synthetic/saliency/{{pair}}_{r}_{m}_maps.npz" for r in _runs for m in METHODS]

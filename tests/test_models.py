@@ -337,3 +337,38 @@ def test_partial_input_cell_attention_trains_on_padded_batches():
     model(x, torch.tensor([10, 7, 3, 1])).sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
     assert torch.isfinite(x.grad).all() and (x.grad[2, 3:] == 0).all() and x.grad[2, :3].abs().sum() > 0
+
+
+def test_dropout_masks_are_bernoulli_seeded_and_scaled_like_torch():
+    from scipy import stats
+
+    from vanishing_saliency.models import Dropout, dropout_mask
+
+    p, shape = 0.1, (50, 100, 100)
+    x = torch.ones(shape, requires_grad=True)
+    drop = Dropout(p).train()
+    torch.manual_seed(3)
+    y = drop(x)
+    kept = y != 0
+    # kept entries scaled by 1 / (1 - p) as nn.Dropout scales them, dropped ones 0, and the gradient the same mask
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / (1 - p))) and (y[~kept] == 0).all()
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())
+    # the kept count is Binomial(n, 1 - p): a two-sided test at 0.001 (a mask drawn with another rate fails it)
+    n, k = kept.numel(), int(kept.sum())
+    assert stats.binomtest(k, n, 1 - p).pvalue > 1e-3
+    assert stats.binomtest(int(dropout_mask(shape, 0.2).sum()), n, 1 - p).pvalue < 1e-3
+    # no structure along any axis: each time step and feature keeps about 1 - p
+    per_step = kept.float().mean((0, 2))
+    assert (per_step - (1 - p)).abs().max() < 0.02
+    # the same torch seed gives the same mask, another seed another; it draws from torch's stream (one number)
+    torch.manual_seed(3)
+    assert torch.equal(drop(torch.ones(shape)) != 0, kept)
+    torch.manual_seed(4)
+    assert not torch.equal(drop(torch.ones(shape)) != 0, kept)
+    g = torch.Generator().manual_seed(3)
+    torch.manual_seed(3)
+    assert torch.equal(dropout_mask(shape, p, g), dropout_mask(shape, p))
+    # eval mode and p = 0 pass the input through; p = 1 drops everything
+    assert drop.eval()(x) is x and Dropout(0.0).train()(x) is x
+    assert (Dropout(1.0).train()(x) == 0).all()

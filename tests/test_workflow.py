@@ -163,12 +163,13 @@ def test_default_config_dry_run(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "synthetic_train" in out and "synthetic_table" in out
-    # one training job per pair: Table 1's 24 pairs and the moving box's 20 train 8 seeds together (every moving-box
-    # position is a replicate of claim 4), the 39 other pairs of Table 2 1 (the first, shared), each with as many
-    # untrained floors: 391 trained models and 391 floors in 83 jobs
-    assert re.search(r"^synthetic_train_seeds8\s+44$", out, re.M) and re.search(
-        r"^synthetic_train_seeds1\s+39$", out, re.M
-    )
+    # one training job per pair: Table 1's 24 pairs and the moving box's LSTM and input-cell pairs (10: every position
+    # is a replicate of claims 4a / 4b) train 8 seeds together, the moving box's Bi-LSTM and self-attention pairs (10,
+    # read by no claim) 3 (synthetic.moving.other_seeds), the 39 other pairs of Table 2 1 (the first, shared), each
+    # with as many untrained floors: 341 trained models and 341 floors in 83 jobs
+    assert re.search(r"^synthetic_train_seeds8\s+34$", out, re.M)
+    assert re.search(r"^synthetic_train_seeds3\s+10$", out, re.M)
+    assert re.search(r"^synthetic_train_seeds1\s+39$", out, re.M)
     # one training job per experiment and model (6 x 4): on the two on_off experiments 8 seeds and 8 runs of the
     # permuted and untrained controls a claim compares against, 1 time-shuffled (25 runs); elsewhere 8 seeds and one
     # run of each control (11 runs)

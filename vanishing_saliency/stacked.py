@@ -35,7 +35,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .models import InputCellAttention, ModelConfig, SequenceClassifier, build_model, length_mask
+from .models import (
+    InputCellAttention,
+    ModelConfig,
+    SequenceClassifier,
+    build_model,
+    dropout_mask,
+    length_mask,
+    scaled_mask,
+)
 from .training import DTYPES, TrainConfig, _improves, adam, evaluate, set_determinism, split_validation
 
 __all__ = ["StackedClassifier", "train_stacked"]
@@ -43,13 +51,12 @@ __all__ = ["StackedClassifier", "train_stacked"]
 
 def _dropout(x: torch.Tensor, p: float, generators) -> torch.Tensor:
     """Inverted dropout of ``x: (S, ...)`` with seed ``s``'s mask drawn from ``generators[s]`` the way
-    ``torch.nn.functional.dropout`` draws it on the CPU (a Bernoulli(1 - p) tensor divided by 1 - p)."""
+    :class:`~.models.Dropout` draws it alone (:func:`~.models.dropout_mask`)."""
     if generators is None or p <= 0:
         return x
-    noise = torch.empty(x.shape, dtype=x.dtype)  # drawn on the CPU, where the seed alone draws it
-    for s, g in enumerate(generators):
-        noise[s].bernoulli_(1 - p, generator=g)
-    return x * noise.div_(1 - p).to(x.device)
+    if p >= 1:
+        return torch.zeros_like(x)
+    return x.mul(scaled_mask(torch.stack([dropout_mask(x.shape[1:], p, g) for g in generators]), p, x))
 
 
 class _SeedScores(InputCellAttention):

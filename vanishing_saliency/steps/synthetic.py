@@ -52,9 +52,10 @@ def train(job: Job) -> list[dict]:
     seeds, then as many untrained floors (0 epochs), each trained with its seed of ``params.seeds`` and all of them
     together (:func:`vanishing_saliency.stacked.train_stacked`: each as if it had trained alone); then every
     run's test saliency for every method of ``params.methods`` (seed ``params.seeds["<method>/<run>"]``), scored
-    per sample against the box, with a few examples (and every map with ``saliency.save_maps: all``).
-    ``params.runs`` and the outputs list the runs in the same order; ``output.metrics`` / ``output.examples``
-    (/ ``output.maps``) hold one file per (run, method), runs outer."""
+    per sample against the box, with a few examples of the first run (and every run's every map with
+    ``saliency.save_maps: all``).  ``params.runs`` and the outputs list the runs in the same order;
+    ``output.metrics`` (/ ``output.maps``) hold one file per (run, method), runs outer; ``output.examples`` one per
+    method, of the first run."""
     from .common import train_together_and_save
 
     dataset, name = job.wildcards.pair.split("/")
@@ -80,7 +81,7 @@ def train(job: Job) -> list[dict]:
     runs = [r["run"] for r in p.runs]
     keys = [(run, method) for run in runs for method in p.methods]
     metrics = dict(zip(keys, job.output.metrics, strict=True))
-    examples = dict(zip(keys, job.output.examples, strict=True))
+    examples = dict(zip([(runs[0], method) for method in p.methods], job.output.examples, strict=True))
     maps = dict(zip(keys, job.output.maps, strict=True)) if job.output.maps else {}
     for method in p.methods:
         _score_runs(
@@ -91,7 +92,7 @@ def train(job: Job) -> list[dict]:
             {run: p.seeds[f"{method}/{run}"] for run in runs},
             job.threads,
             {run: metrics[(run, method)] for run in runs},
-            {run: examples[(run, method)] for run in runs},
+            {run: examples[(run, method)] for run in runs if (run, method) in examples},
             {run: maps[(run, method)] for run in runs if (run, method) in maps},
         )
     return records
@@ -124,8 +125,8 @@ def _score_runs(
     maps: dict,
 ) -> list[pd.DataFrame]:
     """For every run (``models``: run -> model file): saliency maps of the test set by ``method``, every per-sample
-    metric against the box (written to ``metrics[run]``), a few examples (``examples[run]``) and, for the runs of
-    ``maps``, every map (a maps file, :mod:`vanishing_saliency.maps`)."""
+    metric against the box (written to ``metrics[run]``), a few examples for the runs of ``examples``
+    (``examples[run]``) and, for the runs of ``maps``, every map (a maps file, :mod:`vanishing_saliency.maps`)."""
     from ..training import load_model
     from .common import attribute_split, first_per_class, gradient_shap_baselines
 
@@ -140,16 +141,17 @@ def _score_runs(
         )
         table = _scores_table(test, r)
         save_table(metrics[run], table)
-        save_npz(
-            examples[run],
-            index=keep,
-            x=test["x"][keep],
-            mask=test["mask"][keep],
-            y=test["y"][keep],
-            saliency=r["maps"][keep].astype(np.float32),
-            architecture=meta["architecture"],
-            method=method,
-        )
+        if run in examples:
+            save_npz(
+                examples[run],
+                index=keep,
+                x=test["x"][keep],
+                mask=test["mask"][keep],
+                y=test["y"][keep],
+                saliency=r["maps"][keep].astype(np.float32),
+                architecture=meta["architecture"],
+                method=method,
+            )
         if run in maps:
             save_maps(
                 maps[run],
