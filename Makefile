@@ -81,6 +81,8 @@ bench: venv
 	$(BIN)/python -m benchmarks.bench_startup
 	$(BIN)/python -m benchmarks.bench_scheduler
 	$(BIN)/python -m benchmarks.bench_seeds
+	$(BIN)/python -m benchmarks.bench_dropout
+	$(BIN)/python -m benchmarks.bench_scoring
 	if [ "$(BENCH_FRESH_RUN)" = 1 ]; then rm -rf bench-fresh && $(BIN)/python -m benchmarks.bench_fresh_run \
 		--into bench-fresh && $(BIN)/python -m benchmarks.check_resources bench-fresh; \
 	else $(BIN)/python -m benchmarks.check_resources $(BENCH_RUN); fi
