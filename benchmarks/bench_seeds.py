@@ -82,7 +82,7 @@ def worker(case: str, mode: str, seeds: list[int]) -> None:
         for seed in seeds:
             train_model(name, mcfg, tcfg, x, y, lengths, seed=seed, progress=False, val=val)
     else:
-        train_stacked(name, mcfg, [tcfg] * len(seeds), x, y, lengths, seeds, progress=False, val=val)
+        train_stacked(name, mcfg, [tcfg] * len(seeds), x, y, lengths, seeds, progress=False, val=val, stack=True)
 
 
 def kernel(n_seeds: int, reps: int) -> None:

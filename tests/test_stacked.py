@@ -39,7 +39,9 @@ def test_a_stacked_seed_is_the_seed_trained_alone(name):
     cfg = ModelConfig(n_features=7, hidden=4, r=3, d_a=5, selfattn_form="lin2017", selfattn_penalty=0.3, window=4)
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=3, patience=50, stop_at_train_accuracy=None)
     seeds = [4, 9, 13]
-    together = train_stacked(name, cfg, [tcfg] * 3, d["x_train"], d["y_train"], d["lengths_train"], seeds, False)
+    together = train_stacked(
+        name, cfg, [tcfg] * 3, d["x_train"], d["y_train"], d["lengths_train"], seeds, False, stack=True
+    )
     for (model, info), seed in zip(together, seeds, strict=True):
         alone, alone_info = train_model(
             name, cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=seed, progress=False
@@ -63,7 +65,9 @@ def test_each_seed_stops_and_keeps_its_checkpoint_by_its_own_rule():
     long = TrainConfig(batch_size=20, lr=0.02, max_epochs=9, patience=3, stop_at_train_accuracy=0.97)
     untrained = TrainConfig(batch_size=20, lr=0.02, max_epochs=0)
     cfgs, seeds = [short, long, untrained], [1, 2, 3]
-    together = train_stacked("lstm", cfg, cfgs, d["x_train"], d["y_train"], d["lengths_train"], seeds, False)
+    together = train_stacked(
+        "lstm", cfg, cfgs, d["x_train"], d["y_train"], d["lengths_train"], seeds, False, stack=True
+    )
     for (model, info), tcfg, seed in zip(together, cfgs, seeds, strict=True):
         alone, alone_info = train_model(
             "lstm", cfg, tcfg, d["x_train"], d["y_train"], d["lengths_train"], seed=seed, progress=False
@@ -80,7 +84,9 @@ def test_the_same_seeds_give_the_same_numbers():
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=2, patience=50, stop_at_train_accuracy=None)
 
     def weights():
-        out = train_stacked("inputcell_lstm", cfg, [tcfg] * 2, d["x_train"], d["y_train"], d["lengths_train"], [0, 1])
+        out = train_stacked(
+            "inputcell_lstm", cfg, [tcfg] * 2, d["x_train"], d["y_train"], d["lengths_train"], [0, 1], stack=True
+        )
         return [torch.cat([p.flatten() for p in m.state_dict().values()]) for m, _ in out]
 
     assert all(torch.equal(a, b) for a, b in zip(weights(), weights(), strict=True))
@@ -129,7 +135,7 @@ def test_runs_with_their_own_labels_or_samples_train_together_as_alone():
     xs = [x[:, rng.permutation(x.shape[1])] for _ in range(2)]
     val = (d["x_test"], d["y_test"], d["lengths_test"])
     for xr, yr in ((x, ys), (xs, y)):
-        together = train_stacked("lstm", cfg, [tcfg] * 2, xr, yr, lengths, [0, 1], False, val=val)
+        together = train_stacked("lstm", cfg, [tcfg] * 2, xr, yr, lengths, [0, 1], False, val=val, stack=True)
         for k, (model, info) in enumerate(together):
             xk = xr[k] if isinstance(xr, list) else xr
             yk = yr[k] if isinstance(yr, list) else yr
@@ -138,3 +144,23 @@ def test_runs_with_their_own_labels_or_samples_train_together_as_alone():
             assert [h["val_loss"] for h in info["history"]] == pytest.approx(
                 [h["val_loss"] for h in alone_info["history"]], rel=1e-5
             )
+
+
+def test_on_the_cpu_the_runs_train_one_after_the_other_as_alone_and_as_stacked():
+    # the default (stack=None) on the CPU: train_model per run, in order (faster there: benchmarks/bench_seeds.py);
+    # its runs are the alone runs exactly, and the stacked ones to float rounding, per-run labels included
+    d = _data(lengths=True)
+    cfg = ModelConfig(n_features=7, hidden=4, r=3, d_a=5)
+    tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=3, patience=50, stop_at_train_accuracy=None)
+    short = TrainConfig(batch_size=20, lr=0.01, max_epochs=1, patience=50, stop_at_train_accuracy=None)
+    x, lengths = d["x_train"], d["lengths_train"]
+    ys = [d["y_train"], np.random.default_rng(3).permutation(d["y_train"])]
+    args = ("bilstm", cfg, [tcfg, short], x, ys, lengths, [5, 6], False)
+    in_turn, stacked = train_stacked(*args), train_stacked(*args, stack=True)
+    for k, ((model, info), (s_model, s_info)) in enumerate(zip(in_turn, stacked, strict=True)):
+        alone, alone_info = train_model("bilstm", cfg, [tcfg, short][k], x, ys[k], lengths, seed=5 + k, progress=False)
+        assert all(
+            torch.equal(a, b) for a, b in zip(model.state_dict().values(), alone.state_dict().values(), strict=True)
+        )
+        assert info["history"] == alone_info["history"] and info["stacked"] == [] and info["seed"] == 5 + k
+        assert _weights_close(model, s_model, 1e-3) and info["epochs_run"] == s_info["epochs_run"] == [3, 1][k]
