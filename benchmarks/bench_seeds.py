@@ -7,8 +7,9 @@ Each case trains ``--seeds`` seeds of one model as the default run's jobs do (1 
 training settings, a fresh Python process: start-up, imports and data included):
 
 - alone: one process per seed (``train_model``), one after the other;
-- in turn: one process training the seeds one after the other (``train_model``; what a workflow job did before);
-- together: one process training every seed at once (``train_stacked``).
+- in turn: one process training the seeds one after the other (``train_model``, ``train_stacked(..., stack=False)``;
+  what a workflow job did before issue #37);
+- together: one process training every seed at once (``train_stacked``, what the workflow runs).
 
 Cases: the synthetic Middle box (1000 sequences, 100 x 100) with the LSTM (at chance there: it trains to its
 patience) and with input-cell attention; an HCP-sized on/off problem (432 training and 48 validation samples of

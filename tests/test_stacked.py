@@ -146,9 +146,9 @@ def test_runs_with_their_own_labels_or_samples_train_together_as_alone():
             )
 
 
-def test_on_the_cpu_the_runs_train_one_after_the_other_as_alone_and_as_stacked():
-    # the default (stack=None) on the CPU: train_model per run, in order (faster there: benchmarks/bench_seeds.py);
-    # its runs are the alone runs exactly, and the stacked ones to float rounding, per-run labels included
+def test_runs_trained_one_after_the_other_are_the_alone_runs_and_the_stacked_ones():
+    # stack=False: train_model per run, in order; its runs are the alone runs exactly, and the stacked ones to float
+    # rounding, per-run labels included
     d = _data(lengths=True)
     cfg = ModelConfig(n_features=7, hidden=4, r=3, d_a=5)
     tcfg = TrainConfig(batch_size=20, lr=0.01, max_epochs=3, patience=50, stop_at_train_accuracy=None)
@@ -156,7 +156,7 @@ def test_on_the_cpu_the_runs_train_one_after_the_other_as_alone_and_as_stacked()
     x, lengths = d["x_train"], d["lengths_train"]
     ys = [d["y_train"], np.random.default_rng(3).permutation(d["y_train"])]
     args = ("bilstm", cfg, [tcfg, short], x, ys, lengths, [5, 6], False)
-    in_turn, stacked = train_stacked(*args), train_stacked(*args, stack=True)
+    in_turn, stacked = train_stacked(*args, stack=False), train_stacked(*args)
     for k, ((model, info), (s_model, s_info)) in enumerate(zip(in_turn, stacked, strict=True)):
         alone, alone_info = train_model("bilstm", cfg, [tcfg, short][k], x, ys[k], lengths, seed=5 + k, progress=False)
         assert all(

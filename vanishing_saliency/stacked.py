@@ -348,17 +348,18 @@ def train_stacked(
     desc: str | None = None,
     val=None,
     device: str = "cpu",
-    stack: bool | None = None,
+    stack: bool = True,
 ):
     """Train architecture ``name`` once per seed of ``seeds``, all together; returns ``[(model, info), ...]`` as
     :func:`~.training.train_model` returns them for each seed alone (``info["stacked"]``: the seeds trained together;
     empty where they were trained one after the other).
 
-    ``stack``: True stacks the seeds (:class:`StackedClassifier`); False trains them one after the other with
-    :func:`~.training.train_model`, the same runs to float rounding; None (the default) stacks on a GPU and trains in
-    turn on the CPU, where the seeds' arithmetic, not the per-operation overhead, is the cost and one after the other
-    was 1.06-1.16 times faster than stacked (8 seeds, 1 thread, ``benchmarks/bench_seeds.py``: synthetic LSTM and
-    input-cell attention, an HCP-sized LSTM).
+    ``stack``: True (the default) stacks the seeds (:class:`StackedClassifier`); False trains them one after the other
+    with :func:`~.training.train_model`, the same runs to float rounding.  On the CPU neither wins everywhere: with 8
+    seeds on 1 thread one after the other was 1.03-1.24 times faster for the LSTM and input-cell attention
+    (``benchmarks/bench_seeds.py``), but a default run trained that way took 35.3 min against 33.3 stacked, its
+    Bi-LSTM jobs 1.2-1.5 times as long (alone, ``nn.LSTM`` runs a Bi-LSTM on packed sequences; stacked, each direction
+    is one plain kernel call), so the workflow stacks.
 
     ``x``, ``y``, ``lengths`` (and the three of ``val``): arrays every seed trains on, or lists of one array per seed
     (labels permuted per run, samples shuffled in time per run).  ``train_cfgs``: one per seed; they may differ in
@@ -369,8 +370,6 @@ def train_stacked(
     """
     if not seeds:
         return []
-    if stack is None:
-        stack = torch.device(device).type != "cpu"
     if not stack:
         return _in_turn(name, model_cfg, train_cfgs, x, y, lengths, seeds, progress, desc, val)
     tcfg = train_cfgs[0]

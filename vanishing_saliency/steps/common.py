@@ -114,8 +114,7 @@ def train_together_and_save(
     test_predictions: bool = False,
 ) -> list[dict]:
     """:func:`train_and_save` for several runs of one architecture trained together
-    (:func:`vanishing_saliency.stacked.train_stacked`: each run as if it had trained alone; on the CPU one after the
-    other, stacked on a GPU).
+    (:func:`vanishing_saliency.stacked.train_stacked`: each run as if it had trained alone).
 
     ``runs``: one dict per run with ``splits`` (as for :func:`train_and_save`; runs may share one, or differ in
     their training labels or samples, not in their validation or test sets' sizes), ``path``, ``training``, ``seed``,
