@@ -28,14 +28,28 @@ SELFATTN_FORMS = ("lin2017", "mean")
 
 
 def dropout_mask(shape, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A Bernoulli(1 - ``p``) keep mask (bool, on the CPU) of ``shape``, its randomness one 64-bit seed drawn from
-    ``generator`` (None: torch's global stream, as ``nn.Dropout`` draws from it).
+    """A Bernoulli(1 - ``p``) keep mask, its randomness one 64-bit seed drawn from torch's stream.
 
     The seed starts numpy's PCG64 (its public bit generator, ``random_raw``): each mask entry is one 32-bit word below
     ``round((1 - p) * 2**32)``, so it is kept with probability ``1 - p`` within ``2**-33``.  torch's CPU Bernoulli
     draw cost a quarter of a training batch of the paper's models; this one is 2.5 times cheaper with the scaling
     applied (``benchmarks/bench_dropout.py``), and every model trained here draws its masks this way, alone or
-    with other seeds (:mod:`.stacked` draws each seed's masks from that seed's generator)."""
+    with other seeds (:mod:`.stacked` draws each seed's masks from that seed's generator).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The mask's shape (the input's).
+    p : float
+        Dropout probability, 0 < p < 1.
+    generator : torch.Generator, optional
+        Where the seed is drawn from; None: torch's global stream, as ``nn.Dropout`` draws from it.
+
+    Returns
+    -------
+    torch.Tensor
+        bool, ``shape``, on the CPU: True where the entry is kept.
+    """
     n = int(np.prod(shape, dtype=np.int64))
     seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
     words = np.random.PCG64(seed).random_raw((n + 1) // 2).view(np.uint32)[:n]
@@ -44,8 +58,23 @@ def dropout_mask(shape, p: float, generator: torch.Generator | None = None) -> t
 
 
 def dropout(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Inverted dropout of ``x`` with the mask of :func:`dropout_mask`: kept entries scaled by ``1 / (1 - p)``, as
-    ``torch.nn.functional.dropout`` scales them."""
+    """Inverted dropout of ``x`` with the mask of :func:`dropout_mask`.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The input, any shape.
+    p : float
+        Dropout probability; 0 returns ``x`` itself, 1 zeros.
+    generator : torch.Generator, optional
+        Where the mask's seed is drawn from (None: torch's global stream).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` with the dropped entries 0 and the kept ones scaled by ``1 / (1 - p)``, as
+        ``torch.nn.functional.dropout`` scales them.
+    """
     if p <= 0:
         return x
     if p >= 1:
@@ -54,16 +83,51 @@ def dropout(x: torch.Tensor, p: float, generator: torch.Generator | None = None)
 
 
 def scaled_mask(mask: torch.Tensor, p: float, like: torch.Tensor) -> torch.Tensor:
-    """A bool keep mask as ``like``'s dtype and device, kept entries ``1 / (1 - p)`` (through uint8: torch's bool to
-    float conversion is three times slower on the CPU)."""
+    """A keep mask as the factor inverted dropout multiplies by.
+
+    Parameters
+    ----------
+    mask : torch.Tensor
+        bool keep mask (:func:`dropout_mask`).
+    p : float
+        Dropout probability, 0 < p < 1.
+    like : torch.Tensor
+        The tensor the mask will multiply: its dtype and device.
+
+    Returns
+    -------
+    torch.Tensor
+        ``1 / (1 - p)`` where ``mask`` is True, 0 elsewhere, in ``like``'s dtype and on its device (through uint8:
+        torch's bool to float conversion is three times slower on the CPU).
+    """
     return mask.view(torch.uint8).to(dtype=like.dtype, device=like.device).mul_(1.0 / (1.0 - p))
 
 
 class Dropout(nn.Dropout):
-    """``nn.Dropout`` (same ``p``, same training / eval behaviour, no parameters) whose masks come from
-    :func:`dropout_mask`: the same masks for the same torch seed, drawn 2.5 times faster on the CPU."""
+    """``nn.Dropout`` whose masks come from :func:`dropout_mask`: the same masks for the same torch seed, drawn 2.5
+    times faster on the CPU.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Dropout probability (as ``nn.Dropout``).
+    inplace : bool, default False
+        Accepted for ``nn.Dropout``'s signature; the output is always a new tensor.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Inverted dropout in training mode (:func:`dropout`); ``x`` itself in eval mode or with ``p`` 0.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The input, any shape.
+
+        Returns
+        -------
+        torch.Tensor
+            The input with dropout applied in training mode.
+        """
         if not self.training or self.p == 0:
             return x
         return dropout(x, self.p)
