@@ -24,14 +24,16 @@ import numpy as np
 import torch
 
 
-def _median_ms(fn, reps: int) -> float:
-    fn()  # warm-up
-    times = []
+def _interleaved_ms(first, second, reps: int) -> tuple[float, float]:
+    """Median wall (ms) of ``first()`` and of ``second()`` over ``reps`` interleaved calls, after one warm-up each."""
+    first(), second()
+    times = ([], [])
     for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for fn, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def saliency_case(n_seeds: int, reps: int) -> None:
@@ -56,11 +58,7 @@ def saliency_case(n_seeds: int, reps: int) -> None:
         return xs.grad.abs()  # the toolkit's gradient map is the absolute gradient
 
     diff = float((alone() - together()).abs().max() / alone().abs().max())
-    rounds = {"alone": [], "together": []}
-    for _ in range(reps):  # interleaved
-        rounds["alone"].append(_median_ms(alone, 1))
-        rounds["together"].append(_median_ms(together, 1))
-    a, t = statistics.median(rounds["alone"]), statistics.median(rounds["together"])
+    a, t = _interleaved_ms(alone, together, reps)
     print(
         f"gradient saliency of {n_seeds} LSTMs, 300 x 100 x 100: one model at a time {a:.0f} ms, stacked {t:.0f} ms "
         f"({t / a:.2f}x); maps differ by {diff:.1e} of their largest value"
@@ -85,11 +83,7 @@ def drop_case(reps: int) -> None:
     def together():
         return predict_logits(model, together_x, together_l, batch_size=len(together_x))
 
-    rounds = {"each": [], "together": []}
-    for _ in range(reps):
-        rounds["each"].append(_median_ms(each, 1))
-        rounds["together"].append(_median_ms(together, 1))
-    a, t = statistics.median(rounds["each"]), statistics.median(rounds["together"])
+    a, t = _interleaved_ms(each, together, reps)
     print(
         f"feature drop, 6 fractions of 160 x 48 x 360 (LSTM): a pass per fraction {a:.1f} ms, one pass {t:.1f} ms "
         f"({t / a:.2f}x)"

@@ -313,7 +313,7 @@ def _evaluate(model: StackedClassifier, x, y, lengths, batch_size: int = 256) ->
 
 
 def _in_turn(name, model_cfg, train_cfgs, x, y, lengths, seeds, progress, desc, val) -> list:
-    """:func:`train_stacked`'s runs one after the other, each by :func:`~.training.train_model` (the CPU's path)."""
+    """:func:`train_stacked`'s runs one after the other, each by :func:`~.training.train_model` (``stack=False``)."""
 
     def pick(values, i):
         return values[i] if isinstance(values, (list, tuple)) else values

@@ -357,7 +357,7 @@ def claim_4a(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
     metric = cells.settings["deciding_metric"]["4a"]
     direction = _better(metric)
     text, paper, s = "4a LSTM saliency improves as the box moves later", "rises (Fig. 5)", cells.settings
-    scope, models, not_testable = _moving(cells, MOVING_CLAIM_MODELS[0], starts, ("4a", text, paper, metric))
+    scope, models, not_testable = _moving(cells, LSTM, starts, ("4a", text, paper, metric))
     if not_testable:
         return not_testable
     comparisons = [
@@ -409,7 +409,7 @@ def claim_4b(cells: Cells, noise: dict, starts: dict, level: float) -> Claim:
     direction = _better(metric)
     margin = cells.settings["flat_margin"][metric]
     text, paper, s = "4b input-cell attention is flat across box positions", "flat (Fig. 5)", cells.settings
-    scope, models, not_testable = _moving(cells, MOVING_CLAIM_MODELS[1], starts, ("4b", text, paper, metric))
+    scope, models, not_testable = _moving(cells, INPUTCELL, starts, ("4b", text, paper, metric))
     if not_testable:
         return not_testable
     comparisons = []
