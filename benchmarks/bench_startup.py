@@ -36,7 +36,7 @@ train_model("lstm", ModelConfig(n_features=8, hidden=8), TrainConfig(max_epochs=
 
 # rules whose jobs train (an optimizer and set_determinism) or run Dynamask (an optimizer per batch)
 OPTIMISING = re.compile(
-    r"^(synthetic_train_seeds\d+|hcp_train_controls\d+|mnist_train|dynamics_train|"
+    r"^(synthetic_train_seeds\d+|hcp_train_controls\d+[a-z]?|mnist_train|dynamics_train|"
     r"synthetic_epoch_curve|synthetic_methods)$"
 )
 

@@ -107,7 +107,7 @@ def main():
     ]
     for stage in ANALYSIS_STAGES:
         # hcp_train and hcp_saliency are rule classes, one per set of runs (hcp_train_controls<k>, ...)
-        g = jobs[jobs.rule.str.replace(r"_controls\d+$", "", regex=True).isin(stage)]
+        g = jobs[jobs.rule.str.replace(r"_controls\d+[a-z]?$", "", regex=True).isin(stage)]
         if g.empty:
             continue
         stage_waves = math.ceil(len(g) / cores)

@@ -9,7 +9,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from vanishing_saliency.claims.synthetic import MOVING_CLAIM_MODELS
-from vanishing_saliency.hcp.controls import control_runs, run_kind
+from vanishing_saliency.hcp.controls import control_runs, run_index, run_kind
 from vanishing_saliency.configcheck import (
     check_config,
     check_dataset_defined,
@@ -270,28 +270,43 @@ def experiment_kind(experiment):
     return HCP_EXPERIMENTS[experiment]["kind"]
 
 
-def hcp_runs(experiment):
-    """The runs of every model of an experiment: its training seeds, then its control runs (control_runs: as many
-    runs as seeds for the controls a claim compares against in this experiment, one run of the others; or, with
-    hcp.analysis.control_runs: all, as many runs of every control)."""
+def hcp_runs(experiment, model):
+    """The runs of a model in an experiment: its training seeds, then its control runs (control_runs: as many runs as
+    seeds for the controls a claim compares against, the LSTM's and input-cell attention's in an on_off experiment,
+    one run of the others; or, with hcp.analysis.control_runs: all, as many runs of every control)."""
     return HCP_SEED_RUNS + control_runs(
-        HCPA["controls"], HCPA["seeds"], experiment_kind(experiment), HCPA["control_runs"]
+        HCPA["controls"], HCPA["seeds"], experiment_kind(experiment), model, HCPA["control_runs"]
     )
 
 
-def hcp_saliency_run_names(experiment):
+def hcp_saliency_run_names(experiment, model):
     """The runs whose test saliency is computed: all but the time-shuffled control (its test samples are shuffled)."""
-    return [r for r in hcp_runs(experiment) if not r.startswith("timeshuffled")]
+    return [r for r in hcp_runs(experiment, model) if not r.startswith("timeshuffled")]
 
 
 def hcp_run_classes():
-    """The analysed experiments grouped by their runs: a job's outputs are fixed by its rule, so each set of runs has
-    its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>, k the most runs of any control), pinned to
-    its experiments by the {experiment} wildcard."""
-    classes = {}
+    """The analysed (experiment, model) cells grouped by their runs, as (runs, experiments, models, label) blocks.
+
+    A job's outputs are fixed by its rule, so each set of runs has its pair of rules (hcp_train_controls<label>,
+    hcp_saliency_controls<label>; the label is the most runs of any control, with a letter after it where several
+    blocks have as many), pinned to its cells by the {experiment} and {model} wildcards.  Wildcard constraints are per
+    wildcard, so the cells of one set of runs are split into blocks of experiments x models: the experiments whose
+    models with these runs are the same share a block."""
+    cells = {}
     for e in HCPA["experiments"]:
-        classes.setdefault(tuple(hcp_runs(e)), []).append(e)
-    return {runs: experiments for runs, experiments in classes.items()}
+        for m in HCPA["models"]:
+            cells.setdefault(tuple(hcp_runs(e, m)), {}).setdefault(e, []).append(m)
+    blocks, names = [], collections.Counter()
+    for runs, by_experiment in cells.items():
+        grouped = {}
+        for e, models in by_experiment.items():
+            grouped.setdefault(tuple(models), []).append(e)
+        for models, experiments in grouped.items():
+            k = control_count(runs)
+            suffix = "" if names[k] == 0 else chr(ord("a") + names[k])
+            names[k] += 1
+            blocks.append((runs, experiments, list(models), f"{k}{suffix}"))
+    return blocks
 
 
 def control_count(runs):
@@ -465,9 +480,17 @@ def hcp_saliency_file(experiment, model, run, method):
 
 
 def hcp_saliency_runs(experiment, methods=None, runs=None):
-    """Every (model, run, method) saliency file of an experiment (``runs``: all with saliency, by default), with its
-    file (``path``); ``seed`` is the seed index of a training seed (None for a control)."""
-    runs = hcp_saliency_run_names(experiment) if runs is None else runs
+    """Every (model, run, method) saliency file of an experiment, with its file (``path``); ``seed`` is the seed index
+    of a training seed (None for a control).  ``runs``: every run with saliency of each model (None, the default),
+    the same list for every model, or ``"untrained"``: each model's untrained runs."""
+
+    def runs_of(model):
+        if runs is None:
+            return hcp_saliency_run_names(experiment, model)
+        if runs == "untrained":
+            return [r for r in hcp_runs(experiment, model) if r.startswith("untrained")]
+        return runs
+
     return [
         {
             "model": m,
@@ -477,13 +500,19 @@ def hcp_saliency_runs(experiment, methods=None, runs=None):
             "path": hcp_saliency_file(experiment, m, r, meth),
         }
         for meth in (methods or METHODS)
-        for r in runs
-        for m in HCPA["models"]
+        for r, m in hcp_cells(runs_of)
     ]
 
 
-def hcp_untrained_runs(experiment):
-    return [r for r in hcp_runs(experiment) if r.startswith("untrained")]
+def hcp_cells(runs_of):
+    """Every (run, model) of the analysed models, ``runs_of(model)`` their runs: runs in order (the seeds, then each
+    control's runs), the models of a run in config order."""
+    per_model = {m: runs_of(m) for m in HCPA["models"]}
+    kinds = ["trained", *HCPA["controls"]]
+    ordered = sorted(
+        {r for m in HCPA["models"] for r in per_model[m]}, key=lambda r: (kinds.index(run_kind(r)), run_index(r))
+    )
+    return [(r, m) for r in ordered for m in HCPA["models"] if r in per_model[m]]
 
 
 def run_keys(runs):

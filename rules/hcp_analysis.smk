@@ -7,15 +7,15 @@
 # as seeds for the controls a claim compares against, one of the others; see hcp_runs); one saliency job per
 # (experiment, model, method) scores all of them but the time-shuffled control.  A job's outputs are fixed by its
 # rule, so each set of runs has its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>), pinned to its
-# experiments; both run the steps hcp_analysis.train and hcp_analysis.saliency.  Every run's maps are temp() (about 8 MB
-# per run and method, 1 GB with 8 seeds): the share, drop, truth and mean-map outputs keep what the claims and figures
-# need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency attribute` recomputes any).
-for _runs, _experiments in hcp_run_classes().items():
+# experiments and models (hcp_run_classes); both run the steps hcp_analysis.train and hcp_analysis.saliency.  Every
+# run's maps are temp() (about 8 MB per run and method, 1 GB with 8 seeds): the share, drop, truth and mean-map outputs
+# keep what the claims and figures need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency attribute` recomputes any).
+for _runs, _experiments, _models, _k in hcp_run_classes():
     _saliency_runs = [r for r in _runs if not r.startswith("timeshuffled")]
 
     rule:
         name:
-            f"hcp_train_controls{control_count(_runs)}"
+            f"hcp_train_controls{_k}"
         input:
             samples="results/hcp/samples/{experiment}.npz",
             split="results/hcp/split.tsv",
@@ -28,6 +28,7 @@ for _runs, _experiments in hcp_run_classes().items():
             "logs/benchmark/hcp/train/{experiment}_{model}.tsv"
         wildcard_constraints:
             experiment="|".join(_experiments),
+            model="|".join(_models),
         priority: 40
         conda:
             "../envs/hcp_analysis.yaml"
@@ -44,7 +45,7 @@ for _runs, _experiments in hcp_run_classes().items():
 
     rule:
         name:
-            f"hcp_saliency_controls{control_count(_runs)}"
+            f"hcp_saliency_controls{_k}"
         input:
             samples="results/hcp/samples/{experiment}.npz",
             split="results/hcp/split.tsv",
@@ -58,6 +59,7 @@ for _runs, _experiments in hcp_run_classes().items():
         wildcard_constraints:
             experiment="|".join(e for e in _experiments if experiment_kind(e) in ("on_task", "on_off"))
             or "no-experiment",
+            model="|".join(_models),
         priority: 35
         conda:
             "../envs/hcp_analysis.yaml"
@@ -80,7 +82,8 @@ rule hcp_accuracy:
         samples="results/hcp/samples/{experiment}.npz",
         split="results/hcp/split.tsv",
         sidecars=lambda wc: [
-            hcp_model_file(wc.experiment, m, r, "json") for r in hcp_runs(wc.experiment) for m in HCPA["models"]
+            hcp_model_file(wc.experiment, m, r, "json")
+            for r, m in hcp_cells(lambda model: hcp_runs(wc.experiment, model))
         ],
     output:
         tsv=report(
@@ -122,9 +125,7 @@ rule hcp_feature_drop:
         ],
         saliency=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)],
         # the untrained maps of the same replicates: the floor of every map's drop
-        untrained=lambda wc: [
-            r["path"] for r in hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))
-        ],
+        untrained=lambda wc: [r["path"] for r in hcp_saliency_runs(wc.experiment, runs="untrained")],
     output:
         tsv=report(
             "results/hcp/{experiment}/feature_drop.tsv",
@@ -157,7 +158,7 @@ rule hcp_feature_drop:
         runtime=on_attempt(1),
     params:
         runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=HCP_SEED_RUNS)),
-        untrained_runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs=hcp_untrained_runs(wc.experiment))),
+        untrained_runs=lambda wc: run_keys(hcp_saliency_runs(wc.experiment, runs="untrained")),
         random_draws=HCPA["random_drop_draws"],
         fractions=HCPA["drop_fractions"],
         highlight=HCPA["top_fraction"],

@@ -214,3 +214,21 @@ def test_top_entries_equal_the_stable_ranking(fraction):
     lengths = np.array([9, 4, 1, 9, 7, 0])
     want = A.top_mask(A.salience_ranks(maps, lengths), lengths, fraction)
     assert np.array_equal(A.top_entries(maps, lengths, fraction), want)
+
+
+def test_control_runs_follow_what_the_claims_read():
+    from vanishing_saliency.claims.hcp import INPUTCELL, LSTM
+    from vanishing_saliency.hcp.controls import control_runs
+
+    controls = ["permuted", "untrained", "timeshuffled"]
+    # the LSTM's and input-cell attention's permuted and untrained runs are the replicates 6a / 6b / 6c / 6d compare
+    # against on an on_off experiment: one per seed
+    for model in (LSTM, INPUTCELL):
+        runs = control_runs(controls, 3, "on_off", model)
+        assert runs == [*(f"permuted{k}" for k in range(3)), *(f"untrained{k}" for k in range(3)), "timeshuffled0"]
+    # no claim reads the Bi-LSTM's or self-attention's controls, nor any control of the other experiments: one run
+    for model, kind in [("bilstm", "on_off"), ("lstm_selfattn", "on_off"), (LSTM, "on_task"), (INPUTCELL, "off_task")]:
+        assert control_runs(controls, 3, kind, model) == ["permuted0", "untrained0", "timeshuffled0"]
+    # control_runs: all gives every control of every model as many runs as seeds
+    assert len(control_runs(controls, 3, "on_task", "bilstm", "all")) == 9
+    assert control_runs(["untrained"], 2, "on_off", LSTM) == ["untrained0", "untrained1"]

@@ -170,10 +170,14 @@ def test_default_config_dry_run(tmp_path):
     assert re.search(r"^synthetic_train_seeds8\s+34$", out, re.M)
     assert re.search(r"^synthetic_train_seeds3\s+10$", out, re.M)
     assert re.search(r"^synthetic_train_seeds1\s+39$", out, re.M)
-    # one training job per experiment and model (6 x 4): on the two on_off experiments 8 seeds and 8 runs of the
-    # permuted and untrained controls a claim compares against, 1 time-shuffled (25 runs); elsewhere 8 seeds and one
-    # run of each control (11 runs)
-    assert re.search(r"^hcp_train_controls8\s+8$", out, re.M) and re.search(r"^hcp_train_controls1\s+16$", out, re.M)
+    # one training job per experiment and model (6 x 4): the LSTM and input-cell attention on the two on_off
+    # experiments train 8 seeds and 8 runs of the permuted and untrained controls a claim compares against, 1
+    # time-shuffled (25 runs); every other cell 8 seeds and one run of each control (11 runs), in two rules (the on_off
+    # Bi-LSTM and self-attention, and every model of the 4 other experiments: wildcard constraints are per wildcard)
+    assert re.search(r"^hcp_train_controls8\s+4$", out, re.M)
+    assert re.search(r"^hcp_train_controls1\s+16$", out, re.M) and re.search(r"^hcp_train_controls1b\s+4$", out, re.M)
+    assert re.search(r"^hcp_saliency_controls8\s+4$", out, re.M)
+    assert re.search(r"^hcp_saliency_controls1b\s+4$", out, re.M)
 
 
 def test_jobs_import_the_package_of_the_checkout_that_runs(tmp_path):

@@ -20,20 +20,26 @@ import numpy as np
 CONTROL_FEATURES = ("length", "mean")
 CONTROL_RUNS = ("permuted", "untrained", "timeshuffled")
 # the controls a claim compares against, by experiment kind: the share claims 6a / 6b test the trained runs against
-# the label-permuted and untrained runs, the drop claims 6c / 6d against the untrained maps
+# the label-permuted and untrained runs, the drop claims 6c / 6d against the untrained maps; and the models whose
+# controls they read (6a the LSTM's, 6b input-cell attention's, 6c / 6d the untrained maps of both)
 CLAIM_CONTROLS = {"on_off": ("permuted", "untrained")}
+CLAIM_MODELS = ("lstm", "inputcell_lstm")
 
 
-def control_runs(controls, seeds: int, kind: str, which: str = "claims") -> list[str]:
-    """The run names of an experiment's controls (``permuted0``, ``permuted1``, ..., then the next control).
+def control_runs(controls, seeds: int, kind: str, model: str, which: str = "claims") -> list[str]:
+    """The run names of a model's controls in an experiment (``permuted0``, ``permuted1``, ..., then the next control).
 
     The training run is the replicate of a claim (SPEC section 10), so a control a claim compares against gets
-    as many runs as the trained model has seeds: the permuted and untrained controls of an on_off experiment.
-    With ``which = "claims"`` (``hcp.analysis.control_runs``, the default) the other controls (the time-shuffled
-    classifier, and every control of the on_task and off_task experiments), which the accuracy, confound and
-    ground-truth tables read as descriptive floors and no claim compares against, get one run each; with
-    ``"all"`` every control gets ``seeds`` runs."""
-    claimed = CONTROL_RUNS if which == "all" else CLAIM_CONTROLS.get(kind, ())
+    as many runs as the trained model has seeds: the permuted and untrained controls of the LSTM and input-cell
+    attention (:data:`CLAIM_MODELS`) in an on_off experiment.  With ``which = "claims"``
+    (``hcp.analysis.control_runs``, the default) the other controls (the time-shuffled classifier, every control of
+    the on_task and off_task experiments, and the controls of the models no claim reads: Bi-LSTM and self-attention),
+    which the accuracy, confound, share and ground-truth tables show as descriptive floors, get one run each; with
+    ``"all"`` every control of every model gets ``seeds`` runs."""
+    if which == "all":
+        claimed = CONTROL_RUNS
+    else:
+        claimed = CLAIM_CONTROLS.get(kind, ()) if model in CLAIM_MODELS else ()
     return [f"{c}{k}" for c in controls for k in range(int(seeds) if c in claimed else 1)]
 
 

@@ -3,15 +3,17 @@ brain_maps, truth, summary.
 
 Models are trained on the training subjects, the checkpoint is chosen on the validation
 subjects, and everything reported is measured on the test subjects.  A *run* of a model is a
-training seed (``seed0``, ...) or a control run, with as many runs per control as seeds:
-``permuted<k>`` (trained on permuted labels), ``untrained<k>`` (its initial weights) or
-``timeshuffled<k>`` (trained and tested on samples whose frames are shuffled in time).  Every
-run is scored on every test sample.  Rules that read many files pass ``params.runs`` (model,
+training seed (``seed0``, ...) or a control run: ``permuted<k>`` (trained on permuted labels),
+``untrained<k>`` (its initial weights) or ``timeshuffled<k>`` (trained and tested on samples whose
+frames are shuffled in time); a control a claim compares against has as many runs as seeds, the
+others one (:func:`vanishing_saliency.hcp.controls.control_runs`).  Every run is scored on every
+test sample.  Rules that read many files pass ``params.runs`` (model,
 run, seed, method of each) in the order of their input lists.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 
 import numpy as np
@@ -165,14 +167,18 @@ def feature_drop(job: Job) -> pd.DataFrame:
         (r["model"], C.run_index(r["run"]), r["method"]): path
         for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)
     }
-    n_untrained = len({k[1] for k in untrained})
+    n_untrained = collections.Counter((m, method) for m, _, method in untrained)
     frames, subject_frames = [], []
     for (model_seed, method), g in runs.groupby(["seed", "method"], sort=False):
         models = {r.model: load_model(r.model_path)[0] for r in g.itertuples()}
         maps = {r.model: _maps(r.saliency_path) for r in g.itertuples()}
-        # seed k meets untrained run k (or, where the experiment has fewer untrained runs, run k mod their number)
-        k = int(model_seed) % n_untrained if n_untrained else None
-        floors = {m: _maps(untrained[(m, k, method)]) for m in models if (m, k, method) in untrained}
+        # seed k meets its architecture's untrained run k (or, where that architecture has fewer untrained runs: the
+        # models no claim reads have one, run k mod their number)
+        floors = {
+            m: _maps(untrained[(m, int(model_seed) % n_untrained[(m, method)], method)])
+            for m in models
+            if n_untrained[(m, method)]
+        }
         t, per_subject = A.feature_drop_table(
             models, maps, test, p.fractions, p.baseline, p.seed + int(model_seed), floors, p.random_draws, p.highlight
         )
