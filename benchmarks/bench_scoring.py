@@ -1,6 +1,6 @@
 """Does scoring pay for being batched the way training is (issue #37, item 2)?  Two measurements, 1 thread.
 
-Usage: python -m benchmarks.bench_scoring [--reps 5] [--seeds 8]
+Usage: python -m benchmarks.bench_scoring [--reps 5] [--seeds 8] [--metrics-against FILE]
 
 1. Saliency of a cell's runs: the paper's gradient (softmax probability of the true class) of ``--seeds`` LSTMs
    (H = 5) on a synthetic test set (300 x 100 x 100), one model at a time through the toolkit
@@ -10,6 +10,10 @@ Usage: python -m benchmarks.bench_scoring [--reps 5] [--seeds 8]
 2. The HCP feature drop's predictions: one model's accuracy after each of 6 drop fractions of an on/off test set
    (160 x 48 x 360), a forward pass per fraction (what ``hcp.analysis.feature_drop_table`` runs) against one pass
    over the 6 copies together (960 samples).
+3. The scores of one run's maps (``metrics.all_scores`` and ``metrics.pooled_scores`` of 300 x 100 x 100 float32
+   maps with a planted box, what each synthetic run's scoring computes after its saliency), timed alone, or with
+   ``--metrics-against FILE`` against another version of ``metrics.py`` (e.g. ``git show
+   4c6bb8b:vanishing_saliency/metrics.py > /tmp/metrics_before.py``), interleaved, their scores compared bit for bit.
 
 Printed: the medians of interleaved repetitions and the ratio batched / one at a time (below 1: batching pays).
 """
@@ -90,15 +94,46 @@ def drop_case(reps: int) -> None:
     )
 
 
+def metrics_case(reps: int, against: str | None) -> None:
+    import importlib.util
+
+    from vanishing_saliency import metrics
+
+    rng = np.random.default_rng(0)
+    masks = np.zeros((300, 100, 100), bool)
+    masks[:, 20:80, 20:80] = True
+    maps = (np.abs(rng.normal(size=masks.shape)) + 0.5 * masks).astype(np.float32)
+
+    def score(module):
+        return {**module.all_scores(maps, masks), **module.pooled_scores(maps, masks)}
+
+    if against is None:
+        t, _ = _interleaved_ms(lambda: score(metrics), lambda: None, reps)
+        print(f"scores of one run's maps (300 x 100 x 100): {t:.0f} ms")
+        return
+    spec = importlib.util.spec_from_file_location("metrics_against", against)
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    ours, theirs = score(metrics), score(other)
+    same = all(np.array_equal(ours[k], theirs[k], equal_nan=True) for k in ours)
+    t, b = _interleaved_ms(lambda: score(metrics), lambda: score(other), reps)
+    print(
+        f"scores of one run's maps (300 x 100 x 100): this checkout {t:.0f} ms, {against} {b:.0f} ms ({t / b:.2f}x); "
+        f"scores {'identical bit for bit' if same else 'DIFFER'}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--metrics-against", help="another metrics.py to time the scores against")
     a = ap.parse_args()
     torch.set_num_threads(1)
     print(f"1 thread, {a.reps} interleaved repetitions, torch {torch.__version__}")
     saliency_case(a.seeds, a.reps)
     drop_case(a.reps)
+    metrics_case(a.reps, a.metrics_against)
 
 
 if __name__ == "__main__":
