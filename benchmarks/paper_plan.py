@@ -124,7 +124,13 @@ def main():
 
     out_dir = args.run_dir / "results" / "hcp"
     written = (
-        sum(p.stat().st_size for pat in ("timeseries/sub-*", "qc/sub-*", "check/sub-*") for p in out_dir.glob(pat))
+        sum(  # timeseries/sub-<s> is a folder per subject
+            f.stat().st_size
+            for pat in ("timeseries/sub-*", "qc/sub-*", "check/sub-*")
+            for p in out_dir.glob(pat)
+            for f in ([p] if p.is_file() else p.rglob("*"))
+            if f.is_file()
+        )
         / measured
     )
     raw = raw_bytes_per_subject(cfg)

@@ -20,7 +20,7 @@ from vanishing_saliency.configcheck import (
 )
 from vanishing_saliency.hcp import bids, derivatives
 from vanishing_saliency.hcp.io import subject_runs
-from vanishing_saliency.hcp.runs import run_files, run_name
+from vanishing_saliency.hcp.runs import run_files
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.workflow import derive_seed
 
@@ -349,12 +349,6 @@ def simulated_folders(subject):
     return [p.format(subject=subject) for p in simulated_outputs().values()]
 
 
-def timeseries_name(subject, run):
-    """A cleaned run's file name (no extension): ``sub-<s>_task-<T>_<run entities>_atlas-MMP360_timeseries``, the
-    run entities ``dir-LR`` for an S1200 run, the BIDS ones for an fMRIPrep run."""
-    return "_".join(x for x in (f"sub-{subject}", f"task-{run['task']}", run_name(run), "atlas-MMP360_timeseries") if x)
-
-
 def hcp_subject_runs(wildcards):
     """Every run of a subject with the paths of its raw files (expected, whether or not they exist)."""
     return _subject_runs(wildcards.subject)
@@ -381,33 +375,22 @@ def preprocess_raw_input(wildcards):
 # its inputs' times as usual)
 @functools.lru_cache(maxsize=None)
 def _subject_runs(subject):
+    """The runs of one subject: the S1200 tree's fixed runs (each task and direction: a missing one is an error its
+    check reports), or the runs fMRIPrep wrote for this subject (its own sessions and run entities; a task it has no
+    run of is reported absent, not missing)."""
     if HCP_LAYOUT == "s1200":
         return subject_runs(HCP_ROOT, subject, HCP["tasks"], HCP["directions"], HCP["dtseries_suffix"])
     specs = HCP["fmriprep"]["tasks"]
     if HCP["source"] == "simulated":  # not written yet: one run per task and direction
         return bids.expected_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["directions"], specs)
-    return [bids.run_entry(*FMRIPREP_ROOTS, subject, task, specs[task], ents) for task, ents in _fmriprep_slots()]
+    return bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], specs)
 
 
-@functools.lru_cache(maxsize=None)
-def _fmriprep_slots():
-    """(task, entities) of every run fMRIPrep wrote for any subject of the cohort, in hcp.tasks then entity order.
-    A rule's outputs are the same for every subject, so every subject is asked for each of them: a run a subject
-    lacks is a missing file its check reports (that subject alone fails; hcp.exclude skips it).  A task no subject
-    has is a config error before any job."""
-    slots = {}
-    for subject in HCP_SUBJECTS:
-        for run in bids.subject_runs(*FMRIPREP_ROOTS, subject, HCP["tasks"], HCP["fmriprep"]["tasks"]):
-            if os.path.exists(run["dtseries"]):
-                ents = {k: v for k, v in run["entities"].items() if k != "sub"}
-                slots[(run["task"], run["name"])] = ents
-    check_fmriprep_tasks_found(HCP, {t for t, _ in slots})
-    return [(t, slots[(t, n)]) for t in HCP["tasks"] for n in sorted(n for tt, n in slots if tt == t)]
-
-
-if HCP["enabled"] and HCP["source"] == "fmriprep":  # its config errors before any job
+if HCP["enabled"] and HCP["source"] == "fmriprep":  # a task no subject has is a config error before any job
     with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
-        _fmriprep_slots()
+        check_fmriprep_tasks_found(
+            HCP, {r["task"] for s in HCP_SUBJECTS for r in _subject_runs(s) if not r.get("absent")}
+        )
 
 
 @functools.lru_cache(maxsize=None)
@@ -415,21 +398,15 @@ def _existing_raw_files(subject):
     return tuple(f for run in _subject_runs(subject) for f in run_files(run) if os.path.exists(f))
 
 
-def subject_timeseries(subject, suffix=".npz", tasks=None):
-    """A subject's cleaned series of every run (of ``tasks`` only, e.g. an experiment's)."""
-    return [
-        f"results/hcp/timeseries/{timeseries_name(subject, run)}{suffix}"
-        for run in _subject_runs(subject)
-        if tasks is None or run["task"] in tasks
-    ]
+def subject_series(subject):
+    """A subject's folder of cleaned runs (hcp_preprocess): one series and QC file per run, and runs.tsv."""
+    return f"results/hcp/timeseries/sub-{subject}"
 
 
-def subject_derivatives(subject, extension):
-    """A subject's parcellated runs in the BIDS derivative dataset (results/hcp/derivatives), one per run; none with
-    hcp.bids_derivatives false."""
-    if not HCP.get("bids_derivatives", True):
-        return []
-    return [f"{derivatives.ROOT}/{derivatives.run_stem(subject, run)}{extension}" for run in _subject_runs(subject)]
+def subject_derivatives(subject):
+    """A subject's folder of the BIDS derivative dataset (results/hcp/derivatives/sub-<s>: each cleaned run as
+    .ptseries.nii, .tsv and .json); none with hcp.bids_derivatives false."""
+    return [f"{derivatives.ROOT}/sub-{subject}"] if HCP.get("bids_derivatives", True) else []
 
 
 def hcp_targets():
@@ -450,7 +427,7 @@ def hcp_targets():
             if HCP.get("bids_derivatives", True)
             else []
         )
-        + [p for s in HCP_SUBJECTS for p in subject_derivatives(s, ".ptseries.nii")]
+        + [p for s in HCP_SUBJECTS for p in subject_derivatives(s)]
         + expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"])
         + expand("results/hcp/{experiment}/accuracy.md", experiment=HCPA["experiments"])
         + expand("results/hcp/{experiment}/feature_drop.md", experiment=sal)

@@ -116,12 +116,10 @@ rule hcp_preprocess:
         atlas="resources/hcp/atlas.npz",
         hrf="resources/hcp/hrf.npz",
     output:
-        timeseries=subject_timeseries("{subject}"),
-        qc=subject_timeseries("{subject}", "_qc.json"),
+        **({"derivatives": directory(subject_derivatives("{subject}")[0])} if subject_derivatives("{subject}") else {}),
+        # the subject's own runs (each cleaned run's series and QC, and runs.tsv: every run with its status)
+        timeseries=directory(subject_series("{subject}")),
         # the same series in the BIDS derivative dataset: CIFTI-2, TSV, JSON sidecar
-        ptseries=subject_derivatives("{subject}", ".ptseries.nii"),
-        tsv=subject_derivatives("{subject}", ".tsv"),
-        sidecar=subject_derivatives("{subject}", ".json"),
         fc="results/hcp/qc/sub-{subject}_fc.npz",
         qc_png=report(
             "results/hcp/qc/sub-{subject}_qc.png",
@@ -144,7 +142,7 @@ rule hcp_preprocess:
         mem_mb=on_attempt(1000),
         runtime=on_attempt(1),
     params:
-        runs=hcp_subject_runs,  # task, run and raw paths of each run, in the order of the outputs
+        runs=hcp_subject_runs,  # task, run and raw paths of each run
         tr=HCP["tr"],
         cleaning=HCP["cleaning"],
     script:
@@ -202,9 +200,7 @@ rule hcp_qc_table:
 
 rule hcp_blocks:
     input:
-        lambda wc: [
-            p for s in HCP_SUBJECTS for p in subject_timeseries(s, tasks=HCP_EXPERIMENTS[wc.experiment]["tasks"])
-        ],
+        [subject_series(s) for s in HCP_SUBJECTS],
     output:
         "results/hcp/samples/{experiment}.npz",
     log:
@@ -252,7 +248,7 @@ rule hcp_split:
 rule hcp_qcfc:
     input:
         fc=expand("results/hcp/qc/sub-{subject}_fc.npz", subject=HCP_SUBJECTS),
-        qc=[p for s in HCP_SUBJECTS for p in subject_timeseries(s, "_qc.json")],
+        timeseries=[subject_series(s) for s in HCP_SUBJECTS],
         samples=expand("results/hcp/samples/{experiment}.npz", experiment=HCPA["experiments"]),
         atlas="resources/hcp/atlas.npz",
     output:

@@ -134,10 +134,26 @@ def test_a_missing_global_signal_fails_only_the_strategy_that_needs_it(run, clea
         run,
         {**cleaning, "strategy": "24P+GS", "compare_strategies": []},
         run["confounds"],
-        "the confound strategy",
-        "cannot be built",
+        "the confound strategy '24P+GS' cannot be built from this table: missing column",
         "global_signal",
     )
+
+
+def test_a_compared_strategy_the_table_cannot_build_leaves_the_run_usable(run, cleaning):
+    """The cleaning's strategy is required of a run; a compared one its table lacks columns for is reported by name
+    with the missing columns, in the run's check row, and the run still loads and checks ok."""
+    squares = ["global_signal_power2", "global_signal_derivative1_power2"]
+    _edit_table(run["confounds"], lambda t: t.drop(columns=squares))
+    compared = {**cleaning, "strategy": "paper", "compare_strategies": ["paper", "24P", "24P+GS"]}
+    loaded = runs.load(run, SUBJECT, TR, compared)
+    assert sorted(loaded["nuisance"]) == ["24P", "paper"]
+    problem = loaded["unbuilt"]["24P+GS"]
+    assert problem.startswith("the confound strategy '24P+GS' cannot be built from this table: missing columns ")
+    assert all(c in problem for c in squares) and "{" not in problem  # named, not a dict of arguments
+    (row,) = runs.check_subject(SUBJECT, [run], TR, compared)["runs"]
+    assert row["status"] == "ok" and row["strategies_unbuilt"] == f"24P+GS: {problem}"
+    # the same strategy as the cleaning's fails the run, by name
+    _expect(run, {**compared, "strategy": "24P+GS"}, run["confounds"], "'24P+GS'", *squares)
 
 
 def test_a_sidecar_tr_other_than_the_ciftis_names_the_dtseries_and_the_sidecar(run, cleaning):
@@ -330,21 +346,26 @@ def test_subject_runs_finds_one_run_per_file_with_sessions_and_runs(tmp_path, sp
     assert first["entities"] == {"sub": "01", "ses": "1", "dir": "LR", "run": "1"}
     assert all(Path(r["dtseries"]).is_file() for r in found[:3])
     missing = found[3]
-    assert missing["name"] == "" and not Path(missing["dtseries"]).exists()
+    assert missing["name"] == "" and not Path(missing["dtseries"]).exists() and missing["absent"]
     assert missing["dtseries"] == str(deriv / "sub-01" / "func" / f"sub-01_task-relational{bids.CIFTI_ENTITIES}")
 
 
-def test_a_task_without_files_is_reported_by_the_check(run, cleaning, specs):
+def test_a_task_without_files_is_reported_absent_not_missing(run, cleaning, specs):
+    # a subject of a ragged dataset may not have every task: its check says so without failing the subject
     deriv = Path(run["dtseries"]).parents[2]
     found = bids.subject_runs(run["bids_root"], deriv, SUBJECT, ["GAMBLING", "RELATIONAL"], specs)
-    assert [r["run"] for r in found] == ["dir-LR", "single"]
+    assert [r["run"] for r in found] == ["dir-LR", "single"] and found[1]["absent"] and "absent" not in found[0]
     result = runs.check_subject(SUBJECT, found, TR, cleaning)
-    assert not result["ok"]
-    ok, missing = result["runs"]
+    assert result["ok"]
+    ok, absent = result["runs"]
     assert ok["status"] == "ok" and ok["frames"] == FRAMES and ok["tr"] == TR
-    assert missing["status"] == "error" and missing["file"] == found[1]["dtseries"]
-    assert "missing dense time series" in missing["problem"]
-    assert missing["message"].startswith(f"subject {SUBJECT}, task RELATIONAL, run single: {found[1]['dtseries']}: ")
+    assert absent["status"] == "absent" and absent["message"] == "no run of task RELATIONAL for this subject"
+    # a run that is listed but whose dense time series is gone is an error of that run
+    Path(run["dtseries"]).unlink()
+    (gone,) = runs.check_subject(SUBJECT, found[:1], TR, cleaning)["runs"]
+    assert gone["status"] == "error" and gone["file"] == run["dtseries"]
+    assert "missing dense time series" in gone["problem"]
+    assert gone["message"].startswith(f"subject {SUBJECT}, task GAMBLING, run dir-LR: {run['dtseries']}: ")
 
 
 def test_subjects_from_the_derivatives_folders_and_a_participants_tsv(tmp_path, config):

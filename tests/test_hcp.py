@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from vanishing_saliency.errors import HCPDataError
@@ -414,18 +415,29 @@ def test_the_error_names_the_file_at_fault_whole(cohort, tmp_path, atlas):
     from vanishing_saliency.io import save_npz
 
     save_npz(tmp_path / "atlas.npz", **atlas)
+    # a subject left with no usable run: preprocessing raises exactly what the check found (a subject with another
+    # run that passed keeps it: tests/test_hcp_workflow.py)
+    only_wm = [r for r in runs if r["task"] == "WM"]
+    hcp_preprocess.check(
+        Job.make(
+            output=[tmp_path / "check.json"],
+            params={"runs": only_wm, "tr": 0.72, "cleaning": {}},
+            wildcards={"subject": "900001"},
+        )
+    )
     job = Job.make(
         input={"check": tmp_path / "check.json", "atlas": tmp_path / "atlas.npz"},
-        output={"timeseries": [], "qc": [], "fc": tmp_path / "fc.npz", "qc_png": tmp_path / "qc.png"},
-        params={"runs": runs, "tr": 0.72, "cleaning": {}},
+        output={"timeseries": tmp_path / "sub-900001", "fc": tmp_path / "fc.npz", "qc_png": tmp_path / "qc.png"},
+        params={"runs": only_wm, "tr": 0.72, "cleaning": {}},
         wildcards={"subject": "900001"},
     )
     with pytest.raises(HCPDataError) as err:
         hcp_preprocess.preprocess(job)
-    assert (
-        str(err.value)
-        == f"subject 900001, task WM, run LR: {motion}: {problem}  (add the subject to hcp.exclude to skip it)"
+    assert str(err.value) == (
+        f"subject 900001, task WM, run LR: {motion}: {problem}  (no run of this subject passed its check; hcp.exclude "
+        "skips it)"
     )
+    assert not (tmp_path / "sub-900001").exists() and not (tmp_path / "fc.npz").exists()  # nothing half-written
 
 
 def test_subject_missing_one_run_is_reported_not_raised(cohort, tmp_path):
@@ -470,9 +482,10 @@ def test_blocks_step_labels_and_masks(tmp_path):
             )
         )
 
-    paths = []
+    paths, folder = [], tmp_path / "sub-1"  # a subject's folder of cleaned runs, as hcp_preprocess writes it
+    folder.mkdir()
     for task, onsets, durs in (("GAMBLING", [7.2, 43.2], [21.6, 21.6]), ("RELATIONAL", [7.2], [14.4])):
-        p = tmp_path / f"{task}.npz"
+        p = folder / f"{task}.npz"
         save_npz(
             p,
             timeseries=np.random.default_rng(0).standard_normal((100, 360)).astype(np.float32),
@@ -484,22 +497,24 @@ def test_blocks_step_labels_and_masks(tmp_path):
             block_duration_s=np.array(durs),
         )
         paths.append(p)
-    blocks_step(paths, "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "on_task.npz")
+    table = {"subject": "1", "task": ["GAMBLING", "RELATIONAL", "WM"], "run": "LR", "status": ["ok", "ok", "error"]}
+    pd.DataFrame({**table, "timeseries": [p.name for p in paths] + [""]}).to_csv(folder / "runs.tsv", sep="\t")
+    blocks_step([folder], "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "on_task.npz")
     with np.load(tmp_path / "on_task.npz") as f:
         assert list(f["labels"]) == [0, 0, 1] and list(f["lengths"]) == [30, 30, 20]
         assert list(f["block_start_frame"]) == [10, 60, 10]
         assert np.array_equal(f["on_mask"].sum(1), f["lengths"])
         assert np.all(f["data"][2, 20:] == 0)  # padding
-    blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "off.npz")
+    blocks_step([folder], "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "off.npz")
     with np.load(tmp_path / "off.npz") as f:
         assert list(f["lengths"]) == [10, 10, 10] and not f["on_mask"].any()
     # length-matched: every block cut to its first 20 frames (the 20-frame RELATIONAL block included)
-    blocks_step(paths, "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "matched.npz", frames=20)
+    blocks_step([folder], "on_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "matched.npz", frames=20)
     with np.load(tmp_path / "matched.npz") as f:
         assert list(f["lengths"]) == [20, 20, 20] and list(f["labels"]) == [0, 0, 1]
         assert list(f["block_start_frame"]) == [10, 60, 10]
     # rest baseline: every run's frames outside its blocks have mean 0 and sd 1 in every area
-    blocks_step(paths, "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "rest.npz", baseline="rest")
+    blocks_step([folder], "off_task", ["GAMBLING", "RELATIONAL"], 0.0, 38, 10, tmp_path / "rest.npz", baseline="rest")
     with np.load(tmp_path / "rest.npz") as f, np.load(paths[0]) as g:
         from vanishing_saliency.hcp.blocks import active_mask, block_frames, rest_standardised
 

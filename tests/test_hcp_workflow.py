@@ -55,7 +55,7 @@ def test_simulated_cohort_end_to_end(tmp_path):
         assert set(f["subjects"]) == set(split.subject)
     with np.load(tmp_path / "results/hcp/samples/on_off.npz") as f:
         assert set(f["lengths"]) == {48} and f["on_mask"][:, :38].all() and not f["on_mask"][:, 38:].any()
-    ts = sorted((tmp_path / "results/hcp/timeseries").glob("*_timeseries.npz"))
+    ts = sorted((tmp_path / "results/hcp/timeseries").glob("sub-*/*_timeseries.npz"))
     assert len(ts) == 18
     with np.load(ts[0]) as f:
         assert f["timeseries"].shape[1] == 360 and str(f["area_names"][0]) == "R_V1_ROI"
@@ -173,7 +173,14 @@ def test_a_cohort_without_task_signal_reproduces_no_claim(tmp_path):
     assert (accuracy[accuracy.kind != "logistic control"].group_runs == 2).all()
 
 
-def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
+def _series(work, subject, task, run="dir-LR"):
+    """A cleaned run's series in its subject's folder of results/hcp/timeseries."""
+    return work / f"results/hcp/timeseries/sub-{subject}/sub-{subject}_task-{task}_{run}_atlas-MMP360_timeseries.npz"
+
+
+def test_real_layout_a_broken_run_is_left_out_alone_a_broken_subject_keep_going_then_exclude(tmp_path):
+    """S1200 tree: 100408 lacks its WM run (HCP subjects have fixed runs: the check reports it) and keeps its GAMBLING
+    run; 102311 has no usable run and fails alone under --keep-going, named with its file, until excluded."""
     raw = tmp_path / "hcp_raw"
     atlas = build_atlas()
     for i, subject in enumerate(("100307", "100408", "101915", "102311")):
@@ -190,6 +197,9 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
         )
     broken = run_paths(raw, "100408", "WM", "LR")["dtseries"]
     broken.unlink()
+    dead = [run_paths(raw, "102311", task, "LR")["dtseries"] for task in ("GAMBLING", "WM")]
+    for path in dead:
+        path.unlink()
     analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
     common = dict(
         source="raw",
@@ -203,33 +213,42 @@ def test_real_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
     work.mkdir()
     res = _run(work, _config(tmp_path, **common), "--keep-going")
     assert res.returncode != 0
+    log = (work / "logs/hcp/preprocess/sub-102311.log").read_text()
+    assert "subject 102311" in log and str(dead[0]) in log and "hcp.exclude" in log
+    for subject in ("100307", "101915"):  # the others still finished
+        assert _series(work, subject, "WM").exists() and _series(work, subject, "GAMBLING").exists()
+    # the broken run is left out alone: its subject keeps its other run, and its run table says why
+    assert _series(work, "100408", "GAMBLING").exists() and not _series(work, "100408", "WM").exists()
+    table = pd.read_csv(work / "results/hcp/timeseries/sub-100408/runs.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert list(zip(table.task, table.status, strict=True)) == [("GAMBLING", "ok"), ("WM", "error")]
+    assert "missing dense time series" in table.message.iloc[1] and table.timeseries.iloc[1] == ""
     log = (work / "logs/hcp/preprocess/sub-100408.log").read_text()
-    assert "subject 100408" in log and str(broken) in log and "hcp.exclude" in log
-    for subject in ("100307", "101915", "102311"):  # the others still finished
-        assert (work / f"results/hcp/timeseries/sub-{subject}_task-WM_dir-LR_atlas-MMP360_timeseries.npz").exists()
+    assert "100408 WM LR left out" in log and str(broken) in log
     qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
     bad = qc[qc.status == "error"]
-    assert list(bad.subject) == ["100408"] and "missing dense time series" in bad.message.iloc[0]
-    # excluding the subject lets the run finish, and the re-run resumes from what is done
-    done = work / "results/hcp/timeseries/sub-100307_task-WM_dir-LR_atlas-MMP360_timeseries.npz"
+    assert list(zip(bad.subject, bad.task, strict=True)) == [("100408", "WM"), ("102311", "GAMBLING"), ("102311", "WM")]
+    assert bad.message.str.contains("missing dense time series").all()
+    # excluding the subject with nothing usable lets the run finish, and the re-run resumes from what is done
+    done = _series(work, "100307", "WM")
     stamp = done.stat().st_mtime_ns
-    res = _run(work, _config(tmp_path, **common, exclude=["100408"]))
+    res = _run(work, _config(tmp_path, **common, exclude=["102311"]))
     assert res.returncode == 0, res.stderr[-4000:]
     assert done.stat().st_mtime_ns == stamp
     qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
-    assert "100408" not in set(qc[qc.status == "ok"].subject)
-    excluded = qc[qc.subject == "100408"]
+    excluded = qc[qc.subject == "102311"]
     assert set(excluded.status) == {"excluded"}  # ... and keeps what its check found
-    assert excluded.message.str.contains("listed in hcp.exclude; check: error").any()
-    assert excluded.message.str.contains("missing dense time series").any()
+    assert excluded.message.str.contains("listed in hcp.exclude; check: error").all()
+    assert excluded.message.str.contains("missing dense time series").all()
     with np.load(work / "results/hcp/samples/off_task.npz") as f:
-        assert set(f["subjects"]) == {"100307", "101915", "102311"}
+        assert set(f["subjects"]) == {"100307", "100408", "101915"}
+        assert set(f["labels"][f["subjects"] == "100408"]) == {0}  # its GAMBLING blocks only
+        assert set(f["labels"][f["subjects"] == "100307"]) == {0, 1}
     # an edited raw file (declared once, as hcp_check's input) re-runs its subject's check and, through the
     # check's newer report, its preprocessing; no other subject's (Snakemake compares small files' checksums,
     # so the edit changes the content: a trailing blank line)
     with open(run_paths(raw, "101915", "GAMBLING", "LR")["motion"], "a") as f:
         f.write("\n")
-    res = _run(work, _config(tmp_path, **common, exclude=["100408"]), "-n")
+    res = _run(work, _config(tmp_path, **common, exclude=["102311"]), "-n")
     assert res.returncode == 0, res.stderr[-4000:]
     planned = [
         (rule, re.search(r"subject=(\w+)", block).group(1))
@@ -364,22 +383,18 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
     assert list(strategies.strategy) == ["paper", "24P", "24P+GS"]
 
     # the same subject from the S1200 tree, with every compared strategy: the same cleaned series
-    targets = [
-        f"results/hcp/timeseries/sub-900001_task-{t}_dir-{d}_atlas-MMP360_timeseries.npz"
-        for t in ("GAMBLING", "RELATIONAL", "WM")
-        for d in ("LR", "RL")
-    ]
     res = subprocess.run(
-        [*SNAKEMAKE, *targets, "results/hcp/qc/sub-900001_fc.npz", "--configfile", str(_config(s1200))],
+        [*SNAKEMAKE, "results/hcp/timeseries/sub-900001", "results/hcp/qc/sub-900001_fc.npz"]
+        + ["--configfile", str(_config(s1200))],
         cwd=s1200,
         capture_output=True,
         text=True,
     )
     assert res.returncode == 0, res.stderr[-4000:]
-    compared = sorted((s1200 / "results/hcp/timeseries").glob("sub-900001_*_timeseries.npz"))
+    compared = sorted((s1200 / "results/hcp/timeseries/sub-900001").glob("sub-900001_*_timeseries.npz"))
     assert len(compared) == 6
     for path in compared:
-        with np.load(path) as a, np.load(fmriprep / "results/hcp/timeseries" / path.name) as b:
+        with np.load(path) as a, np.load(fmriprep / "results/hcp/timeseries/sub-900001" / path.name) as b:
             assert np.abs(a["timeseries"] - b["timeseries"]).max() < 1e-6, path.name
             assert (a["censored"] == b["censored"]).all() and np.allclose(a["block_onset_s"], b["block_onset_s"])
     with (
@@ -395,7 +410,7 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
     stem = "sub-900001_task-gambling_dir-LR_space-fsLR_seg-Glasser_den-91k_stat-mean_timeseries"
     data, names, series = cifti.read_parcellated(deriv / "sub-900001/func" / f"{stem}.ptseries.nii")
     assert names == [str(n) for n in atlas["names"]] and series["step"] == pytest.approx(0.72)
-    with np.load(fmriprep / "results/hcp/timeseries/sub-900001_task-GAMBLING_dir-LR_atlas-MMP360_timeseries.npz") as f:
+    with np.load(_series(fmriprep, "900001", "GAMBLING")) as f:
         assert np.allclose(data, f["timeseries"], atol=1e-6)
     table = pd.read_csv(deriv / "sub-900001/func" / f"{stem}.tsv", sep="\t")
     assert list(table.columns) == names and np.allclose(table.to_numpy(), data, atol=1e-5)
@@ -442,10 +457,13 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
     assert min(r) > 0.9999, min(r)
 
 
-def test_fmriprep_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path):
-    """Source fmriprep on a BIDS dataset (a participants.tsv, a task sidecar at the root, the workflow's own task
-    names): a subject whose events hold an unmapped trial type fails alone under --keep-going, named with its file;
-    excluding it finishes the run."""
+def test_a_ragged_bids_dataset_uses_every_run_each_subject_has(tmp_path):
+    """Issue #38: a BIDS dataset as labs have it (a participants.tsv, a task sidecar at the root, the workflow's own
+    task names; runs that differ between subjects): sub-01 has two sessions, sub-02 one run whose events hold an
+    unmapped trial type, sub-03 a repeated run (run-2), sub-04 no gamble run and a confounds table without the global
+    signal's squares.  Every run that exists is cleaned and used; none is reported missing that its subject never
+    had; the broken run alone is left out; 24P+GS, a compared strategy, is reported for the run that cannot build it
+    and fails nothing."""
     from vanishing_saliency.hcp import bids
     from vanishing_saliency.hcp.io import subject_runs
 
@@ -453,32 +471,35 @@ def test_fmriprep_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path)
     atlas = build_atlas()
     hcp_tasks = yaml.safe_load((ROOT / "config.yaml").read_text())["hcp"]["fmriprep"]["tasks"]
     tasks = {"gamble": hcp_tasks["GAMBLING"], "nback": hcp_tasks["WM"]}  # any names; the BIDS labels stay
-    subjects = ("01", "02", "03", "04")
-    for i, subject in enumerate(subjects):
+    # each subject's runs: (task, entities) <- its simulated (task, direction)
+    layout = {
+        "01": [(t, {"ses": ses, "dir": "LR"}, (t, d)) for ses, d in (("01", "LR"), ("02", "RL")) for t in tasks],
+        "02": [(t, {"dir": "LR"}, (t, "LR")) for t in tasks],
+        "03": [("gamble", {"dir": "LR"}, ("gamble", "LR"))]
+        + [("nback", {"dir": "LR", "run": r}, ("nback", d)) for r, d in (("1", "LR"), ("2", "RL"))],
+        "04": [("nback", {"dir": "LR"}, ("nback", "LR"))],
+    }
+    s1200_task = {"gamble": "GAMBLING", "nback": "WM"}
+    for i, (subject, runs_) in enumerate(layout.items()):
+        directions = sorted({d for *_, (_, d) in runs_})
         simulate_subject(
-            staging,
-            subject,
-            atlas,
-            ["GAMBLING", "WM"],
-            ["LR"],
-            i,
-            SimulationSettings(),
-            tmp_path / f"truth_{subject}.npz",
-            0,
-        )
-        for s1200_run, run in zip(
-            subject_runs(staging, subject, ["GAMBLING", "WM"], ["LR"]),
-            bids.expected_runs(raw, deriv, subject, ["gamble", "nback"], ["LR"], tasks),
-            strict=True,
-        ):
-            data = nib_data(s1200_run["dtseries"])
-            bids.write_run(s1200_run, run, data, 0.72)
-    for sidecar in raw.glob("sub-*/func/*_task-gambling_*_bold.json"):  # BIDS inheritance: one file at the root
+            staging, subject, atlas, ["GAMBLING", "WM"], directions, i, SimulationSettings(),
+            tmp_path / f"truth_{subject}.npz", 0,
+        )  # fmt: skip
+        simulated = {(r["task"], r["run"]): r for r in subject_runs(staging, subject, ["GAMBLING", "WM"], directions)}
+        for task, entities, (_, d) in runs_:
+            s1200_run = simulated[(s1200_task[task], d)]
+            run = bids.run_entry(raw, deriv, subject, task, tasks[task], entities)
+            bids.write_run(s1200_run, run, nib_data(s1200_run["dtseries"]), 0.72)
+    for sidecar in raw.glob("sub-*/**/func/*_task-gambling_*_bold.json"):  # BIDS inheritance: one file at the root
         sidecar.unlink()
     (raw / "task-gambling_bold.json").write_text('{"RepetitionTime": 0.72}')
-    (raw / "participants.tsv").write_text("participant_id\tage\n" + "".join(f"sub-{s}\t30\n" for s in subjects))
+    (raw / "participants.tsv").write_text("participant_id\tage\n" + "".join(f"sub-{s}\t30\n" for s in layout))
     events = raw / "sub-02/func/sub-02_task-wm_dir-LR_events.tsv"
     events.write_text(events.read_text() + "250.0\t5.0\tfixation\n")
+    no_squares = deriv / "sub-04/func/sub-04_task-wm_dir-LR_desc-confounds_timeseries.tsv"
+    table = pd.read_csv(no_squares, sep="\t", na_values=["n/a"], keep_default_na=False)
+    bids.write_table(no_squares, table.drop(columns=["global_signal_power2", "global_signal_derivative1_power2"]))
     analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
     common = dict(
         source="fmriprep",
@@ -490,28 +511,57 @@ def test_fmriprep_layout_with_a_broken_subject_keep_going_then_exclude(tmp_path)
     )
     work = tmp_path / "work"
     work.mkdir()
-    res = _run(work, _config(tmp_path, **common), "--keep-going")
-    assert res.returncode != 0
-    log = (work / "logs/hcp/preprocess/sub-02.log").read_text()
-    assert "subject 02, task nback, run dir-LR" in log and str(events) in log and "'fixation'" in log
-    assert "hcp.fmriprep.tasks.nback.blocks" in log and "hcp.exclude" in log
-    for subject in ("01", "03", "04"):  # the others still finished, through the root sidecar's TR
-        with np.load(work / f"results/hcp/timeseries/sub-{subject}_task-nback_dir-LR_atlas-MMP360_timeseries.npz") as f:
-            assert float(f["tr"]) == 0.72 and f["timeseries"].shape == (405, 360)
-    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str)
-    bad = qc[qc.status == "error"]
-    assert list(bad.subject) == ["02"] and bad.file.iloc[0] == str(events)
-    done = work / "results/hcp/timeseries/sub-01_task-nback_dir-LR_atlas-MMP360_timeseries.npz"
-    stamp = done.stat().st_mtime_ns
-    res = _run(work, _config(tmp_path, **common, exclude=["02"]))
+    res = _run(work, _config(tmp_path, **common))
     assert res.returncode == 0, res.stderr[-4000:]
-    assert done.stat().st_mtime_ns == stamp  # the re-run resumed
+    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str, keep_default_na=False)
+    rows = {(r.subject, r.task, r.run): r for r in qc.itertuples()}
+    assert sorted(rows) == [
+        ("01", "gamble", "ses-01_dir-LR"),
+        ("01", "gamble", "ses-02_dir-LR"),
+        ("01", "nback", "ses-01_dir-LR"),
+        ("01", "nback", "ses-02_dir-LR"),
+        ("02", "gamble", "dir-LR"),
+        ("02", "nback", "dir-LR"),
+        ("03", "gamble", "dir-LR"),
+        ("03", "nback", "dir-LR_run-1"),
+        ("03", "nback", "dir-LR_run-2"),
+        ("04", "gamble", "single"),
+        ("04", "nback", "dir-LR"),
+    ]  # each subject's own runs: nobody is asked for another's session or repeat
+    broken = rows[("02", "nback", "dir-LR")]
+    assert broken.status == "error" and broken.file == str(events) and "'fixation'" in broken.message
+    absent = rows[("04", "gamble", "single")]
+    assert absent.status == "absent" and absent.message == "no run of task gamble for this subject"
+    assert {r.status for k, r in rows.items() if k not in {("02", "nback", "dir-LR"), ("04", "gamble", "single")}} == {
+        "ok"
+    }
+    unbuilt = rows[("04", "nback", "dir-LR")].strategies_unbuilt
+    assert unbuilt.startswith("24P+GS: the confound strategy '24P+GS' cannot be built from this table: missing")
+    assert "global_signal_power2" in unbuilt
+    assert {r.strategies_unbuilt for k, r in rows.items() if r.status == "ok" and k[0] != "04"} == {""}
+    # the broken run is left out alone; its subject keeps its other run; every other run is cleaned and used
+    cleaned = sorted(p.name for p in (work / "results/hcp/timeseries").glob("sub-*/*_timeseries.npz"))
+    assert len(cleaned) == 9 and not any(n.startswith("sub-02_task-nback") for n in cleaned)
     with np.load(work / "results/hcp/samples/off_task.npz") as f:
-        assert set(f["subjects"]) == {"01", "03", "04"}
+        subjects, labels, sample_runs = f["subjects"], f["labels"], f["runs"]
+    assert set(subjects) == {"01", "02", "03", "04"}
+    assert set(labels[subjects == "02"]) == {0} and set(labels[subjects == "04"]) == {1}  # gamble / nback only
+    assert {r.split("_")[0] for r in sample_runs[subjects == "01"]} == {"ses-01", "ses-02"}  # both sessions
+    assert set(sample_runs[(subjects == "03") & (labels == 1)]) == {"dir-LR_run-1", "dir-LR_run-2"}
+    split = pd.read_csv(work / "results/hcp/split.tsv", sep="\t", dtype=str)
+    assert sorted(split.subject) == ["01", "02", "03", "04"]  # by subject: a subject's sessions stay together
+    # the compared strategy that one run lacks: reported there, its row computed from the runs that have it
+    strategies = pd.read_csv(work / "results/hcp/qc/strategies.tsv", sep="\t")
+    assert dict(zip(strategies.strategy, strategies.runs_unbuilt, strict=True)) == {"paper": 0, "24P": 0, "24P+GS": 1}
+    assert dict(zip(strategies.strategy, strategies.n_subjects, strict=True)) == {"paper": 4, "24P": 4, "24P+GS": 3}
+    md = (work / "results/hcp/qc/strategies.md").read_text()
+    assert "**24P+GS**: 1 of 9 runs' confounds table cannot build it" in md and "sub-04 nback dir-LR" in md
     assert (
-        work / "results/hcp/derivatives/sub-01/func/sub-01_task-wm_dir-LR_space-fsLR_seg-Glasser_den-91k_stat-"
-        "mean_timeseries.ptseries.nii"
+        work / "results/hcp/derivatives/sub-01/ses-02/func/sub-01_ses-02_task-wm_dir-LR_space-fsLR_seg-Glasser_den-"
+        "91k_stat-mean_timeseries.ptseries.nii"
     ).is_file()
+    res = _run(work, _config(tmp_path, **common), "-n")  # a re-run has nothing to do
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
 
 
 def nib_data(path):
@@ -559,6 +609,7 @@ def test_the_bids_derivative_copies_can_be_switched_off(tmp_path):
         res = _run(work, _config(work, bids_derivatives=on), "-n")
         assert res.returncode == 0, res.stderr[-3000:]
         planned[on] = res.stdout + res.stderr
-    assert "hcp_derivatives" in planned[True] and "ptseries.nii" in planned[True]
-    assert "hcp_derivatives" not in planned[False] and "ptseries.nii" not in planned[False]
+    folder = "results/hcp/derivatives/sub-"  # each subject's folder of the dataset (.ptseries.nii, .tsv, .json)
+    assert "hcp_derivatives" in planned[True] and folder in planned[True]
+    assert "hcp_derivatives" not in planned[False] and folder not in planned[False]
     assert "hcp_preprocess" in planned[False]

@@ -167,10 +167,11 @@ def run_entry(bids_root, derivatives, subject: str, task: str, spec: dict, entit
 
 
 def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) -> list[dict]:
-    """Every run of ``tasks`` fMRIPrep wrote for one subject (found by file name), in task then file-name order.
+    """Every run of ``tasks`` fMRIPrep wrote for one subject (found by file name), in task then file-name order:
+    each subject's own runs, sessions and run entities (a ragged dataset's subjects differ).
 
-    A task with no run found gets one entry with the paths a run without entities would have, so that the check
-    reports the missing file for this subject alone.
+    A task with no run found gets one entry with the paths a run without entities would have and ``absent`` True,
+    which the check reports as absent (a task the subject was not scanned in is not an error of the subject).
 
     Parameters
     ----------
@@ -187,7 +188,7 @@ def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) 
     -------
     list of dict
         One :func:`run_entry` per run: the tasks in ``tasks`` order, each task's runs sorted by file name (so
-        ``run-10`` before ``run-2``), or the one entry without entities of a task with no run found.
+        ``run-10`` before ``run-2``), or the one entry without entities (and ``absent``) of a task with no run found.
     """
     from nilearn.interfaces.bids import get_bids_files, parse_bids_filename
 
@@ -209,9 +210,11 @@ def subject_runs(bids_root, derivatives, subject: str, tasks, task_specs: dict) 
                 for p in (Path(derivatives) / f"sub-{subject}" / "func").glob(f"sub-{subject}_*{CIFTI_ENTITIES}")
                 if parse_bids_filename(str(p))["entities"].get("task") == spec["bids_task"]
             )
-        entities = [parse_bids_filename(f)["entities"] for f in found]
-        entities = [e for e in entities if e.get("sub") == subject] or [{}]
-        runs += [run_entry(bids_root, derivatives, subject, task, spec, e) for e in entities]
+        entities = [e for e in (parse_bids_filename(f)["entities"] for f in found) if e.get("sub") == subject]
+        if entities:
+            runs += [run_entry(bids_root, derivatives, subject, task, spec, e) for e in entities]
+        else:  # the subject has no run of this task: the check reports it absent, not missing
+            runs.append({**run_entry(bids_root, derivatives, subject, task, spec, {}), "absent": True})
     return runs
 
 
@@ -459,7 +462,36 @@ def read_confounds_table(run: dict, subject, n_frames: int) -> tuple[np.ndarray,
     return motion, fd
 
 
-def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def strategy_problem(name: str | None, arguments: dict, detail: str) -> str:
+    """What a confound strategy a table cannot build lacks, in words: its name (or its parts, unnamed), then the
+    columns missing where the error lists them (pandas' ``[...] not in index``, nilearn's ``The following keywords
+    or parameters are missing``), else the error's text.
+
+    Parameters
+    ----------
+    name : str or None
+        The strategy's name (config ``hcp.cleaning``: ``24P+GS``, a key of ``confound_strategies``).
+    arguments : dict
+        Its ``load_confounds`` arguments (their ``strategy`` names it when ``name`` is None).
+    detail : str
+        The error nilearn or pandas raised.
+
+    Returns
+    -------
+    str
+        E.g. ``the confound strategy '24P+GS' cannot be built from this table: missing columns
+        global_signal_power2, global_signal_derivative1_power2``.
+    """
+    label = repr(name) if name else f"({', '.join(arguments.get('strategy', []))})"
+    columns = re.findall(r"'([^']+)'", detail) if ("not in index" in detail or "are missing" in detail) else []
+    if columns:
+        detail = "missing column" + ("s " if len(columns) > 1 else " ") + ", ".join(dict.fromkeys(columns))
+    return f"the confound strategy {label} cannot be built from this table: {detail}"
+
+
+def strategy_confounds(
+    run: dict, subject, arguments: dict, n_frames: int, name: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(regressors (frames, k), scrubbed frames (bool)) of one strategy, through nilearn's ``load_confounds``
     (it finds the confounds table beside the dense time series).  A missing column names the table.
 
@@ -474,6 +506,8 @@ def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tu
         ``load_confounds`` keyword arguments (:func:`confound_arguments`), without ``demean`` (always False here).
     n_frames : int
         Frames of the run (the confounds table's rows, checked by :func:`read_confounds_table`).
+    name : str, optional
+        The strategy's name (config ``hcp.cleaning``), which names it in an error.
 
     Returns
     -------
@@ -487,7 +521,7 @@ def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tu
     ------
     HCPDataError
         If ``load_confounds`` raises ``ValueError`` or ``KeyError`` (a column the strategy needs is missing...); the
-        error names the confounds table.
+        error names the confounds table, the strategy and the missing columns where nilearn lists them.
     """
     from nilearn.interfaces.fmriprep import load_confounds
 
@@ -497,7 +531,7 @@ def strategy_confounds(run: dict, subject, arguments: dict, n_frames: int) -> tu
         table, sample_mask = load_confounds(run["dtseries"], demean=False, **arguments)
     except (ValueError, KeyError) as exc:  # KeyError: pandas', when only some of a group's columns are there
         detail = " ".join(str(exc.args[0] if exc.args else exc).split())
-        _fail(run, subject, run["confounds"], f"the confound strategy {arguments} cannot be built: {detail}")
+        _fail(run, subject, run["confounds"], strategy_problem(name, arguments, detail))
     scrubbed = np.ones(n_frames, bool)
     scrubbed[np.asarray(sample_mask if sample_mask is not None else np.arange(n_frames), int)] = False
     return table.to_numpy(np.float64).reshape(n_frames, -1), scrubbed
@@ -579,10 +613,12 @@ def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     return rows
 
 
-def load_run(run: dict, subject, strategies: dict) -> dict:
+def load_run(run: dict, subject, strategies: dict, required: str | None = None) -> dict:
     """One fMRIPrep run after every check: ``data`` (frames, 91282) float32, ``motion`` (frames, 12), ``fd``,
     ``tr`` (from the sidecars, equal to the CIFTI's), ``blocks`` and, per strategy name in ``strategies`` (name ->
-    ``load_confounds`` arguments), ``nuisance[name]`` = (regressors, scrubbed frames).
+    ``load_confounds`` arguments), ``nuisance[name]`` = (regressors, scrubbed frames).  A strategy the confounds
+    table cannot build is an error of the run if it is the ``required`` one (the cleaning's); any other goes to
+    ``unbuilt[name]`` (what it lacks) and the run stays usable.
 
     Parameters
     ----------
@@ -592,14 +628,18 @@ def load_run(run: dict, subject, strategies: dict) -> dict:
         Subject label (it names the run in an error).
     strategies : dict
         Strategy name -> ``load_confounds`` arguments (:func:`confound_arguments`); may be empty.
+    required : str, optional
+        The strategy the run is cleaned with: if its table cannot build it, the run fails.  None: every strategy
+        is required.
 
     Returns
     -------
     dict
         ``data`` (numpy.ndarray of float32, shape (frames, 91282)), ``motion`` (float64, shape (frames, 12): mm and
         radians, see :func:`read_confounds_table`), ``fd`` (float64, shape (frames,), mm), ``tr`` (float, seconds:
-        the sidecars', which the CIFTI's ``SeriesStep`` matches within 1e-4 s), ``blocks`` (:func:`read_events`)
-        and ``nuisance`` (dict of name to (regressors, scrubbed), as :func:`strategy_confounds` returns them).
+        the sidecars', which the CIFTI's ``SeriesStep`` matches within 1e-4 s), ``blocks`` (:func:`read_events`),
+        ``nuisance`` (dict of name to (regressors, scrubbed), as :func:`strategy_confounds` returns them) and
+        ``unbuilt`` (dict of name to what the table lacks, :func:`strategy_problem`).
 
     Raises
     ------
@@ -616,9 +656,24 @@ def load_run(run: dict, subject, strategies: dict) -> dict:
         dts, lambda problem: _fail(run, subject, dts, problem), tr, f"RepetitionTime in the sidecar {source}"
     )
     motion, fd = read_confounds_table(run, subject, len(data))
-    nuisance = {name: strategy_confounds(run, subject, args, len(data)) for name, args in strategies.items()}
+    nuisance, unbuilt = {}, {}
+    for name, args in strategies.items():
+        try:
+            nuisance[name] = strategy_confounds(run, subject, args, len(data), name)
+        except HCPDataError as exc:
+            if required is None or name == required:
+                raise
+            unbuilt[name] = exc.problem
     blocks = read_events(run, subject, len(data), tr)
-    return {"data": data, "motion": motion, "fd": fd, "tr": tr, "blocks": blocks, "nuisance": nuisance}
+    return {
+        "data": data,
+        "motion": motion,
+        "fd": fd,
+        "tr": tr,
+        "blocks": blocks,
+        "nuisance": nuisance,
+        "unbuilt": unbuilt,
+    }
 
 
 # ---- writing a cohort in this layout (the simulated one) ------------------------------------------------------

@@ -43,6 +43,27 @@ def run_name(run: dict) -> str:
     return run["name"] if layout(run) == "fmriprep" else f"dir-{run['run']}"
 
 
+def timeseries_name(subject, run: dict) -> str:
+    """A cleaned run's file name (no extension) in its subject's folder of ``results/hcp/timeseries``:
+    ``sub-<s>_task-<T>_<run entities>_atlas-MMP360_timeseries``.
+
+    Parameters
+    ----------
+    subject : str
+        Subject ID or label (without ``sub-``).
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+
+    Returns
+    -------
+    str
+        The name; the run entities are :func:`run_name`'s (``dir-LR`` for an S1200 run, the BIDS ones for an
+        fMRIPrep run, none for a BIDS run without entities).
+    """
+    parts = (f"sub-{subject}", f"task-{run['task']}", run_name(run), "atlas-MMP360_timeseries")
+    return "_".join(x for x in parts if x)
+
+
 def strategy_arguments(cleaning: dict, names) -> dict:
     """nilearn ``load_confounds`` arguments of each strategy name (config ``hcp.cleaning``).
 
@@ -85,8 +106,9 @@ def strategies_of(cleaning: dict) -> list[str]:
 
 def load(run: dict, subject, tr: float, cleaning: dict) -> dict:
     """A checked run: ``data`` (frames, 91282) float32, ``motion`` (frames, 12), ``fd`` (mm), ``tr`` (s), ``blocks``
-    [(onset, duration, condition)] and ``nuisance`` (strategy -> (regressors, scrubbed frames); empty for an S1200
-    run, whose regressors the cleaning builds from ``motion`` and the global signal).
+    [(onset, duration, condition)], ``nuisance`` (strategy -> (regressors, scrubbed frames); empty for an S1200
+    run, whose regressors the cleaning builds from ``motion`` and the global signal) and ``unbuilt`` (a compared
+    strategy the run's confounds table cannot build -> what it lacks; the cleaning's own strategy is required).
 
     ``tr``: config ``hcp.tr``, what an S1200 run must have (an fMRIPrep run's comes from its sidecars).
 
@@ -108,17 +130,19 @@ def load(run: dict, subject, tr: float, cleaning: dict) -> dict:
         ``data`` (numpy.ndarray of float32, shape (frames, 91282)), ``motion`` (float64, shape (frames, 12): the 6
         parameters, mm and degrees for an S1200 run but mm and radians for an fMRIPrep run, then their derivatives),
         ``fd`` (float64, shape (frames,), mm), ``tr`` (float, seconds), ``blocks`` (list of (onset, duration,
-        condition) tuples, sorted by onset) and ``nuisance`` (dict).
+        condition) tuples, sorted by onset), ``nuisance`` (dict) and ``unbuilt`` (dict of str to str).
 
     Raises
     ------
     HCPDataError
-        The first problem found, naming the subject, task, run and file.
+        The first problem found, naming the subject, task, run and file (a compared strategy that cannot be built is
+        not one).
     ConfigError
         For an fMRIPrep run, if a strategy of ``cleaning`` is unknown (before any file is read).
     """
     if layout(run) == "fmriprep":
-        return bids.load_run(run, subject, strategy_arguments(cleaning, strategies_of(cleaning)))
+        strategies = strategy_arguments(cleaning, strategies_of(cleaning))
+        return bids.load_run(run, subject, strategies, required=cleaning["strategy"])
     data, motion = io.load_run(run, subject, run["task"], run["run"], tr, FRAMES.get(run["task"]))
     blocks = io.read_blocks(run, subject, len(data), tr)
     return {
@@ -128,6 +152,7 @@ def load(run: dict, subject, tr: float, cleaning: dict) -> dict:
         "tr": tr,
         "blocks": blocks,
         "nuisance": {},
+        "unbuilt": {},
     }
 
 
@@ -151,9 +176,11 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
     """Validate every run of a subject: ``{'subject', 'ok', 'runs': [status rows]}``; a data problem of a run
     (:class:`HCPDataError`, whatever the file) is its row's status, not raised.
 
-    Each row: subject, task, run, dtseries, status (``ok`` | ``error``), message and, when ok, the frame count,
-    framewise displacement (mean, max) and, for an fMRIPrep run, its TR; when not, ``file`` and ``problem`` (the
-    :class:`HCPDataError`'s).
+    Each row: subject, task, run, dtseries, status (``ok`` | ``error`` | ``absent``: an fMRIPrep subject with no
+    run of a task), message and, when ok, the frame count,
+    framewise displacement (mean, max) and, for an fMRIPrep run, its TR and the compared strategies its confounds
+    table cannot build (``strategies_unbuilt``: ``name: what it lacks``, ``; ``-separated; empty when none); when
+    not, ``file`` and ``problem`` (the :class:`HCPDataError`'s).
 
     Parameters
     ----------
@@ -169,10 +196,10 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
     Returns
     -------
     dict
-        ``subject`` (str), ``ok`` (whether every row's status is ``ok``; True when there is no run) and ``runs`` (the
+        ``subject`` (str), ``ok`` (whether no row's status is ``error``; True when there is no run) and ``runs`` (the
         rows, in ``runs`` order).  A row: ``subject``, ``task``, ``run``, ``dtseries``, ``status``, ``message`` (the
         error's text, empty when ok); when ok, ``frames``, ``fd_mean_mm``, ``fd_max_mm`` and, for an fMRIPrep run
-        only, ``tr``; when not, ``file`` and ``problem``.
+        only, ``tr`` and ``strategies_unbuilt``; when not, ``file`` and ``problem``.
 
     Raises
     ------
@@ -183,6 +210,10 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
     rows = []
     for run in runs:
         row = {"subject": str(subject), "task": run["task"], "run": run["run"], "dtseries": run["dtseries"]}
+        if run.get("absent"):  # an fMRIPrep subject with no run of this task: not an error of the subject
+            row.update(status="absent", message=f"no run of task {run['task']} for this subject")
+            rows.append(row)
+            continue
         try:
             loaded = load(run, subject, tr, cleaning)
             fd = loaded["fd"]
@@ -195,7 +226,8 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
             )
             if layout(run) == "fmriprep":
                 row["tr"] = loaded["tr"]
+                row["strategies_unbuilt"] = "; ".join(f"{n}: {p}" for n, p in loaded["unbuilt"].items())
         except HCPDataError as exc:
             row.update(status="error", message=str(exc), file=exc.path, problem=exc.problem)
         rows.append(row)
-    return {"subject": str(subject), "ok": all(r["status"] == "ok" for r in rows), "runs": rows}
+    return {"subject": str(subject), "ok": all(r["status"] != "error" for r in rows), "runs": rows}

@@ -15,12 +15,12 @@ from ..hcp.bids import write_run as write_bids_run
 from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
 from ..hcp.cifti import write_dlabel, write_ptseries
 from ..hcp.clean import CleaningOptions, clean_parcellated
-from ..hcp.derivatives import dataset_description, timeseries_sidecar, write_timeseries_tsv
+from ..hcp.derivatives import dataset_description, run_stem, timeseries_sidecar, write_timeseries_tsv
 from ..hcp.geometry import TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import read_dtseries, subject_runs
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
 from ..hcp.qc import qcfc as qcfc_of
-from ..hcp.runs import check_subject, load, run_files, strategies_of
+from ..hcp.runs import check_subject, load, run_files, strategies_of, timeseries_name
 from ..hcp.simulate import SimulationSettings, simulate_subject
 from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
@@ -29,6 +29,7 @@ from ..workflow import Job
 
 log = logging.getLogger("vanishing_saliency")
 
+RUN_TABLE = "runs.tsv"  # in each subject's folder of results/hcp/timeseries: every run, its status and files
 AREA_ORDER = "official Glasser MMP1.0 dlabel order: 1-180 right (R_*_ROI), 181-360 left (L_*_ROI)"
 
 
@@ -130,23 +131,36 @@ def cleaning_options(cleaning: dict, strategy: str | None = None) -> CleaningOpt
 
 
 def preprocess(job: Job) -> None:
-    """Clean and parcellate every run of a subject with the configured strategy; beside it, the QC figure
-    and the functional connectivity under every compared strategy (for the cohort's QC-FC).  Raises the
-    first data error the check found.
+    """Clean and parcellate every run of a subject that passed its check with the configured strategy; beside it,
+    the QC figure and the functional connectivity under every compared strategy (for the cohort's QC-FC).
 
-    ``params.runs``, ``output.timeseries`` and ``output.qc`` list the runs in the same order."""
+    ``output.timeseries`` (and ``output.derivatives``, the subject's folder of the BIDS derivative dataset) is a
+    folder: one cleaned series and its QC per run (:func:`vanishing_saliency.hcp.runs.timeseries_name`), and
+    ``runs.tsv``, every run of the subject with its check status.  A run that failed its check is left out alone
+    (its reason is in the check report and qc.tsv); the subject keeps its other runs.  Raises the first data error
+    the check found when no run of the subject passed."""
     from ..plots.hcp import run_qc_figure
 
     subject, p = job.wildcards.subject, job.params
-    for run in load_json(job.input.check)["runs"]:
-        if run["status"] != "ok":  # the file at fault and the whole problem, as the check found them
-            raise HCPDataError(
-                subject,
-                run["task"],
-                run["run"],
-                run.get("file", run["dtseries"]),
-                run.get("problem", run["message"]) + "  (add the subject to hcp.exclude to skip it)",
-            )
+    checked = {(r["task"], r["run"]): r for r in load_json(job.input.check)["runs"]}
+    usable = [run for run in p.runs if checked[(run["task"], run["run"])]["status"] == "ok"]
+    if not usable:
+        bad = next((r for r in checked.values() if r["status"] == "error"), None)
+        if bad is None:
+            raise HCPDataError(subject, "-", "-", job.input.check, "the subject has no run of the configured tasks")
+        raise HCPDataError(  # the file at fault and the whole problem, as the check found them
+            subject,
+            bad["task"],
+            bad["run"],
+            bad.get("file", bad["dtseries"]),
+            bad.get("problem", bad["message"]) + "  (no run of this subject passed its check; hcp.exclude skips it)",
+        )
+    for r in checked.values():
+        if r["status"] == "error":
+            log.warning("%s %s %s left out: %s", subject, r["task"], r["run"], r["message"])
+    series_dir = Path(job.output.timeseries)
+    series_dir.mkdir(parents=True, exist_ok=True)
+    derivative_root = Path(job.output.derivatives).parent if job.output.get("derivatives") else None
     atlas_ = load_atlas(job.input.atlas)
     kernel = _kernel(job.input.hrf, "qc")
     parcellate = Parcellator(atlas_["labels"])
@@ -155,11 +169,12 @@ def preprocess(job: Job) -> None:
     fc = {st: [] for st in strategies}
     tdof = {st: [] for st in strategies}
     figure_runs, fds, censored_counts = [], [], []
-    # the BIDS derivative copies of each run, unless hcp.bids_derivatives is false (no such outputs)
-    bids_copies = [list(job.output.get(k, [])) or [None] * len(p.runs) for k in ("ptseries", "tsv", "sidecar")]
-    outputs = zip(p.runs, job.output.timeseries, job.output.qc, *bids_copies, strict=True)
-    for run, ts_path, qc_path, ptseries_path, tsv_path, sidecar_path in outputs:
+    manifest = []
+    for run in usable:
         task, direction = run["task"], run["run"]
+        name = timeseries_name(subject, run)
+        ts_path, qc_path = series_dir / f"{name}.npz", series_dir / f"{name}_qc.json"
+        manifest.append({"task": task, "run": direction, "timeseries": ts_path.name, "qc": qc_path.name})
         loaded = load(run, subject, p.tr, c)
         data, motion, blocks, tr = loaded["data"], loaded["motion"], loaded["blocks"], loaded["tr"]
         areas = parcellate(data)
@@ -168,6 +183,9 @@ def preprocess(job: Job) -> None:
         run_kernel = kernel if abs(tr - p.tr) < 1e-9 else hrf_kernel(tr)  # a BIDS run at another TR
         task_reg = task_regressor([(on, dur) for on, dur, _ in blocks], len(areas), tr, run_kernel)
         for st in strategies:
+            if st in loaded["unbuilt"]:  # a compared strategy this run's confounds table cannot build
+                log.warning("%s %s %s: %s (left out of its QC-FC)", subject, task, direction, loaded["unbuilt"][st])
+                continue
             nuisance, scrubbed = loaded["nuisance"].get(st, (None, None))
             ts_st, censored_st, qc_st = clean_parcellated(
                 areas, motion, tr, cleaning_options(c, st), gs, task_reg, nuisance, loaded["fd"], scrubbed
@@ -191,11 +209,16 @@ def preprocess(job: Job) -> None:
             block_duration_s=np.array([b[1] for b in blocks]),
             block_condition=np.array([b[2] for b in blocks]),
         )
-        save_json(qc_path, {"subject": str(subject), "task": task, "run": direction, **qc})
-        if ptseries_path is not None:
-            write_ptseries(ptseries_path, ts, tr, atlas_)
-            write_timeseries_tsv(tsv_path, ts, atlas_["names"])
-            timeseries_sidecar(sidecar_path, tr, c["strategy"], censored, run_files(run), AREA_ORDER)
+        save_json(
+            qc_path,
+            {"subject": str(subject), "task": task, "run": direction, **qc, "strategies_unbuilt": loaded["unbuilt"]},
+        )
+        if derivative_root is not None:  # the BIDS derivative copies, unless hcp.bids_derivatives is false
+            stem = derivative_root / run_stem(subject, run)
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            write_ptseries(f"{stem}.ptseries.nii", ts, tr, atlas_)
+            write_timeseries_tsv(f"{stem}.tsv", ts, atlas_["names"])
+            timeseries_sidecar(f"{stem}.json", tr, c["strategy"], censored, run_files(run), AREA_ORDER)
         fds.append(qc["fd_mean_mm"])
         censored_counts.append(qc["n_censored"])
         figure_runs.append(
@@ -222,12 +245,34 @@ def preprocess(job: Job) -> None:
             qc["n_censored"],
             qc["task_variance_in_confounds"],
         )
+    files = {(m["task"], m["run"]): m for m in manifest}
+    save_table(
+        series_dir / RUN_TABLE,
+        pd.DataFrame(
+            [
+                {
+                    "subject": str(subject),
+                    "task": r["task"],
+                    "run": r["run"],
+                    "status": r["status"],
+                    "message": r.get("message", ""),
+                    "timeseries": files.get((r["task"], r["run"]), {}).get("timeseries", ""),
+                    "qc": files.get((r["task"], r["run"]), {}).get("qc", ""),
+                }
+                for r in checked.values()
+            ]
+        ),
+    )
+    n_edges = len(atlas_["names"]) * (len(atlas_["names"]) - 1) // 2
     save_npz(
         job.output.fc,
         subject=str(subject),
         strategies=np.array(strategies),
-        fc=np.stack([mean_connectivity(fc[st]) for st in strategies]).astype(np.float32),
-        tdof_lost=np.array([np.mean(tdof[st]) for st in strategies]),
+        # a strategy no run of the subject could build: NaN (the QC-FC leaves the subject out of it)
+        fc=np.stack([mean_connectivity(fc[st]) if fc[st] else np.full(n_edges, np.nan) for st in strategies]).astype(
+            np.float32
+        ),
+        tdof_lost=np.array([np.mean(tdof[st]) if tdof[st] else np.nan for st in strategies]),
         mean_fd_mm=np.float64(np.mean(fds)),
         n_censored=np.int64(sum(censored_counts)),
     )
@@ -268,13 +313,24 @@ def qc_table(job: Job) -> pd.DataFrame:
     return table
 
 
+def _series_files(folders, column: str) -> list[Path]:
+    """The files (``column``: ``timeseries`` or ``qc``) of every cleaned run in the subjects' folders of
+    results/hcp/timeseries, in each folder's run-table order (runs that failed their check have none)."""
+    out = []
+    for folder in folders:
+        table = pd.read_csv(Path(folder) / RUN_TABLE, sep="\t", dtype=str, keep_default_na=False)
+        out += [Path(folder) / name for name in table[column] if name]
+    return out
+
+
 def blocks(job: Job) -> None:
-    """The samples of one experiment (its kind, tasks, shift, length and baseline in ``params.spec``)."""
+    """The samples of one experiment (its kind, tasks, shift, length and baseline in ``params.spec``), from every
+    subject's cleaned runs of its tasks (each subject's own runs: the folders' run tables)."""
     experiment, spec = job.wildcards.experiment, job.params.spec
     tasks = list(spec["tasks"])
 
     def runs():
-        for path in job.input:
+        for path in _series_files(job.input, "timeseries"):
             with np.load(path) as f:
                 if str(f["task"]) not in tasks:
                     yield {"task": str(f["task"])}
@@ -336,24 +392,38 @@ def qcfc(job: Job) -> pd.DataFrame:
     strategies = [str(s) for s in fcs[0]["strategies"]]
     mean_fd = np.array([float(f["mean_fd_mm"]) for f in fcs])
     distances = edge_distances(load_atlas(job.input.atlas)["centroids"])
+    qc_runs = [load_json(path) for path in _series_files(job.input.timeseries, "qc")]
+    # runs whose confounds table could not build a compared strategy (fMRIPrep input): left out of its QC-FC
+    unbuilt = {
+        st: [
+            (r["subject"], r["task"], r["run"], r["strategies_unbuilt"][st])
+            for r in qc_runs
+            if st in r.get("strategies_unbuilt", {})
+        ]
+        for st in strategies
+    }
     rows, results = [], {}
     for k, strategy in enumerate(strategies):
-        r, p_ = qcfc_of(np.stack([f["fc"][k] for f in fcs]), mean_fd)
-        results[strategy] = r
-        rows.append(
-            {
-                "strategy": strategy,
-                "chosen": strategy == job.params.strategy,
-                "n_subjects": len(fcs),
-                "tdof_lost_mean": float(np.mean([f["tdof_lost"][k] for f in fcs])),
-                **qcfc_summary(r, p_, distances),
-            }
-        )
+        built = [i for i, f in enumerate(fcs) if np.isfinite(f["fc"][k]).all()]  # subjects with a run built
+        row = {
+            "strategy": strategy,
+            "chosen": strategy == job.params.strategy,
+            "n_subjects": len(built),
+            "runs_unbuilt": len(unbuilt[strategy]),
+            "tdof_lost_mean": float(np.mean([fcs[i]["tdof_lost"][k] for i in built])) if built else np.nan,
+        }
+        if len(built) >= 3:
+            r, p_ = qcfc_of(np.stack([fcs[i]["fc"][k] for i in built]), mean_fd[built])
+            results[strategy] = r
+            row.update(qcfc_summary(r, p_, distances))
+        else:  # a correlation across subjects needs three
+            row.update(qcfc_significant_percent=np.nan, qcfc_median_abs=np.nan, qcfc_distance_rho=np.nan)
+        rows.append(row)
     table = pd.DataFrame(rows)
     save_table(job.output.tsv, table)
-    save_text(job.output.md, strategies_markdown(table, float(mean_fd.mean())))
+    save_text(job.output.md, strategies_markdown(table, float(mean_fd.mean()), unbuilt, len(qc_runs)))
     save_figure(qcfc_figure(results, distances), job.output.png, job.output.pdf)
-    runs = pd.DataFrame([load_json(path) for path in job.input.qc])
+    runs = pd.DataFrame(qc_runs)
     censoring = runs.groupby("subject").agg(
         runs=("run", "size"),
         frames=("frames", "sum"),

@@ -257,11 +257,14 @@ def truth_markdown(table: pd.DataFrame, experiment: str, fraction: float, n_plan
 # ---- denoising QC -----------------------------------------------------------------------
 
 
-def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
+def strategies_markdown(table: pd.DataFrame, mean_fd: float, unbuilt: dict | None = None, n_runs: int = 0) -> str:
+    """The strategies table (``qcfc``'s rows), and below it the runs whose confounds table could not build a
+    compared strategy (``unbuilt``: strategy -> [(subject, task, run, what it lacks)]; ``n_runs``: the cohort's
+    runs), each strategy once, the first runs named."""
     lines = [
         "# Confound strategies on this cohort (QC-FC benchmark)",
         "",
-        f"{int(table.n_subjects.iloc[0])} subjects, mean framewise displacement {mean_fd:.3f} mm. QC-FC: the "
+        f"{int(table.n_subjects.max())} subjects, mean framewise displacement {mean_fd:.3f} mm. QC-FC: the "
         "correlation across subjects of mean FD with each area pair's connectivity; significant: FDR 5 % "
         "(Benjamini-Hochberg); distance dependence: Spearman correlation of QC-FC with the distance between the "
         "areas' centroids. Lower is better everywhere; tDOF lost: confounds + censored frames + filtered "
@@ -273,14 +276,34 @@ def strategies_markdown(table: pd.DataFrame, mean_fd: float) -> str:
         (
             [
                 f"**{r.strategy}** (used)" if r.chosen else r.strategy,
-                f"{r.tdof_lost_mean:.1f}",
-                f"{r.qcfc_significant_percent:.1f}",
-                f"{r.qcfc_median_abs:.3f}",
-                f"{r.qcfc_distance_rho:+.3f}",
+                *(
+                    "-" if not np.isfinite(v) else format(v, f)
+                    for v, f in (
+                        (r.tdof_lost_mean, ".1f"),
+                        (r.qcfc_significant_percent, ".1f"),
+                        (r.qcfc_median_abs, ".3f"),
+                        (r.qcfc_distance_rho, "+.3f"),
+                    )
+                ),
             ]
             for r in table.itertuples()
         ),
     )
+    for strategy, missing in (unbuilt or {}).items():
+        if not missing:
+            continue
+        problems = list(dict.fromkeys(p for *_, p in missing))
+        who = "every run's" if len(missing) == n_runs else f"{len(missing)} of {n_runs} runs'"
+        subjects = int(table.loc[table.strategy == strategy, "n_subjects"].iloc[0])
+        lines += [
+            "",
+            f"**{strategy}**: {who} confounds table cannot build it ({'; '.join(problems[:3])}"
+            + ("; ..." if len(problems) > 3 else "")
+            + f"); those runs are left out of its row ({subjects} subjects with a run that has it): "
+            + ", ".join(f"sub-{s} {t} {r}" for s, t, r, _ in missing[:5])
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            + ". The cleaning's own strategy is required of every run; a compared one is not.",
+        ]
     return "\n".join(lines) + "\n"
 
 
