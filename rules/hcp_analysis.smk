@@ -9,7 +9,8 @@
 # rule, so each set of runs has its pair of rules (hcp_train_controls<k>, hcp_saliency_controls<k>), pinned to its
 # experiments and models (hcp_run_classes); both run the steps hcp_analysis.train and hcp_analysis.saliency.  Every
 # run's maps are temp() (about 8 MB per run and method, 1 GB with 8 seeds): the share, drop, truth and mean-map outputs
-# keep what the claims and figures need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency attribute` recomputes any).
+# keep what the claims and figures need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency
+# attribute` recomputes any).
 for _runs, _experiments, _models, _k in hcp_run_classes():
     _saliency_runs = [r for r in _runs if not r.startswith("timeshuffled")]
 

@@ -169,12 +169,12 @@ def preprocess(job: Job) -> None:
     fc = {st: [] for st in strategies}
     tdof = {st: [] for st in strategies}
     figure_runs, fds, censored_counts = [], [], []
-    manifest = []
+    files = {}  # (task, run) -> its series and QC file names, for runs.tsv
     for run in usable:
         task, direction = run["task"], run["run"]
         name = timeseries_name(subject, run)
         ts_path, qc_path = series_dir / f"{name}.npz", series_dir / f"{name}_qc.json"
-        manifest.append({"task": task, "run": direction, "timeseries": ts_path.name, "qc": qc_path.name})
+        files[(task, direction)] = {"timeseries": ts_path.name, "qc": qc_path.name}
         loaded = load(run, subject, p.tr, c)
         data, motion, blocks, tr = loaded["data"], loaded["motion"], loaded["blocks"], loaded["tr"]
         areas = parcellate(data)
@@ -245,7 +245,6 @@ def preprocess(job: Job) -> None:
             qc["n_censored"],
             qc["task_variance_in_confounds"],
         )
-    files = {(m["task"], m["run"]): m for m in manifest}
     save_table(
         series_dir / RUN_TABLE,
         pd.DataFrame(
