@@ -17,11 +17,14 @@ from vanishing_saliency.configcheck import (
     hcp_layout,
     hcp_subjects,
     models_for_dataset,
+    saliency_labels,
 )
 from vanishing_saliency.hcp import bids, derivatives
+from vanishing_saliency.hcp.geometry import ATLAS_ARRAYS
 from vanishing_saliency.hcp.io import subject_runs
 from vanishing_saliency.hcp.runs import run_files
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
+from vanishing_saliency.provenance import code_url
 from vanishing_saliency.workflow import derive_seed
 
 with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
@@ -238,6 +241,12 @@ elif HCP["source"] == "fmriprep":
     FMRIPREP_ROOTS = (HCP["fmriprep"]["bids_root"], HCP["fmriprep"]["derivatives"])
 else:
     FMRIPREP_ROOTS = (None, None)
+# the input datasets the BIDS derivative dataset's Sources point into (bids:<name>:<path> URIs), and where the
+# workflow's code is published (its checkout's web remote), for the dataset's GeneratedBy
+CODE_URL = code_url(workflow.basedir)
+DATASET_LINKS = derivatives.dataset_links(
+    {"raw": FMRIPREP_ROOTS[0], "fmriprep": FMRIPREP_ROOTS[1]} if HCP_LAYOUT == "fmriprep" else {"hcp": HCP_ROOT}
+)
 
 
 def hcp_check_subjects(cfg):
@@ -264,6 +273,7 @@ if _skipped:
 HCPA = HCP["analysis"]
 HCP_EXPERIMENTS = HCP["experiments"]
 HCP_SEED_RUNS = [f"seed{k}" for k in range(HCPA["seeds"])]
+SALIENCY_LABELS = saliency_labels(HCP) if HCP["enabled"] else {}  # desc-<label> of the maps -> experiment
 
 
 def experiment_kind(experiment):
@@ -403,6 +413,26 @@ def subject_series(subject):
     return f"results/hcp/timeseries/sub-{subject}"
 
 
+# the derivative dataset's own files (rule hcp_derivatives' outputs)
+DERIVATIVE_FILES = {
+    "description": derivatives.DESCRIPTION,
+    "readme": derivatives.README,
+    "bidsignore": derivatives.BIDSIGNORE,
+    "dlabel": derivatives.ATLAS,
+    "atlas_table": derivatives.ATLAS_TABLE,
+    "atlas_description": derivatives.ATLAS_DESCRIPTION,
+}
+
+
+def saliency_derivatives(experiment):
+    """An experiment's mean saliency maps in the BIDS derivative dataset (.pscalar.nii, .dscalar.nii, .json); none
+    with hcp.bids_derivatives false."""
+    if not HCP.get("bids_derivatives", True):
+        return []
+    stem = f"{derivatives.ROOT}/{derivatives.saliency_stem(experiment)}"
+    return [f"{stem}.{ext}" for ext in ("pscalar.nii", "dscalar.nii", "json")]
+
+
 def subject_derivatives(subject):
     """A subject's folder of the BIDS derivative dataset (results/hcp/derivatives/sub-<s>: each cleaned run as
     .ptseries.nii, .tsv and .json); none with hcp.bids_derivatives false."""
@@ -423,7 +453,7 @@ def hcp_targets():
             "results/hcp/qc/qcfc.png",
         ]
         + (
-            [f"{derivatives.ROOT}/dataset_description.json", f"{derivatives.ROOT}/{derivatives.ATLAS}"]
+            [f"{derivatives.ROOT}/{name}" for name in DERIVATIVE_FILES.values()]
             if HCP.get("bids_derivatives", True)
             else []
         )
@@ -437,7 +467,7 @@ def hcp_targets():
             fig=["feature_drop", "saliency_maps", "saliency_maps_sorted", "brain_maps"],
             ext=["png", "pdf"],
         )
-        + expand("results/hcp/{experiment}/mean_saliency.{ext}", experiment=sal, ext=["pscalar.nii", "dscalar.nii"])
+        + [p for e in sal for p in saliency_derivatives(e)]
         + expand("results/hcp/{experiment}/onoff_share.md", experiment=hcp_experiments("on_off"))
         + expand(
             "results/hcp/{experiment}/figures/onoff_buckets.{ext}",

@@ -233,9 +233,6 @@ rule hcp_saliency_maps:
             labels={"figure": "saliency maps by network", "experiment": "{experiment}"},
         ),
         sorted_pdf="results/hcp/{experiment}/figures/saliency_maps_sorted.pdf",
-        # each model's mean saliency per area (correct test samples, frames, training seeds), for Connectome Workbench
-        pscalar="results/hcp/{experiment}/mean_saliency.pscalar.nii",
-        dscalar="results/hcp/{experiment}/mean_saliency.dscalar.nii",
     log:
         "logs/hcp/saliency_maps_{experiment}.log",
     benchmark:
@@ -253,6 +250,44 @@ rule hcp_saliency_maps:
         on_frames=lambda wc: HCP["blocks"]["on_frames"] if experiment_kind(wc.experiment) == "on_off" else None,
     script:
         "../workflow_scripts/hcp_saliency_maps.py"
+
+
+# Each model's mean saliency per area (correct test samples, frames, training seeds) in the BIDS derivative dataset,
+# for Connectome Workbench: .pscalar.nii (one map per model), .dscalar.nii (painted on the 91k grayordinates) and a
+# sidecar (method, output, target, seeds, experiment, split).  The file names carry the experiment as a BIDS label
+# (letters and digits: on_off -> onoff), hence the wildcard {label}.
+rule hcp_saliency_derivative:
+    input:
+        maps=lambda wc: f"results/hcp/{SALIENCY_LABELS[wc.label]}/saliency_maps.npz",
+        atlas="resources/hcp/atlas.npz",
+        split="results/hcp/split.tsv",
+    output:
+        pscalar=f"{derivatives.ROOT}/space-fsLR_seg-Glasser_den-91k_desc-{{label}}_stat-mean_saliency.pscalar.nii",
+        dscalar=f"{derivatives.ROOT}/space-fsLR_seg-Glasser_den-91k_desc-{{label}}_stat-mean_saliency.dscalar.nii",
+        sidecar=f"{derivatives.ROOT}/space-fsLR_seg-Glasser_den-91k_desc-{{label}}_stat-mean_saliency.json",
+    log:
+        "logs/hcp/saliency_derivative_{label}.log",
+    benchmark:
+        "logs/benchmark/hcp/saliency_derivative_{label}.tsv"
+    wildcard_constraints:
+        label="|".join(SALIENCY_LABELS) or "no-experiment",
+    conda:
+        "../envs/hcp_analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=on_attempt(400),
+        runtime=on_attempt(1),
+    params:
+        experiment=lambda wc: SALIENCY_LABELS[wc.label],
+        spec=lambda wc: HCP_EXPERIMENTS[SALIENCY_LABELS[wc.label]],
+        method=PRIMARY_METHOD,
+        output="probability",
+        map_seeds=lambda wc: {
+            m: list(run_seeds("hcp_train", HCP_SEED_RUNS, [SALIENCY_LABELS[wc.label], m]).values())
+            for m in HCPA["models"]
+        },
+    script:
+        "../workflow_scripts/hcp_saliency_derivative.py"
 
 
 rule hcp_brain_maps:

@@ -18,6 +18,9 @@ rule hcp_atlas:
     resources:
         mem_mb=on_attempt(600),
         runtime=on_attempt(1),
+    params:
+        # what the file holds: an atlas.npz of an older workflow (fewer arrays) is rebuilt, not read and failed on
+        arrays=ATLAS_ARRAYS,
     script:
         "../workflow_scripts/hcp_atlas.py"
 
@@ -145,18 +148,18 @@ rule hcp_preprocess:
         runs=hcp_subject_runs,  # task, run and raw paths of each run
         tr=HCP["tr"],
         cleaning=HCP["cleaning"],
+        links=DATASET_LINKS,  # the derivative sidecars name their sources as bids:<dataset>:<path>
     script:
         "../workflow_scripts/hcp_preprocess.py"
 
 
-# The BIDS derivative dataset's description and the atlas its parcellated runs are averaged in (as a dlabel that
-# wb_command -cifti-parcellate takes).
+# The BIDS derivative dataset's description, README and .bidsignore, and the atlas its parcellated runs are averaged
+# in: a dlabel that wb_command -cifti-parcellate takes, its look-up table (official colours) and its description.
 rule hcp_derivatives:
     input:
         atlas="resources/hcp/atlas.npz",
     output:
-        description=f"{derivatives.ROOT}/dataset_description.json",
-        dlabel=f"{derivatives.ROOT}/{derivatives.ATLAS}",
+        **{key: f"{derivatives.ROOT}/{name}" for key, name in DERIVATIVE_FILES.items()},
     log:
         "logs/hcp/derivatives.log",
     benchmark:
@@ -169,10 +172,8 @@ rule hcp_derivatives:
         runtime=on_attempt(1),
     params:
         source=HCP_SOURCE_DESCRIPTION,
-        source_url={
-            "raw": f"file://{os.path.abspath(HCP['root'])}",
-            "fmriprep": f"file://{os.path.abspath(FMRIPREP_ROOTS[1] or '.')}",
-        }.get(HCP["source"]),
+        links=DATASET_LINKS,
+        code_url=CODE_URL,
     script:
         "../workflow_scripts/hcp_derivatives.py"
 

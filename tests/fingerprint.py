@@ -3,7 +3,8 @@
 npz and .pt files are zip archives with write times inside, so arrays and tensors are hashed
 by name, dtype, shape and bytes rather than file bytes.  Left out, with the reason:
 provenance.json/.tsv (they record the date and host), PDFs (matplotlib stamps a creation
-date), and the wall-clock ``train_seconds`` of the training sidecars.
+date), the wall-clock ``train_seconds`` of the training sidecars, and the BIDS derivative dataset's links to where
+the run's inputs and the workflow's code are (absolute ``file://`` paths, the checkout's remote).
 """
 
 import hashlib
@@ -14,13 +15,22 @@ import numpy as np
 import torch
 
 VOLATILE = {"provenance.json", "provenance.tsv"}
-VOLATILE_KEYS = {"train_seconds"}
+VOLATILE_KEYS = {"train_seconds", "DatasetLinks", "SourceDatasets", "CodeURL"}
 
 
 def _array_digest(h, name, arr):
     arr = np.ascontiguousarray(arr)
     h.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
     h.update(arr.tobytes() if arr.dtype != object else repr(arr.tolist()).encode())
+
+
+def _stable(record):
+    """A JSON record without its :data:`VOLATILE_KEYS`, at any depth."""
+    if isinstance(record, dict):
+        return {k: _stable(v) for k, v in record.items() if k not in VOLATILE_KEYS}
+    if isinstance(record, list):
+        return [_stable(v) for v in record]
+    return record
 
 
 def file_digest(path: Path) -> str:
@@ -34,10 +44,7 @@ def file_digest(path: Path) -> str:
         for name in sorted(state):
             _array_digest(h, name, state[name].numpy())
     elif path.suffix == ".json":
-        record = json.loads(path.read_text())
-        if isinstance(record, dict):
-            record = {k: v for k, v in record.items() if k not in VOLATILE_KEYS}
-        h.update(json.dumps(record, sort_keys=True).encode())
+        h.update(json.dumps(_stable(json.loads(path.read_text())), sort_keys=True).encode())
     else:
         h.update(path.read_bytes())
     return h.hexdigest()

@@ -113,6 +113,7 @@ def test_dlabel_holds_the_atlas(written, atlas):
     table = img.header.get_axis(0).label[0]
     assert sorted(table) == list(range(N_AREAS + 1)) and table[0][0] == "???"
     assert [table[k][0] for k in range(1, N_AREAS + 1)] == list(atlas["names"])
+    assert np.allclose([table[k][1] for k in range(1, N_AREAS + 1)], atlas["colours"])  # the official colours
     assert img.header.get_axis(1) == brain_model_axis(atlas)[:N_CORTEX]
     assert np.array_equal(img.get_fdata()[0], atlas["labels"][:N_CORTEX])
     if OFFICIAL_DLABEL.is_file():  # the same keys on the same grayordinates as the official file
@@ -120,6 +121,7 @@ def test_dlabel_holds_the_atlas(written, atlas):
         assert official.header.get_axis(1) == img.header.get_axis(1)
         assert np.array_equal(official.get_fdata(), img.get_fdata())
         assert {k: v[0] for k, v in official.header.get_axis(0).label[0].items()} == {k: v[0] for k, v in table.items()}
+        assert np.allclose([official.header.get_axis(0).label[0][k][1] for k in table], [v[1] for v in table.values()])
 
 
 def test_read_parcellated_names_the_file_it_rejects(written, tmp_path, atlas):

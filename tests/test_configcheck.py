@@ -85,6 +85,14 @@ def test_shipped_configs_pass_every_check(name):
             "hcp.analysis.experiments",
         ),
         (
+            lambda c: (
+                c["hcp"]["experiments"].__setitem__("onoff", c["hcp"]["experiments"]["on_off"]),
+                c["hcp"]["analysis"]["experiments"].append("onoff"),
+            ),
+            "hcp.analysis.experiments 'on_off' and 'onoff' both name their saliency maps desc-onoff",
+            "hcp.analysis.experiments",
+        ),
+        (
             lambda c: c["hcp"]["blocks"].__setitem__("hrf_shift_s", 20.0),
             "an HRF shift of 20 s pushes the last",
             None,

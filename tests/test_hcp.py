@@ -133,10 +133,17 @@ def test_parcellation_agrees_with_the_official_glasser_dlabel(atlas):
     )
     keys = np.asarray(dlabel.get_fdata()[0], dtype=int)
     table = dlabel.header.get_axis(0).label[0]
-    # the same key on every cortical grayordinate, and each key's name spelled as the dlabel does
+    # the same key on every cortical grayordinate, and each key's name spelled and coloured as the dlabel does
     assert keys.shape == (59412,) and np.array_equal(keys, atlas["labels"][:59412])
     assert [table[k][0] for k in range(1, 361)] == list(atlas["names"])
+    assert np.array_equal([table[k][1] for k in range(1, 361)], atlas["colours"])
     assert atlas["names"][0] == "R_V1_ROI" and atlas["names"][180] == "L_V1_ROI"
+
+
+def test_the_atlas_holds_the_arrays_rule_hcp_atlas_declares(atlas):
+    from vanishing_saliency.hcp.geometry import ATLAS_ARRAYS
+
+    assert tuple(atlas) == ATLAS_ARRAYS  # the rule rebuilds a file made with other arrays (params.arrays)
 
 
 def test_parcellator_averages_within_areas(atlas):

@@ -3,6 +3,7 @@
 import importlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -414,8 +415,49 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
         assert np.allclose(data, f["timeseries"], atol=1e-6)
     table = pd.read_csv(deriv / "sub-900001/func" / f"{stem}.tsv", sep="\t")
     assert list(table.columns) == names and np.allclose(table.to_numpy(), data, atol=1e-5)
-    maps, map_names, models = cifti.read_parcellated(fmriprep / "results/hcp/on_off/mean_saliency.pscalar.nii")
+    maps_stem = deriv / "space-fsLR_seg-Glasser_den-91k_desc-onoff_stat-mean_saliency"
+    maps, map_names, models = cifti.read_parcellated(f"{maps_stem}.pscalar.nii")
     assert names == map_names and set(models) == {"lstm", "inputcell_lstm"} and np.isfinite(maps).all()
+    sidecar = json.loads(maps_stem.with_suffix(".json").read_text())
+    assert [m["Name"] for m in sidecar["Maps"]] == models
+    assert all(len(m["Seeds"]) == analysis["seeds"] for m in sidecar["Maps"])
+    assert (sidecar["Method"], sidecar["Output"], sidecar["Experiment"]["kind"]) == (
+        "gradient",
+        "probability",
+        "on_off",
+    )
+    split = pd.read_csv(fmriprep / "results/hcp/split.tsv", sep="\t", dtype=str)
+    assert sidecar["Split"]["TestSubjects"] == sorted(split.subject[split.set == "test"])
+
+    # each source is a BIDS URI into a dataset the description links, and the file is there (keep_raw)
+    description = json.loads((deriv / "dataset_description.json").read_text())
+    links = description["DatasetLinks"]
+    assert set(links) == {"raw", "fmriprep"}
+    assert sorted(d["URL"] for d in description["SourceDatasets"]) == sorted(links.values())
+    sources = json.loads((deriv / "sub-900001/func" / f"{stem}.json").read_text())["Sources"]
+    assert {s.split(":")[1] for s in sources} == {"raw", "fmriprep"}
+    for uri in sources:
+        _, name, rel = uri.split(":", 2)
+        assert (Path(links[name].removeprefix("file://")) / rel).is_file(), uri
+    atlas_table = pd.read_csv(deriv / "atlas-Glasser_dseg.tsv", sep="\t")
+    red, green, blue = np.rint(atlas["colours"][0, :3] * 255).astype(int)
+    assert list(atlas_table.name) == names and atlas_table.color.iloc[0] == f"#{red:02x}{green:02x}{blue:02x}"
+
+    # the BIDS validator (the schema validator of the whole specification) finds no error in the dataset
+    validator = Path(sys.executable).parent / "bids-validator-deno"
+    done = subprocess.run([validator, "--format", "json", deriv], capture_output=True, text=True, timeout=300)
+    issues = json.loads(done.stdout)["issues"]["issues"]
+    errors = [(i["code"], i.get("location")) for i in issues if i["severity"] == "error"]
+    assert not errors, errors
+    # ... and it does find one in a file misnamed (the check can fail): the dlabel with its entities reordered
+    misnamed = tmp_path / "misnamed"
+    shutil.copytree(deriv, misnamed, ignore=shutil.ignore_patterns("sub-*"))
+    (misnamed / "space-fsLR_atlas-Glasser_den-91k_dseg.dlabel.nii").rename(
+        misnamed / "atlas-Glasser_space-fsLR_den-91k_dseg.dlabel.nii"
+    )
+    done = subprocess.run([validator, "--format", "json", misnamed], capture_output=True, text=True, timeout=300)
+    codes = {i["code"] for i in json.loads(done.stdout)["issues"]["issues"] if i["severity"] == "error"}
+    assert "FILENAME_MISMATCH" in codes, codes
 
     # Connectome Workbench reads every CIFTI output, and parcellates a raw run as the workflow does
     try:
@@ -437,7 +479,7 @@ def test_the_cohort_written_as_fmriprep_derivatives_runs_end_to_end_like_the_s12
             wb,
             "-cifti-parcellate",
             run["dtseries"],
-            str(deriv / "atlases/atlas-Glasser/atlas-Glasser_space-fsLR_den-91k_dseg.dlabel.nii"),
+            str(deriv / "space-fsLR_atlas-Glasser_den-91k_dseg.dlabel.nii"),
             "COLUMN",
             str(out),
         ],

@@ -29,7 +29,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import ConfigError
-from .hcp import bids
+from .hcp import bids, derivatives
 from .hcp.blocks import check_experiment
 from .hcp.clean import STRATEGIES
 from .hcp.io import SUBJECT_ID, discover_subjects
@@ -381,6 +381,26 @@ def check_hcp(cfg: dict) -> None:
         exp = hcp["experiments"][name]
         shift = exp.get("hrf_shift_s", hcp["blocks"]["hrf_shift_s"])
         check_experiment(name, exp, hcp["tr"], shift, hcp["blocks"]["on_frames"], hcp["tasks"])
+    saliency_labels(hcp)
+
+
+def saliency_labels(hcp: dict) -> dict[str, str]:
+    """``{BIDS label: experiment}`` of the analysed experiments with saliency maps (kinds on_task and on_off): the
+    ``desc-<label>`` of their maps in the derivative dataset (:func:`.hcp.derivatives.bids_label`).  ConfigError when
+    two experiments share a label (``on_off`` and ``onoff``), which would share the maps' file names."""
+    labels = {}
+    for name in hcp["analysis"]["experiments"]:
+        if hcp["experiments"][name]["kind"] not in ("on_task", "on_off"):
+            continue
+        label = derivatives.bids_label(name)
+        if label in labels:
+            raise ConfigError(
+                f"hcp.analysis.experiments {labels[label]!r} and {name!r} both name their saliency maps desc-{label} "
+                "in the BIDS derivative dataset (labels keep letters and digits only); rename one",
+                key="hcp.analysis.experiments",
+            )
+        labels[label] = name
+    return labels
 
 
 def check_dynamics(cfg: dict) -> None:

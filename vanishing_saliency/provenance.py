@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
@@ -81,6 +82,37 @@ def git_state(directory) -> dict:
     except (OSError, subprocess.TimeoutExpired):
         commit = status = None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def code_url(directory) -> str | None:
+    """Where the workflow's code is published: its git checkout's ``remote.origin.url`` as an https URL (an
+    ``git@host:owner/repo.git`` remote is rewritten), None when there is no such remote or it is not a web address
+    (a local path, a tarball).
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The workflow's folder.
+
+    Returns
+    -------
+    str or None
+        ``https://host/owner/repo`` (or the remote as written when it is already http(s)), or None.
+    """
+    try:
+        res = subprocess.run(
+            ["git", "-C", str(directory), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    url = res.stdout.strip() if res.returncode == 0 else ""
+    if url.startswith(("https://", "http://")):
+        return url.removesuffix(".git")
+    ssh = re.fullmatch(r"(?:ssh://)?git@([\w.-]+)[:/](.+?)(?:\.git)?/?", url)
+    return f"https://{ssh.group(1)}/{ssh.group(2)}" if ssh else None
 
 
 def host_cpu() -> dict:

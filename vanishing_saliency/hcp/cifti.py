@@ -20,7 +20,6 @@ gives the areas :class:`~vanishing_saliency.hcp.geometry.Parcellator` gives.
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 import os
 from pathlib import Path
@@ -191,51 +190,35 @@ def write_dscalar(path, values: np.ndarray, map_names, atlas: dict) -> None:
     _write(path, padded[:, labels], (scalars, brain_model_axis(atlas)), "ConnDenseScalar", ".dscalar.nii")
 
 
-def label_colours(n: int = N_AREAS) -> list[tuple[float, float, float, float]]:
-    """``n`` distinct, deterministic RGBA colours (golden-ratio hue steps).
-
-    Parameters
-    ----------
-    n : int, optional
-        How many colours.
-
-    Returns
-    -------
-    list of tuple of float
-        ``(red, green, blue, alpha)`` in 0-1, alpha 1.
-    """
-    golden = (np.sqrt(5) - 1) / 2
-    return [(*colorsys.hsv_to_rgb((i * golden) % 1.0, 0.65, 0.55 + 0.4 * (i % 3) / 2), 1.0) for i in range(n)]
-
-
 def write_dlabel(path, atlas: dict) -> None:
     """Write the atlas as a CIFTI-2 dense label file (``.dlabel.nii``), for ``wb_command -cifti-parcellate``.
 
     The file covers the 59412 cortical grayordinates, as the official Glasser dlabel does, so it
     parcellates any 91282-grayordinate file whatever its subcortical voxels (Workbench averages
     each parcel's members, ignoring grayordinates the label file lacks).  Key ``k`` (1-360) is
-    ``atlas["names"][k - 1]`` with a generated colour; key 0 is ``???`` (transparent).
+    ``atlas["names"][k - 1]`` in its official colour (``atlas["colours"]``); key 0 is ``???`` (transparent).
 
     Parameters
     ----------
     path : str or path-like
         The file to write (atomically).
     atlas : dict
-        The atlas (see :func:`parcels_axis`).
+        The atlas (see :func:`parcels_axis`), with ``colours`` (360, 4): RGBA in 0-1.
 
     Raises
     ------
     ValueError
-        When the atlas has not 360 names.
+        When the atlas has not 360 names and colours.
     """
     names = [str(n) for n in atlas["names"]]
-    if len(names) != N_AREAS:
-        raise ValueError(f"atlas has {len(names)} names, expected {N_AREAS}")
+    colours = np.asarray(atlas["colours"], np.float64)
+    if len(names) != N_AREAS or colours.shape != (N_AREAS, 4):
+        raise ValueError(f"atlas has {len(names)} names and colours of shape {colours.shape}, expected {N_AREAS}")
     axis = brain_model_axis(atlas)
     cortex = len(atlas["grayl"]) + len(atlas["grayr"])
     table = {
         0: UNLABELLED,
-        **{k: (name, colour) for k, (name, colour) in enumerate(zip(names, label_colours(), strict=True), 1)},
+        **{k: (name, tuple(colour)) for k, (name, colour) in enumerate(zip(names, colours, strict=True), 1)},
     }
     keys = np.asarray(atlas["labels"], np.float32)[None, :cortex]
     labels = nib.cifti2.LabelAxis([LABEL_MAP_NAME], [table])

