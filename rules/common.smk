@@ -20,9 +20,10 @@ from vanishing_saliency.configcheck import (
     saliency_labels,
 )
 from vanishing_saliency.hcp import bids, derivatives
+from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.geometry import ATLAS_ARRAYS
 from vanishing_saliency.hcp.io import subject_runs
-from vanishing_saliency.hcp.runs import run_files
+from vanishing_saliency.hcp.runs import missing_required, run_files
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.provenance import code_url
 from vanishing_saliency.workflow import derive_seed
@@ -250,9 +251,9 @@ DATASET_LINKS = derivatives.dataset_links(
 
 
 def hcp_check_subjects(cfg):
-    """Every listed subject, excluded ones included: the check keeps an excluded subject's reason."""
-    hcp = cfg["hcp"]
-    excluded = [str(s) for s in hcp["exclude"]]
+    """Every listed subject, excluded ones included (hcp.exclude, hcp.require_runs): the check keeps an excluded
+    subject's reason."""
+    excluded = [str(s) for s in cfg["hcp"]["exclude"]] + list(REQUIRED_MISSING)
     return HCP_SUBJECTS + [s for s in excluded if s not in HCP_SUBJECTS and _has_folder(s)]
 
 
@@ -401,6 +402,38 @@ if HCP["enabled"] and HCP["source"] == "fmriprep":  # a task no subject has is a
         check_fmriprep_tasks_found(
             HCP, {r["task"] for s in HCP_SUBJECTS for r in _subject_runs(s) if not r.get("absent")}
         )
+
+
+# hcp.require_runs: a subject of an fMRIPrep dataset without the runs it demands is left out before any job (its
+# check still runs, so qc.tsv says why); an S1200 subject has fixed runs, checked by hcp_preprocess with the rest
+REQUIRED_MISSING = {}
+if HCP["enabled"] and HCP["source"] == "fmriprep" and HCP.get("require_runs") is not None:
+    REQUIRED_MISSING = {
+        s: missing
+        for s in HCP_SUBJECTS
+        if (missing := missing_required(_subject_runs(s), HCP["tasks"], HCP["require_runs"]))
+    }
+    if REQUIRED_MISSING:
+        logger.warning(
+            f"hcp.require_runs: leaving out {len(REQUIRED_MISSING)} subject(s) without the runs it demands: "
+            + "; ".join(f"sub-{s} (no {', '.join(m)})" for s, m in REQUIRED_MISSING.items())
+        )
+        HCP_SUBJECTS = [s for s in HCP_SUBJECTS if s not in REQUIRED_MISSING]
+        if len(HCP_SUBJECTS) < 3:
+            with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
+                raise ConfigError(
+                    f"hcp: {len(HCP_SUBJECTS)} subject(s) have the runs hcp.require_runs demands "
+                    f"({HCP['require_runs']}), but the split (hcp.split) needs at least 3: ask for fewer runs",
+                    key="hcp.require_runs",
+                )
+
+
+def hcp_excluded():
+    """{subject: why} of every subject left out: listed in hcp.exclude, or without the runs hcp.require_runs
+    demands."""
+    return {str(s): "listed in hcp.exclude" for s in HCP["exclude"]} | {
+        s: f"hcp.require_runs: no {', '.join(m)}" for s, m in REQUIRED_MISSING.items()
+    }
 
 
 @functools.lru_cache(maxsize=None)

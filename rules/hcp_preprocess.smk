@@ -148,6 +148,8 @@ rule hcp_preprocess:
         runs=hcp_subject_runs,  # task, run and raw paths of each run
         tr=HCP["tr"],
         cleaning=HCP["cleaning"],
+        tasks=HCP["tasks"],
+        require_runs=HCP.get("require_runs"),
         links=DATASET_LINKS,  # the derivative sidecars name their sources as bids:<dataset>:<path>
     script:
         "../workflow_scripts/hcp_preprocess.py"
@@ -194,7 +196,7 @@ rule hcp_qc_table:
         mem_mb=on_attempt(256),
         runtime=on_attempt(1),
     params:
-        excluded=HCP["exclude"],
+        excluded=hcp_excluded(),  # {subject: why}: hcp.exclude, hcp.require_runs
     script:
         "../workflow_scripts/hcp_qc_table.py"
 

@@ -642,3 +642,24 @@ def test_simulated_motion_is_not_collinear_with_the_task():
         shares.append(explained_fraction(task, confounds(motion_regressors(405, rng), 0.72, 0.008)))
     # random regressors of this size explain ~ p / n of any series; the earlier random-walk motion: 31 %
     assert np.mean(shares) < 0.12
+
+
+def test_required_runs_are_each_tasks_entity_values_and_absent_runs_do_not_count():
+    from vanishing_saliency.hcp.runs import missing_required
+
+    s1200 = [{"task": "WM", "run": "LR"}, {"task": "WM", "run": "RL"}, {"task": "GAMBLING", "run": "LR"}]
+    assert missing_required(s1200, ["WM", "GAMBLING"], None) == []
+    assert missing_required(s1200, ["WM", "GAMBLING"], {"dir": ["LR", "RL"]}) == ["GAMBLING dir-RL"]
+    bids_runs = [
+        {"layout": "fmriprep", "task": "wm", "entities": {"ses": "01", "dir": "LR"}},
+        {"layout": "fmriprep", "task": "wm", "entities": {"ses": "02", "dir": "LR"}},
+        {"layout": "fmriprep", "task": "gamble", "entities": {}, "absent": True},
+    ]
+    assert missing_required(bids_runs, ["wm", "gamble"], {}) == ["gamble"]  # a run of every task
+    assert missing_required(bids_runs, ["wm"], {"ses": ["01", "02"]}) == []
+    assert missing_required(bids_runs, ["wm", "gamble"], {"ses": ["01", "02"], "dir": ["RL"]}) == [
+        "wm dir-RL",
+        "gamble ses-01",
+        "gamble ses-02",
+        "gamble dir-RL",
+    ]

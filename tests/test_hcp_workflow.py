@@ -605,6 +605,21 @@ def test_a_ragged_bids_dataset_uses_every_run_each_subject_has(tmp_path):
     res = _run(work, _config(tmp_path, **common), "-n")  # a re-run has nothing to do
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
 
+    # hcp.require_runs {dir: [LR]}: sub-04, without a gamble run, is left out before any job (qc.tsv says why);
+    # sub-02 has its nback dir-LR run, but it failed its check: its hcp_preprocess stops with the reason
+    strict = _config(tmp_path, **common, require_runs={"dir": ["LR"]})
+    res = _run(work, strict, "--keep-going", "results/hcp/qc.tsv", "results/hcp/timeseries/sub-02")
+    log = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "hcp.require_runs: leaving out 1 subject(s) without the runs it demands: sub-04 (no gamble dir-LR)" in log
+    qc = pd.read_csv(work / "results/hcp/qc.tsv", sep="\t", dtype=str, keep_default_na=False)
+    excluded = qc[qc.subject == "04"]
+    assert set(excluded.status) == {"excluded"}
+    assert all(m.startswith("hcp.require_runs: no gamble dir-LR; check: ") for m in excluded.message)
+    assert set(qc[qc.subject != "04"].status) == {"ok", "error"}
+    assert "hcp.require_runs demands nback dir-LR, which no run that passed its check has" in log
+    assert "'fixation'" in log and "hcp.exclude skips the subject" in log
+
 
 def nib_data(path):
     from vanishing_saliency.hcp.io import read_dtseries

@@ -43,6 +43,54 @@ def run_name(run: dict) -> str:
     return run["name"] if layout(run) == "fmriprep" else f"dir-{run['run']}"
 
 
+def run_entities(run: dict) -> dict:
+    """A run's BIDS entities: an S1200 run's direction as ``dir``, an fMRIPrep run's own (``ses``, ``dir``, ``run``...).
+
+    Parameters
+    ----------
+    run : dict
+        An entry of ``io.subject_runs`` or ``bids.subject_runs``.
+
+    Returns
+    -------
+    dict
+        ``{entity: value}``.
+    """
+    return dict(run["entities"]) if layout(run) == "fmriprep" else {"dir": run["run"]}
+
+
+def missing_required(runs, tasks, require: dict | None) -> list[str]:
+    """The runs config ``hcp.require_runs`` demands of a subject that ``runs`` lack.
+
+    Parameters
+    ----------
+    runs : iterable of dict
+        The subject's runs (entries of ``io.subject_runs`` / ``bids.subject_runs``; ``absent`` ones do not count).
+    tasks : iterable of str
+        Config ``hcp.tasks``: each needs its runs.
+    require : dict or None
+        ``{entity: [value, ...]}``: every task needs, for each listed entity, a run with each of its values
+        (``{dir: [LR, RL]}``: both phase-encoding directions); ``{}``: a run of every task; None: nothing.
+
+    Returns
+    -------
+    list of str
+        ``<task> <entity>-<value>`` (or ``<task>``) for each demand no run meets, in config order; empty when all
+        are met.
+    """
+    if require is None:
+        return []
+    runs = [r for r in runs if not r.get("absent")]
+    missing = []
+    for task in tasks:
+        of_task = [run_entities(r) for r in runs if r["task"] == task]
+        if not require and not of_task:
+            missing.append(task)
+        for entity, values in require.items():
+            missing += [f"{task} {entity}-{v}" for v in values if not any(e.get(entity) == str(v) for e in of_task)]
+    return missing
+
+
 def timeseries_name(subject, run: dict) -> str:
     """A cleaned run's file name (no extension) in its subject's folder of ``results/hcp/timeseries``:
     ``sub-<s>_task-<T>_<run entities>_atlas-MMP360_timeseries``.

@@ -20,7 +20,7 @@ from ..hcp.geometry import TR, Parcellator, build_atlas, load_atlas
 from ..hcp.io import read_dtseries, subject_runs
 from ..hcp.qc import connectivity, edge_distances, mean_connectivity, qcfc_summary
 from ..hcp.qc import qcfc as qcfc_of
-from ..hcp.runs import check_subject, load, run_files, strategies_of, timeseries_name
+from ..hcp.runs import check_subject, load, missing_required, run_files, strategies_of, timeseries_name
 from ..hcp.simulate import SimulationSettings, simulate_subject
 from ..hcp.simulate import hrf as hrf_kernel
 from ..io import load_json, save_figure, save_json, save_npz, save_table, save_text
@@ -162,6 +162,18 @@ def preprocess(job: Job) -> None:
             bad.get("file", bad["dtseries"]),
             bad.get("problem", bad["message"]) + "  (no run of this subject passed its check; hcp.exclude skips it)",
         )
+    missing = missing_required(usable, p.tasks, p.require_runs)
+    if missing:  # the runs exist (an fMRIPrep subject without them is excluded before any job) but failed their check
+        bad = next((r for r in checked.values() if r["status"] == "error"), None) or {}
+        raise HCPDataError(
+            subject,
+            bad.get("task", "-"),
+            bad.get("run", "-"),
+            bad.get("file", bad.get("dtseries", job.input.check)),
+            f"hcp.require_runs demands {', '.join(missing)}, which no run that passed its check has"
+            + (f" (first failed run: {bad.get('problem', bad.get('message'))})" if bad else "")
+            + "; hcp.exclude skips the subject",
+        )
     for r in checked.values():
         if r["status"] == "error":
             log.warning("%s %s %s left out: %s", subject, r["task"], r["run"], r["message"])
@@ -288,18 +300,18 @@ def preprocess(job: Job) -> None:
 
 def qc_table(job: Job) -> pd.DataFrame:
     """Every run of the cohort with its status; an excluded subject keeps what its check found."""
-    excluded = {str(s) for s in job.params.excluded}
+    excluded = {str(s): why for s, why in dict(job.params.excluded).items()}  # hcp.exclude, hcp.require_runs
     rows = []
     for path in job.input:
         for r in load_json(path)["runs"]:
             if r["subject"] in excluded:
                 found = f"check: {r['status']}" + (f" ({r['message']})" if r.get("message") else "")
-                r = {**r, "status": "excluded", "message": f"listed in hcp.exclude; {found}"}
+                r = {**r, "status": "excluded", "message": f"{excluded[r['subject']]}; {found}"}
             rows.append(r)
     checked = {r["subject"] for r in rows}
     rows += [
-        {"subject": s, "status": "excluded", "message": "listed in hcp.exclude; no folder to check"}
-        for s in sorted(excluded - checked)
+        {"subject": s, "status": "excluded", "message": f"{excluded[s]}; no folder to check"}
+        for s in sorted(excluded.keys() - checked)
     ]
     table = pd.DataFrame(rows)
     first = [
