@@ -1,6 +1,5 @@
 # Python helpers shared by every .smk file: job seeds, target and input lists.  The config's checks are in
 # vanishing_saliency/configcheck.py; the rules' code in vanishing_saliency/steps/<rule file>.py (README).
-import collections
 import functools
 import os
 import re
@@ -8,8 +7,8 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from vanishing_saliency.claims.synthetic import MOVING_CLAIM_MODELS
-from vanishing_saliency.hcp.controls import control_runs, run_index, run_kind
+from vanishing_saliency import plan
+from vanishing_saliency.plan import SEED_KEYS
 from vanishing_saliency.configcheck import (
     check_config,
     check_dataset_defined,
@@ -18,48 +17,18 @@ from vanishing_saliency.configcheck import (
     hcp_subjects,
     models_for_dataset,
     saliency_labels,
+    subjects_with_required_runs,
 )
 from vanishing_saliency.hcp import bids, derivatives
-from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.hcp.geometry import ATLAS_ARRAYS
 from vanishing_saliency.hcp.io import subject_runs
-from vanishing_saliency.hcp.runs import missing_required, run_files
+from vanishing_saliency.hcp.runs import run_files
 from vanishing_saliency.labels import ARCHITECTURES, SALIENCY_METHODS as ALL_METHODS
 from vanishing_saliency.provenance import code_url
 from vanishing_saliency.workflow import derive_seed
 
 with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
     check_config(config)
-
-
-# The derive_seed key of each seeded job. Frozen, since renaming one would change every number it seeds.
-SEED_KEYS = {
-    "synthetic_generate": "synthetic",
-    "synthetic_train": "train",
-    "synthetic_saliency": "saliency",
-    "synthetic_noise": "synthetic-noise",
-    "synthetic_methods": "synthetic-methods",
-    "synthetic_epoch_curve": "synthetic-epoch-curve",
-    "synthetic_partial_window": "synthetic-partial-window",
-    "synthetic_table": "synthetic-table",
-    "synthetic_gates": "synthetic-gates",
-    "hcp_simulate": "hcp-simulate",
-    "hcp_simulate.area_seed": "hcp-areas",
-    "hcp_split": "hcp-split",
-    "hcp_train": "hcp-train",
-    "hcp_saliency": "hcp-saliency",
-    "hcp_feature_drop": "hcp-feature-drop",
-    "hcp_accuracy": "hcp-accuracy",
-    "hcp_onoff": "hcp-onoff",
-    "hcp_summary": "hcp-summary",
-    "mnist_prepare": "mnist-subset",
-    "mnist_train": "mnist-train",
-    "mnist_saliency": "mnist-saliency",
-    "mnist_figures": "mnist-examples",
-    "dynamics_prepare": "dynamics-subset",
-    "dynamics_train": "dynamics-train",
-    "dynamics_audit": "dynamics-audit",
-}
 
 
 def on_attempt(request):
@@ -101,46 +70,23 @@ SYN = config["synthetic"]
 PARTIAL = SYN.get("partial_window") or {}
 METHODS = config["saliency"]["methods"]
 PRIMARY_METHOD = METHODS[0]
-# every moving-box position is a replicate of claims 4a / 4b: it gets as many training runs as Table 1
-GROUP_SEEDS = {"table1": SYN["seeds"], "table2": SYN["table2"]["seeds"], "moving": SYN["seeds"]}
 
 
+# which runs exist (vanishing_saliency.plan, pure functions of the config), bound to this config
 def group_seeds(group, model):
-    """Training seeds of a model in a group: the group's, but synthetic.moving.other_seeds (where set) for the
-    moving-box models no claim reads (all but MOVING_CLAIM_MODELS: the LSTM of 4a, input-cell attention of 4b)."""
-    other = SYN["moving"].get("other_seeds")
-    if group == "moving" and other and model not in MOVING_CLAIM_MODELS:
-        return other
-    return GROUP_SEEDS[group]
+    return plan.group_seeds(config, group, model)
 
 
 def synthetic_pairs(group):
-    """(dataset, model) pairs of one experiment group: table1, table2 or moving."""
-    g = SYN[group]
-    return [(d, m) for d in g["datasets"] for m in g["models"]]
-
-
-def pair_runs(n_seeds):
-    """The runs of a pair with ``n_seeds`` training seeds: seed0, seed1, ..., then as many untrained models
-    (untrained0, ...: the architecture at initial weights of their own seeds), since a run is the replicate of a
-    claim and the untrained floor is compared run against run."""
-    return [f"seed{k}" for k in range(n_seeds)] + [f"untrained{k}" for k in range(n_seeds)]
+    return plan.synthetic_pairs(config, group)
 
 
 def metric_keys(group, methods=None):
-    """(dataset, model, run, method) of every per-sample metrics file of a group."""
-    return [
-        (d, m, run, meth)
-        for d, m in synthetic_pairs(group)
-        for run in pair_runs(group_seeds(group, m))
-        for meth in (methods or METHODS)
-    ]
+    return plan.metric_keys(config, group, methods)
 
 
 def gate_keys():
-    """(dataset, model, run, method) of every run of every group, once, scored by the primary method: the runs the
-    gates table holds (each against its label-permutation null)."""
-    return list(dict.fromkeys(k for g in GROUP_SEEDS for k in metric_keys(g, [PRIMARY_METHOD])))
+    return plan.gate_keys(config)
 
 
 def metric_file(dataset, model, run, method):
@@ -159,27 +105,8 @@ def group_datasets(group):
     return list(SYN[group]["datasets"])
 
 
-def run_training(training, run):
-    """The training settings of one run: the branch's, or no epoch at all for an untrained floor."""
-    return {**training, "max_epochs": 0} if run.startswith("untrained") else training
-
-
-def pair_seed_count(dataset, model):
-    """A trained pair's training seeds: the most of the groups (table1, table2, moving) it belongs to (they share
-    their first seeds)."""
-    return max(
-        group_seeds(g, model) for g in GROUP_SEEDS if dataset in SYN[g]["datasets"] and model in SYN[g]["models"]
-    )
-
-
 def synthetic_run_classes():
-    """Every trained (dataset, model) pair, grouped by its number of training seeds: one job per pair trains and scores
-    all its runs (its seeds, then as many untrained floors), and a job's outputs are fixed by its rule, so each seed
-    count has its rule (synthetic_train_seeds<k>)."""
-    classes = {}
-    for d, m in dict.fromkeys(p for g in GROUP_SEEDS for p in synthetic_pairs(g)):
-        classes.setdefault(pair_seed_count(d, m), []).append((d, m))
-    return dict(sorted(classes.items()))
+    return plan.synthetic_run_classes(config)
 
 
 def pair_constraint(pairs):
@@ -188,9 +115,7 @@ def pair_constraint(pairs):
 
 
 def run_seeds(rule, runs, before, after=()):
-    """{run: seed} of a job that covers several runs: each run keeps the seed a job of that run alone had (the
-    rule's seed key, then the wildcard values in file-name order: ``before``, the run, ``after``)."""
-    return {run: derive_seed(config["seed"], SEED_KEYS[rule], *before, run, *after) for run in runs}
+    return plan.run_seeds(config["seed"], rule, runs, before, after)
 
 
 def synthetic_targets():
@@ -282,48 +207,15 @@ def experiment_kind(experiment):
 
 
 def hcp_runs(experiment, model):
-    """The runs of a model in an experiment: its training seeds, then its control runs (control_runs: as many runs as
-    seeds for the controls a claim compares against, the LSTM's and input-cell attention's in an on_off experiment,
-    one run of the others; or, with hcp.analysis.control_runs: all, as many runs of every control)."""
-    return HCP_SEED_RUNS + control_runs(
-        HCPA["controls"], HCPA["seeds"], experiment_kind(experiment), model, HCPA["control_runs"]
-    )
+    return plan.hcp_runs(config, experiment, model)
 
 
 def hcp_saliency_run_names(experiment, model):
-    """The runs whose test saliency is computed: all but the time-shuffled control (its test samples are shuffled)."""
-    return [r for r in hcp_runs(experiment, model) if not r.startswith("timeshuffled")]
+    return plan.hcp_saliency_run_names(config, experiment, model)
 
 
 def hcp_run_classes():
-    """The analysed (experiment, model) cells grouped by their runs, as (runs, experiments, models, label) blocks.
-
-    A job's outputs are fixed by its rule, so each set of runs has its pair of rules (hcp_train_controls<label>,
-    hcp_saliency_controls<label>; the label is the most runs of any control, with a letter after it where several
-    blocks have as many), pinned to its cells by the {experiment} and {model} wildcards.  Wildcard constraints are per
-    wildcard, so the cells of one set of runs are split into blocks of experiments x models: the experiments whose
-    models with these runs are the same share a block."""
-    cells = {}
-    for e in HCPA["experiments"]:
-        for m in HCPA["models"]:
-            cells.setdefault(tuple(hcp_runs(e, m)), {}).setdefault(e, []).append(m)
-    blocks, names = [], collections.Counter()
-    for runs, by_experiment in cells.items():
-        grouped = {}
-        for e, models in by_experiment.items():
-            grouped.setdefault(tuple(models), []).append(e)
-        for models, experiments in grouped.items():
-            k = control_count(runs)
-            suffix = "" if names[k] == 0 else chr(ord("a") + names[k])
-            names[k] += 1
-            blocks.append((runs, experiments, list(models), f"{k}{suffix}"))
-    return blocks
-
-
-def control_count(runs):
-    """The most runs of any control among ``runs`` (names its class's rules)."""
-    counts = collections.Counter(run_kind(r) for r in runs if not r.startswith("seed"))
-    return max(counts.values(), default=0)
+    return plan.hcp_run_classes(config)
 
 
 def hcp_experiments(*kinds):
@@ -408,24 +300,13 @@ if HCP["enabled"] and HCP["source"] == "fmriprep":  # a task no subject has is a
 # check still runs, so qc.tsv says why); an S1200 subject has fixed runs, checked by hcp_preprocess with the rest
 REQUIRED_MISSING = {}
 if HCP["enabled"] and HCP["source"] == "fmriprep" and HCP.get("require_runs") is not None:
-    REQUIRED_MISSING = {
-        s: missing
-        for s in HCP_SUBJECTS
-        if (missing := missing_required(_subject_runs(s), HCP["tasks"], HCP["require_runs"]))
-    }
+    with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
+        HCP_SUBJECTS, REQUIRED_MISSING = subjects_with_required_runs(HCP, {s: _subject_runs(s) for s in HCP_SUBJECTS})
     if REQUIRED_MISSING:
         logger.warning(
             f"hcp.require_runs: leaving out {len(REQUIRED_MISSING)} subject(s) without the runs it demands: "
             + "; ".join(f"sub-{s} (no {', '.join(m)})" for s, m in REQUIRED_MISSING.items())
         )
-        HCP_SUBJECTS = [s for s in HCP_SUBJECTS if s not in REQUIRED_MISSING]
-        if len(HCP_SUBJECTS) < 3:
-            with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
-                raise ConfigError(
-                    f"hcp: {len(HCP_SUBJECTS)} subject(s) have the runs hcp.require_runs demands "
-                    f"({HCP['require_runs']}), but the split (hcp.split) needs at least 3: ask for fewer runs",
-                    key="hcp.require_runs",
-                )
 
 
 def hcp_excluded():
@@ -528,14 +409,14 @@ def hcp_saliency_runs(experiment, methods=None, runs=None):
         if runs is None:
             return hcp_saliency_run_names(experiment, model)
         if runs == "untrained":
-            return [r for r in hcp_runs(experiment, model) if r.startswith("untrained")]
+            return [r for r in hcp_runs(experiment, model) if plan.run_kind(r) == "untrained"]
         return runs
 
     return [
         {
             "model": m,
             "run": r,
-            "seed": int(r[4:]) if r.startswith("seed") else None,
+            "seed": plan.run_index(r) if plan.run_kind(r) == "trained" else None,
             "method": meth,
             "path": hcp_saliency_file(experiment, m, r, meth),
         }
@@ -545,14 +426,7 @@ def hcp_saliency_runs(experiment, methods=None, runs=None):
 
 
 def hcp_cells(runs_of):
-    """Every (run, model) of the analysed models, ``runs_of(model)`` their runs: runs in order (the seeds, then each
-    control's runs), the models of a run in config order."""
-    per_model = {m: runs_of(m) for m in HCPA["models"]}
-    kinds = ["trained", *HCPA["controls"]]
-    ordered = sorted(
-        {r for m in HCPA["models"] for r in per_model[m]}, key=lambda r: (kinds.index(run_kind(r)), run_index(r))
-    )
-    return [(r, m) for r in ordered for m in HCPA["models"] if r in per_model[m]]
+    return plan.hcp_cells(config, runs_of)
 
 
 def run_keys(runs):

@@ -12,7 +12,7 @@
 # keep what the claims and figures need, and the maps go (`snakemake --notemp` keeps them; `vanishing-saliency
 # attribute` recomputes any).
 for _runs, _experiments, _models, _k in hcp_run_classes():
-    _saliency_runs = [r for r in _runs if not r.startswith("timeshuffled")]
+    _saliency_runs = [r for r in _runs if plan.run_kind(r) != "timeshuffled"]
 
     rule:
         name:
@@ -39,7 +39,7 @@ for _runs, _experiments, _models, _k in hcp_run_classes():
             runtime=on_attempt(2),
         params:
             models={**config["models"], **HCPA["model_overrides"]},
-            runs=[{"run": r, "training": run_training(HCP_TRAINING, r)} for r in _runs],
+            runs=[{"run": r, "training": plan.run_training(HCP_TRAINING, r)} for r in _runs],
             seeds=lambda wc, runs=_runs: run_seeds("hcp_train", runs, [wc.experiment, wc.model]),
         script:
             "../workflow_scripts/hcp_train.py"

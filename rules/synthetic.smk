@@ -29,7 +29,7 @@ rule synthetic_generate:
 # has its rule (synthetic_train_seeds<k>), pinned to its pairs by the {pair} wildcard ("<dataset>/<model>"); all of
 # them run the step synthetic.train.  Each run keeps the training and saliency seeds a job of its own would have had.
 for _n_seeds, _pairs in synthetic_run_classes().items():
-    _runs = pair_runs(_n_seeds)
+    _runs = plan.pair_runs(_n_seeds)
 
     rule:
         name:
@@ -63,7 +63,7 @@ for _n_seeds, _pairs in synthetic_run_classes().items():
             runtime=on_attempt(1),
         params:
             models=config["models"],
-            runs=[{"run": r, "training": run_training(config["training"], r)} for r in _runs],
+            runs=[{"run": r, "training": plan.run_training(config["training"], r)} for r in _runs],
             methods=METHODS,
             saliency=config["saliency"],
             # {run: training seed} and {"<method>/<run>": saliency seed}

@@ -309,3 +309,17 @@ def test_the_default_config_passes_with_the_simulated_cohort_in_the_fmriprep_lay
     with pytest.raises(ConfigError, match="the simulated cohort's GAMBLING blocks are win, loss; loss missing") as err:
         check_config(cfg)
     assert err.value.key == "hcp.fmriprep.tasks.GAMBLING.blocks"
+
+
+def test_required_runs_leave_out_subjects_that_lack_them_but_keep_three():
+    from vanishing_saliency.configcheck import subjects_with_required_runs
+
+    def runs(*dirs):
+        return [{"layout": "fmriprep", "task": "wm", "entities": {"dir": d}} for d in dirs]
+
+    hcp = {"tasks": ["wm"], "require_runs": {"dir": ["LR", "RL"]}}
+    cohort = {"01": runs("LR", "RL"), "02": runs("LR"), "03": runs("RL", "LR"), "04": runs("LR", "RL")}
+    assert subjects_with_required_runs(hcp, cohort) == (["01", "03", "04"], {"02": ["wm dir-RL"]})
+    with pytest.raises(ConfigError, match="2 subject\\(s\\) have the runs hcp.require_runs demands") as err:
+        subjects_with_required_runs(hcp, {**cohort, "04": runs("LR")})
+    assert err.value.key == "hcp.require_runs"

@@ -218,7 +218,7 @@ def test_top_entries_equal_the_stable_ranking(fraction):
 
 def test_control_runs_follow_what_the_claims_read():
     from vanishing_saliency.claims.hcp import INPUTCELL, LSTM
-    from vanishing_saliency.hcp.controls import control_runs
+    from vanishing_saliency.plan import control_runs
 
     controls = ["permuted", "untrained", "timeshuffled"]
     # the LSTM's and input-cell attention's permuted and untrained runs are the replicates 6a / 6b / 6c / 6d compare

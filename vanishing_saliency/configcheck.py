@@ -33,7 +33,7 @@ from .hcp import bids, derivatives
 from .hcp.blocks import check_experiment
 from .hcp.clean import STRATEGIES
 from .hcp.io import SUBJECT_ID, discover_subjects
-from .hcp.runs import strategies_of
+from .hcp.runs import missing_required, strategies_of
 from .hcp.tasks import BLOCK_EVS
 from .synthetic import check_patterns
 
@@ -488,6 +488,39 @@ def hcp_subjects(cfg: dict) -> tuple[list[str], list[str]]:
             "split (hcp.split) needs at least 3: list more under hcp.subjects (or hcp.simulate.n_subjects)"
         )
     return kept, skipped
+
+
+def subjects_with_required_runs(hcp: dict, runs: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """The subjects that have the runs ``hcp.require_runs`` demands, and what each other one lacks.
+
+    Parameters
+    ----------
+    hcp : dict
+        Config ``hcp`` (``tasks``, ``require_runs``).
+    runs : dict
+        ``{subject: its runs}`` (entries of ``hcp.io.subject_runs`` / ``hcp.bids.subject_runs``), in cohort order.
+
+    Returns
+    -------
+    kept : list of str
+        The subjects with every demanded run.
+    missing : dict
+        ``{subject: [what it lacks, ...]}`` of the others (:func:`.hcp.runs.missing_required`).
+
+    Raises
+    ------
+    ConfigError
+        When fewer than 3 subjects are kept (the split needs them).
+    """
+    missing = {s: m for s, r in runs.items() if (m := missing_required(r, hcp["tasks"], hcp.get("require_runs")))}
+    kept = [s for s in runs if s not in missing]
+    if len(kept) < 3:
+        raise ConfigError(
+            f"hcp: {len(kept)} subject(s) have the runs hcp.require_runs demands ({hcp['require_runs']}), but the "
+            "split (hcp.split) needs at least 3: ask for fewer runs",
+            key="hcp.require_runs",
+        )
+    return kept, missing
 
 
 def main(argv=None) -> int:

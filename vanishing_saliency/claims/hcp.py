@@ -30,12 +30,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..hcp.controls import CLAIM_MODELS, run_index, run_kind
 from ..labels import LABELS
+from ..plan import CLAIM_MODELS, run_index, run_kind
 from ..stats import equivalence, one_sample, paired, paired_equivalence, two_sample, two_sample_equivalence
 from .verdicts import Claim, Comparison, ModelCheck, RunGate, decided_claim, untestable
 
-LSTM, INPUTCELL = CLAIM_MODELS  # the models whose controls get a run per seed (hcp.controls.control_runs)
+LSTM, INPUTCELL = CLAIM_MODELS  # the models whose controls get a run per seed (plan.control_runs)
 
 
 def _label(m: str) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..labels import LABELS
 from ..metrics import HIGHER_IS_BETTER
+from ..plan import run_kind
 from ..stats import (
     change,
     change_difference,
@@ -50,8 +51,6 @@ from .verdicts import (
 )
 
 LSTM, BILSTM, INPUTCELL = "lstm", "bilstm", "inputcell_lstm"
-# the moving-box models a claim reads (4a: the LSTM, 4b: input-cell attention); the others are drawn in Fig. 5 only
-MOVING_CLAIM_MODELS = (LSTM, INPUTCELL)
 PAPER_MATCHES_NEEDED = 5  # 3c: of the paper's 6 Table 1 datasets
 
 
@@ -67,7 +66,7 @@ class Cells:
     def __init__(self, tables: dict, gates: pd.DataFrame, settings: dict):
         self.runs: dict = {}
         for (dataset, model, run, _), t in tables.items():
-            kind = "untrained" if str(run).startswith("untrained") else "trained"
+            kind = run_kind(run)
             self.runs.setdefault((dataset, model), {"trained": {}, "untrained": {}})[kind][str(run)] = t
         self.gates = gates
         self.settings, self.level = settings, settings["level"]

@@ -9,6 +9,8 @@ model's accuracy, and every other test, is in :mod:`vanishing_saliency.stats`).
 - ``permute_labels`` / ``shuffle_time``: the training data of the label-permuted and
   time-shuffled control models;
 - ``matched_training``: how a label-permuted run trains: for exactly the epochs its matched training seed kept.
+
+Which control runs exist, and their names, are :mod:`vanishing_saliency.plan`'s.
 """
 
 from __future__ import annotations
@@ -18,49 +20,6 @@ import warnings
 import numpy as np
 
 CONTROL_FEATURES = ("length", "mean")
-CONTROL_RUNS = ("permuted", "untrained", "timeshuffled")
-# the controls a claim compares against, by experiment kind: the share claims 6a / 6b test the trained runs against
-# the label-permuted and untrained runs, the drop claims 6c / 6d against the untrained maps; and the models whose
-# controls they read (6a the LSTM's, 6b input-cell attention's, 6c / 6d the untrained maps of both)
-CLAIM_CONTROLS = {"on_off": ("permuted", "untrained")}
-CLAIM_MODELS = ("lstm", "inputcell_lstm")
-
-
-def control_runs(controls, seeds: int, kind: str, model: str, which: str = "claims") -> list[str]:
-    """The run names of a model's controls in an experiment (``permuted0``, ``permuted1``, ..., then the next control).
-
-    The training run is the replicate of a claim (SPEC section 10), so a control a claim compares against gets
-    as many runs as the trained model has seeds: the permuted and untrained controls of the LSTM and input-cell
-    attention (:data:`CLAIM_MODELS`) in an on_off experiment.  With ``which = "claims"``
-    (``hcp.analysis.control_runs``, the default) the other controls (the time-shuffled classifier, every control of
-    the on_task and off_task experiments, and the controls of the models no claim reads: Bi-LSTM and self-attention),
-    which the accuracy, confound, share and ground-truth tables show as descriptive floors, get one run each; with
-    ``"all"`` every control of every model gets ``seeds`` runs."""
-    if which == "all":
-        claimed = CONTROL_RUNS
-    else:
-        claimed = CLAIM_CONTROLS.get(kind, ()) if model in CLAIM_MODELS else ()
-    return [f"{c}{k}" for c in controls for k in range(int(seeds) if c in claimed else 1)]
-
-
-def run_kind(run) -> str:
-    """What a run is: ``trained`` (``seed<k>``), a control (``permuted``, ``untrained``, ``timeshuffled``),
-    a null map derived from a trained run's maps (``uniform map``, ``time-shuffled map``), or the name
-    itself (``logistic control``)."""
-    run = str(run)
-    if run.startswith("seed"):
-        return "trained"
-    if run.startswith("uniform"):
-        return "uniform map"
-    if run.startswith("time-shuffled"):
-        return "time-shuffled map"
-    return next((c for c in CONTROL_RUNS if run.startswith(c)), run)
-
-
-def run_index(run) -> int | None:
-    """The replicate number of a run name (``seed2`` -> 2, ``time-shuffled seed1`` -> 1), None without one."""
-    digits = str(run)[len(str(run).rstrip("0123456789")) :]
-    return int(digits) if digits else None
 
 
 def sample_features(split: dict, kind: str) -> np.ndarray:

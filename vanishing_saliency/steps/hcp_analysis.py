@@ -6,7 +6,7 @@ subjects, and everything reported is measured on the test subjects.  A *run* of 
 training seed (``seed0``, ...) or a control run: ``permuted<k>`` (trained on permuted labels),
 ``untrained<k>`` (its initial weights) or ``timeshuffled<k>`` (trained and tested on samples whose
 frames are shuffled in time); a control a claim compares against has as many runs as seeds, the
-others one (:func:`vanishing_saliency.hcp.controls.control_runs`).  Every run is scored on every
+others one (:func:`vanishing_saliency.plan.control_runs`).  Every run is scored on every
 test sample.  Rules that read many files pass ``params.runs`` (model,
 run, seed, method of each) in the order of their input lists.
 """
@@ -27,6 +27,7 @@ from ..hcp import derivatives as D
 from ..hcp.cifti import write_dscalar, write_pscalar
 from ..hcp.geometry import load_atlas
 from ..io import load_json, save_figure, save_npz, save_table, save_text
+from ..plan import run_index, run_kind
 from ..tables import hcp as T
 from ..tables.claims import claims_markdown, comparison_table, verdict_table
 from ..workflow import Job, derive_seed
@@ -39,7 +40,7 @@ log = logging.getLogger("vanishing_saliency")
 def control_splits(splits: dict, run: str, seed: int) -> dict:
     """The splits a run trains and is tested on: permuted training / validation labels, or every
     split's frames shuffled in time; a seed or the untrained control keep them as they are."""
-    kind = C.run_kind(run)
+    kind = run_kind(run)
     if kind == "permuted":
         return {**splits, **{s: C.permute_labels(splits[s], derive_seed(seed, s)) for s in ("train", "val")}}
     if kind == "timeshuffled":
@@ -62,7 +63,7 @@ def train(job: Job) -> list[dict]:
     for run, path in zip(p.runs, job.output.models, strict=True):
         name, seed = run["run"], p.seeds[run["run"]]
         splits = control_splits(loaded, name, seed)
-        kind, replicate = C.run_kind(name), C.run_index(name)
+        kind, replicate = run_kind(name), run_index(name)
         extra = {
             "experiment": wc.experiment,
             "run": name,
@@ -165,7 +166,7 @@ def feature_drop(job: Job) -> pd.DataFrame:
     test = load_split(job.input.samples, "test", job.input.split)
     runs = pd.DataFrame(p.runs).assign(model_path=list(job.input.models), saliency_path=list(job.input.saliency))
     untrained = {
-        (r["model"], C.run_index(r["run"]), r["method"]): path
+        (r["model"], run_index(r["run"]), r["method"]): path
         for r, path in zip(p.untrained_runs, job.input.untrained, strict=True)
     }
     n_untrained = collections.Counter((m, method) for m, _, method in untrained)
@@ -237,7 +238,7 @@ def onoff(job: Job) -> pd.DataFrame:
             maps, lengths, on, subjects = f["saliency"], f["lengths"], f["on_mask"], f["subjects"]
         key = {"model": r["model"], "run": r["run"], "seed": r["seed"], "method": r["method"]}
         rows += _onoff_rows(key, maps, lengths, on, subjects, p.fraction, p.n_buckets)
-        if r["run"].startswith("seed"):  # the nulls of this run's samples
+        if run_kind(r["run"]) == "trained":  # the nulls of this run's samples
             shuffled = A.time_shuffled_maps(maps, lengths, derive_seed(p.seed, r["model"], r["run"], r["method"]))
             rows += _onoff_rows(
                 {**key, "run": f"time-shuffled {r['run']}"}, shuffled, lengths, on, subjects, p.fraction, p.n_buckets
@@ -269,7 +270,7 @@ def onoff(job: Job) -> pd.DataFrame:
     table = long[long.subject == "all"].drop(columns="subject")
     save_table(job.output.tsv, table)
     save_text(job.output.md, T.onoff_markdown(table, p.fraction, p.n_buckets, experiment))
-    seeds = table[table.run.str.startswith("seed")]
+    seeds = table[table.run.map(run_kind) == "trained"]
     fig = bucket_figure(seeds[seeds.method == seeds.method.iloc[0]], T.bucket_columns(seeds), experiment)
     save_figure(fig, job.output.png, job.output.pdf)
     return table

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..hcp.controls import run_kind
 from ..labels import LABELS
+from ..plan import run_kind
 from ..stats import binomial_p, learned, permutation_null
 from . import markdown_table, mean_sd
 

@@ -20,16 +20,13 @@ import pandas as pd
 
 from ..labels import LABELS
 from ..metrics import HIGHER_IS_BETTER, METRICS, POOLED_METRICS
+from ..plan import run_kind
 from ..stats import MIN_BOOTSTRAP_RUNS, bootstrap_mean_ci, learned, mean_interval, permutation_null
 from ..workflow import derive_seed
 from . import markdown_table
 
 MARKS = {1: "▲", -1: "▼", 0: "≈"}
 GATE_COLUMNS = ("dataset", "model", "kind", "run", "accuracy", "n_test", "null_lo", "null_hi", "p_perm", "above_null")
-
-
-def run_kind(run) -> str:
-    return "untrained" if str(run).startswith("untrained") else "trained"
 
 
 def gates(samples: dict, permutations: int, seed: int, level: float = 0.95) -> pd.DataFrame:
@@ -67,7 +64,7 @@ def gates(samples: dict, permutations: int, seed: int, level: float = 0.95) -> p
 def label(model: str, run: str = "") -> str:
     if model == "noise":
         return "noise map (absolute N(0,1))"
-    return ("untrained " if str(run).startswith("untrained") else "") + LABELS.get(model, model)
+    return ("untrained " if run_kind(run) == "untrained" else "") + LABELS.get(model, model)
 
 
 def read_runs(keys, paths, sidecars=None) -> tuple[pd.DataFrame, dict]:
