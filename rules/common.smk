@@ -17,6 +17,7 @@ from vanishing_saliency.configcheck import (
     hcp_subjects,
     models_for_dataset,
     saliency_labels,
+    strategies_no_run_can_build,
     subjects_with_required_runs,
 )
 from vanishing_saliency.hcp import bids, derivatives
@@ -309,6 +310,16 @@ if HCP["enabled"] and HCP["source"] == "fmriprep" and HCP.get("require_runs") is
         )
 
 
+# a configured confound strategy no run's table can build: said once, before any job (hcp.cleaning.strategy's own is
+# a config error; a compared one is only left out of the QC-FC, as each run's check reports)
+if HCP["enabled"] and HCP["source"] == "fmriprep":
+    with reported(CONFIG_SOURCE, CONFIG_OVERRIDES):
+        for _name, _problem in strategies_no_run_can_build(
+            HCP, [r for s in HCP_SUBJECTS for r in _subject_runs(s)]
+        ).items():
+            logger.warning(f"hcp.cleaning.compare_strategies: no run can build {_name!r}: {_problem}")
+
+
 def hcp_excluded():
     """{subject: why} of every subject left out: listed in hcp.exclude, or without the runs hcp.require_runs
     demands."""
@@ -360,6 +371,7 @@ def hcp_targets():
     return (
         [
             "results/hcp/qc.tsv",
+            "results/hcp/runs.tsv",
             "results/hcp/split.tsv",
             "results/hcp/summary.md",
             "results/hcp/summary.tsv",

@@ -184,7 +184,9 @@ rule hcp_qc_table:
     input:
         expand("results/hcp/check/sub-{subject}.json", subject=hcp_check_subjects(config) if HCP["enabled"] else []),
     output:
-        report("results/hcp/qc.tsv", caption="../report/hcp_qc.rst", category="HCP", labels={"table": "run QC"}),
+        qc=report("results/hcp/qc.tsv", caption="../report/hcp_qc.rst", category="HCP", labels={"table": "run QC"}),
+        # every subject's own runs as found (its sessions, run entities and files) with their status
+        runs="results/hcp/runs.tsv",
     log:
         "logs/hcp/qc_table.log",
     benchmark:

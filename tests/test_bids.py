@@ -156,6 +156,18 @@ def test_a_compared_strategy_the_table_cannot_build_leaves_the_run_usable(run, c
     _expect(run, {**compared, "strategy": "24P+GS"}, run["confounds"], "'24P+GS'", *squares)
 
 
+def test_the_header_alone_says_which_strategies_a_table_cannot_build(run, cleaning):
+    """What the workflow asks of each distinct confounds header before any job: nilearn's own answer on a stand-in,
+    the same as loading the run gives."""
+    strategies = runs.strategy_arguments(cleaning, ["paper", "24P", "24P+GS"])
+    assert bids.strategies_a_table_cannot_build(run["confounds"], strategies) == {}
+    squares = ["global_signal_power2", "global_signal_derivative1_power2"]
+    _edit_table(run["confounds"], lambda t: t.drop(columns=squares))
+    problems = bids.strategies_a_table_cannot_build(run["confounds"], strategies)
+    loaded = runs.load(run, SUBJECT, TR, {**cleaning, "strategy": "paper", "compare_strategies": ["24P", "24P+GS"]})
+    assert problems == loaded["unbuilt"] and list(problems) == ["24P+GS"]
+
+
 def test_a_sidecar_tr_other_than_the_ciftis_names_the_dtseries_and_the_sidecar(run, cleaning):
     sidecar = _sidecar(run)
     sidecar.write_text(json.dumps({"RepetitionTime": 2.0, "TaskName": "gambling"}))

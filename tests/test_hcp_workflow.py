@@ -570,6 +570,15 @@ def test_a_ragged_bids_dataset_uses_every_run_each_subject_has(tmp_path):
         ("04", "gamble", "single"),
         ("04", "nback", "dir-LR"),
     ]  # each subject's own runs: nobody is asked for another's session or repeat
+    found = pd.read_csv(work / "results/hcp/runs.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert sorted(zip(found.subject, found.task, found.run, strict=True)) == sorted(rows)  # the cohort's runs, once
+    assert sorted(found.session[found.subject == "01"]) == ["01", "01", "02", "02"]
+    assert set(found.session[found.subject != "01"]) == {""}
+    one = found[(found.subject == "03") & (found.run == "dir-LR_run-2")].files.iloc[0].split()
+    assert [Path(f).name for f in one][:2] == [
+        "sub-03_task-wm_dir-LR_run-2_space-fsLR_den-91k_bold.dtseries.nii",
+        "sub-03_task-wm_dir-LR_run-2_desc-confounds_timeseries.tsv",
+    ] and all(Path(f).is_file() for f in one)
     broken = rows[("02", "nback", "dir-LR")]
     assert broken.status == "error" and broken.file == str(events) and "'fixation'" in broken.message
     absent = rows[("04", "gamble", "single")]
@@ -655,6 +664,41 @@ def test_an_fmriprep_task_label_no_subject_has_is_a_config_error_before_any_job(
     err = res.stdout + res.stderr
     assert "no subject of the cohort has a run of WM (task-workingmemory)" in err, err[-3000:]
     assert "task labels found: gambling, wm" in err and "Traceback" not in err
+
+
+def test_a_strategy_no_runs_table_can_build_is_said_once_before_any_job(tmp_path):
+    """A compared strategy whose columns every confounds table lacks is one warning before any job (not an error per
+    run later); the cleaning's own strategy is a config error, also before any job."""
+    raw, deriv = tmp_path / "ds", tmp_path / "ds/derivatives/fmriprep"
+    motion = [f"{p}{s}" for p in ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z") for s in
+              ("", "_derivative1", "_power2", "_derivative1_power2")]  # fmt: skip
+    header = "\t".join([*motion, "global_signal", "global_signal_derivative1"]) + "\n"  # no squares of the GS
+    for s in ("01", "02", "03"):
+        func = deriv / f"sub-{s}/func"
+        func.mkdir(parents=True)
+        for task in ("gambling", "wm"):
+            (func / f"sub-{s}_task-{task}_space-fsLR_den-91k_bold.dtseries.nii").touch()
+            (func / f"sub-{s}_task-{task}_desc-confounds_timeseries.tsv").write_text(header + "\t".join(["0"] * 26))
+    tasks = yaml.safe_load((ROOT / "config.yaml").read_text())["hcp"]["fmriprep"]["tasks"]
+    analysis = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["analysis"]
+    common = dict(
+        source="fmriprep",
+        fmriprep={"bids_root": str(raw), "derivatives": str(deriv), "tasks": tasks},
+        tasks=["GAMBLING", "WM"],
+        experiments={"off_task": {"kind": "off_task", "tasks": ["GAMBLING", "WM"]}},
+        analysis={**analysis, "experiments": ["off_task"]},
+    )
+    cleaning = yaml.safe_load((ROOT / "tests" / "tiny_hcp_config.yaml").read_text())["hcp"]["cleaning"]
+    compared = {**cleaning, "strategy": "paper", "compare_strategies": ["24P", "24P+GS"]}
+    res = _run(tmp_path, _config(tmp_path, **common, cleaning=compared), "-n")
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    warning = "hcp.cleaning.compare_strategies: no run can build '24P+GS': the confound strategy '24P+GS' cannot be"
+    assert log.count(warning) == 1 and "global_signal_power2" in log and "no run can build '24P'" not in log
+    res = _run(tmp_path, _config(tmp_path, **common, cleaning={**compared, "strategy": "24P+GS"}), "-n")
+    log = res.stdout + res.stderr
+    assert res.returncode != 0 and "hcp.cleaning.strategy '24P+GS': no run's confounds table can build it" in log
+    assert "Traceback" not in log and "hcp_check" not in log  # before any job
 
 
 def test_the_bids_derivative_copies_can_be_switched_off(tmp_path):

@@ -33,7 +33,7 @@ from .hcp import bids, derivatives
 from .hcp.blocks import check_experiment
 from .hcp.clean import STRATEGIES
 from .hcp.io import SUBJECT_ID, discover_subjects
-from .hcp.runs import missing_required, strategies_of
+from .hcp.runs import missing_required, strategies_of, strategy_arguments
 from .hcp.tasks import BLOCK_EVS
 from .synthetic import check_patterns
 
@@ -521,6 +521,52 @@ def subjects_with_required_runs(hcp: dict, runs: dict) -> tuple[list[str], dict[
             key="hcp.require_runs",
         )
     return kept, missing
+
+
+def strategies_no_run_can_build(hcp: dict, runs) -> dict[str, str]:
+    """The configured confound strategies that no run's confounds table can build, asked once per distinct table
+    header (:func:`.hcp.bids.strategies_a_table_cannot_build`) before any job.
+
+    Parameters
+    ----------
+    hcp : dict
+        Config ``hcp`` (its ``cleaning``: ``strategy``, ``compare_strategies``).
+    runs : iterable of dict
+        The cohort's fMRIPrep runs (entries of :func:`.hcp.bids.subject_runs`; absent runs and runs without a
+        confounds table are skipped: their checks report them).
+
+    Returns
+    -------
+    dict
+        Compared strategy -> what the first table lacks for it; empty when every strategy can be built from some run.
+
+    Raises
+    ------
+    ConfigError
+        When no run can build the cleaning's own strategy (``hcp.cleaning.strategy``): no run could be cleaned.
+    """
+    cleaning = hcp["cleaning"]
+    strategies = strategy_arguments(cleaning, strategies_of(cleaning))
+    tables = {}
+    for run in runs:
+        path = Path(run.get("confounds") or "")
+        if run.get("absent") or not path.is_file():
+            continue
+        with open(path, encoding="utf-8") as f:
+            header = f.readline()
+        sidecar = path.with_suffix(".json")
+        tables.setdefault((header, sidecar.read_text(encoding="utf-8") if sidecar.is_file() else ""), path)
+    if not tables:
+        return {}
+    problems = [bids.strategies_a_table_cannot_build(path, strategies) for path in tables.values()]
+    never = {name: problems[0][name] for name in strategies if all(name in p for p in problems)}
+    if cleaning["strategy"] in never:
+        raise ConfigError(
+            f"hcp.cleaning.strategy {cleaning['strategy']!r}: no run's confounds table can build it "
+            f"({len(tables)} distinct table header(s) read): {never[cleaning['strategy']]}",
+            key="hcp.cleaning.strategy",
+        )
+    return never
 
 
 def main(argv=None) -> int:

@@ -537,6 +537,58 @@ def strategy_confounds(
     return table.to_numpy(np.float64).reshape(n_frames, -1), scrubbed
 
 
+def strategies_a_table_cannot_build(confounds, strategies: dict, n_frames: int = 8) -> dict[str, str]:
+    """The strategies an fMRIPrep confounds table's columns cannot build, read from its header alone.
+
+    nilearn's ``load_confounds`` is run on a stand-in: the table's header (and its JSON sidecar, which CompCor
+    strategies read) over ``n_frames`` rows of numbers, in a temporary folder, so the answer is nilearn's own and the
+    table is not read whole (the workflow asks this of each distinct header before any job).
+
+    Parameters
+    ----------
+    confounds : str or path-like
+        A ``*_desc-confounds_timeseries.tsv``.
+    strategies : dict
+        Strategy name -> ``load_confounds`` arguments (:func:`confound_arguments`).
+    n_frames : int, optional
+        Rows of the stand-in.
+
+    Returns
+    -------
+    dict
+        Name -> :func:`strategy_problem` of each strategy it cannot build (the missing columns named); empty when
+        it can build them all.
+    """
+    import tempfile
+
+    from nilearn.interfaces.fmriprep import load_confounds
+
+    confounds = Path(confounds)
+    with open(confounds, encoding="utf-8") as f:
+        columns = f.readline().rstrip("\n").split("\t")
+    stem = confounds.name.removesuffix("_desc-confounds_timeseries.tsv")
+    problems = {}
+    with tempfile.TemporaryDirectory(prefix="vs-confounds-") as tmp:
+        pd.DataFrame(np.zeros((n_frames, len(columns))), columns=columns).to_csv(
+            Path(tmp) / confounds.name, sep="\t", index=False
+        )
+        sidecar = confounds.with_suffix(".json")
+        if sidecar.is_file():
+            (Path(tmp) / sidecar.name).write_text(sidecar.read_text(encoding="utf-8"), encoding="utf-8")
+        image = Path(tmp) / f"{stem}_space-fsLR_den-91k_bold.dtseries.nii"
+        image.touch()
+        for name, arguments in strategies.items():
+            if not arguments.get("strategy"):
+                continue
+            try:
+                load_confounds(str(image), demean=False, **arguments)
+            except (ValueError, KeyError) as exc:
+                detail = " ".join(str(exc.args[0] if exc.args else exc).split())
+                if "not in index" in detail or "are missing" in detail:  # a column, not the stand-in's numbers
+                    problems[name] = strategy_problem(name, arguments, detail)
+    return problems
+
+
 def read_events(run: dict, subject, n_frames: int, tr: float) -> list[tuple]:
     """[(onset, duration, trial_type)] of a run's task blocks from its ``events.tsv``, sorted by onset.
 

