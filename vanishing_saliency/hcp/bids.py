@@ -25,6 +25,7 @@ import functools
 import itertools
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -559,8 +560,6 @@ def strategies_a_table_cannot_build(confounds, strategies: dict, n_frames: int =
         Name -> :func:`strategy_problem` of each strategy it cannot build (the missing columns named); empty when
         it can build them all.
     """
-    import tempfile
-
     from nilearn.interfaces.fmriprep import load_confounds
 
     confounds = Path(confounds)
