@@ -149,6 +149,135 @@ def test_errors_are_one_line_naming_the_file(example, tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+def _variant(src, dst, **edit):
+    """A copy of a dataset .npz with some arrays replaced."""
+    with np.load(src) as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(dst, **{**arrays, **edit})
+    return dst
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(example, tmp_path_factory):
+    """Every bad input of issue #39 that printed a traceback or went through silently, as (argv, expected text)."""
+    work, _ = example
+    bad = tmp_path_factory.mktemp("bad")
+    data, model = work / "boxes.npz", work / "inputcell_lstm.pt"
+    with np.load(data) as f:
+        x, y, lengths = f["x_test"], f["y_test"], f["lengths_test"]
+    shutil.copy(data, bad / "npz.pt")
+    shutil.copy(model.with_suffix(".json"), bad / "npz.json")
+    (bad / "text.pt").write_text("hello\n")
+    shutil.copy(model.with_suffix(".json"), bad / "text.json")
+    shutil.copy(model, bad / "sidecar.pt")
+    (bad / "sidecar.json").write_text("{not json")
+    nan = x.copy()
+    nan[3, 5, 2] = np.nan
+    hcp = bad / "hcp.npz"
+    np.savez(hcp, x=x, y=y, lengths=lengths, subjects=np.array(["01"] * len(y)), label_names=np.array(["a", "b"]))
+    out = ["-o", bad / "maps.npz", "-q"]
+    return [
+        (["attribute", model, data, "--target", "5", *out], "target classes must lie in [0, 2); got 5 .. 5"),
+        (["attribute", model, data, "--target", "-1", *out], "target classes must lie in [0, 2); got -1 .. -1"),
+        (["attribute", bad / "npz.pt", data, *out], "npz.pt: not a model saved by vanishing_saliency"),
+        (["attribute", bad / "text.pt", data, *out], "text.pt: not a model saved by vanishing_saliency"),
+        (["attribute", bad / "sidecar.pt", data, *out], "sidecar.json: not JSON"),
+        (
+            ["attribute", model, _variant(data, bad / "f8.npz", x_test=np.concatenate([x, x[..., :2]], 2)), *out],
+            "inputs have 8 features per time step; the model takes 6",
+        ),
+        (
+            ["attribute", model, _variant(data, bad / "2d.npz", x_test=x[..., 0]), *out],
+            f"inputs has shape ({len(y)}, 20); expected (samples, time, features)",
+        ),
+        (
+            ["attribute", model, _variant(data, bad / "long.npz", lengths_test=lengths + 5), *out],
+            "lengths must lie in [1, 20] (the inputs' time steps); got 25 .. 25",
+        ),
+        (
+            ["attribute", model, _variant(data, bad / "zero.npz", lengths_test=lengths * 0), *out],
+            "lengths must lie in [1, 20] (the inputs' time steps); got 0 .. 0",
+        ),
+        (
+            ["attribute", model, _variant(data, bad / "y.npz", y_test=y[:-1]), *out],
+            f"x_test has {len(y)}, y_test has {len(y) - 1}, lengths_test has {len(y)} rows",
+        ),
+        (
+            ["attribute", model, _variant(data, bad / "nan.npz", x_test=nan), *out],
+            "inputs hold 1 NaN or infinite value(s) in 1 sample(s) (the first: sample 3)",
+        ),
+        (["attribute", model, data, "--samples", "0", *out], "argument --samples: 0: expected at least 1"),
+        (["attribute", model, data, "--samples", "-5", *out], "argument --samples: -5: expected at least 1"),
+        (["attribute", model, hcp, *out], "give the subject split with --split-table"),
+    ]
+
+
+def test_every_bad_input_is_one_line_and_exit_2(bad_inputs, capsys, tmp_path):
+    """The command line never prints a traceback for a user's mistake: one line, exit status 2 (issue #39)."""
+    from vanishing_saliency.cli import main
+
+    for argv, expected in bad_inputs:
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exit_:  # argparse's own errors (a bad --samples)
+            status = exit_.code
+        err = capsys.readouterr().err
+        assert status == 2, (argv, err)
+        assert expected in err and "Traceback" not in err, (argv, err)
+        assert len([line for line in err.splitlines() if line.startswith("vanishing-saliency")]) == 1, err
+    # maps with NaN (from elsewhere) are refused by score, not averaged around
+    maps_file = tmp_path / "nan_maps.npz"
+    save_maps(maps_file, np.where(np.eye(20, 6)[None] > 0, np.nan, 1.0).repeat(3, 0), [0, 1, 0], [20, 20, 20])
+    assert main(["score", str(maps_file)]) == 2
+    assert "18 NaN or infinite value(s) in 3 map(s) (the first: map 0)" in capsys.readouterr().err
+    # and through the installed console script, as a user meets it
+    argv, expected = bad_inputs[2]
+    res = cli(*argv)
+    assert res.returncode == 2 and expected in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_the_api_refuses_what_it_cannot_explain_with_value_and_type_errors():
+    from vanishing_saliency.models import ModelConfig, build_model
+    from vanishing_saliency.saliency import Gradient
+
+    model = build_model("lstm", ModelConfig(n_features=3))
+    x = torch.randn(4, 10, 3)
+    explain = Gradient(model)
+    for kwargs, error, text in [
+        ({"target": 1.7}, ValueError, "class indices are whole numbers"),
+        ({"target": "best"}, ValueError, "'predicted'"),
+        ({"target": [1, 0, 1]}, ValueError, "expected one class per input (4,)"),
+        ({"target": 0, "lengths": [10, 10, 10, 11]}, ValueError, "lengths must lie in [1, 10]"),
+        ({"target": 0, "lengths": [10, 10, 10]}, ValueError, "one length per input (4,)"),
+        ({"target": 0, "indices": [0, 1]}, ValueError, "one int per input (4,)"),
+        ({"target": 0, "n_steps": 5}, TypeError, "unknown option(s) n_steps"),
+    ]:
+        with pytest.raises(error, match=re.escape(text)):
+            explain.attribute(x, **kwargs)
+    with pytest.raises(ValueError, match="inputs have 4 features per time step; the model takes 3"):
+        explain.attribute(torch.randn(4, 10, 4), target=0)
+    with pytest.raises(ValueError, match=re.escape("no sample or no time step")):
+        explain.attribute(torch.randn(0, 10, 3), target=0)
+
+
+@pytest.mark.parametrize("name", ["smoothgrad", "gradient_shap"])
+def test_a_samples_noise_is_its_own_alone_or_in_any_batch(name):
+    """SmoothGrad's and GradientShap's draws are seeded by the sample's index in its dataset (``indices``), not by
+    its place in the call (issue #39)."""
+    from vanishing_saliency.models import ModelConfig, build_model
+    from vanishing_saliency.saliency import method
+
+    torch.manual_seed(0)
+    model = build_model("lstm", ModelConfig(n_features=3))
+    x, y = torch.randn(6, 10, 3), torch.tensor([0, 1, 0, 1, 1, 0])
+    explain = method(name, model)
+    whole = explain.attribute(x, target=y, seed=7)
+    alone = explain.attribute(x[4:5], target=y[4:5], seed=7, indices=[4])
+    shuffled = explain.attribute(x[[5, 4, 0]], target=y[[5, 4, 0]], seed=7, indices=[5, 4, 0])
+    assert torch.allclose(alone[0], whole[4], atol=1e-6) and torch.allclose(shuffled[1], whole[4], atol=1e-6)
+    assert not torch.allclose(explain.attribute(x[4:5], target=y[4:5], seed=7)[0], whole[4])  # its place: index 0
+
+
 def test_maps_files_round_trip_and_masks(tmp_path):
     rng = np.random.default_rng(0)
     sal = rng.random((4, 5, 3)).astype(np.float32)

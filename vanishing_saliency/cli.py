@@ -16,6 +16,8 @@ the model's accuracy against chance: maps of a model at chance explain nothing. 
 from __future__ import annotations
 
 import argparse
+import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,35 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected at least 1")
+    return value
+
+
+def _saved_model(path: Path):
+    """(model, sidecar) of a saved model, or one error naming the file that is not one."""
+    from .training import load_model
+
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise VanishingSaliencyError(f"{path}: expected a saved model (.pt) with its .json sidecar beside it")
+    try:
+        return load_model(path)
+    except json.JSONDecodeError as err:
+        raise VanishingSaliencyError(
+            f"{path.with_suffix('.json')}: not JSON ({err}); expected the model's sidecar"
+        ) from None
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        raise VanishingSaliencyError(
+            f"{path}: not a model saved by vanishing_saliency (.pt state dict and its .json sidecar): "
+            f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        ) from None
+
+
 def _target(text: str):
     if text in ("label", "predicted"):
         return text
@@ -56,13 +87,10 @@ def cmd_attribute(args) -> int:
 
     from .saliency import SaliencyOptions
     from .saliency import method as saliency_method
-    from .training import load_model, predict_logits
+    from .training import predict_logits
 
-    model_path = Path(args.model)
-    if not model_path.is_file() or not model_path.with_suffix(".json").is_file():
-        raise VanishingSaliencyError(f"{model_path}: expected a saved model (.pt) with its .json sidecar beside it")
     torch.set_num_threads(args.threads)
-    model, meta = load_model(model_path)
+    model, meta = _saved_model(Path(args.model))
     split = load_split(args.data, args.split, args.split_table)
     if args.samples is not None:
         split = {k: v[: args.samples] for k, v in split.items()}
@@ -99,6 +127,13 @@ def cmd_attribute(args) -> int:
 def cmd_score(args) -> int:
     """Every metric of a maps file beside its floors (Markdown on stdout, per-sample TSV with ``-o``)."""
     maps = load_maps(args.maps)
+    bad = ~np.isfinite(np.asarray(maps["saliency"], np.float64))
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(len(bad), -1).any(1))
+        raise VanishingSaliencyError(
+            f"{args.maps}: {int(bad.sum())} NaN or infinite value(s) in {len(rows)} map(s) (the first: map "
+            f"{rows[0]}); the scores need finite maps (an input with NaN gives a NaN map)"
+        )
     mask = truth_mask(maps, args.mask_field, args.maps)
     floors = {}
     for path in args.floor or []:
@@ -151,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--target", default="label", type=_target, help="label (default), predicted, or a class index")
     a.add_argument("--output", default="probability", choices=("probability", "logit"))
     a.add_argument("--seed", type=int, default=0, help="seed of the random methods (default 0)")
-    a.add_argument("--samples", type=int, help="only the first N samples of the split")
+    a.add_argument("--samples", type=_positive, help="only the first N samples of the split")
     a.add_argument("--max-mb", type=float, default=256, help="memory cap of one pass in MiB (default 256)")
     a.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -168,7 +203,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run the command line; the package's errors (and a missing file) print one line and exit with status 2.
+    """Run the command line; a user's mistake (the package's errors, a missing file, the API's ValueError and
+    TypeError: shapes, feature counts, lengths, targets, NaN inputs) prints one line and exits with status 2.
 
     Parameters
     ----------
@@ -183,8 +219,9 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (VanishingSaliencyError, FileNotFoundError) as err:
-        print(f"vanishing-saliency {args.command}: error: {err}", file=sys.stderr)
+    except (VanishingSaliencyError, FileNotFoundError, ValueError, TypeError) as err:
+        # a user's mistake (a file, a shape, a target...): the API's ValueError / TypeError say what and where
+        print(f"vanishing-saliency {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 

@@ -46,6 +46,11 @@ def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
     with np.load(path) as f:
         for split in splits:
             missing = [k for k in CORE if f"{k}_{split}" not in f.files]
+            if missing and "subjects" in f.files and "label_names" in f.files:  # the workflow's HCP samples
+                raise DataError(
+                    f"{path}: HCP samples (subjects, label_names): give the subject split with --split-table "
+                    "(results/hcp/split.tsv), which says which subjects are the split's"
+                )
             if missing:
                 raise DataError(
                     f"{path}: no {', '.join(f'{k}_{split}' for k in missing)} "
@@ -53,6 +58,12 @@ def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
                 )
             suffix = f"_{split}"
             out[split] = {k[: -len(suffix)]: f[k] for k in f.files if k.endswith(suffix)}
+            sizes = {f"{k}_{split}": len(out[split][k]) for k in CORE}
+            if len(set(sizes.values())) > 1:
+                raise DataError(
+                    f"{path}: {', '.join(f'{k} has {n}' for k, n in sizes.items())} rows; expected one row per sample "
+                    "in each"
+                )
     out["n_classes"] = int(out["train"]["y"].max()) + 1 if "train" in out else None
     out["label_names"] = None
     return out

@@ -184,13 +184,42 @@ def _as_tensors(model, x, y, lengths):
 
 
 def _input_tensors(model, inputs, lengths):
-    """``inputs`` in the model's dtype and ``lengths`` as int64 (default: every input full length), detached."""
+    """``inputs`` in the model's dtype and ``lengths`` as int64 (default: every input full length), detached, checked
+    up front: (samples, time, features) with the model's feature count, finite, lengths in [1, time].  ValueError
+    with what was given and what is expected."""
     x = torch.as_tensor(inputs.detach() if torch.is_tensor(inputs) else np.asarray(inputs))
+    if x.ndim != 3:
+        raise ValueError(f"inputs has shape {tuple(x.shape)}; expected (samples, time, features)")
+    if len(x) == 0 or x.shape[1] == 0:
+        raise ValueError(f"inputs has shape {tuple(x.shape)}: no sample or no time step to explain")
+    if not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8)):
+        raise TypeError(f"inputs are {x.dtype}; expected numbers")
     x = x.to(next(model.parameters()).dtype)
+    cfg = getattr(model, "cfg", None)
+    if getattr(cfg, "n_features", None) is not None and x.shape[2] != cfg.n_features:
+        raise ValueError(f"inputs have {x.shape[2]} features per time step; the model takes {cfg.n_features}")
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        rows = torch.nonzero(bad.flatten(1).any(1)).flatten()
+        raise ValueError(
+            f"inputs hold {int(bad.sum())} NaN or infinite value(s) in {len(rows)} sample(s) (the first: sample "
+            f"{int(rows[0])}); their maps would be NaN: clean or drop those samples first"
+        )
     if lengths is None:
         return x, torch.full((len(x),), x.shape[1], dtype=torch.long)
-    lengths = lengths.detach() if torch.is_tensor(lengths) else np.asarray(lengths)
-    return x, torch.as_tensor(lengths).to(torch.long)
+    lengths = np.asarray(lengths.detach().cpu() if torch.is_tensor(lengths) else lengths)
+    if lengths.shape != (len(x),):
+        raise ValueError(f"lengths has shape {lengths.shape}; expected one length per input ({len(x)},)")
+    if lengths.dtype.kind == "f" and not np.array_equal(lengths, np.round(lengths)):
+        raise ValueError("lengths must be whole numbers of time steps")
+    if lengths.dtype.kind not in "iuf":
+        raise TypeError(f"lengths are {lengths.dtype}; expected integers")
+    if lengths.min() < 1 or lengths.max() > x.shape[1]:
+        raise ValueError(
+            f"lengths must lie in [1, {x.shape[1]}] (the inputs' time steps); "
+            f"got {lengths.min():g} .. {lengths.max():g}"
+        )
+    return x, torch.as_tensor(lengths.astype(np.int64))
 
 
 @contextmanager
@@ -250,7 +279,12 @@ def _targets(forward, x, lengths, target, cap: int) -> torch.Tensor:
         raise ValueError(
             "target is needed: a class index (int), one class per sample (e.g. the labels), or 'predicted'"
         )
-    t = torch.as_tensor(np.asarray(target), dtype=torch.long)
+    given = np.asarray(target.detach().cpu() if torch.is_tensor(target) else target)
+    if given.dtype.kind == "f" and not np.array_equal(given, np.round(given)):
+        raise ValueError(f"target {target!r}: class indices are whole numbers")
+    if given.dtype.kind not in "iuf":
+        raise TypeError(f"target {target!r}: expected a class index, one per sample, or 'predicted'")
+    t = torch.as_tensor(given.astype(np.int64))
     if t.ndim == 0:
         t = t.expand(n)
     if t.shape != (n,):
@@ -316,7 +350,15 @@ class Attribution:
         return f"{type(self).__name__}({type(self.model).__name__}, output={self.output!r})"
 
     def attribute(
-        self, inputs, target=None, lengths=None, baselines=None, seed: int = 0, progress: bool = False, **options
+        self,
+        inputs,
+        target=None,
+        lengths=None,
+        baselines=None,
+        seed: int = 0,
+        progress: bool = False,
+        indices=None,
+        **options,
     ) -> torch.Tensor:
         """Attribution maps of each input's ``target`` output.
 
@@ -335,9 +377,12 @@ class Attribution:
             broadcastable to ``inputs`` or a float (default 0).
         seed : int, default 0
             Seed of the random methods (SmoothGrad's and GradientShap's draws, Dynamask's starting mask); each
-            sample draws from a generator of its own (the seed and its index).
+            sample draws from a generator of its own (the seed and its index, ``indices``).
         progress : bool, default False
             Show a progress bar of the samples done (tqdm, on stderr).
+        indices : array-like of int, shape (n,), optional
+            Each input's index in its dataset, which seeds its SmoothGrad and GradientShap draws: with them, a
+            sample's map is the same alone, in any batch, at any place (default: its place in this call, 0 .. n-1).
         **options
             Any field of :class:`SaliencyOptions` (e.g. ``ig_steps=64``), for this call.
 
@@ -350,9 +395,12 @@ class Attribution:
         Raises
         ------
         ValueError
-            A target that is missing or out of range, or a baseline given to a method that takes none.
+            Inputs that are not (samples, time, features), have another feature count than the model, hold NaN or
+            infinite values; lengths outside [1, time]; a target that is missing, not a whole class index or out of
+            range; ``indices`` of another length; a baseline given to a method that takes none.
         TypeError
-            An option that is not a field of :class:`SaliencyOptions`.
+            An option that is not a field of :class:`SaliencyOptions`; inputs, lengths or targets that are not
+            numbers.
         """
         unknown = set(options) - set(SaliencyOptions.__dataclass_fields__)
         if unknown:
@@ -364,13 +412,17 @@ class Attribution:
             raise ValueError(f"{type(self).__name__} takes no baselines")
         opts = replace(self.options, **options)
         x, lt = _input_tensors(self.model, inputs, lengths)
+        where = np.arange(len(x)) if indices is None else np.asarray(indices)
+        if where.shape != (len(x),) or where.dtype.kind not in "iu":
+            raise ValueError(f"indices has shape {where.shape} ({where.dtype}); expected one int per input ({len(x)},)")
+        seeds = _Seeds(int(seed), where)
         cap = self.max_samples or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), opts.max_batch_mb)
         with (
             _inputs_only(self.model, self.output) as forward,
             tqdm(total=len(x), desc=self.name, unit="sample", disable=not progress, leave=False) as bar,
         ):
             y = _targets(forward, x, lt, target, cap)
-            maps = self._maps(forward, x, y, lt, cap, opts, seed, baselines, bar)
+            maps = self._maps(forward, x, y, lt, cap, opts, seeds, baselines, bar)
         return (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar) -> torch.Tensor:
@@ -538,7 +590,7 @@ class ExtremalMask(Attribution):
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         attr, models, trainer = _tint(opts.tint_epochs)
         with torch.random.fork_rng(), _quiet_lightning():
-            torch.manual_seed(seed)
+            torch.manual_seed(int(seed))
             maps = attr.ExtremalMask(forward).attribute(
                 x,
                 baselines=baselines,
@@ -572,7 +624,7 @@ class TintDynaMask(Attribution):
                 def training_step(self, batch, batch_idx):
                     return self.training_step_end(super().training_step(batch, batch_idx))
 
-            torch.manual_seed(seed)
+            torch.manual_seed(int(seed))
             maps = attr.DynaMask(forward).attribute(
                 x,
                 additional_forward_args=(lengths,),
@@ -813,9 +865,20 @@ def attribute(
     return explainer.attribute(x, target=np.asarray(y), lengths=lengths, baselines=baselines, seed=seed).numpy()
 
 
-def _sample_rng(seed: int, index: int, stream: int) -> np.random.Generator:
-    """Sample ``index``'s own generator: its draws do not depend on which pass it shares."""
-    return np.random.default_rng([int(seed), int(index), stream])
+@dataclass(frozen=True)
+class _Seeds:
+    """A call's seed and each of its samples' index in its dataset (``attribute(..., seed, indices)``): sample ``i``
+    of the call draws from its own generator, ``(seed, indices[i], stream)``, so its map depends neither on the pass
+    it shares nor on where it sits in the call.  ``int()`` of it is the call's seed (the methods that seed once)."""
+
+    seed: int
+    indices: np.ndarray
+
+    def __int__(self) -> int:
+        return int(self.seed)
+
+    def rng(self, i: int, stream: int) -> np.random.Generator:
+        return np.random.default_rng([int(self.seed), int(self.indices[i]), stream])
 
 
 def _np_dtype(x: torch.Tensor):
@@ -830,7 +893,7 @@ def _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.T
     out = []
     for sl in _slices(n, max(1, cap // k)):
         noise = np.stack(
-            [_sample_rng(seed, i, 0).standard_normal((k, *shape), dtype=_np_dtype(x)) for i in range(sl.start, sl.stop)]
+            [seed.rng(i, 0).standard_normal((k, *shape), dtype=_np_dtype(x)) for i in range(sl.start, sl.stop)]
         )
         noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype)).reshape(-1, *shape)
         grads = _gradients(forward, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
@@ -852,7 +915,7 @@ def _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar=_NO_B
     )
     out = []
     for sl in _slices(n, max(1, cap // k)):
-        draws = [_sample_rng(seed, i, 1) for i in range(sl.start, sl.stop)]
+        draws = [seed.rng(i, 1) for i in range(sl.start, sl.stop)]
         idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]))  # (b, k)
         alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype)  # (b, k)
         noise = torch.as_tensor(np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]))
@@ -971,7 +1034,7 @@ def _temporal_saliency_rescaling(forward, x, y, lengths, cap, quantile, bar=_NO_
 def _dynamask(model, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.Tensor:
     # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
     # each mask's loss and Adam update are its own, so passes do not mix samples
-    start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
+    start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=x.dtype)
     out = []
     for sl in _slices(len(x), cap):
         out.append(_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts))
