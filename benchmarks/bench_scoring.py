@@ -53,7 +53,12 @@ def saliency_case(n_seeds: int, reps: int) -> None:
     lengths = torch.full((300,), 100)
 
     def alone():
-        return torch.stack([saliency.method("gradient", m).attribute(x, target=y, lengths=lengths) for m in models])
+        return torch.stack(
+            [
+                saliency.method("gradient", m, output="probability").attribute(x, target=y, lengths=lengths)
+                for m in models
+            ]
+        )
 
     def together():
         xs = x.expand(n_seeds, *x.shape).clone().requires_grad_(True)

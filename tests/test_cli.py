@@ -94,7 +94,7 @@ def test_attribute_then_score_end_to_end(example, tmp_path):
     model, _ = load_model(work / "inputcell_lstm.pt")
     with np.load(data) as f:
         x, y, mask = f["x_test"], f["y_test"], f["mask_test"]
-    ours = Gradient(model).attribute(torch.from_numpy(x), target=y).numpy()
+    ours = Gradient(model, output="probability").attribute(torch.from_numpy(x), target=y).numpy()
     assert np.allclose(maps["saliency"], ours, rtol=1e-5, atol=1e-9)  # up to the threads' summation order
     assert np.array_equal(maps["y"], y) and np.array_equal(maps["mask"], mask) and maps["method"] == "gradient"
     assert np.array_equal(maps["target"], y) and len(maps["pred"]) == len(y)

@@ -1,6 +1,7 @@
 """Saliency: batched gradients equal per-sample ones; Captum methods honour lengths; the Captum-shaped API's
 targets and outputs; our maps equal Captum's own."""
 
+import copy
 import sys
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def test_the_registry_holds_every_method_by_name():
 
 
 def test_unknown_method():
-    with pytest.raises(ConfigError, match="unknown saliency method .lrp."):
+    with pytest.raises(ValueError, match="unknown saliency method .lrp."):
         attribute("lrp", None, None, None, None)
 
 
@@ -279,8 +280,8 @@ def test_gradient_and_integrated_gradients_equal_captums_own(setup):
             )
             assert torch.allclose(ig, ig_captum, atol=1e-6)
     assert not torch.allclose(
-        Gradient(model, "logit").attribute(xt, target=yt, lengths=lt),
-        Gradient(model).attribute(xt, target=yt, lengths=lt),
+        Gradient(model).attribute(xt, target=yt, lengths=lt),  # the model's own output, as Captum explains it
+        Gradient(model, "probability").attribute(xt, target=yt, lengths=lt),
     )  # the two outputs differ (the softmax's Jacobian)
 
 
@@ -318,10 +319,11 @@ def test_options_baselines_and_outputs_are_checked(setup):
         IntegratedGradients(model).attribute(xt, target=0, n_step=8)
     with pytest.raises(ValueError, match="Gradient takes no baselines"):
         Gradient(model).attribute(xt, target=0, baselines=0.5)
-    with pytest.raises(ConfigError, match="output 'softmax'"):
+    with pytest.raises(ValueError, match="output 'softmax'"):
         Gradient(model, output="softmax")
-    with pytest.raises(ConfigError, match="output='logit' does not apply"):
+    with pytest.raises(ValueError, match="output='logit' does not apply"):
         Dynamask(model, output="logit")
+    assert Dynamask(model).output == "probability" and Gradient(model).output == "logit"
     assert isinstance(method("integrated_gradients", model), IntegratedGradients)
     # a baseline equal to the input leaves Integrated Gradients nothing to attribute
     assert torch.allclose(IntegratedGradients(model).attribute(xt, target=0, baselines=xt), torch.zeros_like(xt))
@@ -334,7 +336,7 @@ def test_any_captum_method_passes_through(setup):
 
     model, x, y, lengths = setup
     xt, yt, lt = torch.tensor(x), torch.tensor(y), torch.tensor(lengths)
-    ablation = CaptumAttribution(model, ca.FeatureAblation)
+    ablation = CaptumAttribution(model, ca.FeatureAblation, output="probability")
     ours = ablation.attribute(xt, target=yt, lengths=lt, perturbations_per_eval=4)
     theirs = ca.FeatureAblation(ProbabilityModel(model)).attribute(
         xt, target=yt, additional_forward_args=(lt,), perturbations_per_eval=4
@@ -342,3 +344,83 @@ def test_any_captum_method_passes_through(setup):
     valid = (torch.arange(10)[None, :, None] < lt[:, None, None]).float()
     assert torch.allclose(ours, theirs * valid, atol=1e-7) and ours.abs().sum() > 0
     assert ablation.name == "FeatureAblation"
+
+
+class _PlainModel(torch.nn.Module):
+    """A model whose forward takes x alone, as most Captum users' do."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn = torch.nn.GRU(6, 5, batch_first=True)
+        self.out = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.out(self.rnn(x)[0][:, -1])
+
+
+def test_a_captum_users_call_runs_and_equals_captums_own(setup):
+    """Issue #39: Captum's call order and option names, on a model of ours (lengths through
+    additional_forward_args) and on a plain forward(x) model; targets as Captum takes them; tuple inputs;
+    the convergence delta; NoiseTunnel and the delta through CaptumAttribution."""
+    import captum.attr as ca
+
+    from vanishing_saliency.saliency import CaptumAttribution, Gradient, IntegratedGradients, SmoothGrad
+
+    model, x, y, lengths = setup
+    xt, lt = torch.tensor(x), torch.tensor(lengths)
+    zeros = torch.zeros_like(xt)
+    ours = IntegratedGradients(model).attribute(xt, zeros, 1, (lt,), n_steps=50)
+    theirs = ca.IntegratedGradients(model).attribute(xt, zeros, target=1, additional_forward_args=(lt,), n_steps=50)
+    valid = (torch.arange(10)[None, :, None] < lt[:, None, None]).float()
+    assert torch.allclose(ours, theirs * valid, atol=1e-6)
+
+    plain = _PlainModel()
+    ours = IntegratedGradients(plain).attribute(xt, zeros, target=1, n_steps=50)
+    theirs = ca.IntegratedGradients(plain).attribute(xt, zeros, target=1, n_steps=50)
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    (as_tuple,) = IntegratedGradients(plain).attribute((xt,), target=1, n_steps=50)
+    assert torch.allclose(as_tuple, ours, atol=1e-6)
+    column = torch.tensor(y)[:, None]  # (n, 1) targets, as Captum takes them
+    assert torch.equal(Gradient(plain).attribute(xt, target=column), Gradient(plain).attribute(xt, target=column[:, 0]))
+    maps, delta = IntegratedGradients(plain).attribute(xt, zeros, target=1, n_steps=50, return_convergence_delta=True)
+    _, captum_delta = ca.IntegratedGradients(plain).attribute(
+        xt, zeros, target=1, n_steps=50, return_convergence_delta=True
+    )
+    assert torch.allclose(delta, captum_delta, atol=1e-5)
+    assert torch.equal(
+        SmoothGrad(plain).attribute(xt, target=0, nt_samples=4, stdevs=0.1),
+        SmoothGrad(plain).attribute(xt, target=0, smoothgrad_samples=4, smoothgrad_stdev=0.1),
+    )
+    signed = Gradient(plain).attribute(xt, target=0, abs=False)
+    assert (signed < 0).any() and torch.equal(signed.abs(), Gradient(plain).attribute(xt, target=0))
+    with pytest.raises(TypeError, match="unknown option.*n_steps"):
+        Gradient(plain).attribute(xt, target=0, n_steps=5)  # Gradient has no steps
+    with pytest.raises(TypeError, match="return_convergence_delta is Integrated Gradients' and DeepLift's"):
+        Gradient(plain).attribute(xt, target=0, return_convergence_delta=True)
+
+    one_output = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(60, 1))
+    assert Gradient(one_output).attribute(xt).shape == xt.shape  # target=None: the one output
+
+    tunnel = CaptumAttribution(plain, lambda f: ca.NoiseTunnel(ca.Saliency(f)))
+    torch.manual_seed(3)
+    ours = tunnel.attribute(xt, target=1, nt_type="smoothgrad", nt_samples=3, stdevs=0.1)
+    torch.manual_seed(3)
+    theirs = ca.NoiseTunnel(ca.Saliency(plain)).attribute(xt, target=1, nt_type="smoothgrad", nt_samples=3, stdevs=0.1)
+    assert torch.allclose(ours, theirs, atol=1e-7)
+    ig, d = CaptumAttribution(plain, ca.IntegratedGradients).attribute(
+        xt, zeros, target=1, n_steps=20, return_convergence_delta=True
+    )
+    assert ig.shape == xt.shape and d.shape == (len(xt),)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_inputs_go_to_the_models_device(setup):
+    from vanishing_saliency.saliency import Gradient, GradientShap, IntegratedGradients, SmoothGrad
+
+    model, x, y, lengths = setup
+    gpu = copy.deepcopy(model).cuda()
+    for cls in (Gradient, IntegratedGradients, SmoothGrad, GradientShap):
+        on_gpu = cls(gpu).attribute(x, target=y, lengths=lengths)  # numpy in: moved to the model's device
+        on_cpu = cls(model).attribute(x, target=y, lengths=lengths)
+        assert on_gpu.device.type == "cuda" and torch.allclose(on_gpu.cpu(), on_cpu, atol=1e-5)

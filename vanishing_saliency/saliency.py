@@ -3,14 +3,15 @@ rescaling and a Dynamask-style perturbation mask.
 
 One class per method, in Captum's call shape (``REGISTRY`` by name, :func:`method` builds one)::
 
-    explainer = saliency.Gradient(model, output="probability")        # or "logit"
+    explainer = saliency.Gradient(model, output="probability")        # default "logit": the model's output
     maps = explainer.attribute(x, target=y, lengths=lengths)          # torch in, torch out: (n, time, features)
     maps = explainer.attribute(x, target="predicted", lengths=lengths)  # or one class index for every input
+    ig = saliency.IntegratedGradients(model).attribute(x, baselines, target=1, n_steps=50)  # Captum's call
 
-``model`` is a logits model called as ``model(x, lengths)``; ``target`` is each input's class (its
-label), one class index, or ``"predicted"``; the explained output is the target's softmax
-probability (the paper's) or its logit.  :class:`CaptumAttribution` puts any other Captum
-method in the same shape; :func:`attribute` is the numpy form the workflow's steps use.
+``model`` is a logits model called as ``model(x, lengths)`` or ``model(x)``; ``target`` is each input's class (its
+label), one class index, ``"predicted"``, or None for a one-output model; the explained output is the model's own
+(the logit, as in Captum) or the target's softmax probability (the paper's).  :class:`CaptumAttribution` puts any
+other Captum method in the same shape; :func:`attribute` is the numpy form the workflow's steps use.
 Metrics take absolute values.
 
 Captum enlarges the batch internally (baselines, noise samples, occlusion
@@ -86,12 +87,15 @@ class SaliencyOptions:
     dynamask_area, dynamask_steps, dynamask_lr, dynamask_area_weight, dynamask_smooth_weight : float or int
         Dynamask: the fraction of entries kept, optimisation steps, Adam's learning rate and the weights of the area
         and smoothness penalties.  ``dynamask_area`` is also time-interpret's DynaMask ``keep_ratio``.
+    gradient_abs : bool
+        Gradient: the absolute gradient (the paper's, Captum's ``Saliency`` default ``abs=True``) or, False, signed.
     tint_epochs, tint_lr : int, float
         time-interpret's ExtremalMask and DynaMask: epochs of their mask fit and its Adam learning rate (tint's
         default 1e-3 needs hundreds of epochs).
     """
 
     max_batch_mb: float = 256
+    gradient_abs: bool = True
     ig_steps: int = 32
     smoothgrad_samples: int = 10
     smoothgrad_stdev: float = 0.2
@@ -194,7 +198,8 @@ def _input_tensors(model, inputs, lengths):
         raise ValueError(f"inputs has shape {tuple(x.shape)}: no sample or no time step to explain")
     if not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8)):
         raise TypeError(f"inputs are {x.dtype}; expected numbers")
-    x = x.to(next(model.parameters()).dtype)
+    first = next(model.parameters())
+    x = x.to(device=first.device, dtype=first.dtype)
     cfg = getattr(model, "cfg", None)
     if getattr(cfg, "n_features", None) is not None and x.shape[2] != cfg.n_features:
         raise ValueError(f"inputs have {x.shape[2]} features per time step; the model takes {cfg.n_features}")
@@ -206,7 +211,7 @@ def _input_tensors(model, inputs, lengths):
             f"{int(rows[0])}); their maps would be NaN: clean or drop those samples first"
         )
     if lengths is None:
-        return x, torch.full((len(x),), x.shape[1], dtype=torch.long)
+        return x, torch.full((len(x),), x.shape[1], dtype=torch.long, device=x.device)
     lengths = np.asarray(lengths.detach().cpu() if torch.is_tensor(lengths) else lengths)
     if lengths.shape != (len(x),):
         raise ValueError(f"lengths has shape {lengths.shape}; expected one length per input ({len(x)},)")
@@ -219,20 +224,43 @@ def _input_tensors(model, inputs, lengths):
             f"lengths must lie in [1, {x.shape[1]}] (the inputs' time steps); "
             f"got {lengths.min():g} .. {lengths.max():g}"
         )
-    return x, torch.as_tensor(lengths.astype(np.int64))
+    return x, torch.as_tensor(lengths.astype(np.int64), device=x.device)
+
+
+def _takes_lengths(model: nn.Module) -> bool:
+    """Whether ``model``'s forward takes a second argument (the lengths): ``model(x, lengths)`` or ``model(x)``."""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+class _Logits(nn.Module):
+    """Any model as ``forward(x, lengths)``: a model whose forward takes ``x`` alone gets ``x`` alone."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.with_lengths = _takes_lengths(model)
+
+    def forward(self, x, lengths):
+        return self.model(x, lengths) if self.with_lengths else self.model(x)
 
 
 @contextmanager
 def _inputs_only(model: nn.Module, output: str = "probability"):
-    """Eval mode and no parameter gradients (a saliency map needs the input's only); yields the explained output
-    (``ProbabilityModel(model)`` or ``model`` itself for the logits).  The ``requires_grad`` flags come back
-    afterwards."""
+    """Eval mode and no parameter gradients (a saliency map needs the input's only); yields the explained output as
+    ``forward(x, lengths)``: ``ProbabilityModel(model)``, or the model's own output (``output="logit"``).  A model
+    whose forward takes ``x`` alone is called with it.  The ``requires_grad`` flags come back afterwards."""
     flags = [p.requires_grad for p in model.parameters()]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    logits = model if _takes_lengths(model) else _Logits(model)
     try:
-        yield ProbabilityModel(model) if output == "probability" else model
+        yield ProbabilityModel(logits) if output == "probability" else logits
     finally:
         for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)
@@ -275,16 +303,22 @@ def _targets(forward, x, lengths, target, cap: int) -> torch.Tensor:
             raise ValueError(f"target {target!r}: give a class index, one class per sample, or 'predicted'")
         with torch.no_grad():
             return torch.cat([forward(x[sl], lengths[sl]).argmax(1) for sl in _slices(n, cap)])
-    if target is None:
+    if target is None:  # Captum's: a model with one output needs none
+        with torch.no_grad():
+            if forward(x[:1], lengths[:1]).reshape(1, -1).shape[1] == 1:
+                return torch.zeros(n, dtype=torch.long, device=x.device)
         raise ValueError(
-            "target is needed: a class index (int), one class per sample (e.g. the labels), or 'predicted'"
+            "target is needed: a class index (int), one class per sample (e.g. the labels), or 'predicted' "
+            "(target=None is for a model with one output)"
         )
     given = np.asarray(target.detach().cpu() if torch.is_tensor(target) else target)
     if given.dtype.kind == "f" and not np.array_equal(given, np.round(given)):
         raise ValueError(f"target {target!r}: class indices are whole numbers")
     if given.dtype.kind not in "iuf":
         raise TypeError(f"target {target!r}: expected a class index, one per sample, or 'predicted'")
-    t = torch.as_tensor(given.astype(np.int64))
+    t = torch.as_tensor(given.astype(np.int64), device=x.device)
+    if t.ndim == 2 and t.shape[1] == 1:  # Captum takes (n, 1) too
+        t = t[:, 0]
     if t.ndim == 0:
         t = t.expand(n)
     if t.shape != (n,):
@@ -300,8 +334,9 @@ _CONSTRUCTOR_DOC = """Parameters
 ----------
 model : nn.Module
     A logits model, called as ``model(x, lengths)`` with ``x`` of shape (batch, time, features).
-output : {"probability", "logit"}, default "probability"
-    The explained output: the target class's softmax probability (the paper's) or its logit.
+output : {"logit", "probability"}, optional
+    The explained output: the model's own (``"logit"``, Captum's; the default but for Dynamask) or the target
+    class's softmax probability (``"probability"``, the paper's, which the workflow passes).
 options : SaliencyOptions, optional
     The methods' settings (its defaults when None); ``attribute`` overrides any of them by keyword.
 max_samples : int, optional
@@ -309,7 +344,7 @@ max_samples : int, optional
 
 Raises
 ------
-ConfigError
+ValueError
     If ``output`` is not one the method takes."""
 
 
@@ -332,15 +367,18 @@ class Attribution:
         if cls.__doc__ and "Parameters\n" not in cls.__doc__:
             cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n\n" + _CONSTRUCTOR_DOC
 
+    default_output = "logit"  # the model's own output, as Captum explains it
+
     def __init__(
         self,
         model: nn.Module,
-        output: str = "probability",
+        output: str | None = None,
         options: SaliencyOptions | None = None,
         max_samples: int | None = None,
     ):
+        output = output or self.default_output
         if output not in OUTPUTS:
-            raise ConfigError(f"output {output!r}: expected one of {', '.join(OUTPUTS)}")
+            raise ValueError(f"output {output!r}: expected one of {', '.join(OUTPUTS)}")
         self.model = model
         self.output = output
         self.options = options if options is not None else SaliencyOptions()
@@ -352,29 +390,35 @@ class Attribution:
     def attribute(
         self,
         inputs,
-        target=None,
-        lengths=None,
         baselines=None,
+        target=None,
+        additional_forward_args=None,
+        *,
+        lengths=None,
         seed: int = 0,
         progress: bool = False,
         indices=None,
+        return_convergence_delta: bool = False,
         **options,
-    ) -> torch.Tensor:
-        """Attribution maps of each input's ``target`` output.
+    ):
+        """Attribution maps of each input's ``target`` output, in Captum's call shape.
 
         Parameters
         ----------
-        inputs : torch.Tensor or array-like, shape (n, time, features)
-            Input sequences (converted to the model's parameter dtype).
-        target : int, array-like of int of shape (n,), or "predicted"
-            The explained class: one class for every input, each input's own (e.g. its label), or the class the
-            model predicts for it.
-        lengths : torch.Tensor or array-like of int, shape (n,), optional
-            True sequence lengths (default: every input is full length); padding steps get 0.
+        inputs : torch.Tensor or array-like, shape (n, time, features), or a 1-tuple of one
+            Input sequences (moved to the model's device and dtype); a tuple gives a tuple back, as in Captum.
         baselines : torch.Tensor, array-like or float, optional
             Only for the methods that take one: GradientShap's pool of baseline samples ``(k, time, features)``
             (default: an all-zero baseline); Integrated Gradients', DeepLift's and occlusion's reference, a tensor
             broadcastable to ``inputs`` or a float (default 0).
+        target : int, array-like of int of shape (n,) or (n, 1), "predicted", or None
+            The explained output: one class for every input, each input's own (e.g. its label), or the class the
+            model predicts for it; None for a model with one output.
+        additional_forward_args : torch.Tensor or tuple, optional
+            Captum's way to pass the lengths: ``(lengths,)`` or ``lengths`` (or use ``lengths=``).
+        lengths : torch.Tensor or array-like of int, shape (n,), optional
+            True sequence lengths (default: every input is full length); padding steps get 0.  A model whose forward
+            takes ``x`` alone is called without them.
         seed : int, default 0
             Seed of the random methods (SmoothGrad's and GradientShap's draws, Dynamask's starting mask); each
             sample draws from a generator of its own (the seed and its index, ``indices``).
@@ -383,47 +427,111 @@ class Attribution:
         indices : array-like of int, shape (n,), optional
             Each input's index in its dataset, which seeds its SmoothGrad and GradientShap draws: with them, a
             sample's map is the same alone, in any batch, at any place (default: its place in this call, 0 .. n-1).
+        return_convergence_delta : bool, default False
+            Integrated Gradients and DeepLift: also return Captum's convergence delta per input, the sum of its map
+            less ``f(input) - f(baseline)`` of its target.
         **options
-            Any field of :class:`SaliencyOptions` (e.g. ``ig_steps=64``), for this call.
+            Any field of :class:`SaliencyOptions` (e.g. ``ig_steps=64``), or Captum's name of it: ``n_steps``
+            (``ig_steps``), ``nt_samples`` / ``stdevs`` (SmoothGrad), ``n_samples`` / ``stdevs`` (GradientShap),
+            ``internal_batch_size`` (inputs per pass), ``abs`` (Gradient: False gives the signed gradient).
 
         Returns
         -------
-        torch.Tensor, shape (n, time, features)
-            The maps, detached, in the model's dtype, zero at padding steps; signed for the methods that give
-            signed maps.
+        torch.Tensor, shape (n, time, features), or a tuple
+            The maps, detached, on the model's device and in its dtype, zero at padding steps; signed for the
+            methods that give signed maps.  A 1-tuple for tuple inputs; ``(maps, delta)`` with
+            ``return_convergence_delta``.
 
         Raises
         ------
         ValueError
             Inputs that are not (samples, time, features), have another feature count than the model, hold NaN or
-            infinite values; lengths outside [1, time]; a target that is missing, not a whole class index or out of
-            range; ``indices`` of another length; a baseline given to a method that takes none.
+            infinite values; lengths outside [1, time] or given twice; a target that is missing, not a whole class
+            index or out of range; ``indices`` of another length; a baseline given to a method that takes none.
         TypeError
-            An option that is not a field of :class:`SaliencyOptions`; inputs, lengths or targets that are not
-            numbers.
+            An option that is neither a field of :class:`SaliencyOptions` nor Captum's name of one this method
+            has; several input tensors; inputs, lengths or targets that are not numbers.
         """
+        as_tuple = isinstance(inputs, tuple)
+        if as_tuple:
+            if len(inputs) != 1:
+                raise TypeError(f"{type(self).__name__} explains one input tensor; got a tuple of {len(inputs)}")
+            inputs = inputs[0]
+        if additional_forward_args is not None:
+            if lengths is not None:
+                raise ValueError("lengths given twice: as lengths= and in additional_forward_args")
+            extra = additional_forward_args
+            lengths = extra[0] if isinstance(extra, tuple | list) else extra
+        options, max_samples = self._captum_options(options)
         unknown = set(options) - set(SaliencyOptions.__dataclass_fields__)
         if unknown:
             raise TypeError(
                 f"{type(self).__name__}.attribute got unknown option(s) {', '.join(sorted(unknown))}; "
-                f"options are the fields of SaliencyOptions: {', '.join(SaliencyOptions.__dataclass_fields__)}"
+                f"options are the fields of SaliencyOptions ({', '.join(SaliencyOptions.__dataclass_fields__)}) "
+                f"and Captum's names of those this method has ({', '.join(sorted(self._captum_names())) or 'none'})"
             )
         if baselines is not None and not self.takes_baselines:
             raise ValueError(f"{type(self).__name__} takes no baselines")
+        if return_convergence_delta and self.name not in ("integrated_gradients", "deeplift"):
+            raise TypeError(f"{type(self).__name__}: return_convergence_delta is Integrated Gradients' and DeepLift's")
         opts = replace(self.options, **options)
         x, lt = _input_tensors(self.model, inputs, lengths)
         where = np.arange(len(x)) if indices is None else np.asarray(indices)
         if where.shape != (len(x),) or where.dtype.kind not in "iu":
             raise ValueError(f"indices has shape {where.shape} ({where.dtype}); expected one int per input ({len(x)},)")
         seeds = _Seeds(int(seed), where)
-        cap = self.max_samples or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), opts.max_batch_mb)
+        cap = (
+            max_samples
+            or self.max_samples
+            or samples_per_pass(x.shape[1], x.shape[2], x.element_size(), opts.max_batch_mb)
+        )
         with (
             _inputs_only(self.model, self.output) as forward,
             tqdm(total=len(x), desc=self.name, unit="sample", disable=not progress, leave=False) as bar,
         ):
             y = _targets(forward, x, lt, target, cap)
             maps = self._maps(forward, x, y, lt, cap, opts, seeds, baselines, bar)
-        return (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+            maps = (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+            if return_convergence_delta:
+                delta = _convergence_delta(forward, x, y, lt, maps, baselines, cap)
+        out = (maps,) if as_tuple else maps
+        return (out, delta) if return_convergence_delta else out
+
+    # Captum's option names -> ours (stdevs: the method's own noise sd)
+    _CAPTUM_OPTIONS = {
+        "n_steps": "ig_steps",
+        "nt_samples": "smoothgrad_samples",
+        "n_samples": "gradient_shap_samples",
+        "abs": "gradient_abs",
+    }
+    _stdev_option: str | None = None
+
+    def _captum_names(self) -> set:
+        names = {k for k, v in self._CAPTUM_OPTIONS.items() if self._uses(v)} | {"internal_batch_size"}
+        return names | ({"stdevs"} if self._stdev_option else set())
+
+    def _uses(self, option: str) -> bool:
+        return {
+            "ig_steps": self.name == "integrated_gradients",
+            "smoothgrad_samples": self.name == "smoothgrad",
+            "gradient_shap_samples": self.name == "gradient_shap",
+            "gradient_abs": self.name == "gradient",
+        }.get(option, False)
+
+    def _captum_options(self, options: dict) -> tuple[dict, int | None]:
+        """``options`` with Captum's names translated to ours (a name this method has not stays, to be refused),
+        and ``internal_batch_size`` (inputs per pass) apart."""
+        out, max_samples = {}, None
+        for key, value in options.items():
+            if key == "internal_batch_size":
+                max_samples = int(value)
+            elif key in self._CAPTUM_OPTIONS and self._uses(self._CAPTUM_OPTIONS[key]):
+                out[self._CAPTUM_OPTIONS[key]] = value
+            elif key == "stdevs" and self._stdev_option:
+                out[self._stdev_option] = value
+            else:
+                out[key] = value
+        return out, max_samples
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar) -> torch.Tensor:
         """The maps of ``x`` (``bar.update`` after each pass's samples)."""
@@ -441,7 +549,8 @@ class Gradient(Attribution):
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         out = []
         for sl in _slices(len(x), cap):
-            out.append(_gradient_pass(forward, x[sl], y[sl], lengths[sl])[0].abs_())
+            grad = _gradient_pass(forward, x[sl], y[sl], lengths[sl])[0]
+            out.append(grad.abs_() if opts.gradient_abs else grad)
             bar.update(sl.stop - sl.start)
         return torch.cat(out)
 
@@ -491,6 +600,7 @@ class SmoothGrad(Attribution):
     each sample's noise from a generator of its own."""
 
     name = "smoothgrad"
+    _stdev_option = "smoothgrad_stdev"
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         return _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar)
@@ -501,6 +611,7 @@ class GradientShap(Attribution):
 
     name = "gradient_shap"
     takes_baselines = True
+    _stdev_option = "gradient_shap_stdev"
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         return _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar)
@@ -521,9 +632,11 @@ class Dynamask(Attribution):
 
     name = "dynamask"
 
-    def __init__(self, model, output="probability", options=None, max_samples=None):
-        if output != "probability":
-            raise ConfigError("dynamask optimises the target's cross-entropy: output='logit' does not apply")
+    default_output = "probability"
+
+    def __init__(self, model, output=None, options=None, max_samples=None):
+        if (output or "probability") != "probability":
+            raise ValueError("dynamask optimises the target's cross-entropy: output='logit' does not apply")
         super().__init__(model, output, options, max_samples)
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
@@ -643,54 +756,68 @@ class CaptumAttribution(Attribution):
     Parameters
     ----------
     model : nn.Module
-        A logits model, called as ``model(x, lengths)``.
-    method : type
-        A Captum attribution class taking the forward function first, e.g. ``captum.attr.FeatureAblation``.
-    output : {"probability", "logit"}, default "probability"
-        The explained output.
+        A logits model, called as ``model(x, lengths)`` or ``model(x)``.
+    method : callable
+        A Captum attribution class taking the forward function first, e.g. ``captum.attr.FeatureAblation``, or any
+        callable of the forward function that returns one (``lambda f: NoiseTunnel(Saliency(f))``).
+    output : {"logit", "probability"}, optional
+        The explained output (default: the model's own, as Captum explains it).
 
     Examples
     --------
     >>> import captum.attr
     >>> ablation = CaptumAttribution(model, captum.attr.FeatureAblation)  # doctest: +SKIP
     >>> maps = ablation.attribute(x, target="predicted", lengths=lengths, perturbations_per_eval=8)  # doctest: +SKIP
+    >>> smooth = CaptumAttribution(model, lambda f: captum.attr.NoiseTunnel(captum.attr.Saliency(f)))  # doctest: +SKIP
+    >>> maps = smooth.attribute(x, target=1, nt_type="smoothgrad", nt_samples=10)  # doctest: +SKIP
     """
 
     takes_baselines = True
 
-    def __init__(self, model: nn.Module, method: type, output: str = "probability"):
+    def __init__(self, model: nn.Module, method, output: str | None = None):
         super().__init__(model, output)
         self.method = method
-        self.name = method.__name__
+        self.name = getattr(method, "__name__", type(method).__name__)
 
-    def attribute(self, inputs, target=None, lengths=None, baselines=None, **kwargs) -> torch.Tensor:
+    def attribute(
+        self, inputs, baselines=None, target=None, additional_forward_args=None, *, lengths=None, **kwargs
+    ) -> torch.Tensor:
         """Captum's ``method(forward).attribute(inputs, target=..., additional_forward_args=(lengths,), ...)``.
 
         Parameters
         ----------
         inputs : torch.Tensor or array-like, shape (n, time, features)
             Input sequences.
-        target : int, array-like of int of shape (n,), or "predicted"
-            The explained class (as in :meth:`Attribution.attribute`).
-        lengths : torch.Tensor or array-like of int, shape (n,), optional
-            True sequence lengths (default: full length); padding steps get 0.
         baselines : optional
             Passed to Captum when given.
+        target : int, array-like of int of shape (n,) or (n, 1), "predicted", or None
+            The explained class (as in :meth:`Attribution.attribute`).
+        additional_forward_args : torch.Tensor or tuple, optional
+            The lengths, as Captum passes them: ``(lengths,)`` or ``lengths``.
+        lengths : torch.Tensor or array-like of int, shape (n,), optional
+            True sequence lengths (default: full length); padding steps get 0.
         **kwargs
-            Captum's own keywords of ``method.attribute``.
+            Captum's own keywords of ``method.attribute`` (``return_convergence_delta``, ``nt_type``, ...).
 
         Returns
         -------
-        torch.Tensor, shape (n, time, features)
-            Captum's attributions, detached, zero at padding steps.
+        torch.Tensor, shape (n, time, features), or (maps, delta)
+            Captum's attributions, detached, zero at padding steps; with Captum's delta when it returns one.
         """
+        if additional_forward_args is not None:
+            if lengths is not None:
+                raise ValueError("lengths given twice: as lengths= and in additional_forward_args")
+            extra = additional_forward_args
+            lengths = extra[0] if isinstance(extra, tuple | list) else extra
         x, lt = _input_tensors(self.model, inputs, lengths)
         if baselines is not None:
             kwargs["baselines"] = baselines
         with _inputs_only(self.model, self.output) as forward:
             y = _targets(forward, x, lt, target, len(x))
-            maps = self.method(forward).attribute(x, target=y, additional_forward_args=(lt,), **kwargs)
-        return (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+            out = self.method(forward).attribute(x, target=y, additional_forward_args=(lt,), **kwargs)
+        maps, delta = out if isinstance(out, tuple) else (out, None)  # return_convergence_delta=True
+        maps = (maps * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
+        return maps if delta is None else (maps, delta.detach())
 
 
 # every method of labels.SALIENCY_METHODS, by name
@@ -713,7 +840,7 @@ REGISTRY: dict[str, type[Attribution]] = {
 }
 
 
-def method(name: str, model: nn.Module, output: str = "probability", **kwargs) -> Attribution:
+def method(name: str, model: nn.Module, output: str | None = None, **kwargs) -> Attribution:
     """The attribution method ``name`` (one of :data:`METHODS`) on ``model``.
 
     Parameters
@@ -721,9 +848,9 @@ def method(name: str, model: nn.Module, output: str = "probability", **kwargs) -
     name : str
         The method's name.
     model : nn.Module
-        A logits model, called as ``model(x, lengths)``.
-    output : {"probability", "logit"}, default "probability"
-        The explained output.
+        A logits model, called as ``model(x, lengths)`` or ``model(x)``.
+    output : {"logit", "probability"}, optional
+        The explained output (default: the method's, the model's own output but for Dynamask's probability).
     **kwargs
         ``options`` and ``max_samples`` of :class:`Attribution`.
 
@@ -734,11 +861,11 @@ def method(name: str, model: nn.Module, output: str = "probability", **kwargs) -
 
     Raises
     ------
-    ConfigError
+    ValueError
         If ``name`` is not a known method.
     """
     if name not in REGISTRY:
-        raise ConfigError(f"unknown saliency method {name!r}; known: {', '.join(METHODS)}")
+        raise ValueError(f"unknown saliency method {name!r}; known: {', '.join(METHODS)}")
     return REGISTRY[name](model, output=output, **kwargs)
 
 
@@ -827,8 +954,8 @@ def attribute(
     baselines=None,
     max_samples: int | None = None,
 ) -> np.ndarray:
-    """The numpy form of ``method(method_name, model).attribute(x, target=y, lengths=lengths, ...)``: maps of each
-    sample's true-class probability.
+    """The numpy form of ``method(method_name, model, output="probability").attribute(x, target=y, lengths=lengths,
+    ...)``: maps of each sample's true-class probability (the paper's).
 
     Parameters
     ----------
@@ -858,11 +985,24 @@ def attribute(
 
     Raises
     ------
-    ConfigError
+    ValueError
         If ``method_name`` is not a known saliency method.
     """
-    explainer = method(method_name, model, options=options, max_samples=max_samples)
+    explainer = method(method_name, model, output="probability", options=options, max_samples=max_samples)
     return explainer.attribute(x, target=np.asarray(y), lengths=lengths, baselines=baselines, seed=seed).numpy()
+
+
+def _convergence_delta(forward, x, y, lengths, maps, baselines, cap) -> torch.Tensor:
+    """Captum's convergence delta of Integrated Gradients and DeepLift: each map's sum less ``f(x) - f(baseline)``
+    of its target (the completeness gap; 0 for exact attributions)."""
+    base = torch.zeros_like(x) if baselines is None else torch.as_tensor(baselines, dtype=x.dtype, device=x.device)
+    base = base.expand_as(x)
+
+    def target_output(z):
+        with torch.no_grad():
+            return torch.cat([forward(z[sl], lengths[sl]).gather(1, y[sl, None])[:, 0] for sl in _slices(len(z), cap)])
+
+    return maps.sum((1, 2)) - (target_output(x) - target_output(base))
 
 
 @dataclass(frozen=True)
@@ -895,7 +1035,7 @@ def _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.T
         noise = np.stack(
             [seed.rng(i, 0).standard_normal((k, *shape), dtype=_np_dtype(x)) for i in range(sl.start, sl.stop)]
         )
-        noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype)).reshape(-1, *shape)
+        noisy = (x[sl, None] + sd * torch.as_tensor(noise, dtype=x.dtype, device=x.device)).reshape(-1, *shape)
         grads = _gradients(forward, noisy, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
         out.append(grads.abs_().reshape(-1, k, *shape).mean(1))
         bar.update(sl.stop - sl.start)
@@ -909,16 +1049,22 @@ def _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar=_NO_B
     k, sd = int(opts.gradient_shap_samples), float(opts.gradient_shap_stdev)
     n, shape = len(x), x.shape[1:]
     pool = (
-        torch.zeros((1, *shape), dtype=x.dtype)
+        torch.zeros((1, *shape), dtype=x.dtype, device=x.device)
         if baselines is None
-        else torch.as_tensor(np.asarray(baselines), dtype=x.dtype)
+        else torch.as_tensor(
+            baselines.detach().cpu().numpy() if torch.is_tensor(baselines) else np.asarray(baselines),
+            dtype=x.dtype,
+            device=x.device,
+        )
     )
     out = []
     for sl in _slices(n, max(1, cap // k)):
         draws = [seed.rng(i, 1) for i in range(sl.start, sl.stop)]
-        idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]))  # (b, k)
-        alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype)  # (b, k)
-        noise = torch.as_tensor(np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]))
+        idx = torch.as_tensor(np.stack([g.integers(0, len(pool), k) for g in draws]), device=x.device)  # (b, k)
+        alpha = torch.as_tensor(np.stack([g.random(k) for g in draws]), dtype=x.dtype, device=x.device)  # (b, k)
+        noise = torch.as_tensor(
+            np.stack([g.standard_normal((k, *shape), dtype=_np_dtype(x)) for g in draws]), device=x.device
+        )
         delta = x[sl, None] + sd * noise - pool[idx]  # (b, k, T, N)
         points = (pool[idx] + alpha[..., None, None] * delta).reshape(-1, *shape)
         grads = _gradients(forward, points, y[sl].repeat_interleave(k), lengths[sl].repeat_interleave(k), cap)
@@ -947,9 +1093,13 @@ def _captum_maps(method, forward, xt, yt, lt, cap, opts, baselines=None, bar=_NO
     else:
         size = max(1, cap // expansion[method])
     if baselines is None or isinstance(baselines, (int, float)):
-        reference = torch.full((1, 1, 1), float(baselines or 0.0), dtype=xt.dtype)
+        reference = torch.full((1, 1, 1), float(baselines or 0.0), dtype=xt.dtype, device=xt.device)
     else:
-        reference = torch.as_tensor(np.asarray(baselines), dtype=xt.dtype)
+        reference = torch.as_tensor(
+            baselines.detach().cpu().numpy() if torch.is_tensor(baselines) else np.asarray(baselines),
+            dtype=xt.dtype,
+            device=xt.device,
+        )
     reference = torch.broadcast_to(reference, xt.shape)
     out = []
     for sl in _slices(n, size):
@@ -988,9 +1138,11 @@ def _masked_relevance(forward, x, y, lengths, base, n_masks, mask_of, cap) -> to
     of ``x`` are set to 0; ``(n, n_masks)``.  ``mask_of(range)`` gives those masks as booleans
     ``(k, n, T, N)``; the masked copies share passes of up to ``cap`` inputs."""
     n = len(x)
-    rel = torch.zeros(n, n_masks, dtype=x.dtype)
+    rel = torch.zeros(n, n_masks, dtype=x.dtype, device=x.device)
     for sl in _slices(n_masks, max(1, cap // n)):
-        copies = torch.where(mask_of(range(sl.start, sl.stop)), torch.zeros((), dtype=x.dtype), x.unsqueeze(0))
+        copies = torch.where(
+            mask_of(range(sl.start, sl.stop)), torch.zeros((), dtype=x.dtype, device=x.device), x.unsqueeze(0)
+        )
         k = copies.shape[0]
         grads = _gradients(forward, copies.reshape(-1, *x.shape[1:]), y.repeat(k), lengths.repeat(k), cap).abs_()
         rel[:, sl] = (base.unsqueeze(0) - grads.reshape(copies.shape)).abs().sum((2, 3)).T
@@ -1007,7 +1159,7 @@ def _temporal_saliency_rescaling(forward, x, y, lengths, cap, quantile, bar=_NO_
         base = _gradients(forward, xb, yb, lb, cap).abs_()
 
         def one_step(steps, n_time=n_time):  # copy j: step steps[j] of every sample
-            hit = torch.zeros(len(steps), 1, n_time, 1, dtype=torch.bool)
+            hit = torch.zeros(len(steps), 1, n_time, 1, dtype=torch.bool, device=x.device)
             hit[torch.arange(len(steps)), 0, list(steps)] = True
             return hit
 
@@ -1017,7 +1169,7 @@ def _temporal_saliency_rescaling(forward, x, y, lengths, cap, quantile, bar=_NO_
         keep = (time_rel > cut) & valid  # (n, T)
 
         def one_feature(features, n_feat=n_feat, keep=keep):  # copy j: feature features[j] at the kept steps
-            hit = torch.zeros(len(features), 1, 1, n_feat, dtype=torch.bool)
+            hit = torch.zeros(len(features), 1, 1, n_feat, dtype=torch.bool, device=x.device)
             hit[torch.arange(len(features)), 0, 0, list(features)] = True
             return hit & keep[None, :, :, None]
 
@@ -1035,6 +1187,7 @@ def _dynamask(model, x, y, lengths, cap, opts, seed, bar=_NO_BAR) -> torch.Tenso
     # every sample's starting mask is drawn at once, so a pass holds any subset of the samples;
     # each mask's loss and Adam update are its own, so passes do not mix samples
     start = 1.0 - 0.01 * torch.rand(x.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=x.dtype)
+    start = start.to(x.device)
     out = []
     for sl in _slices(len(x), cap):
         out.append(_dynamask_batch(model, x[sl], y[sl], lengths[sl], start[sl], opts))

@@ -207,7 +207,7 @@ def attribute_split(model, split: dict, method: str, saliency: dict, seed: int, 
     ``baselines``: GradientShap's baseline samples.
     """
     torch.set_num_threads(int(threads))
-    explainer = saliency_method(method, model, options=saliency_options(saliency))
+    explainer = saliency_method(method, model, output="probability", options=saliency_options(saliency))
     maps = explainer.attribute(
         split["x"], target=split["y"], lengths=split["lengths"], baselines=baselines, seed=seed
     ).numpy()
