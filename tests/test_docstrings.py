@@ -27,6 +27,8 @@ MODULES = (
     "vanishing_saliency.saliency",
     "vanishing_saliency.metrics",
     "vanishing_saliency.synthetic",
+    "vanishing_saliency.training",
+    "vanishing_saliency.data",
     "vanishing_saliency.hcp.io",
     "vanishing_saliency.hcp.bids",
     "vanishing_saliency.hcp.cifti",

@@ -39,6 +39,32 @@ def load_splits(path, split_table=None, splits=("train", "test")) -> dict:
     ``split_table`` (a subject split TSV) selects the HCP-samples layout; without it the file
     holds split arrays.  ``n_classes``: the number of label names (HCP), else 1 + the largest
     training label (``None`` when ``train`` is not loaded).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` dataset file.
+    split_table : str or os.PathLike, optional
+        A tab-separated subject split with columns ``subject`` and ``set`` (the split name of each subject); given,
+        the file is read as HCP samples.
+    splits : iterable of str, default ("train", "test")
+        The splits to load.
+
+    Returns
+    -------
+    dict
+        One entry per requested split: a dict of arrays with one row per sample.  Split arrays: every array
+        ``<key>_<split>`` of the file under ``<key>`` (at least ``x``, ``y``, ``lengths``).  HCP samples: ``x``,
+        ``y``, ``lengths``, ``on_mask``, ``subjects``, ``runs``, ``block_start_frame`` and ``index`` (the samples'
+        positions in the file).  Besides them ``n_classes`` (int or None) and ``label_names`` (list of str for HCP
+        samples, else None), and for HCP samples ``experiment`` (str).
+
+    Raises
+    ------
+    DataError
+        Split arrays: if the file lacks ``x_<split>``, ``y_<split>`` or ``lengths_<split>`` of a requested split
+        (with a hint when it holds HCP samples and ``split_table`` was not given), or these three differ in length.
+        HCP samples: if a subject of the file is not in ``split_table``, or a requested split has no samples.
     """
     if split_table is not None:
         return _hcp_splits(path, split_table, splits)
@@ -93,12 +119,48 @@ def _hcp_splits(path, split_table, splits) -> dict:
 
 
 def load_split(path, split: str, split_table=None) -> dict:
-    """One split (see :func:`load_splits`)."""
+    """One split (see :func:`load_splits`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` dataset file.
+    split : str
+        The split to load (``"train"``, ``"val"``, ``"test"``, ...).
+    split_table : str or os.PathLike, optional
+        A subject split TSV; given, the file is read as HCP samples.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The split's arrays, with one row per sample (at least ``x``, ``y`` and ``lengths``).
+
+    Raises
+    ------
+    DataError
+        As :func:`load_splits`.
+    """
     return load_splits(path, split_table, (split,))[split]
 
 
 def subsample(split: dict, n: int | None, seed: int) -> dict:
-    """A seeded subset of ``n`` samples of a split, in their original order (all when ``n`` is None)."""
+    """A seeded subset of ``n`` samples of a split, in their original order (all when ``n`` is None).
+
+    Parameters
+    ----------
+    split : dict of str to numpy.ndarray
+        A split (:func:`load_split`); every value must be an array with one row per sample (as many as ``y``).
+    n : int or None
+        How many samples to keep, drawn without replacement; None, or at least the split's size, keeps all.
+    seed : int
+        Seed of the draw (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``split`` itself (not a copy) when every sample is kept; else a new dict with the same keys, each array
+        restricted to the kept rows.
+    """
     size = len(split["y"])
     if n is None or n >= size:
         return split
@@ -107,5 +169,16 @@ def subsample(split: dict, n: int | None, seed: int) -> dict:
 
 
 def chance_level(y) -> float:
-    """Accuracy of always answering the most frequent class."""
+    """Accuracy of always answering the most frequent class.
+
+    Parameters
+    ----------
+    y : array-like of int, shape (n,)
+        Class labels (non-negative); ``n`` must be at least 1.
+
+    Returns
+    -------
+    float
+        The most frequent label's share of the samples.
+    """
     return float(np.bincount(np.asarray(y)).max() / len(y))

@@ -42,7 +42,29 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings (paper: batch 50, Adam 1e-3, up to 400 epochs)."""
+    """Optimisation settings (paper: batch 50, Adam 1e-3, up to 400 epochs).
+
+    Parameters
+    ----------
+    batch_size : int, default 50
+        Training samples per optimisation step (the last batch of an epoch may be smaller).
+    lr : float, default 1e-3
+        Adam's learning rate.
+    max_epochs : int, default 400
+        Most epochs trained; 0 keeps the initial weights.
+    patience : int, default 30
+        Training stops after this many epochs in a row in which the selection criterion did not improve (never with
+        ``selection`` ``"last"``, where every epoch improves it).
+    val_fraction : float, default 0.1
+        Share of each class's training samples held out for validation when no validation set is given (rounded
+        per class).
+    stop_at_train_accuracy : float or None, default 1.0
+        Training stops after the first epoch whose training accuracy reaches this; None: no such stop.
+    dtype : {"float32", "float64"}, default "float32"
+        Floating-point type of the model and the inputs (a key of ``DTYPES``).
+    selection : {"first_best", "best_loss", "last", "accuracy_then_loss"}, default "first_best"
+        Which epoch's weights are kept (see the module docstring and ``SELECTIONS``).
+    """
 
     batch_size: int = 50
     lr: float = 1e-3
@@ -72,7 +94,29 @@ def _improves(rule: str, acc: float, loss: float, best: dict) -> bool:
 
 
 def select_epoch(history: list[dict], rule: str) -> int:
-    """The epoch ``rule`` keeps from a training history (``epoch``, ``val_accuracy``, ``val_loss`` per epoch)."""
+    """The epoch ``rule`` keeps from a training history (``epoch``, ``val_accuracy``, ``val_loss`` per epoch).
+
+    The same choice :func:`train_model` makes while training, made afterwards from its ``history``.
+
+    Parameters
+    ----------
+    history : list of dict
+        One dict per epoch, in training order, with at least the keys ``epoch`` (int), ``val_accuracy`` and
+        ``val_loss`` (float), as in the ``history`` that :func:`train_model` returns.
+    rule : {"first_best", "best_loss", "last", "accuracy_then_loss"}
+        The selection rule (see the module docstring).
+
+    Returns
+    -------
+    int
+        The ``epoch`` of the kept entry; 0 when ``history`` is empty (or, with ``best_loss``, when no epoch has a
+        validation loss below infinity).
+
+    Raises
+    ------
+    ConfigError
+        If ``rule`` is not one of ``SELECTIONS`` and ``history`` is not empty.
+    """
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": 0}
     for h in history:
         if _improves(rule, h["val_accuracy"], h["val_loss"], best):
@@ -92,7 +136,15 @@ SHORTCUT_TORCH_RELEASES = ("2.13.",)
 
 
 def use_startup_shortcuts() -> bool:
-    """Whether this torch is a release the start-up shortcuts were checked against (and they are not switched off)."""
+    """Whether this torch is a release the start-up shortcuts were checked against (and they are not switched off).
+
+    Returns
+    -------
+    bool
+        True when ``torch.__version__`` starts with one of ``SHORTCUT_TORCH_RELEASES``, ``torch._C`` has
+        ``_set_deterministic_algorithms`` and the environment variable ``VANISHING_SALIENCY_PUBLIC_TORCH`` is unset,
+        empty or ``"0"``.
+    """
     return (
         torch.__version__.startswith(SHORTCUT_TORCH_RELEASES)
         and hasattr(torch._C, "_set_deterministic_algorithms")
@@ -122,11 +174,17 @@ class StartupAdam:
         self.state: dict[int, tuple] = {}
 
     def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to None (what ``torch.optim.Adam.zero_grad()`` does by default)."""
         for p in self.params:
             p.grad = None
 
     @torch.no_grad()
     def step(self) -> None:
+        """One Adam update, in place and without autograd, of every parameter that has a ``grad``.
+
+        A parameter's state (a step count in torch's default float dtype, and first and second moments shaped like
+        the parameter) is created at its first update; parameters whose ``grad`` is None are skipped.
+        """
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -147,7 +205,20 @@ class StartupAdam:
 
 def adam(params, lr: float):
     """Adam with torch's defaults otherwise: ``torch.optim.Adam``, or :class:`StartupAdam` where
-    :func:`use_startup_shortcuts` holds (the same numbers, without TorchDynamo's import)."""
+    :func:`use_startup_shortcuts` holds (the same numbers, without TorchDynamo's import).
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+        The tensors to optimise (e.g. ``model.parameters()``).
+    lr : float
+        Learning rate.
+
+    Returns
+    -------
+    StartupAdam or torch.optim.Adam
+        A new optimizer over ``params``.
+    """
     if use_startup_shortcuts():
         return StartupAdam(params, lr=lr)
     return torch.optim.Adam(params, lr=lr)
@@ -155,7 +226,18 @@ def adam(params, lr: float):
 
 def set_determinism(seed: int, threads: int = 1) -> None:
     """Seed torch, set its thread count and make its CPU kernels deterministic
-    (``torch.use_deterministic_algorithms``, or the same flag set directly where :func:`use_startup_shortcuts`)."""
+    (``torch.use_deterministic_algorithms``, or the same flag set directly where :func:`use_startup_shortcuts`).
+
+    Also switches off ``torch.utils.deterministic.fill_uninitialized_memory`` (see the comment in the code).  All
+    of this is process-wide torch state.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for ``torch.manual_seed``.
+    threads : int, default 1
+        Number of intra-op threads (``torch.set_num_threads``); values below 1 count as 1.
+    """
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, int(threads)))
     if use_startup_shortcuts():
@@ -170,7 +252,26 @@ def set_determinism(seed: int, threads: int = 1) -> None:
 
 
 def split_validation(y: np.ndarray, fraction: float, seed: int):
-    """Stratified train/validation indices from the training labels only."""
+    """Stratified train/validation indices from the training labels only.
+
+    Each class's samples are shuffled with a generator seeded by ``seed``, and the first
+    ``round(fraction * n_class)`` of them (Python's ``round``: halves to even) go to validation.
+
+    Parameters
+    ----------
+    y : numpy.ndarray, shape (n,)
+        Class labels of the training samples.
+    fraction : float
+        Share of each class to hold out for validation.
+    seed : int
+        Seed of the shuffle (``numpy.random.default_rng``).
+
+    Returns
+    -------
+    train_idx, val_idx : numpy.ndarray of int
+        Sorted indices into ``y`` of the training and of the validation samples; together they hold every index
+        once.
+    """
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
     for label in np.unique(y):
@@ -192,6 +293,24 @@ def _tensors(x, y, lengths, dtype):
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, x, lengths, batch_size: int = 256) -> torch.Tensor:
+    """A model's logits for every sample, in batches, without autograd; leaves the model in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier called as ``model(x, lengths)`` (e.g. :class:`~vanishing_saliency.models.SequenceClassifier`).
+    x : array-like, shape (n, time, features)
+        Input sequences, converted to the dtype of the model's first parameter; ``n`` must be at least 1.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+    batch_size : int, default 256
+        Samples per forward pass.
+
+    Returns
+    -------
+    torch.Tensor, shape (n, n_classes)
+        The logits (no softmax), in the model's dtype.
+    """
     model.eval()
     dtype = next(model.parameters()).dtype
     x = torch.as_tensor(np.asarray(x), dtype=dtype)
@@ -200,7 +319,30 @@ def predict_logits(model: nn.Module, x, lengths, batch_size: int = 256) -> torch
 
 
 def evaluate(model: nn.Module, x, y, lengths, batch_size: int = 256) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) of a model on a split."""
+    """(accuracy, mean cross-entropy) of a model on a split.
+
+    The logits come from :func:`predict_logits` (eval mode, no autograd; the model is left in eval mode).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier called as ``model(x, lengths)``, returning logits of shape ``(batch, n_classes)``.
+    x : array-like, shape (n, time, features)
+        Input sequences; ``n`` must be at least 1.
+    y : array-like of int, shape (n,)
+        Class labels.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+    batch_size : int, default 256
+        Samples per forward pass.
+
+    Returns
+    -------
+    accuracy : float
+        Share of the samples whose largest logit is their label.
+    loss : float
+        Mean cross-entropy of the logits against ``y`` (the model's regulariser not included).
+    """
     logits = predict_logits(model, x, lengths, batch_size)
     y = torch.as_tensor(np.asarray(y), dtype=torch.long)
     loss = nn.functional.cross_entropy(logits, y).item()
@@ -226,6 +368,54 @@ def train_model(
     it a stratified ``train_cfg.val_fraction`` of the training samples is held out.
     ``on_epoch(epoch, model)``: called after every epoch (epoch 0: the initial weights), e.g.
     to follow saliency quality through training; it must leave the weights alone.
+
+    Calls :func:`set_determinism` with ``seed`` (keeping torch's thread count), then trains with :func:`adam`
+    on the cross-entropy plus the model's regulariser, in batches of ``train_cfg.batch_size`` samples drawn in a
+    new order each epoch (a torch generator seeded with ``seed``).  Stopping rules and ``selection``: see the module
+    docstring.  Without validation samples (``val_fraction`` rounding to none), an epoch's validation accuracy and
+    loss are its training accuracy and mean training cross-entropy.
+
+    Parameters
+    ----------
+    name : str
+        The architecture, a key of ``vanishing_saliency.models.REGISTRY``.
+    model_cfg : ModelConfig
+        The model's hyper-parameters.
+    train_cfg : TrainConfig
+        Optimisation settings.
+    x : array-like, shape (n, time, features)
+        Training sequences (converted to ``train_cfg.dtype``).
+    y : array-like of int, shape (n,)
+        Training labels.
+    lengths : array-like of int, shape (n,)
+        True sequence lengths.
+    seed : int
+        Seed of torch (the initial weights, dropout), of the validation split and of the batch order.
+    progress : bool, default True
+        Whether to show a tqdm progress bar over the epochs.
+    desc : str, optional
+        The progress bar's label (default ``name``).
+    val : tuple of (x, y, lengths), optional
+        An explicit validation set, shaped as ``x``, ``y`` and ``lengths``; then every sample of ``x`` is trained on.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, model)``, called as described above.
+
+    Returns
+    -------
+    model : SequenceClassifier
+        The model with the kept epoch's weights, in eval mode and in ``train_cfg.dtype``.
+    info : dict
+        ``epochs_run`` (int), ``best_epoch`` (int, 0: the initial weights), ``selection`` (str), ``val_accuracy`` and
+        ``val_loss`` of the kept epoch (NaN for the initial weights without validation samples), ``n_train`` and
+        ``n_val`` (int), ``train_seconds`` (float) and ``history``: one dict per epoch trained with ``epoch``,
+        ``train_loss`` (mean cross-entropy, regulariser not included), ``train_accuracy``, ``val_loss`` and
+        ``val_accuracy``.
+
+    Raises
+    ------
+    ConfigError
+        If ``train_cfg.selection`` is not one of ``SELECTIONS`` (before any training), or ``name`` is not a registered
+        architecture or ``model_cfg`` does not fit it (:func:`~vanishing_saliency.models.build_model`).
     """
     set_determinism(seed, torch.get_num_threads())
     dtype = DTYPES[train_cfg.dtype]
@@ -319,7 +509,28 @@ def train_model(
 
 
 def save_model(path, model, name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, seed: int, extra: dict) -> None:
-    """``state_dict`` at ``path`` plus a JSON sidecar at ``path`` with suffix ``.json``."""
+    """``state_dict`` at ``path`` plus a JSON sidecar at ``path`` with suffix ``.json``.
+
+    Both files are written atomically (a temporary file renamed into place); the folder is created if needed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write the ``state_dict`` (``torch.save``), e.g. ``model.pt``; the sidecar is
+        ``path.with_suffix(".json")``.
+    model : torch.nn.Module
+        The trained model.
+    name : str
+        Its architecture (sidecar key ``architecture``).
+    model_cfg : ModelConfig
+        Its hyper-parameters (``model_config``, as a dict).
+    train_cfg : TrainConfig
+        The optimisation settings it was trained with (``train_config``, as a dict).
+    seed : int
+        The training seed (``seed``).
+    extra : dict
+        Further sidecar entries, written after the others (a key of the same name replaces theirs).
+    """
     path = Path(path)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(model.state_dict(), tmp)
@@ -335,7 +546,28 @@ def save_model(path, model, name: str, model_cfg: ModelConfig, train_cfg: TrainC
 
 
 def load_model(path):
-    """Rebuild a model from its ``.pt`` and sidecar; returns (model in eval mode, sidecar dict)."""
+    """Rebuild a model from its ``.pt`` and sidecar; returns (model in eval mode, sidecar dict).
+
+    The inverse of :func:`save_model`: the architecture and ``ModelConfig`` come from the sidecar, the dtype from its
+    ``train_config``, and the weights are loaded onto the CPU (``weights_only=True``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``state_dict`` file; its sidecar is ``path.with_suffix(".json")``.
+
+    Returns
+    -------
+    model : SequenceClassifier
+        The model with the saved weights, on the CPU, in eval mode.
+    meta : dict
+        The sidecar, as written by :func:`save_model`.
+
+    Raises
+    ------
+    ConfigError
+        If the sidecar's architecture is not registered or its model configuration does not fit it.
+    """
     path = Path(path)
     meta = load_json(path.with_suffix(".json"))
     model = build_model(meta["architecture"], ModelConfig(**meta["model_config"]))
