@@ -35,6 +35,14 @@ def test_a_source_is_named_in_the_deepest_linked_dataset_that_holds_it(tmp_path,
         D.bids_uri("elsewhere/x.nii", links)
 
 
+def test_a_linked_folder_with_a_space_in_its_name_still_holds_its_sources(tmp_path):
+    raw = tmp_path / "my study"
+    (raw / "sub-01").mkdir(parents=True)
+    links = D.dataset_links({"raw": raw})
+    assert "%20" in links["raw"]  # a file URI, percent-encoded
+    assert D.bids_uri(raw / "sub-01/x.tsv", links) == "bids:raw:sub-01/x.tsv"
+
+
 def test_the_description_links_every_source_dataset_and_names_the_code_only_when_known():
     links = {"hcp": "file:///data/hcp"}
     with_code = D.dataset_description("an HCP tree", links, "https://github.com/owner/repo")

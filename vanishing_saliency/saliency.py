@@ -227,6 +227,17 @@ def _input_tensors(model, inputs, lengths):
     return x, torch.as_tensor(lengths.astype(np.int64), device=x.device)
 
 
+def _lengths_of(additional_forward_args, lengths):
+    """The lengths, given as ``lengths=`` or as Captum passes them (``additional_forward_args=(lengths,)`` or the
+    tensor itself); ValueError when given both ways."""
+    if additional_forward_args is None:
+        return lengths
+    if lengths is not None:
+        raise ValueError("lengths given twice: as lengths= and in additional_forward_args")
+    extra = additional_forward_args
+    return extra[0] if isinstance(extra, tuple | list) else extra
+
+
 def _takes_lengths(model: nn.Module) -> bool:
     """Whether ``model``'s forward takes a second argument (the lengths): ``model(x, lengths)`` or ``model(x)``."""
     try:
@@ -457,18 +468,15 @@ class Attribution:
             if len(inputs) != 1:
                 raise TypeError(f"{type(self).__name__} explains one input tensor; got a tuple of {len(inputs)}")
             inputs = inputs[0]
-        if additional_forward_args is not None:
-            if lengths is not None:
-                raise ValueError("lengths given twice: as lengths= and in additional_forward_args")
-            extra = additional_forward_args
-            lengths = extra[0] if isinstance(extra, tuple | list) else extra
+        lengths = _lengths_of(additional_forward_args, lengths)
         options, max_samples = self._captum_options(options)
         unknown = set(options) - set(SaliencyOptions.__dataclass_fields__)
         if unknown:
             raise TypeError(
                 f"{type(self).__name__}.attribute got unknown option(s) {', '.join(sorted(unknown))}; "
                 f"options are the fields of SaliencyOptions ({', '.join(SaliencyOptions.__dataclass_fields__)}) "
-                f"and Captum's names of those this method has ({', '.join(sorted(self._captum_names())) or 'none'})"
+                f"and Captum's names of those this method has ({', '.join(sorted(self.captum_options)) or 'none'}; and "
+                "internal_batch_size)"
             )
         if baselines is not None and not self.takes_baselines:
             raise ValueError(f"{type(self).__name__} takes no baselines")
@@ -497,26 +505,8 @@ class Attribution:
         out = (maps,) if as_tuple else maps
         return (out, delta) if return_convergence_delta else out
 
-    # Captum's option names -> ours (stdevs: the method's own noise sd)
-    _CAPTUM_OPTIONS = {
-        "n_steps": "ig_steps",
-        "nt_samples": "smoothgrad_samples",
-        "n_samples": "gradient_shap_samples",
-        "abs": "gradient_abs",
-    }
-    _stdev_option: str | None = None
-
-    def _captum_names(self) -> set:
-        names = {k for k, v in self._CAPTUM_OPTIONS.items() if self._uses(v)} | {"internal_batch_size"}
-        return names | ({"stdevs"} if self._stdev_option else set())
-
-    def _uses(self, option: str) -> bool:
-        return {
-            "ig_steps": self.name == "integrated_gradients",
-            "smoothgrad_samples": self.name == "smoothgrad",
-            "gradient_shap_samples": self.name == "gradient_shap",
-            "gradient_abs": self.name == "gradient",
-        }.get(option, False)
+    # Captum's names of this method's options -> the SaliencyOptions fields they set
+    captum_options: dict[str, str] = {}
 
     def _captum_options(self, options: dict) -> tuple[dict, int | None]:
         """``options`` with Captum's names translated to ours (a name this method has not stays, to be refused),
@@ -525,10 +515,8 @@ class Attribution:
         for key, value in options.items():
             if key == "internal_batch_size":
                 max_samples = int(value)
-            elif key in self._CAPTUM_OPTIONS and self._uses(self._CAPTUM_OPTIONS[key]):
-                out[self._CAPTUM_OPTIONS[key]] = value
-            elif key == "stdevs" and self._stdev_option:
-                out[self._stdev_option] = value
+            elif key in self.captum_options:
+                out[self.captum_options[key]] = value
             else:
                 out[key] = value
         return out, max_samples
@@ -545,6 +533,7 @@ class Gradient(Attribution):
     """The paper's saliency, ``|d f_y / d x|`` (Captum's ``Saliency`` with ``abs=True``), one backward per pass."""
 
     name = "gradient"
+    captum_options = {"abs": "gradient_abs"}
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         out = []
@@ -567,6 +556,7 @@ class IntegratedGradients(_CaptumMethod):
 
     name = "integrated_gradients"
     takes_baselines = True
+    captum_options = {"n_steps": "ig_steps"}
 
 
 class DeepLift(_CaptumMethod):
@@ -600,7 +590,7 @@ class SmoothGrad(Attribution):
     each sample's noise from a generator of its own."""
 
     name = "smoothgrad"
-    _stdev_option = "smoothgrad_stdev"
+    captum_options = {"nt_samples": "smoothgrad_samples", "stdevs": "smoothgrad_stdev"}
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         return _smoothgrad(forward, x, y, lengths, cap, opts, seed, bar)
@@ -611,7 +601,7 @@ class GradientShap(Attribution):
 
     name = "gradient_shap"
     takes_baselines = True
-    _stdev_option = "gradient_shap_stdev"
+    captum_options = {"n_samples": "gradient_shap_samples", "stdevs": "gradient_shap_stdev"}
 
     def _maps(self, forward, x, y, lengths, cap, opts, seed, baselines, bar):
         return _gradient_shap(forward, x, y, lengths, cap, opts, seed, baselines, bar)
@@ -804,11 +794,7 @@ class CaptumAttribution(Attribution):
         torch.Tensor, shape (n, time, features), or (maps, delta)
             Captum's attributions, detached, zero at padding steps; with Captum's delta when it returns one.
         """
-        if additional_forward_args is not None:
-            if lengths is not None:
-                raise ValueError("lengths given twice: as lengths= and in additional_forward_args")
-            extra = additional_forward_args
-            lengths = extra[0] if isinstance(extra, tuple | list) else extra
+        lengths = _lengths_of(additional_forward_args, lengths)
         x, lt = _input_tensors(self.model, inputs, lengths)
         if baselines is not None:
             kwargs["baselines"] = baselines

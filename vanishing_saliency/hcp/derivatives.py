@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import pandas as pd
@@ -132,7 +134,7 @@ def bids_uri(path, links: dict) -> str:
     target = Path(path).resolve()
     best = None
     for name, uri in links.items():
-        root = Path(uri.removeprefix("file://"))
+        root = Path(url2pathname(urlparse(uri).path))  # as_uri() percent-encodes (a space is %20)
         if target.is_relative_to(root) and (best is None or len(root.parts) > len(best[1].parts)):
             best = (name, root)
     if best is None:
