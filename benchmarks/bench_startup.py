@@ -1,4 +1,4 @@
-"""What the start-up shortcuts of vanishing_saliency.training (StartupAdam, the kernels' deterministic flag) save
+"""What the start-up shortcuts of vanishing_saliency.torch_startup (StartupAdam, the kernels' deterministic flag) save
 the default run, against the public torch APIs (torch.optim.Adam, torch.use_deterministic_algorithms).
 
 Usage: python -m benchmarks.bench_startup [--reps 7] [--cores 2] [--configfile config.yaml]

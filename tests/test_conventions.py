@@ -296,6 +296,47 @@ def test_figures_live_in_the_plots_package():
     assert not outside, f"matplotlib imported outside vanishing_saliency/plots/: {outside}"
 
 
+def private_torch_uses(source: str) -> list[int]:
+    """Lines of ``source`` that reach a private torch name: ``torch._x`` (dunders such as ``__version__`` are public),
+    ``from torch._x import`` or ``import torch._x``, and the optimizers' internals (``torch.optim`` is public, its
+    ``_functional`` is not)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            chain, value = [node.attr], node.value
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id == "torch":
+                if any(part.startswith("_") and not part.startswith("__") for part in chain):
+                    lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            if any(n.split(".")[0] == "torch" and any(p.startswith("_") for p in n.split(".")) for n in names):
+                lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def test_private_torch_calls_live_only_in_torch_startup():
+    home = PACKAGE / "torch_startup.py"
+    outside = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != home
+        for line in private_torch_uses(path.read_text())
+    ]
+    assert not outside, f"private torch names outside vanishing_saliency/torch_startup.py: {outside}"
+    assert private_torch_uses(home.read_text()), "torch_startup makes no private call: the check would see nothing"
+
+
+def test_the_private_torch_check_sees_attributes_and_imports():
+    assert private_torch_uses("import torch\ntorch._C._set_flag(True)\n") == [2]
+    assert private_torch_uses("from torch._dynamo import config\n") == [1]
+    assert private_torch_uses("import torch.optim._functional as F\n") == [1]
+    public = "import torch\nprint(torch.__version__, torch.optim.Adam, torch.nn.functional.relu)\n"
+    assert private_torch_uses(public) == []
+
+
 def test_markdown_table_draws_rows_under_their_header_and_refuses_a_ragged_row():
     from vanishing_saliency.tables import markdown_table
 

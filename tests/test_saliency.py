@@ -13,10 +13,9 @@ from vanishing_saliency.errors import ConfigError
 from vanishing_saliency.models import ModelConfig, build_model
 from vanishing_saliency.saliency import (
     METHODS,
+    Gradient,
     SaliencyOptions,
     attribute,
-    gradient_saliency,
-    gradient_saliency_per_sample,
     samples_per_pass,
     top_entries,
 )
@@ -34,23 +33,38 @@ def setup():
     return model, x, y, lengths
 
 
-def test_batched_gradient_equals_per_sample(setup):
+def _autograd_map(model, x, y, lengths, i):
+    """|d p_y / d x| of sample ``i`` alone, by plain autograd through the softmax."""
+    xt = torch.tensor(x[i : i + 1], requires_grad=True)
+    p = torch.softmax(model(xt, torch.tensor(lengths[i : i + 1])), -1)[0, y[i]]
+    p.backward()
+    return xt.grad.abs().numpy()[0]
+
+
+def test_batched_gradient_equals_each_sample_alone(setup):
+    """Passes of 4 samples give each sample's own |d p_y / d x| (plain autograd, one sample at a time)."""
     model, x, y, lengths = setup
-    batched = gradient_saliency(model, x, y, lengths, max_samples=4)
-    single = gradient_saliency_per_sample(model, x, y, lengths)
+    batched = Gradient(model, output="probability").attribute(x, target=y, lengths=lengths, internal_batch_size=4)
+    single = np.stack([_autograd_map(model, x, y, lengths, i) for i in range(len(x))])
+    single[np.arange(10)[None, :] >= lengths[:, None]] = 0  # padding steps get 0
     assert batched.shape == x.shape
-    assert np.allclose(batched, single, atol=1e-7, rtol=1e-5)
-    assert np.all(batched >= 0)
+    assert np.allclose(batched.numpy(), single, atol=1e-7, rtol=1e-5)
+    assert np.all(batched.numpy() >= 0)
+    assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
 
 
 def test_gradient_is_of_the_true_class_probability(setup):
     model, x, y, lengths = setup
+    explainer = Gradient(model, output="probability")
     # for two classes d p_0/dx = -d p_1/dx, so |.| agrees whichever class is asked for
-    assert np.allclose(gradient_saliency(model, x, y, lengths), gradient_saliency(model, x, 1 - y, lengths), atol=1e-7)
-    xt = torch.tensor(x[:1], requires_grad=True)
-    p = torch.softmax(model(xt, torch.tensor(lengths[:1])), -1)[0, y[0]]
-    p.backward()
-    assert np.allclose(gradient_saliency(model, x[:1], y[:1], lengths[:1]), xt.grad.abs().numpy(), atol=1e-8)
+    assert torch.allclose(
+        explainer.attribute(x, target=y, lengths=lengths),
+        explainer.attribute(x, target=1 - y, lengths=lengths),
+        atol=1e-7,
+    )
+    # the numpy form the workflow's steps call explains the same probability
+    numpy_form = attribute("gradient", model, x, y, lengths)
+    assert np.array_equal(numpy_form, explainer.attribute(x, target=y, lengths=lengths))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -75,14 +89,6 @@ def test_the_memory_cap_changes_no_number(setup, method):
     ]
     for other in maps[1:]:
         assert np.allclose(maps[0], other, atol=1e-6, rtol=1e-4)
-
-
-def test_gradient_predictions_come_from_the_same_pass(setup):
-    model, x, y, lengths = setup
-    maps, pred = gradient_saliency(model, x, y, lengths, with_predictions=True)
-    assert np.array_equal(maps, gradient_saliency(model, x, y, lengths))
-    assert np.array_equal(pred, predict_logits(model, x, lengths).argmax(1).numpy())
-    assert all(p.requires_grad for p in model.parameters())  # the model is left as it was
 
 
 def test_samples_per_pass_follows_the_cap():
@@ -424,3 +430,27 @@ def test_inputs_go_to_the_models_device(setup):
         on_gpu = cls(gpu).attribute(x, target=y, lengths=lengths)  # numpy in: moved to the model's device
         on_cpu = cls(model).attribute(x, target=y, lengths=lengths)
         assert on_gpu.device.type == "cuda" and torch.allclose(on_gpu.cpu(), on_cpu, atol=1e-5)
+
+
+def test_a_method_of_ones_own_gets_the_call_shape_the_checks_and_the_batching(setup):
+    """The subclass in saliency/base.py's docstring: x times the gradient, from a Call, equals InputXGradient; it
+    takes Captum's call order and refuses a wrong feature count like every method."""
+    from vanishing_saliency.saliency import Attribution, InputXGradient
+
+    class TimesInput(Attribution):
+        name = "times_input"
+
+        def _maps(self, call):
+            out = []
+            for sl in call.passes():
+                x = call.x[sl]
+                out.append(x * call.gradients(x, call.target[sl], call.lengths[sl]))
+                call.bar.update(sl.stop - sl.start)
+            return torch.cat(out)
+
+    model, x, y, lengths = setup
+    ours = TimesInput(model).attribute(torch.tensor(x), None, torch.tensor(y), (torch.tensor(lengths),), max_batch_mb=0)
+    assert torch.allclose(ours, InputXGradient(model).attribute(x, target=y, lengths=lengths), atol=1e-7)
+    assert np.all(ours.numpy()[3, 3:] == 0)  # padding steps get 0
+    with pytest.raises(ValueError, match="features per time step"):
+        TimesInput(model).attribute(x[:, :, :3], target=y)

@@ -183,8 +183,8 @@ def test_lin_penalty_against_a_hand_computation():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_our_adam_is_torch_adam_bit_for_bit(dtype):
-    """training.StartupAdam (no torch.optim, so no TorchDynamo import) gives torch.optim.Adam's weights exactly."""
-    from vanishing_saliency.training import StartupAdam as Adam
+    """torch_startup.StartupAdam (no torch.optim, so no TorchDynamo import) gives torch.optim.Adam's weights exactly."""
+    from vanishing_saliency.torch_startup import StartupAdam as Adam
 
     torch.manual_seed(0)
     ours = build_model("inputcell_lstm_selfattn", ModelConfig(n_features=6, hidden=4, r=3, d_a=5)).to(dtype)
@@ -209,7 +209,7 @@ def test_our_adam_is_torch_adam_bit_for_bit(dtype):
 def test_the_public_torch_apis_train_the_same_weights(monkeypatch):
     """The start-up shortcuts (StartupAdam, the kernels' deterministic flag) change the start-up time, not a number:
     a training with the public APIs (VANISHING_SALIENCY_PUBLIC_TORCH=1) ends at the same weights bit for bit."""
-    from vanishing_saliency import training
+    from vanishing_saliency import torch_startup
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 9, 3)).astype(np.float32)
@@ -219,9 +219,9 @@ def test_the_public_torch_apis_train_the_same_weights(monkeypatch):
     models = {}
     for public in ("0", "1"):
         monkeypatch.setenv("VANISHING_SALIENCY_PUBLIC_TORCH", public)
-        assert training.use_startup_shortcuts() == (public == "0" and torch.__version__.startswith("2.13."))
-        opt = training.adam([torch.zeros(2, requires_grad=True)], lr=0.1)
-        assert isinstance(opt, torch.optim.Adam) == (not training.use_startup_shortcuts())
+        assert torch_startup.use_startup_shortcuts() == (public == "0" and torch.__version__.startswith("2.13."))
+        opt = torch_startup.adam([torch.zeros(2, requires_grad=True)], lr=0.1)
+        assert isinstance(opt, torch.optim.Adam) == (not torch_startup.use_startup_shortcuts())
         models[public], _ = train_model(
             "lstm", ModelConfig(n_features=3, hidden=4), cfg, x, y, lengths, seed=5, progress=False
         )

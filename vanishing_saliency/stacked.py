@@ -44,7 +44,8 @@ from .models import (
     length_mask,
     scaled_mask,
 )
-from .training import DTYPES, TrainConfig, _improves, adam, evaluate, set_determinism, split_validation, train_model
+from .torch_startup import adam, adam_of_rows, set_determinism
+from .training import DTYPES, TrainConfig, _improves, evaluate, split_validation, train_model
 
 __all__ = ["StackedClassifier", "train_stacked"]
 
@@ -124,7 +125,7 @@ class StackedClassifier(nn.Module):
 
     def keep(self, rows: list[int]) -> None:
         """Keep only the seeds at positions ``rows`` (new parameters: an optimizer must be rebuilt, see
-        :func:`_keep_optimizer`)."""
+        :func:`.torch_startup.adam_of_rows`)."""
         self.stack = nn.ParameterList([nn.Parameter(p.detach()[rows].clone()) for p in self.stack])
         self.n_seeds = len(rows)
 
@@ -263,24 +264,6 @@ class StackedClassifier(nn.Module):
         if self.arch.readout != "selfattn" or self.cfg.selfattn_form != "lin2017" or not self.cfg.selfattn_penalty:
             return None
         return self.cfg.selfattn_penalty * self.last_penalty
-
-
-def _keep_optimizer(opt, old_params: list, new_params: list, rows: list[int]):
-    """The Adam of ``new_params`` (the rows ``rows`` of ``old_params``) with the kept seeds' moments and step count:
-    Adam is elementwise, so each seed's state carries over unchanged."""
-    from .training import StartupAdam
-
-    idx = torch.as_tensor(rows, device=new_params[0].device)
-    if isinstance(opt, StartupAdam):
-        new = StartupAdam(new_params, lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
-        new.state = {i: (st[0].clone(), st[1][idx].clone(), st[2][idx].clone()) for i, st in opt.state.items()}
-        return new
-    new = type(opt)(new_params, **opt.defaults)
-    for old_p, new_p in zip(old_params, new_params, strict=True):
-        st = opt.state.get(old_p)
-        if st:
-            new.state[new_p] = {k: v.clone() if k == "step" else v[idx].clone() for k, v in st.items()}
-    return new
 
 
 def _per_seed(data, n_seeds: int, dtype, device) -> tuple[torch.Tensor, ...]:
@@ -430,7 +413,7 @@ def train_stacked(
             rows = [j for j, s in enumerate(active) if running[s]]
             old_params = list(stacked.parameters())
             stacked.keep(rows)
-            opt = _keep_optimizer(opt, old_params, list(stacked.parameters()), rows)
+            opt = adam_of_rows(opt, old_params, list(stacked.parameters()), rows)
             active = [active[j] for j in rows]
         seats = torch.as_tensor(active).unsqueeze(1)  # (S, 1): rows of the per-seed data
         epoch += 1
