@@ -454,3 +454,16 @@ def test_a_method_of_ones_own_gets_the_call_shape_the_checks_and_the_batching(se
     assert np.all(ours.numpy()[3, 3:] == 0)  # padding steps get 0
     with pytest.raises(ValueError, match="features per time step"):
         TimesInput(model).attribute(x[:, :, :3], target=y)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_method_explains_a_plain_forward_x_model(setup, name):
+    """Every method, Dynamask's own objective included, calls a forward(x) model with x alone."""
+    from vanishing_saliency.saliency import method
+
+    _, x, _, _ = setup
+    opts = SaliencyOptions(
+        ig_steps=4, smoothgrad_samples=2, gradient_shap_samples=2, dynamask_steps=3, tint_epochs=2, max_batch_mb=1
+    )
+    maps = method(name, _PlainModel(), options=opts).attribute(torch.tensor(x[:4]), target=1)
+    assert maps.shape == (4, 10, 6) and torch.isfinite(maps).all() and maps.abs().sum() > 0
