@@ -31,13 +31,13 @@ lock: venv
 reproduce: venv
 	$(BIN)/python -m vanishing_saliency.configcheck $(CONFIG)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
-	$(BIN)/python -m vanishing_saliency.runsummary .
+	$(BIN)/python -m vanishing_saliency.runsummary . --report "make report CONFIG=$(CONFIG)"
 
 SMOKE_CONFIG ?= tests/tiny_all_config.yaml
 smoke: venv
 	$(BIN)/python -m vanishing_saliency.configcheck $(SMOKE_CONFIG)
 	$(BIN)/snakemake --cores 2 --configfile $(abspath $(SMOKE_CONFIG)) --directory smoke $(SNAKEMAKE_ARGS)
-	$(BIN)/python -m vanishing_saliency.runsummary smoke
+	$(BIN)/python -m vanishing_saliency.runsummary smoke --report "make report RUN=smoke CONFIG=$(SMOKE_CONFIG)"
 
 # The unit and workflow tests; the cluster profile's tests (a real Slurm started for them, about 4 minutes)
 # run with `make test-cluster`, which CI (.ci/run) runs after this.
@@ -96,9 +96,10 @@ rulegraph: venv
 	$(BIN)/snakemake --rulegraph --quiet | dot -Tsvg > docs/rulegraph.svg
 	$(BIN)/snakemake --rulegraph --quiet | dot -Tpng -Gdpi=80 > docs/rulegraph.png
 
-# The Snakemake report of a finished run (every table and figure with its caption).
+# Snakemake's report of a finished run (RUN: its folder, default this one; CONFIG: its config) into RUN/results/report.zip
+RUN ?= .
 report: venv
-	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.zip
+	$(BIN)/snakemake --configfile $(abspath $(CONFIG)) --directory $(RUN) --report $(abspath $(RUN))/results/report.zip
 
 clean:
 	rm -rf results resources logs .snakemake smoke bench-fresh

@@ -30,3 +30,18 @@ def test_the_generator_rewrites_a_stale_count():
 
 def test_the_report_has_one_command():
     assert "make report" in TEXT and "--report" not in TEXT
+
+
+def test_the_run_summary_names_the_report_command(tmp_path, capsys):
+    """make reproduce and make smoke end with the run summary, which names the one report command for that run."""
+    from vanishing_saliency.runsummary import main
+
+    (tmp_path / "results").mkdir()
+    assert main([str(tmp_path), "--report", "make report RUN=smoke CONFIG=tests/tiny_all_config.yaml"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(": make report RUN=smoke CONFIG=tests/tiny_all_config.yaml")
+    assert str(tmp_path / "results" / "report.zip") in last
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'runsummary . --report "make report CONFIG=$(CONFIG)"' in makefile
+    assert 'runsummary smoke --report "make report RUN=smoke CONFIG=$(SMOKE_CONFIG)"' in makefile
+    assert main([str(tmp_path / "nothing")]) == 1  # no results/ folder: said, exit 1

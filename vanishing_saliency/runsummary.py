@@ -1,12 +1,14 @@
 """One screen after a run: where each branch's results are and what its claims came to.
 
-``python -m vanishing_saliency.runsummary [RUN_FOLDER]`` (``make smoke`` and ``make reproduce`` end with it);
-with ``--claims``, every claim's verdict line per scope from the branches' ``summary.tsv`` as Markdown
-tables (the README's verdict tables are pasted from it).
+``python -m vanishing_saliency.runsummary [RUN_FOLDER] [--report COMMAND]`` (``make smoke`` and ``make reproduce``
+end with it, naming the ``make report`` line that bundles that run's report); with ``--claims``, every claim's
+verdict line per scope from the branches' ``summary.tsv`` as Markdown tables (the README's verdict tables are pasted
+from it).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ BRANCHES = {
 }
 
 
-def lines(run: Path) -> list[str]:
+def lines(run: Path, report: str = "make report") -> list[str]:
     out = [f"Results of the run in {run.resolve()}:"]
     for branch, (title, files) in BRANCHES.items():
         folder = run / "results" / branch
@@ -40,8 +42,7 @@ def lines(run: Path) -> list[str]:
             out.append("    claims: " + ", ".join(f"{n} {v}" for v, n in verdicts.items()))
     out += [
         f"  logs (one per job): {run / 'logs'}",
-        "  the report (every table and figure with its caption): snakemake --report report.html "
-        "(same --configfile, in this folder)",
+        f"  the report (every table and figure with its caption, into {run / 'results' / 'report.zip'}): {report}",
     ]
     return out
 
@@ -58,14 +59,15 @@ def claim_lines(run: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    claims = "--claims" in argv
-    argv = [a for a in argv if a != "--claims"]
-    run = Path(argv[0] if argv else ".")
-    if not (run / "results").is_dir():
-        sys.stderr.write(f"{run}: no results/ folder (nothing has run there yet)\n")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", nargs="?", default=".", type=Path, help="the run's folder (default: this one)")
+    ap.add_argument("--claims", action="store_true", help="every claim's verdict lines, as Markdown tables")
+    ap.add_argument("--report", default="make report", help="the command that bundles this run's report")
+    args = ap.parse_args(argv)
+    if not (args.run / "results").is_dir():
+        sys.stderr.write(f"{args.run}: no results/ folder (nothing has run there yet)\n")
         return 1
-    print("\n".join(claim_lines(run) if claims else lines(run)))
+    print("\n".join(claim_lines(args.run) if args.claims else lines(args.run, args.report)))
     return 0
 
 
