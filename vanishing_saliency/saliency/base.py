@@ -19,7 +19,6 @@ A method subclasses :class:`Attribution`, names itself (``name``) and computes i
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -215,11 +214,6 @@ class _Logits(nn.Module):
         return self.model(x)
 
 
-def _as_logits(model: nn.Module) -> nn.Module:
-    """``model`` as ``forward(x, lengths)``: itself, or wrapped when its forward takes ``x`` alone."""
-    return model if _takes_lengths(model) else _Logits(model)
-
-
 @contextmanager
 def _inputs_only(model: nn.Module, output: str = "probability"):
     """Eval mode and no parameter gradients (a saliency map needs the input's only); yields the explained output as
@@ -229,7 +223,7 @@ def _inputs_only(model: nn.Module, output: str = "probability"):
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    logits = _as_logits(model)
+    logits = model if _takes_lengths(model) else _Logits(model)
     try:
         yield ProbabilityModel(logits) if output == "probability" else logits
     finally:
@@ -327,10 +321,9 @@ class Call:
 
     Parameters
     ----------
-    forward : callable
-        The explained output, ``forward(x, lengths)`` -> (batch, outputs): the probabilities or the logits.
-    logits : nn.Module
-        The model's own output as ``logits(x, lengths)`` (Dynamask's objective).
+    forward : nn.Module
+        The explained output, ``forward(x, lengths)`` -> (batch, outputs): a :class:`ProbabilityModel` or the model's
+        own logits (:attr:`logits`).
     x : torch.Tensor, shape (n, time, features)
         The inputs, on the model's device and in its dtype.
     target : torch.Tensor of int64, shape (n,)
@@ -349,8 +342,7 @@ class Call:
         Progress bar of the samples done (``bar.update(k)`` after ``k`` samples).
     """
 
-    forward: Callable
-    logits: nn.Module
+    forward: nn.Module
     x: torch.Tensor
     target: torch.Tensor
     lengths: torch.Tensor
@@ -359,6 +351,11 @@ class Call:
     seeds: Seeds
     baselines: Any
     bar: Any
+
+    @property
+    def logits(self) -> nn.Module:
+        """The model's own output as ``logits(x, lengths)`` (Dynamask's objective), whichever output is explained."""
+        return self.forward.model if isinstance(self.forward, ProbabilityModel) else self.forward
 
     def passes(self, per_sample: int = 1) -> list[slice]:
         """The samples in groups that share passes: ``per_sample`` inputs each (noisy copies, steps) within ``cap``.
@@ -576,7 +573,7 @@ class Attribution:
             tqdm(total=len(x), desc=self.name, unit="sample", disable=not progress, leave=False) as bar,
         ):
             y = _targets(forward, x, lt, target, cap)
-            call = Call(forward, _as_logits(self.model), x, y, lt, cap, opts, Seeds(int(seed), where), baselines, bar)
+            call = Call(forward, x, y, lt, cap, opts, Seeds(int(seed), where), baselines, bar)
             maps = (self._maps(call) * length_mask(lt, x.shape[1]).unsqueeze(-1)).detach()
             if return_convergence_delta:
                 delta = _convergence_delta(call, maps)
@@ -607,9 +604,7 @@ Attribution.__doc__ = inspect.cleandoc(Attribution.__doc__) + "\n\n" + _CONSTRUC
 def _convergence_delta(call: Call, maps: torch.Tensor) -> torch.Tensor:
     """Captum's convergence delta of Integrated Gradients and DeepLift: each map's sum less ``f(x) - f(baseline)``
     of its target (the completeness gap; 0 for exact attributions)."""
-    x, y, lengths = call.x, call.target, call.lengths
-    base = torch.zeros_like(x) if call.baselines is None else _tensor(call.baselines, x)
-    base = base.expand_as(x)
+    x, y, lengths, base = call.x, call.target, call.lengths, call.reference()
 
     def target_output(z):
         with torch.no_grad():
